@@ -1,0 +1,156 @@
+"""``svta captions``: generate captions (template grammar or an LLM server), import collected ones,
+and filter them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from svta.cli._common import emit_json, load_cli_config, resolve_root, wants_json
+
+app = typer.Typer(
+    help="Stage 1: write captions per category, import collected captions, filter them.", no_args_is_help=True
+)
+
+ROOT = typer.Option(None, "--root", help="Dataset root (default: global --root or the config's).")
+JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+CATEGORIES = typer.Option([], "--category", help="Only these categories (id or name; repeatable).")
+IMPORT_FILE = typer.Argument(..., help="CSV/JSONL/JSON, MSRVTT_data.json, UCA JSON or UCFCrime-AR .xlsx/.csv.")
+MAPPING = typer.Option(
+    [], "--map", help="FIELD=COLUMN for csv/jsonl/json (fields: caption, source_ref, category, tags)."
+)
+BLOCKED_TERMS = typer.Option(None, "--blocked-terms", help="File of blocked terms, one per line.")
+BLOCK = typer.Option([], "--block", help="A blocked term (repeatable).")
+REPORT = typer.Option(None, "--report", help="Report path (default <root>/captions.filter_report.json).")
+
+
+def _setup(root: Path | None, **overrides: Any) -> tuple[Path, Any]:
+    """The root and the resolved config; ``overrides`` (dotted key → value, None: unset) go through
+    the config loader like ``--set`` so bad values fail as config errors naming the key."""
+    root = resolve_root(root)
+    extra = [
+        f"{key}={json.dumps(value) if isinstance(value, list) else value}"
+        for key, value in overrides.items()
+        if value is not None
+    ]
+    return root, load_cli_config(root, extra)
+
+
+def _parse_mapping(items: list[str]) -> dict[str, str] | None:
+    from svta.errors import InputError
+
+    mapping = {}
+    for item in items:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise InputError(f"--map {item!r} must look like FIELD=COLUMN, e.g. caption=text")
+        mapping[field.strip()] = column.strip()
+    return mapping or None
+
+
+@app.command("generate")
+def generate(
+    root: Path | None = ROOT,
+    backend: str | None = typer.Option(None, "--backend", help="Registry name: template | openai."),
+    per_category: int | None = typer.Option(None, "--per-category", "-n", help="Captions per category."),
+    category: list[str] = CATEGORIES,
+    long_tail: bool | None = typer.Option(None, "--long-tail/--uniform", help="Zipf-like allocation over categories."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed (default: the config's)."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1."
+    ),
+    model: str | None = typer.Option(None, "--model", help="Model name on that server."),
+    concurrency: int | None = typer.Option(None, "--concurrency", help="LLM requests in flight."),
+    json_: bool = JSON,
+) -> None:
+    """Write captions for every category into captions.parquet (resumes where a previous run stopped)."""
+    from svta.captions.generate import generate_captions
+    from svta.config import save_resolved
+
+    root, config = _setup(root, **{
+        "captions.backend": backend, "captions.per_category": per_category, "captions.categories": category or None,
+        "captions.long_tail": long_tail, "seed": seed, "captions.openai.base_url": base_url,
+        "captions.openai.model": model, "captions.openai.concurrency": concurrency,
+    })  # fmt: skip
+    save_resolved(config, root)
+    result = generate_captions(root, config.captions, seed=config.seed, taxonomy=config.taxonomy)
+    if wants_json(json_):
+        emit_json(result.to_dict())
+        return
+    summary = result.to_dict()
+    typer.echo(f"{result.backend}: added {result.added}, {summary['total']}/{summary['target']} captions "
+               f"in {result.seconds:.1f}s -> {result.table}")  # fmt: skip
+    if not result.complete:
+        short = {
+            cid: n - result.counts.get(cid, 0) for cid, n in result.targets.items() if result.counts.get(cid, 0) < n
+        }
+        typer.echo(
+            f"incomplete: {len(short)} categor(ies) short, e.g. {dict(list(short.items())[:5])}; rerun to continue",
+            err=True,
+        )
+
+
+@app.command("import")
+def import_(
+    file: Path = IMPORT_FILE,
+    root: Path | None = ROOT,
+    format: str = typer.Option("auto", "--format", help="auto | csv | jsonl | json | msrvtt | uca | ucfcrime_ar."),
+    map_: list[str] = MAPPING,
+    source: str | None = typer.Option(
+        None, "--source", help="Value of the source column (default: format or file stem)."
+    ),
+    category: str | None = typer.Option(
+        None, "--category", help="Category of every row (default: from the file's labels)."
+    ),
+    language: str = typer.Option("en", "--language", help="UCFCrime-AR text column: en | zh."),
+    json_: bool = JSON,
+) -> None:
+    """Add collected captions to captions.parquet, keeping their source and original ids."""
+    from svta.captions.importers import import_captions
+
+    root, config = _setup(root)
+    result = import_captions(root, file, format=format, mapping=_parse_mapping(map_), source=source,
+                             category=category, language=language, taxonomy=config.taxonomy)  # fmt: skip
+    if wants_json(json_):
+        emit_json(result.to_dict())
+        return
+    typer.echo(
+        f"{result.format}: read {result.read}, added {result.added}, skipped {len(result.skipped)} -> {result.table}"
+    )
+    for item in result.skipped[:10]:
+        typer.echo(f"  skipped {file}:{item['line']}: {item['reason']} {item['detail']}".rstrip(), err=True)
+
+
+@app.command("filter")
+def filter_(
+    root: Path | None = ROOT,
+    threshold: float | None = typer.Option(None, "--threshold", help="Near-duplicate cosine threshold (default 0.95)."),
+    near_dup: bool | None = typer.Option(
+        None, "--near-dup/--no-near-dup", help="Remove near-duplicates by MiniLM cosine."
+    ),
+    blocked_terms: Path | None = BLOCKED_TERMS,
+    block: list[str] = BLOCK,
+    report: Path | None = REPORT,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Write the report only."),
+    json_: bool = JSON,
+) -> None:
+    """Normalise captions and remove invalid ones, exact and near-duplicates; report why each went."""
+    from svta.captions.filter import filter_captions
+
+    root, config = _setup(root, **{
+        "captions.filter.near_threshold": threshold, "captions.filter.near_duplicates": near_dup,
+        "captions.filter.blocked_terms_file": blocked_terms,
+    })  # fmt: skip
+    settings = config.captions.filter
+    if block:
+        settings = settings.model_copy(update={"blocked_terms": [*settings.blocked_terms, *block]})
+    result = filter_captions(root, settings, report=report, dry_run=dry_run)
+    if wants_json(json_):
+        emit_json(result.to_dict())
+        return
+    typer.echo(
+        f"kept {result.kept}, removed {result.removed} {result.by_reason} -> {result.table}; report {result.report}"
+    )
