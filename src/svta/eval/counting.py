@@ -1,0 +1,176 @@
+"""Per-query rank counters updated one similarity block at a time (O(N + block²) memory).
+
+For every query the counter keeps the ground-truth score and how many candidates score strictly
+higher / exactly equal; V2T candidates are caption groups (max over a video's captions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from svta.eval.layout import QueryLayout
+
+Bounds = tuple[int, int]
+
+
+class RankCounter:
+    """Accumulates T2V and V2T counts over the blocks of one evaluation.
+
+    Args:
+        layout: the ground truth.
+        device: torch device the counts live on (the blocks' device).
+        positional: also count what the reference's multi-caption T2V double argsort needs
+            (NaN candidates, ties before the ground-truth column).
+        keep_topk: keep the K best candidates per query (0: none).
+    """
+
+    def __init__(self, layout: QueryLayout, device: Any, positional: bool = False, keep_topk: int = 0):
+        import torch
+
+        self.torch = torch
+        self.layout = layout
+        self.device = device
+        self.positional = positional
+        self.keep_topk = keep_topk
+        self.t2v = torch.as_tensor(layout.text_to_video, device=device)
+        zeros = lambda n: torch.zeros(n, dtype=torch.int64, device=device)
+        self.t_greater, self.t_equal = zeros(layout.n_text), zeros(layout.n_text)
+        self.v_greater, self.v_equal = zeros(layout.n_video), zeros(layout.n_video)
+        self.t_nan, self.t_before = zeros(layout.n_text), zeros(layout.n_text)
+        self.t_gt_np = np.full(layout.n_text, np.nan)
+        self.v_gt_np = np.full(layout.n_video, np.nan)
+        self.t_gt = self.v_gt = None
+        self.t_top = self.v_top = None
+        self._groups: dict[Bounds, Any] = {}
+        self._masks: dict[Any, Any] = {}
+
+    # ground truth -------------------------------------------------------------------------
+    def take_ground_truth(self, t_blk: Any, v_blk: Any, rows: Bounds, cols: Bounds) -> int:
+        """Read the ground-truth scores inside a block; returns how many texts had theirs here."""
+        torch = self.torch
+        (r0, r1), (c0, c1) = rows, cols
+        if self.t_gt is None:
+            self.t_gt = torch.full((self.layout.n_text,), float("nan"), dtype=t_blk.dtype, device=self.device)
+            self.v_gt = torch.full((self.layout.n_video,), float("nan"), dtype=v_blk.dtype, device=self.device)
+        local = self.layout.text_to_video[r0:r1]
+        li = np.flatnonzero((local >= c0) & (local < c1))
+        if len(li) == 0:
+            return 0
+        li_t = torch.as_tensor(li, device=t_blk.device)
+        lc_t = torch.as_tensor(local[li] - c0, device=t_blk.device)
+        values = t_blk[li_t, lc_t]
+        self.t_gt[r0 + li_t] = values
+        self.t_gt_np[r0 + li] = values.double().cpu().numpy()
+        # NaN-ignoring max over a video's captions (the reference maps NaN to -inf before its max).
+        videos = np.unique(local[li])
+        np.fmax.at(self.v_gt_np, local[li], v_blk[li_t, lc_t].double().cpu().numpy())
+        self.v_gt[torch.as_tensor(videos, device=self.device)] = torch.as_tensor(
+            self.v_gt_np[videos], device=self.device).to(v_blk.dtype)
+        return len(li)
+
+    # counting -----------------------------------------------------------------------------
+    def count(self, t_blk: Any, v_blk: Any, rows: Bounds, cols: Bounds) -> None:
+        """Add one block's comparisons. ``t_blk``/``v_blk``: ``[rows, cols]`` scores for T2V/V2T."""
+        torch = self.torch
+        (r0, r1), (c0, c1) = rows, cols
+        g = self.t_gt[r0:r1, None]
+        mask = self._mask(t_blk.shape, t_blk.device)  # reused: no allocation per comparison
+        # sum(dtype=int32) is the fastest count here (a block has < 2**31 entries per row/column)
+        self.t_greater[r0:r1] += torch.gt(t_blk, g, out=mask).sum(1, dtype=torch.int32)
+        self.t_equal[r0:r1] += torch.eq(t_blk, g, out=mask).sum(1, dtype=torch.int32)
+        if self.positional:
+            self._count_positional(t_blk, mask, rows, cols)
+        gv = self.v_gt[None, c0:c1]
+        cand, g0 = self._candidates(v_blk, rows, gv)
+        mask = self._mask(cand.shape, cand.device)
+        self.v_greater[c0:c1] += torch.gt(cand, gv, out=mask).sum(0, dtype=torch.int32)
+        self.v_equal[c0:c1] += torch.eq(cand, gv, out=mask).sum(0, dtype=torch.int32)
+        if self.keep_topk:
+            self._update_topk(t_blk, cand, rows, cols, g0)
+
+    def _mask(self, shape: Any, device: Any) -> Any:
+        key = (tuple(shape), str(device))
+        if key not in self._masks:
+            self._masks[key] = self.torch.empty(key[0], dtype=self.torch.bool, device=device)
+        return self._masks[key]
+
+    def _count_positional(self, t_blk: Any, equal: Any, rows: Bounds, cols: Bounds) -> None:
+        # torch's descending sort puts NaN first; a stable sort puts earlier columns first among ties.
+        torch = self.torch
+        (r0, r1), (c0, c1) = rows, cols
+        self.t_nan[r0:r1] += torch.count_nonzero(torch.isnan(t_blk), dim=1)
+        column = torch.arange(c0, c1, device=t_blk.device)[None, :]
+        self.t_before[r0:r1] += torch.count_nonzero(equal & (column < self.t2v[r0:r1, None]), dim=1)
+
+    def _candidates(self, v_blk: Any, rows: Bounds, gv: Any) -> tuple[Any, int]:
+        """V2T candidates of a row block: ``[groups, cols]`` max over each caption group's non-NaN
+        scores. A group with only NaN scores has none: NaN when a ground truth ``gv`` of the block
+        is -inf (to tell the two apart), else -inf."""
+        if not self.layout.multi:
+            return v_blk, rows[0]
+        torch = self.torch
+        g0, g1, index, size = self._group_plan(rows)
+        missing = torch.isnan(v_blk)
+        cand = self._group_max(torch.where(missing, float("-inf"), v_blk), g1 - g0, index, size)
+        if bool(torch.isneginf(gv).any()):
+            some = self._group_max((~missing).to(v_blk.dtype), g1 - g0, index, size)
+            cand = torch.where(some > 0, cand, float("nan"))
+        return cand, g0
+
+    def _group_max(self, x: Any, n_groups: int, index: Any, size: int) -> Any:
+        if size:
+            return x.reshape(n_groups, size, -1).amax(dim=1)
+        out = self.torch.full((n_groups, x.shape[1]), float("-inf"), dtype=x.dtype, device=x.device)
+        return out.scatter_reduce_(0, index[:, None].expand_as(x), x, "amax")
+
+    def _group_plan(self, rows: Bounds) -> tuple[int, int, Any, int]:
+        if rows not in self._groups:
+            r0, r1 = rows
+            groups = self.layout.text_group[r0:r1]
+            g0, g1 = int(groups[0]), int(groups[-1]) + 1
+            sizes = np.diff(self.layout.group_start[g0:g1 + 1])
+            size = int(sizes[0]) if (sizes == sizes[0]).all() else 0
+            index = self.torch.as_tensor(groups - g0, device=self.device)
+            self._groups[rows] = (g0, g1, index, size)
+        return self._groups[rows]
+
+    def _update_topk(self, t_blk: Any, cand: Any, rows: Bounds, cols: Bounds, g0: int) -> None:
+        torch = self.torch
+        (r0, r1), (c0, c1) = rows, cols
+        if self.t_top is None:
+            k = self.keep_topk
+            self.t_top = _empty_topk(torch, self.layout.n_text, k, t_blk.dtype, self.device)
+            self.v_top = _empty_topk(torch, self.layout.n_video, k, t_blk.dtype, self.device)
+        vals, idx = self.t_top
+        vals[r0:r1], idx[r0:r1] = _merge_topk(torch, vals[r0:r1], idx[r0:r1], t_blk, c0)
+        vals, idx = self.v_top
+        vals[c0:c1], idx[c0:c1] = _merge_topk(torch, vals[c0:c1], idx[c0:c1], cand.T, g0)
+
+    # results ------------------------------------------------------------------------------
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Counts as numpy arrays (``t_*`` indexed by text, ``v_*`` by video)."""
+        out = {name: getattr(self, name).cpu().numpy() for name in
+               ("t_greater", "t_equal", "v_greater", "v_equal", "t_nan", "t_before")}
+        out["t_gt"], out["v_gt"] = self.t_gt_np, self.v_gt_np
+        if self.t_top is not None:
+            out["t_top_val"], out["t_top_idx"] = (x.cpu().numpy() for x in self.t_top)
+            out["v_top_val"], out["v_top_idx"] = (x.cpu().numpy() for x in self.v_top)
+        return out
+
+
+def _empty_topk(torch: Any, n: int, k: int, dtype: Any, device: Any) -> tuple[Any, Any]:
+    return (torch.full((n, k), float("-inf"), dtype=dtype, device=device),
+            torch.full((n, k), -1, dtype=torch.int64, device=device))
+
+
+def _merge_topk(torch: Any, vals: Any, idx: Any, scores: Any, offset: int) -> tuple[Any, Any]:
+    """Merge a block's scores ``[q, c]`` (columns numbered from ``offset``) into a running top-k."""
+    clean = torch.where(torch.isnan(scores), float("-inf"), scores)
+    k = min(vals.shape[1], clean.shape[1])
+    new_vals, new_idx = torch.topk(clean, k, dim=1)
+    all_vals = torch.cat([vals, new_vals], dim=1)
+    all_idx = torch.cat([idx, new_idx + offset], dim=1)
+    best_vals, pos = torch.topk(all_vals, vals.shape[1], dim=1)
+    return best_vals, torch.gather(all_idx, 1, pos)

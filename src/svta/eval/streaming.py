@@ -1,0 +1,419 @@
+"""Streaming retrieval evaluation: T2V/V2T ranks accumulated block by block, never the N×N matrix.
+
+A ground truth's rank is 1 + the number of candidates scoring strictly higher, so each block only
+updates per-query counters (memory O(N + block²)). Any score function works: embedding dot
+products, token-level heads (X-CLIP), cross-encoders.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, fields, is_dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from svta.errors import ConfigError, InputError
+from svta.eval.counting import RankCounter
+from svta.eval.layout import QueryLayout
+from svta.eval.metrics import (
+    DEFAULT_KS,
+    NanPolicy,
+    RankResult,
+    RetrievalResult,
+    Ties,
+    check_options,
+    rank_entries,
+    summarize,
+)
+
+ScoreBlock = Callable[[slice, slice], Any]
+Bounds = tuple[int, int]
+
+
+@dataclass
+class BlockSource:
+    """Where blocks come from: a score function over (text slice, video slice) and its block plan.
+
+    Attributes:
+        score_block: ``(rows, cols) -> [rows, cols]`` scores (numpy array or torch tensor).
+        layout: the ground truth.
+        text_bounds / video_bounds: the block plan.
+        device: torch device blocks are moved to.
+        block_size: the nominal block edge.
+        text_emb / video_emb: ``[n, D]`` embeddings when scores are their dot products (lets
+            re-rankers score query banks against the gallery).
+    """
+
+    score_block: ScoreBlock
+    layout: QueryLayout
+    text_bounds: list[Bounds]
+    video_bounds: list[Bounds]
+    device: Any
+    block_size: int
+    text_emb: Any = None
+    video_emb: Any = None
+
+    def block(self, rows: Bounds, cols: Bounds) -> Any:
+        """Scores of texts ``rows`` × videos ``cols`` as a tensor on ``device``. ``[r, c]``"""
+        out = self.score_block(slice(*rows), slice(*cols))
+        return as_block(out, (rows[1] - rows[0], cols[1] - cols[0]), self.device)
+
+    def blocks(self, description: str) -> Any:
+        """Every block once: yields ``(rows, cols, scores)``."""
+        from svta.progress import progress
+
+        plan = [(r, c) for r in self.text_bounds for c in self.video_bounds]
+        for rows, cols in progress(plan, description=description):
+            yield rows, cols, self.block(rows, cols)
+
+
+def as_block(out: Any, shape: tuple[int, int], device: Any) -> Any:
+    """A score function's output as a floating tensor on ``device``, checked against ``shape``."""
+    import torch
+
+    if isinstance(out, np.ndarray):
+        with warnings.catch_warnings():  # read-only (memory-mapped) arrays: we never write blocks
+            warnings.simplefilter("ignore", UserWarning)
+            out = torch.from_numpy(out)
+    elif not torch.is_tensor(out):
+        out = torch.as_tensor(out)
+    if tuple(out.shape) != shape:
+        raise InputError(f"score function returned shape {tuple(out.shape)} for a block of shape {shape}")
+    if not out.is_floating_point():
+        out = out.double()
+    return out.to(device)
+
+
+def stream_ranks(score_block: ScoreBlock, n_text: int, n_video: int, text_to_video: np.ndarray | None = None,
+                 block: int | None = None, *, ties: Ties = "optimistic", compat: str | None = None,
+                 ks: tuple[int, ...] = DEFAULT_KS, nan: NanPolicy = "worst", rerank: Any = (), keep_topk: int = 0,
+                 device: Any = None, description: str = "scoring blocks") -> RetrievalResult:
+    """Rank every text against every video (and back) from a block score function.
+
+    Args:
+        score_block: ``(text_slice, video_slice) -> [n_rows, n_cols]`` scores (tensor or array).
+        n_text: number of texts.
+        n_video: number of videos.
+        text_to_video: ``[n_text]`` video of each text (several texts per video allowed; each
+            video's texts must then be one contiguous run). ``None``: text i describes video i.
+            V2T candidates are caption groups, each scoring the max of its captions' non-NaN scores.
+        block: block edge (default 1024 on CPU, 4096 on CUDA).
+        ties: "optimistic" (1 + #strictly higher, the reference's rank when nothing ties),
+            "pessimistic" (+ #tied) or "mean" (+ #tied/2; R@K is then the expected recall under a
+            uniformly random tie-break).
+        compat: "clip4clip" reproduces the reference evaluation digit for digit. One caption per
+            video: CLIP4Clip's ``compute_metrics`` on S and Sᵀ (a query tied with k candidates
+            counts k times, at positions p..p+k-1; non-finite ground truths are dropped; numpy
+            median; needs a square matrix). Several captions per video: T2V as its
+            ``tensor_text_to_video_metrics`` (one rank per caption, torch lower median, float32
+            R@K, NaN candidates rank first as in torch's descending sort) and V2T over caption
+            groups scored by their max, with tie duplication. The reference breaks exact T2V ties
+            inside torch's sort, which is unstable beyond 16 videos (arbitrary order); we break
+            them by video index, which is what it does for short rows.
+        ks: recall cut-offs; 1, 5, 10 are always reported.
+        nan: a NaN ground truth is ranked last ("worst", counted and listed in ``nan_queries``),
+            left out ("drop", listed in ``dropped``) or an error ("raise"). NaN candidates never
+            outrank a ground truth (except in the reference's multi-caption T2V).
+        rerank: a :class:`~svta.eval.rerank.DualSoftmax` / :class:`~svta.eval.rerank.QueryBankNorm`
+            score transform and/or a :class:`~svta.eval.rerank.TopKRescore`, alone or in a list.
+        keep_topk: keep the K best candidates per query in the ranks (for breakdowns and figures).
+        device: torch device for the blocks and counters (default: CPU).
+        description: progress-bar label.
+
+    Returns:
+        A :class:`RetrievalResult` with ``.t2v``/``.v2t`` metrics and per-query ranks.
+    """
+    layout = QueryLayout.build(n_text, n_video, text_to_video)
+    source = make_source(score_block, layout, block, device)
+    return run_stream(source, ties=ties, compat=compat, ks=ks, nan=nan, rerank=rerank, keep_topk=keep_topk,
+                      description=description)
+
+
+def make_source(score_block: ScoreBlock, layout: QueryLayout, block: int | None, device: Any,
+                text_emb: Any = None, video_emb: Any = None) -> BlockSource:
+    """Plan the blocks of an evaluation."""
+    import torch
+
+    device = torch.device(device or "cpu")
+    if block is None:
+        block = 4096 if device.type == "cuda" else 1024
+    if block < 1:
+        raise ConfigError(f"block must be positive, got {block}")
+    return BlockSource(score_block, layout, layout.text_bounds(block), layout.video_bounds(block), device, block,
+                       text_emb, video_emb)
+
+
+def run_stream(source: BlockSource, *, ties: Ties = "optimistic", compat: str | None = None,
+               ks: tuple[int, ...] = DEFAULT_KS, nan: NanPolicy = "worst", rerank: Any = (), keep_topk: int = 0,
+               description: str = "scoring blocks") -> RetrievalResult:
+    """Run the streamed evaluation of ``source`` (see :func:`stream_ranks` for the arguments)."""
+    import torch
+
+    check_options(ties, compat, nan)
+    layout = source.layout
+    _check_compat(layout, compat)
+    transform, rescore = split_rerank(rerank)
+    if rescore is not None and compat is not None:
+        raise ConfigError("compat='clip4clip' reproduces the reference, which has no top-k re-scoring")
+    positional = compat is not None and layout.multi
+    top = max(keep_topk, rescore.k if rescore is not None else 0)
+    counter = RankCounter(layout, source.device, positional=positional, keep_topk=top)
+    with torch.no_grad():
+        if transform is not None:
+            transform.prepare(source)
+        _count_all(source, counter, transform, description)
+    arrays = counter.arrays()
+    t_rank, v_rank = _rank_results(arrays, layout, top)
+    extra = rescore.apply(t_rank, v_rank, layout) if rescore is not None else {}
+    settings = {"ties": ties, "compat": compat, "nan": nan, "block": source.block_size,
+                "rerank": [type(r).__name__ for r in (transform, rescore) if r is not None]}
+    result = finish_result(t_rank, v_rank, layout, ties, compat, ks, nan, settings, arrays, extra)
+    if rescore is not None:
+        rescore.annotate(result)
+    return result
+
+
+def split_rerank(rerank: Any) -> tuple[Any, Any]:
+    """Split ``rerank`` into (score transform or None, top-k re-scorer or None)."""
+    from svta.eval.rerank import TopKRescore
+
+    items = [rerank] if rerank is not None and not isinstance(rerank, (list, tuple)) else list(rerank or ())
+    transforms = [r for r in items if not isinstance(r, TopKRescore)]
+    rescores = [r for r in items if isinstance(r, TopKRescore)]
+    if len(transforms) > 1 or len(rescores) > 1:
+        raise ConfigError("use at most one score transform (DualSoftmax/QueryBankNorm) and one TopKRescore")
+    for t in transforms:
+        if not (callable(t) and hasattr(t, "prepare")):
+            raise ConfigError(f"{t!r} is not a re-ranker (expected DualSoftmax, QueryBankNorm or TopKRescore)")
+    return (transforms[0] if transforms else None), (rescores[0] if rescores else None)
+
+
+def _check_compat(layout: QueryLayout, compat: str | None) -> None:
+    if compat is None:
+        return
+    if not layout.multi and layout.n_text != layout.n_video:
+        raise InputError(f"compat='clip4clip' needs a square matrix, got {layout.n_text} texts x "
+                         f"{layout.n_video} videos (the reference's compute_metrics(sim.T) fails on it)")
+    if layout.multi and layout.n_groups != layout.n_video:
+        raise InputError(f"compat='clip4clip' with several captions per video needs a caption for every video; "
+                         f"{layout.n_video - layout.n_groups} videos have none")
+
+
+def plan_blocks(layout: QueryLayout, text_bounds: list[Bounds],
+                video_bounds: list[Bounds]) -> tuple[list[tuple[int, int]], set[tuple[int, int]]]:
+    """Ground-truth blocks in scoring order, and those that can be counted as soon as scored.
+
+    A block can be counted once the ground truth of all its rows and columns is known; on the
+    diagonal that holds for every ground-truth block, so each block is scored exactly once.
+    """
+    gt_blocks = layout.ground_truth_blocks(text_bounds, video_bounds)
+    row_of = np.searchsorted([b[1] for b in text_bounds], np.arange(layout.n_text), side="right")
+    col_of = np.searchsorted([b[1] for b in video_bounds], layout.text_to_video, side="right")
+    row_left = np.bincount(row_of, minlength=len(text_bounds))
+    col_left = np.bincount(col_of, minlength=len(video_bounds))
+    inside = np.bincount(row_of * len(video_bounds) + col_of, minlength=len(text_bounds) * len(video_bounds))
+    ready = set()
+    for i, j in gt_blocks:
+        n = inside[i * len(video_bounds) + j]
+        row_left[i] -= n
+        col_left[j] -= n
+        if row_left[i] == 0 and col_left[j] == 0:
+            ready.add((i, j))
+    return gt_blocks, ready
+
+
+def _count_all(source: BlockSource, counter: RankCounter, transform: Any, description: str) -> None:
+    from svta.progress import progress
+
+    tb, vb = source.text_bounds, source.video_bounds
+    gt_blocks, ready = plan_blocks(source.layout, tb, vb)
+    work = [("gt", i, j) for i, j in gt_blocks]
+    work += [("count", i, j) for i in range(len(tb)) for j in range(len(vb)) if (i, j) not in ready]
+    for phase, i, j in (progress(work, description=description) if len(work) > 1 else work):
+        rows, cols = tb[i], vb[j]
+        scores = source.block(rows, cols)
+        t_blk, v_blk = transform(scores, rows, cols) if transform is not None else (scores, scores)
+        if phase == "gt":
+            counter.take_ground_truth(t_blk, v_blk, rows, cols)
+        if phase == "count" or (i, j) in ready:
+            counter.count(t_blk, v_blk, rows, cols)
+
+
+def _rank_results(arrays: dict[str, np.ndarray], layout: QueryLayout, top: int) -> tuple[RankResult, RankResult]:
+    empty = np.zeros(0, dtype=np.int64)
+    t_rank = RankResult("t2v", np.arange(layout.n_text), arrays["t_gt"], arrays["t_greater"], arrays["t_equal"],
+                        layout.n_video, empty, empty, empty, empty, arrays.get("t_top_idx"),
+                        arrays.get("t_top_val"))
+    videos = np.flatnonzero(layout.video_group >= 0)
+    v_top, v_val = arrays.get("v_top_idx"), arrays.get("v_top_val")
+    v_rank = RankResult("v2t", videos, arrays["v_gt"][videos], arrays["v_greater"][videos],
+                        arrays["v_equal"][videos], layout.n_groups, empty, empty, empty, empty,
+                        None if v_top is None else v_top[videos], None if v_val is None else v_val[videos])
+    return t_rank, v_rank
+
+
+def finish_result(t_rank: RankResult, v_rank: RankResult, layout: QueryLayout, ties: Ties, compat: str | None,
+                  ks: tuple[int, ...], nan: NanPolicy, settings: dict[str, Any], arrays: dict[str, np.ndarray],
+                  extra: dict[str, dict[str, float]]) -> RetrievalResult:
+    """Turn counts into ranks and metrics under the tie/compat rules."""
+    if compat is None:
+        t_flavor = v_flavor = "default"
+    else:
+        t_flavor, v_flavor = ("torch" if layout.multi else "numpy"), "numpy"
+    positional = arrays["t_greater"] + arrays["t_nan"] + arrays["t_before"] if t_flavor == "torch" else None
+    rank_entries(t_rank, ties, t_flavor, nan, positional)
+    rank_entries(v_rank, ties, v_flavor, nan)
+    t2v, v2t = summarize(t_rank, ks, t_flavor, ties), summarize(v_rank, ks, v_flavor, ties)
+    t2v.extra.update(extra.get("t2v", {}))
+    v2t.extra.update(extra.get("v2t", {}))
+    return RetrievalResult(t2v, v2t, t_rank, v_rank, layout.text_to_video, layout.group_video, settings)
+
+
+# -- embeddings and model features ------------------------------------------------------------
+
+def evaluate_embeddings(text_emb: Any, video_emb: Any, text_to_video: np.ndarray | None = None, *,
+                        normalize: bool = True, block: int | None = None, device: Any = None,
+                        ties: Ties = "optimistic", compat: str | None = None, ks: tuple[int, ...] = DEFAULT_KS,
+                        nan: NanPolicy = "worst", rerank: Any = (), keep_topk: int = 0) -> RetrievalResult:
+    """Evaluate dot-product retrieval (cosine when ``normalize``) of text and video embeddings.
+
+    Args:
+        text_emb: ``[n_text, D]`` array or tensor.
+        video_emb: ``[n_video, D]`` array or tensor.
+        text_to_video: ``[n_text]`` video of each text (any order; texts are grouped internally).
+        normalize: L2-normalise both sides first.
+        block, device, ties, compat, ks, nan, rerank, keep_topk: as in :func:`stream_ranks`.
+    """
+    import torch
+
+    dev = torch.device(device or "cpu")
+    text, video = _embedding_pair(text_emb, video_emb, normalize)
+    layout = QueryLayout.build(text.shape[0], video.shape[0], text_to_video)
+    order = layout.grouping_order() if layout.multi and not layout.contiguous else None
+    if order is not None:
+        text, layout = text[torch.as_tensor(order)], layout.permuted(order)
+    text, video = text.to(dev), video.to(dev)
+
+    def score_block(rows: slice, cols: slice) -> Any:
+        return text[rows] @ video[cols].T
+
+    source = make_source(score_block, layout, block, dev, text, video)
+    result = run_stream(source, ties=ties, compat=compat, ks=ks, nan=nan, rerank=_remap_rerank(rerank, order),
+                        keep_topk=keep_topk, description="scoring embeddings")
+    return result if order is None else _unpermute(result, order)
+
+
+def evaluate_model_scores(similarity: Callable[[Any, Any], Any], text_feats: Any, video_feats: Any,
+                          text_to_video: np.ndarray | None = None, *, block: int | None = None,
+                          device: Any = None, ties: Ties = "optimistic", compat: str | None = None,
+                          ks: tuple[int, ...] = DEFAULT_KS, nan: NanPolicy = "worst", rerank: Any = (),
+                          keep_topk: int = 0) -> RetrievalResult:
+    """Evaluate a model's similarity head over pre-computed features, block by block.
+
+    Args:
+        similarity: ``(text_feats_block, video_feats_block) -> [bt, bv]`` logits, e.g. a
+            RetrievalModel's ``similarity``; dot-product and pairwise (X-CLIP, cross-encoder) heads alike.
+        text_feats: features of all texts: a tensor/array ``[n_text, ...]`` or a tuple, list, dict or
+            dataclass of them (sliced along the first axis).
+        video_feats: the same for the videos.
+        text_to_video, block, device, ties, compat, ks, nan, rerank, keep_topk: as in :func:`stream_ranks`.
+    """
+    n_text, n_video = feature_count(text_feats), feature_count(video_feats)
+    layout = QueryLayout.build(n_text, n_video, text_to_video)
+    order = layout.grouping_order() if layout.multi and not layout.contiguous else None
+    if order is not None:
+        text_feats, layout = take(text_feats, order), layout.permuted(order)
+
+    def score_block(rows: slice, cols: slice) -> Any:
+        return similarity(take(text_feats, rows), take(video_feats, cols))
+
+    source = make_source(score_block, layout, block, device)
+    result = run_stream(source, ties=ties, compat=compat, ks=ks, nan=nan, rerank=_remap_rerank(rerank, order),
+                        keep_topk=keep_topk, description="scoring features")
+    return result if order is None else _unpermute(result, order)
+
+
+def _embedding_pair(text_emb: Any, video_emb: Any, normalize: bool) -> tuple[Any, Any]:
+    import torch
+
+    out = []
+    for name, emb in (("text", text_emb), ("video", video_emb)):
+        if not torch.is_tensor(emb):
+            emb = np.array(emb)  # a copy: inputs may be read-only memory maps
+            if emb.dtype.kind not in "fiu":
+                raise InputError(f"{name} embeddings must be real numbers, got dtype {emb.dtype}")
+        t = emb if torch.is_tensor(emb) else torch.from_numpy(emb)
+        if t.ndim != 2 or t.shape[0] == 0:
+            raise InputError(f"{name} embeddings must be a non-empty [n, D] matrix, got shape {tuple(t.shape)}")
+        if t.is_complex() or t.dtype == torch.bool:
+            raise InputError(f"{name} embeddings must be real numbers, got dtype {t.dtype}")
+        t = t.detach().float()
+        out.append(torch.nn.functional.normalize(t, dim=1) if normalize else t)
+    if out[0].shape[1] != out[1].shape[1]:
+        raise InputError(f"text and video embeddings differ in width: {out[0].shape[1]} vs {out[1].shape[1]}")
+    return out[0], out[1]
+
+
+def feature_count(feats: Any) -> int:
+    """Number of items in a feature object (first axis of its first array)."""
+    if hasattr(feats, "shape"):
+        return int(feats.shape[0])
+    for value in _feature_values(feats):
+        if hasattr(value, "shape"):
+            return int(value.shape[0])
+    raise InputError(f"cannot tell how many items a feature object of type {type(feats).__name__} holds")
+
+
+def _feature_values(feats: Any) -> list[Any]:
+    if isinstance(feats, dict):
+        return list(feats.values())
+    if isinstance(feats, (tuple, list)):
+        return list(feats)
+    if is_dataclass(feats):
+        return [getattr(feats, f.name) for f in fields(feats)]
+    return []
+
+
+def take(feats: Any, index: Any) -> Any:
+    """Items ``index`` (slice or index array) of a tensor/array or a container/dataclass of them."""
+    import torch
+
+    if torch.is_tensor(feats):
+        return feats[torch.as_tensor(index, device=feats.device) if isinstance(index, np.ndarray) else index]
+    if isinstance(feats, np.ndarray):
+        return feats[index]
+    if isinstance(feats, dict):
+        return {k: take(v, index) for k, v in feats.items()}
+    if isinstance(feats, tuple) and hasattr(feats, "_fields"):
+        return type(feats)(*(take(v, index) for v in feats))
+    if isinstance(feats, (tuple, list)):
+        return type(feats)(take(v, index) for v in feats)
+    if is_dataclass(feats):
+        return replace(feats, **{f.name: take(getattr(feats, f.name), index) for f in fields(feats) if f.init})
+    return feats
+
+
+def _remap_rerank(rerank: Any, order: np.ndarray | None) -> Any:
+    """Re-rankers see texts in ``order``; map their text indices back to the caller's."""
+    if order is None:
+        return rerank
+    items = [rerank] if rerank is not None and not isinstance(rerank, (list, tuple)) else list(rerank or ())
+    return [r.with_text_order(order) if hasattr(r, "with_text_order") else r for r in items]
+
+
+def _unpermute(result: RetrievalResult, order: np.ndarray) -> RetrievalResult:
+    """Express T2V per-query arrays in the caller's text order (texts were grouped by ``order``)."""
+    rank = result.t2v_ranks
+    sort = np.argsort(order[rank.queries], kind="stable")
+    where = np.empty_like(sort)
+    where[sort] = np.arange(len(sort))
+    rank.queries = order[rank.queries][sort]
+    rank.gt_score, rank.n_greater, rank.n_equal = rank.gt_score[sort], rank.n_greater[sort], rank.n_equal[sort]
+    rank.topk = None if rank.topk is None else rank.topk[sort]
+    rank.topk_scores = None if rank.topk_scores is None else rank.topk_scores[sort]
+    rank.entry_query = where[rank.entry_query]
+    rank.nan_queries, rank.dropped = np.sort(order[rank.nan_queries]), np.sort(order[rank.dropped])
+    result.text_to_video = result.text_to_video[np.argsort(order)]
+    return result
