@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(VENV)/bin/svta demo
 
 test: $(STAMP)
+	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

@@ -1,0 +1,298 @@
+"""The on-disk search index: a FAISS inner-product index of clip embeddings, per-frame embeddings,
+item metadata and thumbnails, grown incrementally and committed crash-safely.
+
+Layout of an index directory::
+
+    index.json              # format, encoder spec, dim, frames, root, count, current generation
+    data-000003/            # one committed generation (replaced whole, switched by index.json)
+        items.parquet       # row order = FAISS ids: id, path, caption, category, is_anomaly, n_frames, ...
+        vectors.faiss       # IndexFlatIP over L2-normalised clip embeddings [N, D]
+        frames.npy          # [N, T, D] float16 per-frame embeddings (valid frames first, zero padding)
+    parts/part-*.npz        # encoded batches not yet merged (a crash loses at most the batch in flight)
+    thumbnails/<id>.jpg
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from svta.errors import ConfigError, InputError
+from svta.registry import require
+from svta.search.encoders import VideoEmbeddings, same_encoder
+from svta.tables import atomic_path, atomic_write_json
+
+INDEX_FORMAT = 1
+META_FILE = "index.json"
+PARTS_DIR = "parts"
+THUMBNAILS_DIR = "thumbnails"
+# Ids name thumbnail files and appear in URLs, so only this conservative alphabet is indexed.
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+ITEM_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("path", pa.string()),  # relative to the indexed root
+        ("caption", pa.string()),
+        ("category", pa.string()),
+        ("is_anomaly", pa.bool_()),
+        ("n_frames", pa.int32()),
+        ("frame_times", pa.list_(pa.float32())),  # seconds of each sampled frame (NaN: unknown)
+        ("thumbnail", pa.bool_()),
+    ]
+)
+
+
+@dataclass
+class IndexMeta:
+    """The ``index.json`` of an index directory."""
+
+    encoder: dict[str, Any]
+    dim: int
+    num_frames: int
+    root: str
+    count: int = 0
+    generation: str | None = None
+    format: int = INDEX_FORMAT
+    updated: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class LoadedIndex:
+    """An index in memory, ready to search.
+
+    Attributes:
+        meta: the index's metadata.
+        items: one dict per row (row ``i`` is FAISS id ``i``).
+        vectors: the FAISS ``IndexFlatIP`` over ``[N, D]`` clip embeddings.
+        frames: ``[N, T, D]`` float16 per-frame embeddings (memory-mapped when fully committed).
+        directory: the index directory.
+    """
+
+    meta: IndexMeta
+    items: list[dict[str, Any]]
+    vectors: Any
+    frames: np.ndarray
+    directory: Path
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class IndexStore:
+    """Reads and grows one index directory.
+
+    Args:
+        directory: the index directory (created by :meth:`create`).
+    """
+
+    def __init__(self, directory: Path | str):
+        self.directory = Path(directory)
+        meta_path = self.directory / META_FILE
+        if not meta_path.is_file():
+            raise InputError(f"{self.directory}: not a search index (no {META_FILE}); build one with `svta index`")
+        try:
+            data = json.loads(meta_path.read_text(encoding="utf-8"))
+            self.meta = IndexMeta(**data)
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise InputError(f"{meta_path}: unreadable index metadata: {exc}") from None
+        if self.meta.format != INDEX_FORMAT:
+            raise InputError(f"{meta_path}: index format {self.meta.format} is not supported (expected {INDEX_FORMAT})")
+
+    @classmethod
+    def open_or_create(
+        cls, directory: Path | str, encoder_spec: dict[str, Any], dim: int, num_frames: int, root: Path
+    ) -> IndexStore:
+        """Open ``directory`` for adding, or create an empty index there.
+
+        Raises:
+            ConfigError: the existing index was built with another encoder or root (mixing
+                embedding spaces would make scores meaningless).
+        """
+        directory = Path(directory)
+        if not (directory / META_FILE).exists():
+            meta = IndexMeta(encoder=dict(encoder_spec), dim=dim, num_frames=num_frames, root=str(Path(root).resolve()))
+            atomic_write_json(directory / META_FILE, meta.to_json())
+        store = cls(directory)
+        if (
+            not same_encoder(store.meta.encoder, encoder_spec)
+            or store.meta.dim != dim
+            or store.meta.num_frames != num_frames
+        ):
+            raise ConfigError(
+                f"{directory}: index was built with encoder {store.meta.encoder} (dim {store.meta.dim}, "
+                f"{store.meta.num_frames} frames); use another --out for {dict(encoder_spec)}"
+            )
+        if Path(store.meta.root) != Path(root).resolve():
+            raise ConfigError(
+                f"{directory}: index covers root {store.meta.root}, not {Path(root).resolve()}; use another --out"
+            )
+        return store
+
+    @property
+    def root(self) -> Path:
+        return Path(self.meta.root)
+
+    @property
+    def thumbnails_dir(self) -> Path:
+        return self.directory / THUMBNAILS_DIR
+
+    def part_files(self) -> list[Path]:
+        parts = self.directory / PARTS_DIR
+        return sorted(p for p in parts.glob("part-*.npz") if not p.name.startswith(".")) if parts.exists() else []
+
+    def _generation_dir(self) -> Path | None:
+        return self.directory / self.meta.generation if self.meta.generation else None
+
+    def committed_items(self) -> list[dict[str, Any]]:
+        gen = self._generation_dir()
+        if gen is None:
+            return []
+        return pq.read_table(gen / "items.parquet").to_pylist()
+
+    def done_ids(self) -> set[str]:
+        """Ids already indexed, committed or waiting in parts."""
+        ids = {item["id"] for item in self.committed_items()}
+        for part in self.part_files():
+            ids.update(record["id"] for record in _read_part(part)[0])
+        return ids
+
+    def write_part(self, records: list[dict[str, Any]], embeddings: VideoEmbeddings) -> Path:
+        """Commit one encoded batch atomically (``records[i]`` ↔ ``embeddings`` row ``i``)."""
+        if len(records) != len(embeddings):
+            raise ValueError(f"{len(records)} records for {len(embeddings)} embeddings")
+        frames, n_frames, times = _pack_frames(embeddings)
+        rows = [
+            {**record, "n_frames": int(n), "frame_times": [float(t) for t in times[i, :n]]}
+            for i, (record, n) in enumerate(zip(records, n_frames))
+        ]
+        name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.npz"
+        path = self.directory / PARTS_DIR / name
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez(
+                handle,
+                video=embeddings.video.astype(np.float32),
+                frames=frames.astype(np.float16),
+                meta=np.frombuffer(json.dumps(rows).encode("utf-8"), dtype=np.uint8),
+            )
+        return path
+
+    def load(self) -> LoadedIndex:
+        """The committed generation plus any parts not merged yet, ready to search."""
+        faiss = require("faiss", "search")
+        items, vectors, frames = self._load_committed(faiss)
+        seen = {item["id"] for item in items}
+        extra_items, extra_video, extra_frames = self._read_new_parts(seen)
+        if extra_items:
+            items = items + extra_items
+            vectors.add(np.concatenate(extra_video))
+            frames = np.concatenate([np.asarray(frames), *extra_frames])
+        return LoadedIndex(self.meta, items, vectors, frames, self.directory)
+
+    def _load_committed(self, faiss: Any) -> tuple[list[dict[str, Any]], Any, np.ndarray]:
+        gen = self._generation_dir()
+        if gen is None:
+            return [], faiss.IndexFlatIP(self.meta.dim), np.zeros((0, self.meta.num_frames, self.meta.dim), np.float16)
+        items = pq.read_table(gen / "items.parquet").to_pylist()
+        vectors = faiss.read_index(str(gen / "vectors.faiss"))
+        frames = np.load(gen / "frames.npy", mmap_mode="r")
+        if vectors.ntotal != len(items) or frames.shape[0] != len(items):
+            raise InputError(f"{gen}: {len(items)} items but {vectors.ntotal} vectors and {frames.shape[0]} frame rows")
+        return items, vectors, frames
+
+    def _read_new_parts(self, seen: set[str]) -> tuple[list[dict[str, Any]], list[np.ndarray], list[np.ndarray]]:
+        items: list[dict[str, Any]] = []
+        videos: list[np.ndarray] = []
+        frames: list[np.ndarray] = []
+        for part in self.part_files():
+            rows, video, frame = _read_part(part)
+            keep = [i for i, row in enumerate(rows) if row["id"] not in seen]
+            seen.update(rows[i]["id"] for i in keep)
+            if keep:
+                items.extend(rows[i] for i in keep)
+                videos.append(video[keep])
+                frames.append(frame[keep])
+        return items, videos, frames
+
+    def compact(self) -> int:
+        """Merge parts into a new generation, switch ``index.json`` to it, drop the old files.
+
+        Returns the number of indexed videos. ``index.json`` is the commit point: a crash before it
+        leaves the old generation and the parts (still loadable); after it, stale parts are ignored.
+        """
+        parts = self.part_files()
+        if not parts and self.meta.generation:
+            return self.meta.count
+        faiss = require("faiss", "search")
+        items, vectors, frames = self._load_committed(faiss)
+        extra_items, extra_video, extra_frames = self._read_new_parts({item["id"] for item in items})
+        old_gen = self._generation_dir()
+        number = int(self.meta.generation.split("-")[1]) + 1 if self.meta.generation else 1
+        gen = self.directory / f"data-{number:06d}"
+        if gen.exists():  # a leftover of a crash before the switch
+            shutil.rmtree(gen)
+        gen.mkdir(parents=True)
+        all_items = items + extra_items
+        pq.write_table(pa.Table.from_pylist(all_items, schema=ITEM_SCHEMA), gen / "items.parquet")
+        if extra_video:
+            vectors.add(np.concatenate(extra_video))
+        faiss.write_index(vectors, str(gen / "vectors.faiss"))
+        _write_frames(gen / "frames.npy", frames, extra_frames, self.meta.num_frames, self.meta.dim)
+        self.meta.generation, self.meta.count, self.meta.updated = gen.name, len(all_items), time.time()
+        atomic_write_json(self.directory / META_FILE, self.meta.to_json())
+        for part in parts:
+            part.unlink(missing_ok=True)
+        if (self.directory / PARTS_DIR).is_dir() and not any((self.directory / PARTS_DIR).iterdir()):
+            (self.directory / PARTS_DIR).rmdir()
+        if old_gen is not None and old_gen != gen:
+            shutil.rmtree(old_gen, ignore_errors=True)
+        return len(all_items)
+
+
+def _pack_frames(embeddings: VideoEmbeddings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Move each video's valid frames to the front: ``[N, T, D]``, counts ``[N]``, times ``[N, T]``."""
+    frames = np.zeros_like(embeddings.frames, dtype=np.float32)
+    times = np.full(embeddings.frame_mask.shape, np.nan, dtype=np.float32)
+    counts = embeddings.frame_mask.sum(axis=1).astype(np.int32)
+    for i in range(len(embeddings)):
+        valid = np.flatnonzero(embeddings.frame_mask[i])
+        frames[i, : len(valid)] = embeddings.frames[i, valid]
+        if embeddings.frame_times is not None:
+            times[i, : len(valid)] = embeddings.frame_times[i, valid]
+    return frames, counts, times
+
+
+def _read_part(path: Path) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+    with np.load(path) as data:
+        rows = json.loads(data["meta"].tobytes().decode("utf-8"))
+        return rows, data["video"], data["frames"]
+
+
+def _write_frames(path: Path, committed: np.ndarray, extra: list[np.ndarray], num_frames: int, dim: int) -> None:
+    """Write ``[N, T, D]`` float16 by streaming chunks into a memory-mapped file (no full copy in RAM)."""
+    total = committed.shape[0] + sum(chunk.shape[0] for chunk in extra)
+    with atomic_path(path) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(total, num_frames, dim))
+        row = 0
+        for start in range(0, committed.shape[0], 4096):
+            chunk = committed[start : start + 4096]
+            out[row : row + len(chunk)] = chunk
+            row += len(chunk)
+        for chunk in extra:
+            out[row : row + len(chunk)] = chunk
+            row += len(chunk)
+        out.flush()
+        del out
