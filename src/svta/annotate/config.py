@@ -1,9 +1,62 @@
-"""Configuration of the annotation stage (stage 3)."""
+"""Configuration of the annotation stage (stage 3): category classification, tag clustering and
+human review export/import.
+"""
 
 from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
 
 from svta._configbase import StrictModel
 
 
+class LLMClassifierConfig(StrictModel):
+    """An OpenAI-compatible chat server (vLLM, Ollama, llama.cpp, OpenAI) used as a classifier."""
+
+    base_url: str = "http://localhost:8000/v1"
+    model: str = "Qwen/Qwen2.5-7B-Instruct"
+    api_key_env: str = "OPENAI_API_KEY"  # read from the environment; local servers accept any key
+    temperature: float = 0.0
+    max_tokens: int = 24
+    timeout_s: float = 60.0
+    max_retries: int = 2
+    workers: int = 8  # concurrent requests: LLM calls are I/O bound
+
+
+class ClusterConfig(StrictModel):
+    """K-Means over MiniLM embeddings of free-form tags (or captions)."""
+
+    source: Literal["tags", "captions"] = "tags"
+    k: int | None = None  # None: choose k in [k_min, k_max] by silhouette
+    k_min: int = 2
+    k_max: int = 98  # SVTA: 68 anomaly + 30 normal categories
+    k_step: int = 1
+    k_search_sample: int = 5000  # choose k on a seeded sample of this many texts; the final fit uses all
+    silhouette_sample: int = 4000  # silhouette is O(n^2): score a seeded sample
+    n_init: int = 3
+    seed: int = 0
+    examples: int = 5
+    plot: bool = True
+
+
+class ReviewConfig(StrictModel):
+    """Label Studio export: how a task points at its video."""
+
+    # Label Studio serves files below LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT (set it to the dataset
+    # root) at this prefix; an empty prefix writes absolute file paths instead.
+    url_prefix: str = "/data/local-files/?d="
+    from_name: str = "category"
+    to_name: str = "video"
+
+
 class AnnotateConfig(StrictModel):
-    classifier: str = "minilm"
+    classifier: str = "minilm"  # registry kind "category_classifier": minilm | openai
+    embedder: str = "minilm"  # registry kind "text_embedder"
+    embedder_model: str | None = None  # for embedder "sentence-transformers"
+    batch_size: int = 256  # captions per classification batch (and per committed part)
+    confidence_scale: float = 0.05  # MiniLM: confidence = 1 - exp(-margin / scale)
+    min_confidence: float = 0.0  # below it a label becomes "needs_review"
+    llm: LLMClassifierConfig = Field(default_factory=LLMClassifierConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)

@@ -1,1 +1,26 @@
-"""svta.dataset."""
+"""Stage 4, the dataset: build the manifest and its split, statistics, verification, formats.
+
+Public API (imported lazily): :func:`build_dataset`, :func:`dataset_stats`, :func:`verify_dataset`,
+:func:`export_dataset`, :func:`import_dataset`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_API = {
+    "build_dataset": "svta.dataset.build",
+    "dataset_stats": "svta.dataset.stats",
+    "verify_dataset": "svta.dataset.verify",
+    "export_dataset": "svta.dataset.formats.base",
+    "import_dataset": "svta.dataset.formats.base",
+    "stratified_split": "svta.dataset.split",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'svta.dataset' has no attribute {name!r}")

@@ -1,0 +1,61 @@
+"""Agreement between two labelings of the same items: accuracy and Cohen's kappa.
+
+Used to measure a classifier against the categories captions already carry (`classify --all`) and
+automatic labels against human review.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Agreement:
+    """How often labeling ``a`` (e.g. automatic) agrees with labeling ``b`` (e.g. human)."""
+
+    n: int
+    accuracy: float
+    kappa: float
+    # the most frequent disagreements as (label in a, label in b, count)
+    confusions: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float:
+    """Cohen's kappa ``(p_o - p_e) / (1 - p_e)`` of two labelings of the same items.
+
+    ``p_e`` is the agreement expected by chance from each labeling's marginal frequencies. When
+    chance agreement is already perfect (both labelings use one and the same label) kappa is
+    undefined; we return 1.0 then, since the labelings agree completely.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"labelings differ in length: {len(a)} vs {len(b)}")
+    n = len(a)
+    if n == 0:
+        return float("nan")
+    observed = sum(x == y for x, y in zip(a, b)) / n
+    count_a, count_b = Counter(a), Counter(b)
+    expected = sum(count_a[label] * count_b.get(label, 0) for label in count_a) / (n * n)
+    if expected >= 1.0:
+        return 1.0 if observed >= 1.0 else 0.0
+    return (observed - expected) / (1.0 - expected)
+
+
+def agreement(a: Sequence[str], b: Sequence[str], top: int = 10) -> Agreement:
+    """Accuracy, Cohen's kappa and the ``top`` most frequent confusions between ``a`` and ``b``."""
+    if len(a) != len(b):
+        raise ValueError(f"labelings differ in length: {len(a)} vs {len(b)}")
+    n = len(a)
+    accuracy = sum(x == y for x, y in zip(a, b)) / n if n else float("nan")
+    confusions = Counter((x, y) for x, y in zip(a, b) if x != y).most_common(top)
+    return Agreement(
+        n=n,
+        accuracy=accuracy,
+        kappa=cohen_kappa(a, b),
+        confusions=[(x, y, c) for (x, y), c in confusions],
+    )

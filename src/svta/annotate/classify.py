@@ -1,0 +1,178 @@
+"""Stage 3a: give every caption without a category a label (``labels.parquet``), resumably.
+
+With ``all_captions`` every caption is re-classified and the result is compared with the categories
+captions already carry: the accuracy and Cohen's kappa a benchmark builder quotes for a classifier.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from svta.annotate.agreement import Agreement, agreement
+from svta.annotate.classifiers import NEEDS_REVIEW, CategoryClassifier, Prediction, create_classifier
+from svta.annotate.config import AnnotateConfig
+from svta.errors import BackendError
+from svta.progress import progress
+from svta.tables import PartWriter, atomic_write_json, read_records, table_path
+from svta.taxonomy import Taxonomy, default_taxonomy
+
+REPORT_DIR = "annotate"
+
+
+@dataclass
+class ClassifyResult:
+    """What a classification run did."""
+
+    method: str
+    n_captions: int
+    n_targets: int  # captions the run had to label
+    n_labelled: int  # labels written (including needs_review)
+    n_needs_review: int
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (caption id, error), not labelled
+    agreement: Agreement | None = None  # with the captions' own categories (all_captions only)
+    labels_path: Path | None = None
+    report_path: Path | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["labels_path"] = str(self.labels_path) if self.labels_path else None
+        data["report_path"] = str(self.report_path) if self.report_path else None
+        return data
+
+
+def resolve_taxonomy(taxonomy: Taxonomy | Path | str | None) -> Taxonomy:
+    """A taxonomy object from an object, a file path, or None (the shipped one)."""
+    if isinstance(taxonomy, Taxonomy):
+        return taxonomy
+    return default_taxonomy() if taxonomy is None else Taxonomy.load(taxonomy)
+
+
+def carried_category(caption: dict[str, Any], taxonomy: Taxonomy) -> str | None:
+    """The taxonomy id of the category a caption carries, or None (no category, or an unknown one)."""
+    value = caption.get("category")
+    if not value:
+        return None
+    category = taxonomy.match(value)
+    return category.id if category is not None else None
+
+
+def label_row(caption_id: str, prediction: Prediction, method: str, taxonomy: Taxonomy, min_confidence: float) -> dict:
+    """A ``labels`` row for one prediction; unmatched or too-unsure answers become ``needs_review``."""
+    category = prediction.category
+    if category is not None and prediction.confidence < min_confidence:
+        category = None
+    is_anomaly = taxonomy.get(category).is_anomaly if category else False  # meaningless for needs_review
+    return {
+        "id": caption_id,
+        "category": category or NEEDS_REVIEW,
+        "is_anomaly": is_anomaly,
+        "method": method,
+        "confidence": float(prediction.confidence),
+        "reviewed": False,
+    }
+
+
+def select_targets(captions: list[dict], labels: dict[str, dict], all_captions: bool) -> list[dict]:
+    """Captions this run labels: never human-reviewed ones; without ``all_captions`` only captions
+    with no category and no label yet (so an interrupted run resumes where it stopped)."""
+    targets = []
+    for caption in captions:
+        label = labels.get(caption["id"])
+        if label is not None and label.get("reviewed"):
+            continue
+        if all_captions or (not caption.get("category") and label is None):
+            targets.append(caption)
+    return targets
+
+
+def classify_captions(
+    root: Path | str,
+    config: AnnotateConfig | None = None,
+    *,
+    taxonomy: Taxonomy | Path | str | None = None,
+    all_captions: bool = False,
+    classifier: CategoryClassifier | None = None,
+) -> ClassifyResult:
+    """Label the captions of ``<root>/captions.parquet`` into ``<root>/labels.parquet``.
+
+    Args:
+        root: the dataset root.
+        config: the ``annotate`` config section (classifier, batch size, thresholds).
+        taxonomy: the category taxonomy (object or file); None: the shipped one.
+        all_captions: re-classify every caption (except human-reviewed ones) and report agreement
+            with the categories captions already carry.
+        classifier: a ready classifier (else built from ``config.classifier``).
+
+    Returns:
+        counts, failures (skipped, retried by the next run), agreement and output paths.
+
+    Raises:
+        BackendError: when the very first batch fails entirely (the backend is unreachable).
+    """
+    start = time.perf_counter()
+    config = config or AnnotateConfig()
+    taxonomy = resolve_taxonomy(taxonomy)
+    root = Path(root)
+    captions = read_records(table_path(root, "captions"), "captions")
+    writer = PartWriter(table_path(root, "labels"), "labels")
+    labels = {row["id"]: row for row in writer.read_all().to_pylist()}
+    targets = select_targets(captions, labels, all_captions)
+    result = ClassifyResult(method="", n_captions=len(captions), n_targets=len(targets), n_labelled=0, n_needs_review=0)
+    predictions: dict[str, Prediction] = {}
+    if targets:
+        classifier = classifier or create_classifier(taxonomy, config)
+        result.method = classifier.method
+        _run_batches(targets, classifier, writer, taxonomy, config, result, predictions)
+    writer.compact()
+    result.labels_path = writer.table_path
+    if all_captions:
+        result.agreement = _agreement_with_carried(captions, predictions, taxonomy)
+    result.seconds = time.perf_counter() - start
+    result.report_path = root / REPORT_DIR / "classify_report.json"
+    atomic_write_json(result.report_path, result.to_dict())
+    return result
+
+
+def _run_batches(
+    targets: list[dict],
+    classifier: CategoryClassifier,
+    writer: PartWriter,
+    taxonomy: Taxonomy,
+    config: AnnotateConfig,
+    result: ClassifyResult,
+    predictions: dict[str, Prediction],
+) -> None:
+    size = max(1, config.batch_size)
+    batches = [targets[i : i + size] for i in range(0, len(targets), size)]
+    for batch in progress(batches, description="classifying captions"):
+        batch_predictions = classifier.classify([c["caption"] for c in batch])
+        rows = []
+        for caption, prediction in zip(batch, batch_predictions):
+            if prediction.error is not None:
+                result.failed.append((caption["id"], prediction.error))
+                continue
+            predictions[caption["id"]] = prediction
+            rows.append(label_row(caption["id"], prediction, classifier.method, taxonomy, config.min_confidence))
+        if not rows and result.n_labelled == 0 and len(result.failed) == len(batch):
+            raise BackendError(f"{classifier.method}: every caption of the first batch failed: {result.failed[0][1]}")
+        writer.append(rows)  # one committed part per batch: a crash loses at most this batch
+        result.n_labelled += len(rows)
+        result.n_needs_review += sum(row["category"] == NEEDS_REVIEW for row in rows)
+
+
+def _agreement_with_carried(
+    captions: Sequence[dict], predictions: dict[str, Prediction], taxonomy: Taxonomy
+) -> Agreement | None:
+    predicted, carried = [], []
+    for caption in captions:
+        truth = carried_category(caption, taxonomy)
+        if truth is None or caption["id"] not in predictions:
+            continue
+        carried.append(truth)
+        predicted.append(predictions[caption["id"]].category or NEEDS_REVIEW)
+    return agreement(predicted, carried) if carried else None

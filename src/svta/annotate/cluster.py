@@ -1,0 +1,251 @@
+"""Stage 3b: group free-form tags (or captions) with K-Means over MiniLM embeddings, name each
+cluster by the tag nearest its centroid, and map it to the nearest taxonomy category, as SVTA
+grouped its tags into 68 anomaly and 30 normal categories. Writes a JSON report and a PCA plot.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from svta.annotate.classifiers import MiniLMClassifier
+from svta.annotate.classify import REPORT_DIR, resolve_taxonomy
+from svta.annotate.config import AnnotateConfig, ClusterConfig
+from svta.errors import InputError
+from svta.registry import require
+from svta.tables import PartWriter, atomic_path, atomic_write_json, read_records, table_path
+from svta.taxonomy import Taxonomy
+
+
+@dataclass
+class ClusterInfo:
+    cluster: int
+    size: int  # distinct texts
+    weight: int  # occurrences of those texts in the data
+    name: str  # the text nearest the centroid
+    category: str  # the taxonomy category nearest the centroid
+    category_similarity: float
+    examples: list[str]
+
+
+@dataclass
+class ClusterResult:
+    source: str
+    n_texts: int
+    k: int
+    silhouette: float | None
+    silhouette_by_k: dict[int, float] = field(default_factory=dict)
+    clusters: list[ClusterInfo] = field(default_factory=list)
+    assignments: dict[str, int] = field(default_factory=dict)  # text → cluster
+    report_path: Path | None = None
+    plot_path: Path | None = None
+    n_applied: int = 0  # labels written by ``apply``
+    seconds: float = 0.0
+
+    def category_of(self, text: str) -> str:
+        """The taxonomy category a clustered text was mapped to."""
+        return self.clusters[self.assignments[text]].category
+
+    def to_dict(self, with_assignments: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        data["report_path"] = str(self.report_path) if self.report_path else None
+        data["plot_path"] = str(self.plot_path) if self.plot_path else None
+        if not with_assignments:
+            data.pop("assignments")
+        return data
+
+
+def collect_texts(captions: Sequence[dict], source: str) -> Counter:
+    """Distinct normalised tags (or captions) with their number of occurrences."""
+    counts: Counter = Counter()
+    for caption in captions:
+        items = (caption.get("tags") or []) if source == "tags" else [caption["caption"]]
+        counts.update(" ".join(str(item).split()).lower() for item in items if item and str(item).strip())
+    return counts
+
+
+def choose_k(vectors: np.ndarray, config: ClusterConfig) -> tuple[int, dict[int, float]]:
+    """``config.k`` if set, else the k in ``[k_min, k_max]`` with the best (sampled) silhouette.
+
+    The search fits one K-Means per candidate k, so on large inputs it runs on a seeded sample of
+    ``k_search_sample`` texts (cluster structure at a given k survives subsampling; the final fit
+    uses every text).
+
+    Args:
+        vectors: unit-norm embeddings ``[N, D]``.
+    """
+    n = len(vectors)
+    if config.k is not None:
+        return max(1, min(config.k, n)), {}
+    if n > config.k_search_sample:
+        keep = np.random.default_rng(config.seed).permutation(n)[: config.k_search_sample]
+        vectors = vectors[np.sort(keep)]
+    n = len(vectors)
+    ks = range(max(2, config.k_min), min(config.k_max, n - 1) + 1, max(1, config.k_step))
+    scores = {k: silhouette(vectors, fit_kmeans(vectors, k, config).labels_, config) for k in ks}
+    scores = {k: s for k, s in scores.items() if s is not None}
+    if not scores:
+        return min(n, max(1, config.k_min)), {}
+    return max(scores, key=lambda k: (scores[k], -k)), scores
+
+
+def fit_kmeans(vectors: np.ndarray, k: int, config: ClusterConfig) -> Any:
+    cluster = require("sklearn.cluster", "embed")
+    return cluster.KMeans(n_clusters=k, n_init=config.n_init, random_state=config.seed).fit(vectors)
+
+
+def silhouette(vectors: np.ndarray, labels: np.ndarray, config: ClusterConfig) -> float | None:
+    """Silhouette score on a seeded sample (exact silhouette is O(N²)); None when undefined."""
+    if len(set(labels.tolist())) < 2 or len(set(labels.tolist())) >= len(vectors):
+        return None
+    metrics = require("sklearn.metrics", "embed")
+    sample = min(len(vectors), config.silhouette_sample)
+    return float(metrics.silhouette_score(vectors, labels, sample_size=sample, random_state=config.seed))
+
+
+def cluster_texts(
+    counts: Counter, config: AnnotateConfig, taxonomy: Taxonomy, classifier: MiniLMClassifier | None = None
+) -> tuple[ClusterResult, np.ndarray, np.ndarray]:
+    """Cluster distinct texts; returns the result, the embeddings ``[N, D]`` and labels ``[N]``."""
+    texts = sorted(counts)  # sorted: the same texts give the same clusters whatever their order
+    if len(texts) < 2:
+        raise InputError(f"clustering needs at least 2 distinct {config.cluster.source}, found {len(texts)}")
+    classifier = classifier or MiniLMClassifier(taxonomy, config)
+    vectors = classifier.embed(texts)
+    k, by_k = choose_k(vectors, config.cluster)
+    model = fit_kmeans(vectors, k, config.cluster)
+    labels = model.labels_
+    centroids = model.cluster_centers_ / np.maximum(
+        np.linalg.norm(model.cluster_centers_, axis=1, keepdims=True), 1e-12
+    )
+    category_scores = classifier.scores(centroids)  # [k, C]
+    result = ClusterResult(config.cluster.source, len(texts), k, silhouette(vectors, labels, config.cluster), by_k)
+    for c in range(k):
+        members = np.flatnonzero(labels == c)
+        order = members[np.argsort(-(vectors[members] @ centroids[c]))]
+        best = int(np.argmax(category_scores[c]))
+        result.clusters.append(
+            ClusterInfo(
+                cluster=c,
+                size=len(members),
+                weight=int(sum(counts[texts[i]] for i in members)),
+                name=texts[order[0]] if len(order) else "",
+                category=classifier.ids[best],
+                category_similarity=float(category_scores[c, best]),
+                examples=[texts[i] for i in order[: config.cluster.examples]],
+            )
+        )
+    result.assignments = {text: int(label) for text, label in zip(texts, labels)}
+    return result, vectors, labels
+
+
+def cluster_tags(
+    root: Path | str,
+    config: AnnotateConfig | None = None,
+    *,
+    taxonomy: Taxonomy | Path | str | None = None,
+    apply: bool = False,
+    out_dir: Path | str | None = None,
+) -> ClusterResult:
+    """Cluster the tags (or captions) of ``<root>/captions.parquet`` and report the clusters.
+
+    Args:
+        root: the dataset root.
+        config: the ``annotate`` section (``cluster`` sub-section: source, k or k range, seed).
+        taxonomy: categories the clusters are mapped to; None: the shipped taxonomy.
+        apply: label captions that have tags but no category (and no label) with the majority
+            category of their tags' clusters (method ``kmeans``).
+        out_dir: where ``clusters.json``, ``tag_clusters.csv`` and ``clusters.png`` go
+            (default ``<root>/annotate``).
+    """
+    start = time.perf_counter()
+    config = config or AnnotateConfig()
+    taxonomy = resolve_taxonomy(taxonomy)
+    root = Path(root)
+    captions = read_records(table_path(root, "captions"), "captions")
+    counts = collect_texts(captions, config.cluster.source)
+    result, vectors, labels = cluster_texts(counts, config, taxonomy)
+    out = Path(out_dir) if out_dir else root / REPORT_DIR
+    if apply and config.cluster.source == "tags":
+        result.n_applied = apply_clusters(root, captions, result, taxonomy)
+    if config.cluster.plot:
+        result.plot_path = plot_clusters(vectors, labels, result, out / "clusters.png", config.cluster.seed)
+    _write_assignments(out / "tag_clusters.csv", counts, result)
+    result.seconds = time.perf_counter() - start
+    result.report_path = out / "clusters.json"
+    atomic_write_json(result.report_path, result.to_dict())
+    return result
+
+
+def apply_clusters(root: Path, captions: Sequence[dict], result: ClusterResult, taxonomy: Taxonomy) -> int:
+    """Write ``kmeans`` labels for captions with tags but no category and no label yet.
+
+    The label is the majority category over the caption's tags; confidence is that majority's share.
+    """
+    writer = PartWriter(table_path(root, "labels"), "labels")
+    labelled = writer.done_ids()
+    rows = []
+    for caption in captions:
+        tags = [" ".join(str(t).split()).lower() for t in caption.get("tags") or []]
+        tags = [t for t in tags if t in result.assignments]
+        if caption.get("category") or caption["id"] in labelled or not tags:
+            continue
+        votes = Counter(result.category_of(t) for t in tags)
+        category, count = votes.most_common(1)[0]
+        rows.append(
+            {
+                "id": caption["id"],
+                "category": category,
+                "is_anomaly": taxonomy.get(category).is_anomaly,
+                "method": "kmeans",
+                "confidence": count / len(tags),
+                "reviewed": False,
+            }
+        )
+    writer.append(rows)
+    writer.compact()
+    return len(rows)
+
+
+def _write_assignments(path: Path, counts: Counter, result: ClusterResult) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["text", "count", "cluster", "cluster_name", "category"])
+        for text, cluster in sorted(result.assignments.items(), key=lambda item: (item[1], item[0])):
+            info = result.clusters[cluster]
+            out.writerow([text, counts[text], cluster, info.name, info.category])
+
+
+def plot_clusters(vectors: np.ndarray, labels: np.ndarray, result: ClusterResult, path: Path, seed: int = 0) -> Path:
+    """A 2-D PCA scatter of the embeddings ``[N, D]`` coloured by cluster, largest clusters named."""
+    decomposition = require("sklearn.decomposition", "embed")
+    require("matplotlib", "plot").use("Agg")
+    import matplotlib.pyplot as plt
+
+    keep = np.random.default_rng(seed).permutation(len(vectors))[:20000]  # a readable, bounded plot
+    components = min(2, vectors.shape[1], len(vectors))
+    points = decomposition.PCA(n_components=components, random_state=seed).fit_transform(vectors)
+    if points.shape[1] < 2:
+        points = np.c_[points, np.zeros(len(points))]
+    fig, ax = plt.subplots(figsize=(8, 6), dpi=110)
+    ax.scatter(points[keep, 0], points[keep, 1], c=labels[keep] % 20, cmap="tab20", s=8, alpha=0.7)
+    for info in sorted(result.clusters, key=lambda c: -c.size)[:20]:
+        members = labels == info.cluster
+        x, y = points[members].mean(axis=0)
+        ax.annotate(info.name[:30], (x, y), fontsize=7, ha="center")
+    ax.set_title(f"{result.n_texts} {result.source} in {result.k} clusters (PCA)")
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path

@@ -1,0 +1,159 @@
+"""Label Studio round trip: export review tasks (video, caption, predicted category as a
+pre-annotation) with a labelling config listing the taxonomy, and import a Label Studio JSON
+export back as reviewed labels.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from svta.annotate.classify import resolve_taxonomy
+from svta.annotate.config import ReviewConfig
+from svta.annotate.review import ReviewImportResult, ReviewItem, apply_reviews, resolve_choice, review_items
+from svta.errors import InputError
+from svta.tables import atomic_write_json, atomic_write_text
+from svta.taxonomy import Taxonomy
+
+TASKS_FILE = "tasks.json"
+CONFIG_FILE = "label_config.xml"
+
+
+@dataclass
+class ReviewExportResult:
+    n_tasks: int
+    tasks_path: Path
+    config_path: Path
+
+
+def labeling_config(taxonomy: Taxonomy, config: ReviewConfig | None = None) -> str:
+    """Label Studio's labelling config: the video, its caption, one single choice per category."""
+    config = config or ReviewConfig()
+    choices = "\n".join(
+        f"    <Choice value={quoteattr(c.name)} hint={quoteattr(f'{c.kind}: {c.description}')}/>" for c in taxonomy
+    )
+    return (
+        "<View>\n"
+        f'  <Video name="{config.to_name}" value="$video"/>\n'
+        '  <Text name="caption" value="$caption"/>\n'
+        f'  <Choices name="{config.from_name}" toName="{config.to_name}" choice="single" showInLine="false">\n'
+        f"{choices}\n"
+        "  </Choices>\n"
+        "</View>\n"
+    )
+
+
+def video_url(root: Path, relative: str | None, config: ReviewConfig) -> str:
+    """How Label Studio reaches a video: ``url_prefix`` + path relative to the root, or an absolute path."""
+    if not relative:
+        return ""
+    if config.url_prefix:
+        return f"{config.url_prefix}{relative}"
+    return str((root / relative).resolve())
+
+
+def task(item: ReviewItem, root: Path, taxonomy: Taxonomy, config: ReviewConfig) -> dict[str, Any]:
+    """One Label Studio task; the current guess rides along as a ``choices`` prediction."""
+    data = {
+        "video": video_url(root, item.video, config),
+        "caption": item.caption,
+        "svta_id": item.id,
+        "predicted": taxonomy.get(item.predicted).name if item.predicted else "",
+        "method": item.method,
+    }
+    out: dict[str, Any] = {"data": data}
+    if item.predicted:
+        result = {
+            "from_name": config.from_name,
+            "to_name": config.to_name,
+            "type": "choices",
+            "value": {"choices": [taxonomy.get(item.predicted).name]},
+        }
+        score = item.confidence if item.confidence is not None else 0.0
+        out["predictions"] = [{"model_version": item.method, "score": score, "result": [result]}]
+    return out
+
+
+def export_label_studio(
+    root: Path | str,
+    out_dir: Path | str | None = None,
+    config: ReviewConfig | None = None,
+    *,
+    taxonomy: Taxonomy | Path | str | None = None,
+    include_reviewed: bool = False,
+    max_confidence: float | None = None,
+) -> ReviewExportResult:
+    """Write ``tasks.json`` (import it into a project) and ``label_config.xml`` (its labelling interface).
+
+    Args:
+        root: the dataset root.
+        out_dir: output folder (default ``<root>/review``).
+        config: the ``annotate.review`` section (video URL prefix, control names).
+        taxonomy: the categories offered as choices.
+        include_reviewed: also export captions already reviewed.
+        max_confidence: only captions whose current label is less confident than this.
+    """
+    root, config, taxonomy = Path(root), config or ReviewConfig(), resolve_taxonomy(taxonomy)
+    out = Path(out_dir) if out_dir else root / "review"
+    items = review_items(root, taxonomy, include_reviewed=include_reviewed, max_confidence=max_confidence)
+    tasks = [task(item, root, taxonomy, config) for item in items]
+    atomic_write_json(out / TASKS_FILE, tasks)
+    atomic_write_text(out / CONFIG_FILE, labeling_config(taxonomy, config))
+    return ReviewExportResult(len(tasks), out / TASKS_FILE, out / CONFIG_FILE)
+
+
+def task_choice(entry: dict[str, Any], from_name: str) -> str | None:
+    """The chosen category of one exported task, or None when it has no usable answer.
+
+    Reads the full JSON export (latest non-cancelled ``annotations[].result[]`` of type
+    ``choices``) and the JSON-MIN export (the choice stored under the control's name).
+    """
+    if "annotations" in entry:
+        done = [a for a in entry["annotations"] or [] if not a.get("was_cancelled")]
+        done.sort(key=lambda a: str(a.get("updated_at") or a.get("created_at") or ""))
+        for annotation in reversed(done):
+            for result in annotation.get("result") or []:
+                if result.get("type") == "choices" and result.get("from_name", from_name) == from_name:
+                    choices = (result.get("value") or {}).get("choices") or []
+                    if choices:
+                        return str(choices[0])
+        return None
+    value = entry.get(from_name)
+    if isinstance(value, dict):  # JSON-MIN keeps {"choices": [...]} for multi-choice controls
+        value = (value.get("choices") or [None])[0]
+    return str(value) if value else None
+
+
+def import_label_studio(
+    root: Path | str,
+    export_path: Path | str,
+    config: ReviewConfig | None = None,
+    *,
+    taxonomy: Taxonomy | Path | str | None = None,
+) -> ReviewImportResult:
+    """Read a Label Studio JSON (or JSON-MIN) export into ``labels.parquet`` with ``reviewed=True``.
+
+    Raises:
+        InputError: the file is not a JSON list of tasks, a task lacks ``svta_id``, or a choice is
+            not a taxonomy category (the message names the task).
+    """
+    config, taxonomy, export_path = config or ReviewConfig(), resolve_taxonomy(taxonomy), Path(export_path)
+    try:
+        entries = json.loads(export_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{export_path}: not a readable Label Studio JSON export: {exc}") from None
+    if not isinstance(entries, list):
+        raise InputError(f"{export_path}: expected a JSON list of tasks, found {type(entries).__name__}")
+    reviews = []
+    for index, entry in enumerate(entries):
+        data = entry.get("data", entry) if isinstance(entry, dict) else None
+        where = f"{export_path}: task {entry.get('id', '#' + str(index)) if isinstance(entry, dict) else index}"
+        if not isinstance(data, dict) or not data.get("svta_id"):
+            raise InputError(f"{where}: no svta_id in the task data (was it exported by svta?)")
+        choice = task_choice(entry, config.from_name)
+        if choice is not None:
+            reviews.append((str(data["svta_id"]), resolve_choice(choice, taxonomy, where), where))
+    return apply_reviews(root, reviews, taxonomy, n_rows=len(entries))

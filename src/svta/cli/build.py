@@ -1,0 +1,146 @@
+"""``svta build``, ``svta stats``, ``svta verify``, ``svta export`` and ``svta import``: stage 4
+commands, registered on the main app by :func:`register`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from svta.cli._common import emit_json, load_cli_config, resolve_root, wants_json
+from svta.errors import ConfigError, SvtaError
+
+RootOption = Annotated[
+    Path | None, typer.Option("--root", help="Dataset root (default: global --root or the config's).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+OptsOption = Annotated[
+    list[str] | None,
+    typer.Option("--opt", "-o", help="Format option key=value (repeatable), e.g. -o caption_column='English Text'."),
+]
+
+
+class VerifyFailed(SvtaError):
+    """``svta verify`` found problems (exit code 1, problems listed on stderr)."""
+
+    exit_code = 1
+
+
+def build(
+    root: RootOption = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Split seed (default: the config's seed).")] = None,
+    exclude_from: Annotated[list[str] | None, typer.Option("--exclude-from", help="Leave out captions overlapping "
+                            "this evaluation set (KIND:PATH, or an overlap.json); repeatable.")] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Join captions, videos and labels into manifest.parquet with a stratified 7:1:2 split."""
+    from svta.dataset.build import build_dataset
+    from svta.transfer.clean import build_exclusions
+
+    root = resolve_root(root)
+    config = load_cli_config(root)
+    exclude = build_exclusions(root, exclude_from)  # contamination control: drop eval-set overlaps
+    result = build_dataset(root, config.build, config.seed if seed is None else seed, taxonomy=config.taxonomy,
+                           exclude=exclude)
+    if wants_json(json_):
+        emit_json(result.to_dict())
+        return
+    splits = ", ".join(f"{name} {n}" for name, n in result.splits.items())
+    typer.echo(f"{result.n_items} item(s) in {len(result.categories)} categories ({splits}) -> {result.manifest_path}")
+    for reason, n in sorted(result.skipped_by_reason().items()):
+        typer.echo(f"  skipped {n}: {reason}", err=True)
+
+
+def stats(root: RootOption = None, json_: JsonOption = False) -> None:
+    """Statistics of the manifest: stats/stats.json, figures and a comparison-table row."""
+    from svta.dataset.stats import COMPARISON_HEADER, dataset_stats
+
+    root = resolve_root(root)
+    result = dataset_stats(root, load_cli_config(root).build)
+    if wants_json(json_):
+        emit_json(result.stats)
+        return
+    typer.echo(COMPARISON_HEADER)
+    typer.echo(result.comparison_row)
+    typer.echo(f"-> {result.stats_path}, {result.comparison_path}, {len(result.figures)} figure(s)")
+
+
+def verify(
+    root: RootOption = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes checking videos (1: in-process).")] = None,
+    no_decode: Annotated[bool, typer.Option("--no-decode", help="Check existence and checksums only.")] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Every video exists, decodes and matches its sha256; no duplicate ids, no orphan files."""
+    from svta.dataset.verify import verify_dataset
+
+    root = resolve_root(root)
+    workers = workers or load_cli_config(root).build.verify_workers
+    report = verify_dataset(root, workers=workers, decode=not no_decode)
+    if wants_json(json_):
+        emit_json(report.to_dict())
+    else:
+        typer.echo(f"checked {report.n_rows} row(s), {report.n_videos} video(s): {len(report.problems)} problem(s)")
+    if not report.ok:
+        for problem in report.problems[:200]:
+            typer.echo(f"  {problem}", err=True)
+        raise VerifyFailed(f"{root}: {len(report.problems)} problem(s) found")
+
+
+def _options(pairs: list[str] | None) -> dict[str, Any]:
+    options = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ConfigError(f"--opt {pair!r} must look like key=value")
+        key, value = pair.split("=", 1)
+        options[key.strip()] = value
+    return options
+
+
+def export(
+    fmt: Annotated[str, typer.Argument(help="Format: msrvtt | webdataset (see `svta list`).")],
+    out: Annotated[Path, typer.Argument(help="Output folder.")],
+    root: RootOption = None,
+    opt: OptsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Export the built dataset (its manifest and videos) in another layout."""
+    from svta.dataset.formats import export_dataset
+
+    result = export_dataset(resolve_root(root), fmt, out, _options(opt))
+    _print_format(result, json_)
+
+
+def import_(
+    fmt: Annotated[str, typer.Argument(help="Format: msrvtt | svta-release | ucfcrime-ar (see `svta list`).")],
+    source: Annotated[Path, typer.Argument(help="The dataset folder to import.")],
+    root: RootOption = None,
+    opt: OptsOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Import a foreign dataset into an svta root (tables + manifest)."""
+    from svta.dataset.formats import import_dataset
+
+    result = import_dataset(fmt, source, resolve_root(root), _options(opt))
+    _print_format(result, json_)
+
+
+def _print_format(result: Any, json_: bool) -> None:
+    if wants_json(json_):
+        emit_json(result.to_dict())
+        return
+    splits = ", ".join(f"{name} {n}" for name, n in result.splits.items())
+    typer.echo(f"{result.direction}ed {result.n_items} item(s) as {result.format} ({splits}) -> {result.out}")
+    for item, reason in result.skipped[:20]:
+        typer.echo(f"  skipped {item}: {reason}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the stage-4 commands to the main app."""
+    app.command("build")(build)
+    app.command("stats")(stats)
+    app.command("verify")(verify)
+    app.command("export")(export)
+    app.command("import")(import_)

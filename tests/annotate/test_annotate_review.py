@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from annotatekit import write_captions
+
+from svta.annotate.labelstudio import export_label_studio, import_label_studio, labeling_config
+from svta.annotate.review_csv import export_review_csv, import_review_csv
+from svta.errors import InputError
+from svta.tables import read_records, table_path, write_table
+from svta.taxonomy import default_taxonomy
+
+
+@pytest.fixture
+def review_root(tmp_path):
+    """4 captions: two auto-labelled, one needs review, one carrying its category; two have videos."""
+    write_captions(tmp_path, [
+        {"id": "a", "caption": "Two men fight."},
+        {"id": "b", "caption": "A woman walks."},
+        {"id": "c", "caption": "Something odd."},
+        {"id": "d", "caption": "A building explodes.", "category": "explosion"},
+    ])  # fmt: skip
+    labels = [
+        {
+            "id": "a",
+            "category": "fighting",
+            "is_anomaly": True,
+            "method": "minilm",
+            "confidence": 0.9,
+            "reviewed": False,
+        },
+        {
+            "id": "b",
+            "category": "running",
+            "is_anomaly": False,
+            "method": "minilm",
+            "confidence": 0.2,
+            "reviewed": False,
+        },
+        {
+            "id": "c",
+            "category": "needs_review",
+            "is_anomaly": False,
+            "method": "llm:x",
+            "confidence": 0.0,
+            "reviewed": False,
+        },
+    ]
+    write_table(labels, table_path(tmp_path, "labels"), "labels")
+    videos = [{"id": i, "path": f"videos/{i}.mp4", "frames": 4, "fps": 8.0, "width": 32, "height": 32, "sha256": "0" * 64,
+               "backend": "test"} for i in ("a", "b")]  # fmt: skip
+    write_table(videos, table_path(tmp_path, "videos"), "videos")
+    return tmp_path
+
+
+def label_studio_export(tasks: list[dict], answers: dict[str, str | None]) -> list[dict]:
+    """What Label Studio's JSON export looks like after annotators answered (None: skipped task)."""
+    out = []
+    for number, task in enumerate(tasks, start=1):
+        answer = answers.get(task["data"]["svta_id"])
+        annotations = []
+        if answer is not None:
+            annotations.append({"id": number, "was_cancelled": False, "updated_at": "2025-01-01T00:00:00Z",
+                                "result": [{"from_name": "category", "to_name": "video", "type": "choices",
+                                            "value": {"choices": [answer]}}]})  # fmt: skip
+        out.append({"id": 100 + number, "data": task["data"], "annotations": annotations, "predictions": []})
+    return out
+
+
+def test_export_tasks_and_labeling_config(review_root):
+    result = export_label_studio(review_root)
+    tasks = json.loads(result.tasks_path.read_text())
+    by_id = {t["data"]["svta_id"]: t for t in tasks}
+    assert result.n_tasks == 4 and set(by_id) == {"a", "b", "c", "d"}
+    assert by_id["a"]["data"]["video"] == "/data/local-files/?d=videos/a.mp4" and by_id["c"]["data"]["video"] == ""
+    prediction = by_id["a"]["predictions"][0]
+    assert prediction["score"] == 0.9 and prediction["model_version"] == "minilm"
+    assert prediction["result"][0] == {"from_name": "category", "to_name": "video", "type": "choices",
+                                       "value": {"choices": ["fighting"]}}  # fmt: skip
+    assert "predictions" not in by_id["c"]  # nothing to pre-annotate
+    assert by_id["d"]["predictions"][0]["model_version"] == "caption"
+    view = ET.fromstring(result.config_path.read_text())
+    assert view.find("Video").get("value") == "$video" and view.find("Text").get("value") == "$caption"
+    choices = view.find("Choices")
+    assert choices.get("name") == "category" and choices.get("toName") == "video"
+    assert [c.get("value") for c in choices.findall("Choice")] == [c.name for c in default_taxonomy()]
+    assert len(export_label_studio(review_root, review_root / "low", max_confidence=0.5).tasks_path.read_text()) > 0
+    low = json.loads((review_root / "low" / "tasks.json").read_text())
+    assert {t["data"]["svta_id"] for t in low} == {"b", "c"}
+
+
+def test_label_studio_round_trip(review_root):
+    tasks = json.loads(export_label_studio(review_root).tasks_path.read_text())
+    answers = {"a": "fighting", "b": "walking", "c": "theft or stealing", "d": None}
+    path = review_root / "export.json"
+    path.write_text(json.dumps(label_studio_export(tasks, answers)))
+    result = import_label_studio(review_root, path)
+    assert (result.n_rows, result.n_imported, result.n_skipped) == (4, 3, 1)
+    # automatic vs human over a and b (c had no automatic label): fighting agrees, running ≠ walking
+    assert result.agreement.n == 2 and result.agreement.accuracy == 0.5
+    assert result.agreement.confusions == [("running", "walking", 1)]
+    labels = {row["id"]: row for row in read_records(table_path(review_root, "labels"), "labels")}
+    assert labels["c"] == {"id": "c", "category": "stealing", "is_anomaly": True, "method": "human", "confidence": 1.0,
+                           "reviewed": True}  # fmt: skip
+    assert labels["b"]["category"] == "walking" and labels["b"]["reviewed"] is True
+    # reviewed items leave the next export
+    again = json.loads(export_label_studio(review_root).tasks_path.read_text())
+    assert [t["data"]["svta_id"] for t in again] == ["d"]
+
+
+def test_json_min_export_and_latest_annotation(review_root):
+    rows = [{"id": 1, "svta_id": "a", "caption": "x", "category": "assault"}, {"id": 2, "svta_id": "b"}]
+    path = review_root / "min.json"
+    path.write_text(json.dumps(rows))
+    assert import_label_studio(review_root, path).n_imported == 1
+    full = [{"id": 3, "data": {"svta_id": "c"}, "annotations": [
+        {"updated_at": "2025-01-02", "result": [{"type": "choices", "from_name": "category", "value": {"choices": ["smoke"]}}]},
+        {"updated_at": "2025-01-01", "result": [{"type": "choices", "from_name": "category", "value": {"choices": ["fire"]}}]},
+        {"updated_at": "2025-01-03", "was_cancelled": True, "result": [{"type": "choices", "value": {"choices": ["fog"]}}]},
+    ]}]  # fmt: skip
+    path.write_text(json.dumps(full))
+    import_label_studio(review_root, path)
+    labels = {row["id"]: row["category"] for row in read_records(table_path(review_root, "labels"), "labels")}
+    assert labels["a"] == "assault" and labels["c"] == "smoke"
+
+
+def test_unknown_choice_names_the_task(review_root):
+    path = review_root / "bad.json"
+    export = [{"id": 7, "data": {"svta_id": "a"}, "annotations": [{"result": [
+        {"type": "choices", "from_name": "category", "value": {"choices": ["Fightclub"]}}]}]}]  # fmt: skip
+    path.write_text(json.dumps(export))
+    with pytest.raises(InputError, match=r"task 7.*'Fightclub'"):
+        import_label_studio(review_root, path)
+    path.write_text(json.dumps([{"id": 8, "data": {"svta_id": "zzz"}, "annotations": []}]))
+    assert import_label_studio(review_root, path).n_imported == 0  # unanswered: nothing to check
+    path.write_text(json.dumps([{"id": 9, "data": {}, "annotations": []}]))
+    with pytest.raises(InputError, match="task 9.*svta_id"):
+        import_label_studio(review_root, path)
+    path.write_text(json.dumps([{"id": 10, "data": {"svta_id": "zzz"}, "category": "smoke"}]))
+    with pytest.raises(InputError, match="task 10.*'zzz' is not a caption"):
+        import_label_studio(review_root, path)
+    assert read_records(table_path(review_root, "labels"), "labels")[0]["reviewed"] is False  # nothing written
+
+
+def test_csv_round_trip(review_root):
+    n, path = export_review_csv(review_root, prefill=True)
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert n == 4 and [r["id"] for r in rows] == ["a", "b", "c", "d"]
+    assert rows[0]["category"] == "fighting" == rows[0]["predicted"] and rows[2]["category"] == ""
+    rows[1]["category"] = "walking"
+    rows[2]["category"] = "Smoke"  # names are matched case-insensitively
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = import_review_csv(review_root, path)
+    assert result.n_imported == 4 and result.n_skipped == 0
+    labels = {row["id"]: row for row in read_records(table_path(review_root, "labels"), "labels")}
+    assert labels["c"]["category"] == "smoke" and all(labels[i]["reviewed"] for i in "abcd")
+    # c had no automatic answer (needs_review); a and d agree, b was corrected
+    assert result.agreement.n == 3 and result.agreement.accuracy == pytest.approx(2 / 3)
+
+
+def test_csv_blank_rows_are_not_imported(review_root):
+    n, path = export_review_csv(review_root, review_root / "blank.csv")  # no prefill: category starts blank
+    result = import_review_csv(review_root, path)
+    assert n == 4 and (result.n_rows, result.n_imported, result.n_skipped) == (4, 0, 4) and result.agreement is None
+
+
+def test_csv_unknown_category_names_the_line(review_root):
+    path = review_root / "sheet.csv"
+    path.write_text("id,category\na,fighting\nb,not a category\n")
+    with pytest.raises(InputError, match=r"line 3 \(id 'b'\).*'not a category'"):
+        import_review_csv(review_root, path)
+    path.write_text("id,label\na,fighting\n")
+    with pytest.raises(InputError, match="missing column"):
+        import_review_csv(review_root, path)
+
+
+def test_labeling_config_escapes_names():
+    from svta.taxonomy import Taxonomy
+
+    records = [
+        {
+            "id": "a_b",
+            "name": 'a "quoted" & <b>',
+            "kind": "anomaly",
+            "group": "g",
+            "description": "d",
+            "synonyms": ["x"],
+        }
+    ]
+    xml = labeling_config(Taxonomy.from_records(records))
+    assert ET.fromstring(xml).find("Choices/Choice").get("value") == 'a "quoted" & <b>'
