@@ -442,3 +442,23 @@ def test_import_is_cheap():
     code = "import sys, svta.video_io; print(any(m in sys.modules for m in ('av', 'torch', 'cv2', 'pyarrow')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_concurrent_strict_checks_restore_the_log_level(tmp_path):
+    """Strict decoding raises FFmpeg's process-wide log level; concurrent checks must restore it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import av.logging
+
+    from svta.video_io import check_decodable
+
+    frames = np.random.default_rng(0).integers(0, 255, size=(6, 32, 32, 3), dtype=np.uint8)
+    paths = []
+    for i in range(6):
+        path = tmp_path / f"c{i}.mp4"
+        write_mp4(path, frames, fps=8)
+        paths.append(path)
+    before = av.logging.get_level()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(check_decodable, paths * 3))
+    assert av.logging.get_level() == before

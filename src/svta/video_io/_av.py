@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -121,6 +123,31 @@ def decode(path: Path, packets: Iterator[Any]) -> Iterator[Any]:
             raise VideoDecodeError(path, f"no frame decoded from {MAX_IDLE_PACKETS} packets in a row")
 
 
+# FFmpeg's log level is process-wide: concurrent strict checks share one raised level, and the
+# last one to finish restores the original (a plain save/restore per call could leave it raised,
+# and a raised level with threaded decoding elsewhere can deadlock).
+_log_lock = threading.Lock()
+_log_users = 0
+_log_previous: int | None = None
+
+
+def _raise_log_level(avlog: Any) -> None:
+    global _log_users, _log_previous
+    with _log_lock:
+        if _log_users == 0:
+            _log_previous = avlog.get_level()
+            avlog.set_level(avlog.ERROR)
+        _log_users += 1
+
+
+def _restore_log_level(avlog: Any) -> None:
+    global _log_users
+    with _log_lock:
+        _log_users -= 1
+        if _log_users == 0:
+            avlog.set_level(_log_previous)
+
+
 @contextmanager
 def decoder_log(path: Path, strict: bool) -> Iterator[None]:
     """In strict mode, raise if FFmpeg logs an error while the body runs.
@@ -134,13 +161,12 @@ def decoder_log(path: Path, strict: bool) -> Iterator[None]:
         return
     import av.logging as avlog
 
-    previous = avlog.get_level()
-    avlog.set_level(avlog.ERROR)
+    _raise_log_level(avlog)
     try:
         with avlog.Capture(local=True) as logs:
             yield
     finally:
-        avlog.set_level(previous)
+        _restore_log_level(avlog)
     errors = [message.strip() for level, _, message in logs if level <= avlog.ERROR]
     if errors:
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
