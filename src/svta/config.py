@@ -39,6 +39,7 @@ class SvtaConfig(StrictModel):
     seed: int = 0
     taxonomy: Path | None = None  # None: the shipped 68 + 30 category taxonomy
     stages: list[str] = Field(default_factory=lambda: ["captions", "videos", "annotate", "build", "train", "eval"])
+    models: list[str] = Field(default_factory=list)  # models the train stage trains; empty: [train.model]
     engine: EngineConfig = Field(default_factory=EngineConfig)
     captions: CaptionsConfig = Field(default_factory=CaptionsConfig)
     videos: VideosConfig = Field(default_factory=VideosConfig)

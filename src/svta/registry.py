@@ -62,6 +62,14 @@ def registry(kind: str) -> Registry[Any]:
 # import is cheap because heavy libraries are imported lazily inside the backends.
 BUILTIN_PLUGIN_MODULES: list[str] = [
     "svta.embed",
+    "svta.captions.generate",
+    "svta.annotate.classifiers",
+    "svta.dataset.formats",
+    "svta.retrieval.factory",
+    "svta.retrieval.builders",
+    "svta.search.encoders",
+    "svta.video.backends",
+    "svta.eval.rerank",
 ]
 _loaded = False
 

@@ -80,6 +80,16 @@ def taxonomy_command(
 
 
 # Stage command groups register below, one line each, as their stages land.
+from svta.cli import captions as _captions; app.add_typer(_captions.app, name="captions")  # noqa: E402, E702
+from svta.cli import annotate as _annotate; app.add_typer(_annotate.app, name="annotate")  # noqa: E402, E702
+from svta.cli import build as _build; _build.register(app)  # noqa: E402, E702
+from svta.cli.metrics import metrics_command as _metrics; app.command("metrics")(_metrics)  # noqa: E402, E702
+from svta.cli import search as _search; _search.register(app)  # noqa: E402, E702
+from svta.cli.train import train_command as _train; app.command("train")(_train)  # noqa: E402, E702
+from svta.cli.evaluate import eval_command as _eval; app.command("eval")(_eval)  # noqa: E402, E702
+from svta.cli import pipeline as _pipeline; app.add_typer(_pipeline.app, name="pipeline"); app.command("demo")(_pipeline.demo_command)  # noqa: E402, E702
+from svta.cli import videos as _videos; app.add_typer(_videos.app, name="videos")  # noqa: E402, E702
+from svta.cli.overlap import overlap_command as _overlap; app.command("overlap")(_overlap)  # noqa: E402, E702
 
 
 def main(argv: list[str] | None = None) -> int:

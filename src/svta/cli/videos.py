@@ -1,0 +1,104 @@
+"""``svta videos``: render a clip per caption (procedural renderer or Wan2.1), locally or on Ray,
+and check the clips. Argument parsing only; the work is in :mod:`svta.video`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from svta.cli._common import emit_json, load_cli_config, resolve_root, wants_json
+
+app = typer.Typer(
+    help="Stage 2: render a video per caption (procedural or Wan2.1), resumable, locally or on Ray.",
+    no_args_is_help=True,
+)
+
+ROOT = typer.Option(None, "--root", help="Dataset root (default: global --root or the config's).")
+JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+IDS = typer.Option([], "--id", help="Only these caption ids (repeatable).")
+
+
+def _setup(root: Path | None, overrides: dict[str, Any]) -> tuple[Path, Any]:
+    """Root and resolved config; options become ``--set``-style overrides so bad values name their key."""
+    root = resolve_root(root)
+    extra = [
+        f"{key}={json.dumps(value) if isinstance(value, (list, bool)) else value}"
+        for key, value in overrides.items()
+        if value is not None
+    ]
+    return root, load_cli_config(root, extra)
+
+
+@app.command("generate")
+def generate(
+    root: Path | None = ROOT,
+    backend: str | None = typer.Option(None, "--backend", help="procedural | wan (or a plug-in's name)."),
+    engine: str | None = typer.Option(None, "--engine", help="local | ray."),
+    workers: int | None = typer.Option(None, "--workers", help="Worker processes (local) or actors (ray)."),
+    gpus_per_worker: float | None = typer.Option(None, "--gpus-per-worker", help="GPUs each Ray actor reserves."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster to join ('auto': the running one)."
+    ),
+    frames: int | None = typer.Option(None, "--frames", help="Procedural: frames per clip."),
+    fps: float | None = typer.Option(None, "--fps", help="Procedural: frame rate."),
+    size: int | None = typer.Option(None, "--size", help="Procedural: square frame size in pixels."),
+    model: str | None = typer.Option(None, "--wan-model", help="Wan: hub id or directory (or random:tiny|1.3b|14b)."),
+    steps: int | None = typer.Option(None, "--steps", help="Wan: denoising steps."),
+    cache: str | None = typer.Option(None, "--cache", help="Wan: none | teacache | first_block | mag."),
+    cache_threshold: float | None = typer.Option(None, "--cache-threshold", help="Wan: step-cache threshold."),
+    fp8: bool | None = typer.Option(None, "--fp8/--no-fp8", help="Wan: store DiT weights in FP8."),
+    offload: str | None = typer.Option(None, "--offload", help="Wan: none | model | sequential CPU offload."),
+    limit: int | None = typer.Option(None, "--limit", help="Only the first N captions."),
+    ids: list[str] = IDS,
+    overwrite: bool = typer.Option(False, "--overwrite", help="Make clips again even when valid ones exist."),
+    json_: bool = JSON,
+) -> None:
+    """Make videos/<id>.mp4 for every caption in captions.parquet; a rerun resumes and redoes broken clips."""
+    from dataclasses import asdict
+
+    from svta.config import save_resolved
+    from svta.video import generate_videos
+
+    root, config = _setup(root, {
+        "videos.backend": backend, "engine.name": engine, "engine.workers": workers,
+        "engine.num_gpus_per_worker": gpus_per_worker, "engine.ray_address": ray_address, "videos.frames": frames,
+        "videos.fps": fps, "videos.width": size, "videos.height": size, "videos.wan.model": model,
+        "videos.wan.steps": steps, "videos.wan.cache": cache, "videos.wan.cache_threshold": cache_threshold,
+        "videos.wan.fp8": fp8, "videos.wan.offload": offload,
+    })  # fmt: skip
+    save_resolved(config, root)
+    result = generate_videos(root, config, ids=ids or None, limit=limit, overwrite=overwrite)
+    if wants_json(json_):
+        emit_json({**asdict(result), "root": str(result.root), "table": str(result.table)})
+        return
+    q = result.quality
+    typer.echo(f"{config.videos.backend}: made {result.generated}, kept {result.skipped}, redid {result.redone}, "
+               f"failed {len(result.failed)} of {result.requested} in {result.seconds:.1f}s -> {result.table}")  # fmt: skip
+    typer.echo(f"checks: {len(q.get('black', []))} black, {len(q.get('frozen', []))} frozen, "
+               f"{len(q.get('near_duplicates', []))} near-duplicate pair(s)")  # fmt: skip
+    for clip_id, error in list(result.failed.items())[:10]:
+        typer.echo(f"  failed {clip_id}: {error}", err=True)
+
+
+@app.command("check")
+def check(
+    root: Path | None = ROOT,
+    verify: str = typer.Option("decode", "--verify", help="exists | probe | decode | sha256."),
+    json_: bool = JSON,
+) -> None:
+    """Verify every recorded clip and rebuild the quality report (black, frozen, near-duplicates)."""
+    from svta.video import check_videos
+
+    root, config = _setup(root, {})
+    report = check_videos(root, config.videos, verify=verify)
+    if wants_json(json_):
+        emit_json(report)
+        return
+    typer.echo(f"{report['clips']} clip(s): {len(report['broken'])} broken, {len(report['black'])} black, "
+               f"{len(report['frozen'])} frozen, {len(report['near_duplicates'])} near-duplicate pair(s)")  # fmt: skip
+    for clip_id in report["broken"][:20]:
+        typer.echo(f"  broken {clip_id}", err=True)

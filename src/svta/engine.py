@@ -1,0 +1,390 @@
+"""Item-parallel execution shared by the stages: one worker function over many items, run inline, in
+a local process/thread pool, or on Ray actors (each holding one worker, e.g. one GPU pipeline).
+
+Workers only compute; every outcome comes back to the driver, which alone commits results, so the
+resume records are the same whatever the engine. Failed items are retried, never killing the batch.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from svta.config import EngineConfig
+from svta.errors import BackendError, ConfigError
+from svta.registry import require
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# A worker maps a batch of items to one result per item; a result may be an Exception instance to
+# fail that item alone. ``make_worker`` builds one worker per process/actor and must be picklable.
+Worker = Callable[[list[Any]], list[Any]]
+WorkerFactory = Callable[[], Worker]
+PoolKind = Literal["process", "thread"]
+
+# Batches kept in flight per Ray actor, so an actor never idles while the driver commits.
+RAY_QUEUE_DEPTH = 2
+
+
+@dataclass
+class ItemOutcome(Generic[T]):
+    """The final outcome of one item.
+
+    Attributes:
+        item: The item as given.
+        result: The worker's result (None when failed).
+        error: The last error, ``"Type: message"`` (None on success).
+        attempts: How many times the item was tried.
+        seconds: Wall time of the worker call that produced it, shared over its batch.
+    """
+
+    item: T
+    result: Any = None
+    error: str | None = None
+    attempts: int = 1
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class RunReport:
+    """Counts of one :func:`run_items` call."""
+
+    engine: str
+    workers: int
+    done: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    failures: list[ItemOutcome[Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Task:
+    index: int
+    item: Any
+    attempts: int = 0
+    solo: bool = False  # split out of a batch that raised, so it runs alone next time
+
+
+class _Dispatcher(Protocol):
+    slots: int
+
+    def submit(self, batch: list[_Task]) -> None: ...
+
+    def next_done(self) -> tuple[list[_Task], list[Any] | BaseException, float]: ...
+
+    def close(self) -> None: ...
+
+
+def describe_error(exc: BaseException) -> str:
+    """``"Type: message"`` of an exception, as recorded in failure logs."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def call_worker(worker: Worker, items: list[Any]) -> tuple[list[Any], float]:
+    """Run ``worker`` on a batch and time it; checks that it returned one result per item."""
+    start = time.perf_counter()
+    results = list(worker(items))
+    if len(results) != len(items):
+        raise RuntimeError(f"worker returned {len(results)} results for {len(items)} items")
+    return results, time.perf_counter() - start
+
+
+class _InlineDispatcher:
+    """Runs batches in this process, one at a time."""
+
+    slots = 1
+
+    def __init__(self, make_worker: WorkerFactory):
+        self.worker = make_worker()
+        self.pending: deque[list[_Task]] = deque()
+
+    def submit(self, batch: list[_Task]) -> None:
+        self.pending.append(batch)
+
+    def next_done(self) -> tuple[list[_Task], list[Any] | BaseException, float]:
+        batch = self.pending.popleft()
+        start = time.perf_counter()
+        try:
+            results, seconds = call_worker(self.worker, [t.item for t in batch])
+        except Exception as exc:  # noqa: BLE001 - an item's failure must not end the run
+            return batch, exc, time.perf_counter() - start
+        return batch, results, seconds
+
+    def close(self) -> None:
+        self.worker = None  # type: ignore[assignment]
+
+
+_POOL_WORKER: Worker | None = None
+
+
+def _pool_init(make_worker: WorkerFactory) -> None:
+    global _POOL_WORKER
+    _POOL_WORKER = make_worker()
+
+
+def _pool_run(items: list[Any]) -> tuple[list[Any], float]:
+    assert _POOL_WORKER is not None, "pool worker not initialised"
+    return call_worker(_POOL_WORKER, items)
+
+
+class _PoolDispatcher:
+    """A local pool of processes (CPU work) or threads (I/O-bound work), one worker each."""
+
+    def __init__(self, make_worker: WorkerFactory, workers: int, kind: PoolKind):
+        import concurrent.futures as cf
+        from concurrent.futures.process import BrokenProcessPool
+
+        self._cf = cf
+        self._broken = BrokenProcessPool
+        self.slots = workers
+        if kind == "process":
+            import multiprocessing
+
+            # spawn: forking a process that holds threads (torch, rich) can deadlock the child
+            self.pool: Any = cf.ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_pool_init,
+                initargs=(make_worker,),
+            )
+            self._run: Callable[[list[Any]], tuple[list[Any], float]] = _pool_run
+        else:
+            import threading
+
+            local = threading.local()
+
+            def run_in_thread(items: list[Any]) -> tuple[list[Any], float]:
+                if not hasattr(local, "worker"):
+                    local.worker = make_worker()
+                return call_worker(local.worker, items)
+
+            self.pool = cf.ThreadPoolExecutor(workers)
+            self._run = run_in_thread
+        self.futures: dict[Any, list[_Task]] = {}
+
+    def submit(self, batch: list[_Task]) -> None:
+        self.futures[self.pool.submit(self._run, [t.item for t in batch])] = batch
+
+    def next_done(self) -> tuple[list[_Task], list[Any] | BaseException, float]:
+        done, _ = self._cf.wait(list(self.futures), return_when=self._cf.FIRST_COMPLETED)
+        future = next(iter(done))
+        batch = self.futures.pop(future)
+        exc = future.exception()
+        if isinstance(exc, self._broken):
+            # the initializer failed or a worker process died: the pool cannot go on; the stage's
+            # resume records let a rerun continue where this stopped
+            raise BackendError(f"a local worker process failed: {describe_error(exc)}") from exc
+        if exc is not None:
+            return batch, exc, 0.0
+        results, seconds = future.result()
+        return batch, results, seconds
+
+    def close(self) -> None:
+        for future in self.futures:
+            future.cancel()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _RayActorBody:
+    """The body of a Ray actor: builds one worker (e.g. loads one pipeline) and runs batches."""
+
+    def __init__(self, make_worker: WorkerFactory):
+        self.worker = make_worker()
+
+    def run(self, items: list[Any]) -> tuple[list[Any], float]:
+        return call_worker(self.worker, items)
+
+
+class _RayDispatcher:
+    """Ray actors with ``num_gpus`` each; the driver keeps a few batches queued per actor."""
+
+    def __init__(self, make_worker: WorkerFactory, config: EngineConfig, cpus_per_worker: float):
+        self.ray = require("ray", "ray")
+        self.started = False
+        if not self.ray.is_initialized():
+            self.ray.init(address=config.ray_address, include_dashboard=False, log_to_driver=False)
+            self.started = True
+        options = {"num_cpus": cpus_per_worker, "num_gpus": config.num_gpus_per_worker, "max_restarts": 0}
+        self.actor_cls = self.ray.remote(_RayActorBody).options(**options)
+        self.make_worker = make_worker
+        self.actors = [self.actor_cls.remote(make_worker) for _ in range(max(1, config.workers))]
+        self.slots = len(self.actors) * RAY_QUEUE_DEPTH
+        self.refs: dict[Any, tuple[Any, list[_Task], float]] = {}
+        self.load = {id(a): 0 for a in self.actors}
+
+    def submit(self, batch: list[_Task]) -> None:
+        actor = min(self.actors, key=lambda a: self.load[id(a)])
+        self.load[id(actor)] += 1
+        ref = actor.run.remote([t.item for t in batch])
+        self.refs[ref] = (actor, batch, time.perf_counter())
+
+    def next_done(self) -> tuple[list[_Task], list[Any] | BaseException, float]:
+        ready, _ = self.ray.wait(list(self.refs), num_returns=1)
+        actor, batch, started = self.refs.pop(ready[0])
+        self.load[id(actor)] = max(0, self.load.get(id(actor), 1) - 1)
+        try:
+            results, seconds = self.ray.get(ready[0])
+        except self.ray.exceptions.RayActorError as exc:
+            if getattr(exc, "actor_init_failed", False):
+                raise BackendError(f"a Ray worker could not start: {describe_error(exc)}") from exc
+            self._replace(actor)
+            return batch, exc, time.perf_counter() - started
+        except Exception as exc:  # noqa: BLE001 - the worker raised: RayTaskError wraps the cause
+            return batch, getattr(exc, "cause", None) or exc, time.perf_counter() - started
+        return batch, results, seconds
+
+    def _replace(self, dead: Any) -> None:
+        """A dead actor (crash, OOM, lost node) is replaced once per death; its batches fail and retry."""
+        if dead in self.actors:
+            self.actors.remove(dead)
+            self.load.pop(id(dead), None)
+            fresh = self.actor_cls.remote(self.make_worker)
+            self.actors.append(fresh)
+            self.load[id(fresh)] = 0
+
+    def close(self) -> None:
+        for actor in self.actors:
+            try:
+                self.ray.kill(actor)
+            except Exception:  # noqa: BLE001, S110 - already gone; nothing to clean up
+                pass
+        if self.started:
+            self.ray.shutdown()
+
+
+def _make_dispatcher(
+    make_worker: WorkerFactory, config: EngineConfig, kind: PoolKind, cpus_per_worker: float
+) -> _Dispatcher:
+    if config.name == "ray":
+        return _RayDispatcher(make_worker, config, cpus_per_worker)
+    if config.name != "local":
+        raise ConfigError(f"engine.name: unknown engine {config.name!r}; known: local, ray")
+    if config.workers <= 1:
+        return _InlineDispatcher(make_worker)
+    return _PoolDispatcher(make_worker, config.workers, kind)
+
+
+def iter_outcomes(
+    items: Sequence[T],
+    make_worker: WorkerFactory,
+    engine_config: EngineConfig | None = None,
+    *,
+    batch_size: int = 1,
+    retries: int = 0,
+    on_failure: Callable[[T, str, int], None] | None = None,
+    kind: PoolKind = "process",
+    cpus_per_worker: float = 1.0,
+) -> Iterator[ItemOutcome[T]]:
+    """Run workers over ``items`` and yield each item's final outcome as it completes.
+
+    Args:
+        items: The work; each is passed to a worker inside a list (a batch).
+        make_worker: Picklable zero-argument factory; called once per inline run, pool process,
+            pool thread or Ray actor.
+        engine_config: ``local`` (workers <= 1: inline; more: a pool of ``kind``) or ``ray``
+            (``workers`` actors with ``num_gpus_per_worker`` each). Default: local, inline.
+        batch_size: Items per worker call.
+        retries: Extra attempts per failed item. A batch that raises is split and its items
+            re-run alone without using up an attempt, so one bad item never fails its neighbours.
+        on_failure: Called on the driver for every failed attempt as ``(item, error, attempt)``.
+        kind: Local pool flavour: ``process`` for CPU-bound work, ``thread`` for I/O-bound work.
+        cpus_per_worker: CPUs each Ray actor reserves.
+
+    Yields:
+        One :class:`ItemOutcome` per item, in completion order.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+    config = engine_config or EngineConfig()
+    queue: deque[_Task] = deque(_Task(i, item) for i, item in enumerate(items))
+    if not queue:
+        return
+    dispatcher = _make_dispatcher(make_worker, config, kind, cpus_per_worker)
+    in_flight = 0
+    try:
+        while queue or in_flight:
+            while queue and in_flight < dispatcher.slots:
+                dispatcher.submit(_take_batch(queue, batch_size))
+                in_flight += 1
+            batch, results, seconds = dispatcher.next_done()
+            in_flight -= 1
+            if isinstance(results, BaseException) and len(batch) > 1:
+                for task in reversed(batch):  # isolate the bad item; keep the others' attempts
+                    task.solo = True
+                    queue.appendleft(task)
+                continue
+            per_item = seconds / max(1, len(batch))
+            outcomes = results if not isinstance(results, BaseException) else [results]
+            for task, result in zip(batch, outcomes):
+                task.attempts += 1
+                if not isinstance(result, BaseException):
+                    yield ItemOutcome(task.item, result, None, task.attempts, per_item)
+                    continue
+                error = describe_error(result)
+                if on_failure is not None:
+                    on_failure(task.item, error, task.attempts)
+                if task.attempts <= retries:
+                    task.solo = True
+                    queue.append(task)
+                else:
+                    yield ItemOutcome(task.item, None, error, task.attempts, per_item)
+    finally:
+        dispatcher.close()
+
+
+def _take_batch(queue: deque[_Task], batch_size: int) -> list[_Task]:
+    first = queue.popleft()
+    batch = [first]
+    if first.solo:
+        return batch
+    while queue and len(batch) < batch_size and not queue[0].solo:
+        batch.append(queue.popleft())
+    return batch
+
+
+def run_items(
+    items: Sequence[T],
+    make_worker: WorkerFactory,
+    engine_config: EngineConfig | None = None,
+    *,
+    on_outcome: Callable[[ItemOutcome[T]], None] | None = None,
+    description: str = "working",
+    **options: Any,
+) -> RunReport:
+    """Run ``items`` through workers (see :func:`iter_outcomes` for the options) with a progress bar.
+
+    ``on_outcome`` runs on the driver for each final outcome, successful or not; it is where a
+    stage commits results. Returns counts and the failed outcomes.
+    """
+    from svta.progress import progress
+
+    config = engine_config or EngineConfig()
+    report = RunReport(engine=config.name, workers=max(1, config.workers))
+    start = time.perf_counter()
+    try:
+        for outcome in progress(iter_outcomes(items, make_worker, config, **options), description, total=len(items)):
+            if outcome.ok:
+                report.done += 1
+            else:
+                report.failed += 1
+                report.failures.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+    finally:
+        report.seconds = time.perf_counter() - start
+    return report
+
+
+def format_traceback(exc: BaseException) -> str:
+    """The full traceback of ``exc`` as text (for failure logs that want more than one line)."""
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
