@@ -1,1 +1,30 @@
-"""svta.retrieval."""
+"""svta.retrieval: text-video retrieval models (CLIP4Clip heads on a CLIP backbone), their trainer and evaluator.
+
+``create_model(name, backbone="tiny", pretrained=None, **overrides)`` builds a registered model;
+``train(root, config)`` runs the recipe. Importing this package is cheap: torch loads on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["RetrievalModel", "TextFeatures", "TrainConfig", "VideoFeatures", "create_model", "evaluate_model", "train"]
+
+_LAZY = {
+    "create_model": "svta.retrieval.factory",
+    "train": "svta.retrieval.trainer",
+    "TrainResult": "svta.retrieval.trainer",
+    "evaluate_model": "svta.retrieval.evaluate",
+    "TrainConfig": "svta.retrieval.config",
+    "RetrievalModel": "svta.retrieval.base",
+    "TextFeatures": "svta.retrieval.base",
+    "VideoFeatures": "svta.retrieval.base",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'svta.retrieval' has no attribute {name!r}")

@@ -1,0 +1,235 @@
+"""Evaluate a retrieval model on a split of a dataset root with the streaming evaluation engine.
+
+Every caption and every video is encoded once (sharded over ranks under torchrun); similarity blocks are
+then streamed from the model's ``similarity`` into :func:`svta.eval.streaming.stream_ranks`, so the full
+``N x N`` matrix is never held. Captions of one video (same ``path``) form a caption group. A video that
+does not decode is left out together with its captions, and counted.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from svta.progress import progress, warn
+from svta.retrieval.base import RetrievalModel, TextFeatures, VideoFeatures
+from svta.retrieval.data import ClipDataset, ClipRecord, make_loader, normalize_frames, read_split, shard_batches
+from svta.retrieval.distributed import DistContext, broadcast_object, gather_objects
+
+# A cross encoder runs a forward pass per pair, so its similarity blocks stay small to bound activation
+# memory; dot-product heads use the engine's default block.
+PAIRWISE_BLOCK = 32
+
+
+@dataclass
+class EvalReport:
+    """The outcome of one evaluation.
+
+    Attributes:
+        metrics: ``{"t2v": {...}, "v2t": {...}}`` exactly as ``svta metrics --json`` prints them.
+        split: the evaluated split.
+        n_texts: captions evaluated.
+        n_videos: videos evaluated.
+        skipped: ``{video id: error}`` for videos left out because they do not decode.
+        seconds: wall time.
+    """
+
+    metrics: dict[str, Any]
+    split: str
+    n_texts: int
+    n_videos: int
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The metrics plus provenance: ``split``, counts and skipped videos."""
+        return {**self.metrics, "split": self.split, "n_texts": self.n_texts, "n_videos": self.n_videos,
+                "skipped_videos": len(self.skipped), "eval_seconds": round(self.seconds, 3)}
+
+
+def autocast_context(device: torch.device, dtype: torch.dtype | None) -> Any:
+    """``torch.autocast`` for ``dtype`` on ``device``, or a no-op for full precision."""
+    if dtype is None or dtype == torch.float32:
+        return nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@torch.no_grad()
+def encode_texts(model: RetrievalModel, tokens: torch.Tensor, mask: torch.Tensor, device: torch.device,
+                 batch_size: int, amp_dtype: torch.dtype | None = None) -> TextFeatures:
+    """Encode ``[N, L]`` token ids in batches -> features on CPU."""
+    parts = []
+    for start in range(0, len(tokens), batch_size):
+        with autocast_context(device, amp_dtype):
+            rows = slice(start, start + batch_size)
+            feats = model.encode_text(tokens[rows].to(device), mask[rows].to(device))
+        parts.append(feats.map(lambda t: t.float() if t.is_floating_point() else t).to("cpu"))
+    return TextFeatures.cat(parts)
+
+
+@torch.no_grad()
+def encode_videos(model: RetrievalModel, dataset: ClipDataset, ctx: DistContext, batch_size: int, workers: int,
+                  amp_dtype: torch.dtype | None = None) -> tuple[VideoFeatures, np.ndarray, dict[int, str]]:
+    """Encode every item of ``dataset`` (this rank's share, then gathered) -> features on CPU.
+
+    Returns:
+        ``(features, indices, broken)``: features of the decodable items, their dataset indices (ascending),
+        and ``{index: error}`` for items that do not decode.
+    """
+    batches = shard_batches(len(dataset), batch_size, ctx.world_size, ctx.rank)
+    parts, indices, broken = [], [], {}
+    loader = make_loader(dataset, batches, workers)
+    for batch in progress(loader, description="encoding videos", total=len(batches)):
+        broken.update(dict(batch["broken"]))
+        if batch["frames"] is None:
+            continue
+        frame_mask = batch["frame_mask"].to(ctx.device)
+        frames = normalize_frames(batch["frames"].to(ctx.device, non_blocking=True), frame_mask)
+        with autocast_context(ctx.device, amp_dtype):
+            feats = model.encode_video(frames, frame_mask)
+        parts.append(feats.map(lambda t: t.float() if t.is_floating_point() else t).to("cpu"))
+        indices.append(batch["index"])
+    local = (VideoFeatures.cat(parts), torch.cat(indices) if indices else torch.zeros(0, dtype=torch.long), broken)
+    shards = gather_objects(ctx, local)
+    all_broken = {index: error for _, _, errors in shards for index, error in errors.items()}
+    shards = [s for s in shards if len(s[1])]
+    if not shards:
+        return VideoFeatures(), np.zeros(0, dtype=np.int64), all_broken
+    kept = torch.cat([s[1] for s in shards])
+    order = kept.argsort()
+    return VideoFeatures.cat([s[0] for s in shards])[order], kept[order].numpy(), all_broken
+
+
+def video_groups(records: list[ClipRecord]) -> tuple[list[int], np.ndarray]:
+    """One entry per distinct video file: ``(first record index of each video, [n_text] video of each text)``."""
+    video_of_path: dict[Path, int] = {}
+    representatives: list[int] = []
+    text_to_video = np.empty(len(records), dtype=np.int64)
+    for i, record in enumerate(records):
+        if record.path not in video_of_path:
+            video_of_path[record.path] = len(representatives)
+            representatives.append(i)
+        text_to_video[i] = video_of_path[record.path]
+    return representatives, text_to_video
+
+
+def evaluate_dataset(model: RetrievalModel, dataset: ClipDataset, ctx: DistContext, split: str, *,
+                     batch_size: int = 32, workers: int = 0, amp_dtype: torch.dtype | None = None,
+                     ties: str = "optimistic", compat: str | None = None,
+                     rerank_tail: str | None = None) -> EvalReport:
+    """Evaluate ``model`` on ``dataset`` (captions and videos of one split). Collective under torchrun.
+
+    A model with a second stage (``rerank_k > 0``, GRAM) has each query's top-k re-scored by its ``rerank``;
+    ``rerank_tail`` (``keep`` | ``zero``) overrides the model's policy for the candidates beyond the top-k.
+
+    Returns:
+        The report on every rank (metrics computed on rank 0 and broadcast).
+    """
+    from svta.eval.streaming import stream_ranks
+    from svta.retrieval.second_stage import model_rescorer
+
+    start = time.perf_counter()
+    was_training = model.training
+    model.eval()
+    representatives, text_to_video = video_groups(dataset.records)
+    videos = _subset(dataset, representatives)
+    video_feats, kept, broken = encode_videos(model, videos, ctx, batch_size, workers, amp_dtype)
+    skipped = {videos.records[i].id: error for i, error in broken.items()}
+    keep_text = np.isin(text_to_video, kept)
+    if skipped:
+        warn(f"{split}: {len(skipped)} video(s) do not decode; left out of the evaluation with their captions")
+    report = None
+    if ctx.is_main:
+        # The engine wants each video's captions as one contiguous run: order the texts by video.
+        texts = np.flatnonzero(keep_text)
+        texts = texts[np.argsort(text_to_video[texts], kind="stable")]
+        text_feats = encode_texts(model, dataset.tokens[texts], dataset.token_mask[texts], ctx.device,
+                                  batch_size * 4, amp_dtype)
+        mapping = np.searchsorted(kept, text_to_video[texts])
+
+        def score_block(rows: slice, cols: slice) -> torch.Tensor:
+            with torch.no_grad(), autocast_context(ctx.device, amp_dtype):
+                return model.similarity(text_feats[rows].to(ctx.device), video_feats[cols].to(ctx.device)).float()
+
+        rescore = model_rescorer(model, text_feats, video_feats, ctx.device, tail=rerank_tail, amp_dtype=amp_dtype)
+        result = stream_ranks(score_block, len(mapping), len(kept), mapping, PAIRWISE_BLOCK if model.pairwise else None,
+                              ties=ties, compat=compat, device=ctx.device, description=f"scoring {split}",
+                              rerank=rescore or ())
+        report = EvalReport(result.to_dict(), split, len(mapping), len(kept), skipped, time.perf_counter() - start)
+    model.train(was_training)
+    return broadcast_object(ctx, report)
+
+
+def _subset(dataset: ClipDataset, indices: list[int]) -> ClipDataset:
+    return ClipDataset([dataset.records[i] for i in indices], dataset.tokens[indices], dataset.token_mask[indices],
+                       dataset.num_frames, dataset.size, dataset.sample_fps, dataset.cache)
+
+
+def build_dataset(root: Path | str, split: str, model: RetrievalModel, *, num_frames: int | None = None,
+                  sample_fps: float | None = None, cache: Any = None) -> ClipDataset:
+    """The ``split`` of ``root`` prepared for ``model`` (its words, frame count and image size)."""
+    from svta.errors import InputError
+    from svta.retrieval.tokenizer import tokenize
+
+    records = read_split(root, split)
+    if not records:
+        raise InputError(f"{Path(root) / 'manifest.parquet'}: split {split!r} has no rows")
+    tokens, mask = tokenize([r.caption for r in records], model.max_words)
+    return ClipDataset(records, tokens, mask, num_frames or model.max_frames, model.image_size, sample_fps, cache)
+
+
+def evaluate_model(model: RetrievalModel, root: Path | str, split: str = "test", *, ctx: DistContext | None = None,
+                   batch_size: int = 32, workers: int = 0, num_frames: int | None = None,
+                   sample_fps: float | None = None, ties: str = "optimistic", compat: str | None = None,
+                   rerank_tail: str | None = None) -> EvalReport:
+    """Evaluate ``model`` on ``split`` of the dataset at ``root`` (model on ``ctx.device``, CPU by default)."""
+    ctx = ctx or DistContext(device=next(model.parameters()).device)
+    dataset = build_dataset(root, split, model, num_frames=num_frames, sample_fps=sample_fps)
+    return evaluate_dataset(model, dataset, ctx, split, batch_size=batch_size, workers=workers, ties=ties,
+                            compat=compat, rerank_tail=rerank_tail)
+
+
+def evaluate_checkpoint(path: Path | str, root: Path | str, split: str = "test", *, model_name: str | None = None,
+                        device: str | None = None, max_frames: int | None = None, max_words: int | None = None,
+                        **options: Any) -> EvalReport:
+    """Evaluate a weight file (CLIP4Clip ``pytorch_model.bin.N`` or svta's) on ``split`` of ``root``.
+
+    Args:
+        path: the weights; the CLIP shape and (without ``model_name``) the CLIP4Clip head come from them.
+        root: dataset root.
+        split: manifest split.
+        model_name: registry name, when it cannot be inferred.
+        device: ``cpu`` / ``cuda``; default CUDA when available.
+        max_frames: frames per video (default 12, CLIP4Clip's).
+        max_words: caption token positions (default 32).
+        **options: passed to :func:`evaluate_model` (``batch_size``, ``workers``, ``ties``, ``compat``, ...).
+    """
+    from svta.retrieval.checkpoint import model_from_checkpoint
+
+    overrides = {k: v for k, v in (("max_frames", max_frames), ("max_words", max_words)) if v is not None}
+    model = model_from_checkpoint(path, model_name, **overrides)
+    target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    return evaluate_model(model.to(target), root, split, ctx=DistContext(device=target), **options)
+
+
+def evaluate_run(run_dir: Path | str, root: Path | str | None = None, split: str = "test", *,
+                 device: str | None = None, **options: Any) -> EvalReport:
+    """Evaluate a training run's selected weights (``best_model.bin``) on ``split`` (default root: the run's)."""
+    from svta.errors import InputError
+    from svta.retrieval.results import BEST_MODEL_FILE, read_config
+
+    run_dir = Path(run_dir)
+    config = read_config(run_dir)
+    if not config or not (run_dir / BEST_MODEL_FILE).exists():
+        raise InputError(f"{run_dir}: not a finished svta run (needs config.yaml and {BEST_MODEL_FILE})")
+    train_config = config["train"]
+    options.setdefault("sample_fps", train_config.get("sample_fps"))
+    return evaluate_checkpoint(run_dir / BEST_MODEL_FILE, root or config["root"], split,
+                               model_name=train_config["model"], device=device,
+                               max_frames=train_config["max_frames"], max_words=train_config["max_words"], **options)

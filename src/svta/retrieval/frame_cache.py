@@ -1,0 +1,178 @@
+"""Pre-extracted frames: every clip's sampled, resized uint8 frames decoded once into ``.npy`` shards, so
+epochs after the first read memory-mapped arrays instead of decoding video.
+
+Layout: ``<cache_dir>/t<T>-s<S>[-fps<F>]/shard-00000.npy`` (``[n, T, S, S, 3]`` uint8) and ``index.json`` mapping clip
+ids to ``(shard, row, real frames, fingerprint)``; clips that failed to decode are recorded with their error.
+A clip whose file changed (sha256, or size and mtime) is decoded again; shards and index are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from svta.errors import InputError, SvtaError, VideoDecodeError
+from svta.progress import progress
+from svta.retrieval.data import ClipRecord, decode_clip
+from svta.tables import atomic_path, atomic_write_json
+
+CACHE_VERSION = 1
+SHARD_ITEMS = 256  # clips per shard: ~0.6 GB at 12 x 224 px, small enough to rewrite, big enough to mmap well
+
+
+def cache_directory(cache_dir: Path | str, num_frames: int, size: int, sample_fps: float | None = None) -> Path:
+    """Where frames sampled as ``num_frames`` x ``size`` px (uniformly, or at ``sample_fps``) live."""
+    rate = "" if sample_fps is None else f"-fps{sample_fps:g}"
+    return Path(cache_dir) / f"t{num_frames}-s{size}{rate}"
+
+
+def fingerprint(record: ClipRecord) -> str:
+    """What identifies the video's content: its sha256 when the manifest has one, else size and mtime."""
+    if record.sha256:
+        return record.sha256
+    try:
+        stat = record.path.stat()
+    except OSError:
+        return "missing"
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+class FrameCache:
+    """Read access to a built cache directory (see :func:`build_frame_cache`)."""
+
+    def __init__(self, directory: Path, index: dict[str, Any]):
+        self.directory, self.index = directory, index
+        self._shards: dict[int, np.ndarray] = {}  # opened lazily, per process (DataLoader workers included)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.index["num_frames"])
+
+    @property
+    def size(self) -> int:
+        return int(self.index["size"])
+
+    def __contains__(self, clip_id: str) -> bool:
+        return clip_id in self.index["items"] or clip_id in self.index["broken"]
+
+    def load(self, clip_id: str) -> tuple[np.ndarray, int]:
+        """``([T, S, S, 3] uint8, real frame count)`` of a clip.
+
+        Raises:
+            VideoDecodeError: the clip failed to decode when the cache was built.
+            InputError: the clip is not in the cache.
+        """
+        broken = self.index["broken"].get(clip_id)
+        if broken is not None:
+            raise VideoDecodeError(broken["path"], broken["error"].removeprefix(f"{broken['path']}: "))
+        entry = self.index["items"].get(clip_id)
+        if entry is None:
+            raise InputError(f"{self.directory}: clip {clip_id!r} is not in the frame cache")
+        shard = self._shards.get(entry["shard"])
+        if shard is None:
+            shard = np.load(self.directory / self.index["shards"][entry["shard"]], mmap_mode="r")
+            self._shards[entry["shard"]] = shard
+        return np.array(shard[entry["row"]]), int(entry["n"])
+
+
+def _read_index(directory: Path, num_frames: int, size: int) -> dict[str, Any]:
+    path = directory / "index.json"
+    empty = {"version": CACHE_VERSION, "num_frames": num_frames, "size": size, "shards": [], "items": {}, "broken": {}}
+    if not path.exists():
+        return empty
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return empty  # a damaged index: rebuild rather than trust it
+    if index.get("version") != CACHE_VERSION or index.get("num_frames") != num_frames or index.get("size") != size:
+        return empty
+    return index
+
+
+class _DecodeJob:
+    """Picklable decode function for loader workers: one record -> (id, frames, n, error)."""
+
+    def __init__(self, records: Sequence[ClipRecord], num_frames: int, size: int, sample_fps: float | None):
+        self.records, self.num_frames, self.size, self.sample_fps = list(records), num_frames, size, sample_fps
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> tuple[ClipRecord, np.ndarray | None, int, str | None]:
+        record = self.records[i]
+        try:
+            frames, n = decode_clip(record.path, self.num_frames, self.size, self.sample_fps)
+        except SvtaError as exc:
+            return record, None, 0, str(exc)
+        return record, frames, n, None
+
+
+def _unbatched(item: Any) -> Any:
+    return item
+
+
+def build_frame_cache(
+    cache_dir: Path | str,
+    records: Sequence[ClipRecord],
+    num_frames: int,
+    size: int,
+    sample_fps: float | None = None,
+    workers: int = 0,
+) -> FrameCache:
+    """Decode every record not yet cached (or changed) and append it to the cache; return the cache.
+
+    Args:
+        cache_dir: cache root (a sub-directory per ``num_frames`` x ``size``).
+        records: clips to cache.
+        num_frames: frames sampled per clip.
+        size: frame side.
+        sample_fps: optional sampling rate (see :func:`svta.retrieval.data.decode_clip`).
+        workers: decoding processes (0: in-process).
+    """
+    from torch.utils.data import DataLoader
+
+    directory = cache_directory(cache_dir, num_frames, size, sample_fps)
+    directory.mkdir(parents=True, exist_ok=True)
+    index = _read_index(directory, num_frames, size)
+    fingerprints = {r.id: fingerprint(r) for r in records}
+    todo = [r for r in records if _stale(index, r.id, fingerprints[r.id])]
+    if todo:
+        job = _DecodeJob(todo, num_frames, size, sample_fps)
+        loader = DataLoader(job, batch_size=None, num_workers=workers, collate_fn=_unbatched)
+        chunk: list[tuple[str, np.ndarray, int]] = []
+        for record, frames, n, error in progress(loader, description="caching frames", total=len(todo)):
+            index["items"].pop(record.id, None)
+            index["broken"].pop(record.id, None)
+            if error is not None:
+                index["broken"][record.id] = {"error": error, "fp": fingerprints[record.id], "path": str(record.path)}
+            else:
+                chunk.append((record.id, frames, n))
+            if len(chunk) == SHARD_ITEMS:
+                _write_shard(directory, index, chunk, fingerprints)
+                chunk = []
+        if chunk:
+            _write_shard(directory, index, chunk, fingerprints)
+        atomic_write_json(directory / "index.json", index)
+    return FrameCache(directory, index)
+
+
+def _stale(index: dict[str, Any], clip_id: str, fp: str) -> bool:
+    entry = index["items"].get(clip_id) or index["broken"].get(clip_id)
+    return entry is None or entry["fp"] != fp
+
+
+def _write_shard(directory: Path, index: dict[str, Any], chunk: list[tuple[str, np.ndarray, int]],
+                 fingerprints: dict[str, str]) -> None:
+    shard_no = len(index["shards"])
+    name = f"shard-{shard_no:05d}.npy"
+    with atomic_path(directory / name) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, np.stack([frames for _, frames, _ in chunk]))
+    index["shards"].append(name)
+    for row, (clip_id, _, n) in enumerate(chunk):
+        index["items"][clip_id] = {"shard": shard_no, "row": row, "n": n, "fp": fingerprints[clip_id]}
+    # The index is committed after every shard, so an interrupted build keeps what it finished.
+    atomic_write_json(directory / "index.json", index)

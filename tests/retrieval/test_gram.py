@@ -1,0 +1,252 @@
+"""GRAM: volume properties, the volume contrastive loss, hard negatives, the tiny model training, and re-ranking
+through the evaluation engine with ``tail="keep"`` vs ``tail="zero"`` (README: "Why GRAM's MnR is ~130")."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from svta.errors import ConfigError, InputError
+from svta.retrieval import create_model
+from svta.retrieval.gram import sample_hard_negatives
+from svta.retrieval.volume import gram_volume, volume_contrastive_loss, volume_matrix
+
+SIZE = 64
+
+
+def unit(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    return F.normalize(torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype), dim=-1)
+
+
+# ---- volume ---------------------------------------------------------------------------------------------------
+
+def test_equal_vectors_span_no_volume():
+    v = unit(5, 8)
+    assert torch.allclose(volume_matrix(v, [v]).diagonal(), torch.zeros(5), atol=1e-3)  # float32 inside
+    for n in (2, 3, 4):
+        assert gram_volume(v[:1].expand(n, 8).double()).item() == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 6])
+def test_orthonormal_vectors_span_unit_volume(n):
+    basis = torch.linalg.qr(torch.randn(10, n, generator=torch.Generator().manual_seed(n), dtype=torch.float64))[0].t()
+    assert gram_volume(basis).item() == pytest.approx(1.0, abs=1e-5)
+    anchors, others = basis[:1], [row[None] for row in basis[1:]]
+    assert volume_matrix(anchors, others).item() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_two_vectors_span_sqrt_one_minus_cos_squared():
+    a, b = unit(6, 12, seed=1), unit(7, 12, seed=2)
+    cos = a @ b.t()
+    torch.testing.assert_close(volume_matrix(a, [b]).double(), torch.sqrt(1 - cos**2), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(gram_volume(torch.stack([a[0], b[3]])), torch.sqrt(1 - cos[0, 3] ** 2),
+                               atol=1e-5, rtol=1e-5)
+
+
+def test_volume_is_invariant_to_the_order_of_the_vectors():
+    vectors = unit(4, 9, seed=3)
+    reference = gram_volume(vectors)
+    for perm in ([1, 0, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]):
+        torch.testing.assert_close(gram_volume(vectors[perm]), reference)
+    text, video, audio, subtitles = unit(5, 9, seed=4), unit(6, 9, seed=5), unit(6, 9, seed=6), unit(6, 9, seed=7)
+    matrix = volume_matrix(text, [video, audio, subtitles])
+    torch.testing.assert_close(volume_matrix(text, [subtitles, video, audio]), matrix, atol=1e-5, rtol=1e-5)
+    pair = torch.stack([text[2], video[4], audio[4], subtitles[4]])  # entry [2, 4] is that tuple's volume
+    assert matrix[2, 4].item() == pytest.approx(gram_volume(pair).item(), abs=1e-5)
+
+
+def test_volume_stays_float32_under_bf16_autocast():
+    a, b = unit(4, 16, seed=9, dtype=torch.float32), unit(4, 16, seed=10, dtype=torch.float32)
+    near = F.normalize(a + 1e-3 * b, dim=-1)  # nearly aligned: bf16 products would leave no volume here
+    expected = volume_matrix(a, [near])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = volume_matrix(a, [near])
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, expected)
+
+
+def test_volume_gradient_is_finite_for_aligned_pairs():
+    v = unit(4, 8, dtype=torch.float32).requires_grad_(True)
+    volume_matrix(v, [v]).sum().backward()
+    assert torch.isfinite(v.grad).all()
+    with pytest.raises(InputError, match="n >= 2"):
+        volume_matrix(v, [])
+
+
+def test_volume_contrastive_loss_is_label_smoothed_cross_entropy_both_ways():
+    volumes = torch.rand(5, 5, generator=torch.Generator().manual_seed(8))
+    tau, eps = 0.07, 0.1
+
+    def smoothed(logits: torch.Tensor) -> torch.Tensor:
+        log_p = torch.log_softmax(logits, dim=1)
+        return -((1 - eps) * log_p.diagonal() + eps * log_p.mean(dim=1)).mean()
+
+    expected = (smoothed(-volumes / tau) + smoothed(-volumes.t() / tau)) / 2
+    torch.testing.assert_close(volume_contrastive_loss(volumes, tau, eps), expected)
+
+
+def test_hard_negatives_are_never_the_aligned_pair_and_favour_close_items():
+    torch.manual_seed(0)
+    logits = torch.zeros(6, 6)
+    logits[:, 0] = logits[0, :] = 50.0  # item 0 is far closer than the rest to every caption
+    picks_video, picks_text = zip(*(sample_hard_negatives(logits) for _ in range(20)))
+    videos, texts = torch.stack(picks_video), torch.stack(picks_text)
+    rows = torch.arange(6)
+    assert not (videos == rows).any() and not (texts == rows).any()
+    assert (videos[:, 1:] == 0).float().mean() > 0.9 and (texts[:, 1:] == 0).float().mean() > 0.9
+
+
+# ---- the model --------------------------------------------------------------------------------------------------
+
+def batch(n: int = 4, frames: int = 2, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    from svta.retrieval.tokenizer import tokenize
+
+    generator = torch.Generator().manual_seed(seed)
+    tokens, mask = tokenize([f"a {['red', 'blue', 'green'][i % 3]} car number {i} crashes" for i in range(n)], 12)
+    video = torch.randn(n, frames, 3, SIZE, SIZE, generator=generator)
+    frame_mask = torch.ones(n, frames, dtype=torch.long)
+    frame_mask[0, 1:] = 0
+    return tokens, mask, video, frame_mask
+
+
+@pytest.fixture(scope="module")
+def model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return create_model("gram", backbone="tiny", max_words=12, max_frames=2, temporal_layers=1)
+
+
+def test_registered_with_gram_parts(model):
+    from svta.registry import registry
+
+    assert "gram" in registry("retrieval_model").names()
+    keys = set(model.state_dict())
+    for name in ("contra_temp", "itm_head.linear1.weight", "itm_head.linear2.weight", "vision_frame_embedding",
+                 "vision_type_embeddings", "hidden_trans_vision_multimodal.0.weight",
+                 "fusion.resblocks.0.cross_attn.in_proj_weight", "fusion.resblocks.0.attn.in_proj_weight"):
+        assert name in keys
+    assert model.contra_temp.item() == pytest.approx(0.07) and not model.clip.logit_scale.requires_grad
+    assert (model.rerank_k, model.rerank_tail) == (50, "keep")
+    text_block = model.clip.transformer.resblocks[0].state_dict()  # fusion starts as CLIP's text layers
+    for key, value in model.fusion.resblocks[0].state_dict().items():
+        if key in text_block:
+            torch.testing.assert_close(value, text_block[key])
+    with pytest.raises(ConfigError, match="rerank_tail"):
+        create_model("gram", rerank_tail="random")
+
+
+def test_tiny_gram_trains_with_decreasing_loss():
+    torch.manual_seed(1)
+    gram = create_model("gram", max_words=12, max_frames=2, temporal_layers=1).train()
+    optimizer = torch.optim.AdamW([p for p in gram.parameters() if p.requires_grad], lr=1e-3)
+    inputs, losses = batch(n=4, seed=2), []
+    for step in range(3):
+        optimizer.zero_grad()
+        loss = gram(*inputs)
+        loss.backward()
+        if step == 0:
+            missing = [n for n, p in gram.named_parameters() if p.requires_grad and p.grad is None]
+            assert not missing, missing[:5]
+            assert gram.itm_head.linear2.weight.grad.abs().sum() > 0 and gram.contra_temp.grad is not None
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0], losses
+
+
+def test_similarity_is_minus_volume_over_temperature_and_rerank_gives_probabilities(model):
+    model.eval()
+    tokens, mask, video, frame_mask = batch(n=3)
+    with torch.no_grad():
+        text, videos = model.encode_text(tokens, mask), model.encode_video(video, frame_mask)
+        logits = model.similarity(text, videos)
+        cos = text.embeds @ videos.embeds.t()
+        torch.testing.assert_close(logits, -torch.sqrt((1 - cos**2).clamp(min=0)) / 0.07, atol=1e-4, rtol=1e-4)
+        candidates = torch.tensor([[2, 0], [1, -1], [0, 0]])
+        scores = model.rerank(text, videos, candidates)
+        direct = model.match_probability(text[torch.tensor([0, 0, 1, 2, 2])], videos[torch.tensor([2, 0, 1, 0, 0])])
+    assert torch.isnan(scores[1, 1]) and ((scores[~torch.isnan(scores)] > 0) & (scores[~torch.isnan(scores)] < 1)).all()
+    torch.testing.assert_close(scores[~torch.isnan(scores)], direct)
+
+
+@pytest.fixture(scope="module")
+def tail_results(model) -> dict[str, object]:
+    """First-stage, ``keep`` and ``zero`` evaluations of 24 captions x 24 videos re-ranked at k = 10."""
+    from svta.eval.streaming import evaluate_model_scores
+    from svta.retrieval.second_stage import model_rescorer
+
+    model.eval()
+    tokens, mask, video, frame_mask = batch(n=24, frames=1, seed=4)
+    with torch.no_grad():
+        text, videos = model.encode_text(tokens, mask), model.encode_video(video, frame_mask)
+    out: dict[str, object] = {"first": evaluate_model_scores(model.similarity, text, videos)}
+    for tail in ("keep", "zero"):
+        rescore = model_rescorer(model, text, videos, tail=tail, k=10)
+        out[tail] = evaluate_model_scores(model.similarity, text, videos, rerank=rescore)
+    return out
+
+
+@pytest.mark.parametrize("direction", ["t2v", "v2t"])
+def test_tail_keep_and_zero_share_recalls_and_differ_in_mnr_as_documented(tail_results, direction):
+    """Inside the top-k both tails rank alike; a missed ground truth keeps its first-stage rank ("keep") or
+    ties with every other zero ("zero": rank k+1 optimistic, (n+k+1)/2 expected), so only MnR moves."""
+    n, k = 24, 10
+    first, keep, zero = tail_results["first"], tail_results["keep"], tail_results["zero"]
+    m_keep, m_zero = getattr(keep, direction), getattr(zero, direction)
+    first_rank, keep_rank, zero_rank = (getattr(r, f"{direction}_ranks").query_ranks("optimistic")
+                                        for r in (first, keep, zero))
+    inside = first_rank <= k
+    assert 0 < inside.sum() < n, "the fixture must have hits and misses in the top-k"
+    assert m_keep.extra["outside_topk"] == m_zero.extra["outside_topk"] == int((~inside).sum())
+    np.testing.assert_array_equal(keep_rank[inside], zero_rank[inside])
+    assert (keep_rank[inside] <= k).all()
+    np.testing.assert_array_equal(keep_rank[~inside], first_rank[~inside])  # keep: first-stage order below top-k
+    np.testing.assert_array_equal(zero_rank[~inside], np.full((~inside).sum(), k + 1.0))  # zero: first of the ties
+    expected = np.where(inside, zero_rank, (n + k + 1) / 2)  # zero, ties broken at random: the middle of the zeros
+    assert m_zero.extra["MnR_expected"] == pytest.approx(expected.mean())
+    for r in (1, 5, 10):
+        assert m_keep.R[r] == m_zero.R[r]
+    assert m_keep.MnR == pytest.approx(keep_rank.mean()) and m_zero.MnR == pytest.approx(zero_rank.mean())
+    assert m_keep.MnR > m_zero.MnR
+    assert keep.settings["rerank"] == ["TopKRescore"] and first.settings["rerank"] == []
+
+
+def test_rescorer_checks_its_arguments(model):
+    from svta.retrieval.second_stage import model_rescorer
+
+    features = model.encode_text(*batch(n=1)[:2]), None
+    assert model_rescorer(model, *features, k=0) is None
+    with pytest.raises(ConfigError, match="tail"):
+        model_rescorer(model, *features, tail="sideways")
+    baseline = create_model("clip4clip-meanp", max_words=12)
+    assert model_rescorer(baseline, *features) is None  # rerank_k 0: no second stage
+    with pytest.raises(ConfigError, match="no second stage"):
+        model_rescorer(baseline, *features, k=5)
+
+
+def test_evaluate_run_uses_the_matching_head_and_tail(tmp_path):
+    from retrievalkit import make_dataset
+
+    from svta.retrieval.config import TrainConfig
+    from svta.retrieval.evaluate import evaluate_run
+    from svta.retrieval.trainer import train
+
+    make_dataset(tmp_path, {"train": 4, "val": 2, "test": 6}, frames=2, size=48)
+    config = TrainConfig(model="gram", backbone="tiny", max_words=12, max_frames=2, temporal_layers=1, batch_size=4,
+                         epochs=1, num_workers=0, tensorboard=False, validate_every_epoch=False, precision="fp32")
+    result = train(tmp_path, config)
+    assert result.metrics["t2v"]["outside_topk"] == 0  # k = 50 covers all 6 test videos
+    assert "MnR_expected" in result.metrics["v2t"]
+    report = evaluate_run(result.run_dir, split="test", device="cpu", rerank_tail="zero")
+    assert report.metrics["t2v"]["R1"] == result.metrics["t2v"]["R1"]
+    assert report.metrics["t2v"]["outside_topk"] == 0
+
+
+def test_zero_itm_weight_needs_no_reranking():
+    with pytest.raises(ConfigError, match="rerank_k 0"):
+        create_model("gram", itm_weight=0.0)
+    volume_only = create_model("gram", itm_weight=0.0, rerank_k=0, max_words=12, max_frames=2, temporal_layers=1)
+    assert not volume_only.itm_head.linear1.weight.requires_grad
+    assert math.isfinite(volume_only(*batch()).item())

@@ -1,0 +1,131 @@
+"""The trainer on a small generated dataset (real mp4 files + manifest): exact resume, broken videos, the frame
+cache, the sampler and schedule, and ``svta train`` / ``svta eval`` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from retrievalkit import make_dataset
+
+from svta.cli.main import main
+from svta.retrieval.config import TrainConfig
+from svta.retrieval.data import ClipDataset, EpochBatchSampler, read_split
+from svta.retrieval.frame_cache import build_frame_cache
+from svta.retrieval.optim import param_groups, warmup_cosine
+from svta.retrieval.run_log import read_log
+from svta.retrieval.trainer import train
+
+FRAMES = 3
+
+
+@pytest.fixture(scope="module")
+def dataset_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("svta-root")
+    make_dataset(root, {"train": 12, "val": 4, "test": 6}, frames=FRAMES, broken=1)
+    return root
+
+
+def quick_config(**overrides) -> TrainConfig:
+    base = {"batch_size": 4, "epochs": 2, "max_frames": FRAMES, "temporal_layers": 1, "max_words": 12,
+            "num_workers": 0, "log_every": 1, "tensorboard": False, "validate_every_epoch": False, "eval_batch_size": 8}
+    return TrainConfig.preset("cpu-demo", **{**base, **overrides})
+
+
+def step_losses(run_dir) -> dict[int, float]:
+    return {e["step"]: e["loss"] for e in read_log(run_dir, "step")}
+
+
+def test_resume_continues_exactly(dataset_root, tmp_path):
+    config = quick_config(model="clip4clip-seqtransf")
+    full = train(dataset_root, config, run_dir=tmp_path / "full", test=False)
+    assert full.steps == 6  # 12 clips / batch 4 = 3 steps per epoch (the broken clip is dropped, not replaced)
+    interrupted = train(dataset_root, config.model_copy(update={"max_steps": 4}), run_dir=tmp_path / "cut", test=False)
+    assert interrupted.steps == 4  # stopped inside epoch 2: the checkpoint must carry the data position
+    resumed = train(dataset_root, config, run_dir=tmp_path / "cut", resume=True, test=False)
+    assert resumed.steps == 6
+    expected, got = step_losses(tmp_path / "full"), step_losses(tmp_path / "cut")
+    assert got[5] == pytest.approx(expected[5], abs=1e-5) and got[6] == pytest.approx(expected[6], abs=1e-5)
+    a = torch.load(full.model_path, weights_only=True)
+    b = torch.load(resumed.model_path, weights_only=True)
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+
+
+def test_broken_video_is_skipped_and_counted(dataset_root, tmp_path):
+    result = train(dataset_root, quick_config(epochs=1), run_dir=tmp_path / "run", test=False)
+    assert result.skipped_videos == 1
+    events = read_log(tmp_path / "run", "skipped_video")
+    assert [e["id"] for e in events] == ["train-000"] and "train-000.mp4" in events[0]["error"]
+    assert result.metrics["train_skipped_videos"] == 1
+
+
+def test_existing_run_needs_resume(dataset_root, tmp_path):
+    train(dataset_root, quick_config(max_steps=1), run_dir=tmp_path / "run", test=False)
+    with pytest.raises(Exception, match="--resume"):
+        train(dataset_root, quick_config(max_steps=1), run_dir=tmp_path / "run", test=False)
+
+
+def test_frame_cache_gives_the_decoded_frames(dataset_root, tmp_path):
+    records = read_split(dataset_root, "train")[:4]
+    tokens = torch.zeros(len(records), 4, dtype=torch.long)
+    cache = build_frame_cache(tmp_path / "cache", records, FRAMES, 32)
+    assert "train-000" in cache and len(cache.index["broken"]) == 1
+    decoded = ClipDataset(records, tokens, tokens, FRAMES, 32)
+    cached = ClipDataset(records, tokens, tokens, FRAMES, 32, cache=cache)
+    assert "error" in cached[0] and "error" in decoded[0]
+    for i in range(1, len(records)):
+        assert torch.equal(decoded[i]["frames"], cached[i]["frames"])
+        assert torch.equal(decoded[i]["frame_mask"], cached[i]["frame_mask"])
+    again = build_frame_cache(tmp_path / "cache", records, FRAMES, 32)
+    assert again.index["shards"] == cache.index["shards"]  # nothing decoded twice
+
+
+def test_epoch_sampler_shards_ranks_and_resumes():
+    ranks = [list(EpochBatchSampler(10, 2, world=2, rank=r, seed=3, epoch=1)) for r in range(2)]
+    assert len(ranks[0]) == 2 and all(len(b) == 2 for b in ranks[0])
+    seen = [i for r in ranks for b in r for i in b]
+    assert len(seen) == len(set(seen)) == 8
+    assert list(EpochBatchSampler(10, 2, world=2, rank=0, seed=3, epoch=1, start=1)) == ranks[0][1:]
+    assert list(EpochBatchSampler(10, 2, seed=3, epoch=2)) != list(EpochBatchSampler(10, 2, seed=3, epoch=1))
+
+
+def test_recipe_schedule_and_groups():
+    factor = warmup_cosine(0.1)
+    assert factor(0.05) == pytest.approx(0.5) and factor(0.5) == pytest.approx(0.5) and factor(1.0) == pytest.approx(0)
+    model = torch.nn.Module()
+    model.clip = torch.nn.Linear(3, 3)
+    model.head = torch.nn.Linear(3, 3)
+    groups = {g["name"]: g for g in param_groups(model, lr=1e-4, coef_lr=1e-3, weight_decay=0.2)}
+    assert groups["clip-decay"]["lr"] == pytest.approx(1e-7) and groups["new-decay"]["lr"] == pytest.approx(1e-4)
+    assert groups["new-no_decay"]["weight_decay"] == 0.0 and groups["clip-decay"]["weight_decay"] == 0.2
+
+
+def test_cli_train_then_eval(dataset_root, tmp_path, capsys):
+    code = main(["--quiet", "train", "--root", str(dataset_root), "--preset", "cpu-demo", "--model", "clip4clip-meanp",
+                 "--epochs", "1", "--batch-size", "4", "--frames", str(FRAMES), "--workers", "0", "--name", "cli",
+                 "--json"])
+    assert code == 0
+    metrics = json.loads(capsys.readouterr().out)
+    run_dir = dataset_root / "runs" / "cli"
+    assert set(metrics["t2v"]) >= {"R1", "R5", "R10", "MdR", "MnR"} and metrics["split"] == "test"
+    assert json.loads((run_dir / "metrics.json").read_text()) == metrics
+    assert (run_dir / "results.md").read_text().count("| test |") == 1 and (run_dir / "config.yaml").exists()
+    assert main(["--quiet", "eval", "--run", str(run_dir), "--workers", "0", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["t2v"] == metrics["t2v"] and again["n_texts"] == 6
+    checkpoint = run_dir / "best_model.bin"
+    assert main(["--quiet", "eval", "--checkpoint", str(checkpoint), "--root", str(dataset_root), "--frames",
+                 str(FRAMES), "--split", "val", "--workers", "0", "--json"]) == 0
+    val = json.loads(capsys.readouterr().out)
+    assert val["split"] == "val" and val["n_videos"] == 4
+    assert np.isfinite(val["v2t"]["MnR"])
+
+
+def test_cli_eval_bad_checkpoint_is_one_line_error(dataset_root, tmp_path, capsys):
+    bad = tmp_path / "model.bin"
+    bad.write_bytes(b"garbage")
+    assert main(["eval", "--checkpoint", str(bad), "--root", str(dataset_root)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and str(bad) in err and "\n" not in err
