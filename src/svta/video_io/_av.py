@@ -75,7 +75,7 @@ def open_video(path: Path, *, threads: bool = True) -> Iterator[tuple[av.contain
     av = import_av()
     check_file(path)
     try:
-        container = av.open(str(path), mode="r", metadata_errors="ignore")
+        container = _open_for_reading(av, path)
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise VideoDecodeError(path, f"not a readable media file ({_reason(exc)})") from None
     try:
@@ -146,6 +146,15 @@ def _restore_log_level(avlog: Any) -> None:
         _log_users -= 1
         if _log_users == 0:
             avlog.set_level(_log_previous)
+
+
+def _open_for_reading(av: Any, path: Path) -> Any:
+    # PyAV < 19 decodes metadata eagerly and needs `metadata_errors` to survive non-UTF-8 tags;
+    # PyAV 19 removed the argument (metadata is decoded lazily there).
+    try:
+        return av.open(str(path), mode="r", metadata_errors="ignore")
+    except TypeError:
+        return av.open(str(path), mode="r")
 
 
 @contextmanager
