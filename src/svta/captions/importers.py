@@ -56,6 +56,7 @@ class RawCaption:
     source_ref: str | None = None
     category: str | None = None
     tags: list[str] = field(default_factory=list)
+    span: list[Any] | None = None  # UCA: the sentence's [start, end] seconds, as written in the file
 
 
 @dataclass
@@ -255,7 +256,8 @@ def read_uca(path: Path) -> Iterator[RawCaption]:
         label = ucf_class(video)
         for i, sentence in enumerate(entry["sentences"]):
             span = f"@{stamps[i][0]}-{stamps[i][1]}" if stamps and len(stamps[i]) == 2 else ""
-            yield RawCaption(sentence, line, f"{video}#{i}{span}", label, [label] if label else [])
+            yield RawCaption(sentence, line, f"{video}#{i}{span}", label, [label] if label else [],
+                             list(stamps[i]) if stamps and isinstance(stamps[i], list) else None)
 
 
 def read_ucfcrime_ar(path: Path, language: str = "en") -> Iterator[RawCaption]:
@@ -300,9 +302,11 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     reader = csv.reader(_read_text(path).splitlines(keepends=True), strict=True)
     try:
+        end = 0
         for values in reader:
+            start, end = end + 1, reader.line_num  # a quoted field may span lines: report the first
             if any(v.strip() for v in values):
-                yield reader.line_num, values
+                yield start, values
     except csv.Error as exc:
         raise InputError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from None
 

@@ -1,0 +1,194 @@
+"""Run the SVTA construction and evaluation stages in order from one config.
+
+Each stage is resumable on its own (items already done are skipped); on top of that the pipeline
+records finished stages in ``<root>/pipeline_state.json`` so a rerun goes straight to the first
+unfinished one. A stage whose config section changed since it finished runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from svta.config import SvtaConfig, save_resolved
+from svta.errors import ConfigError
+from svta.progress import info
+from svta.tables import atomic_write_json
+
+STATE_FILE = "pipeline_state.json"
+STAGE_ORDER = ("captions", "videos", "annotate", "build", "train", "eval")
+
+
+@dataclass
+class PipelineResult:
+    """What a pipeline run did: per stage, whether it ran or was already done, and its summary."""
+
+    root: Path
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _section_hash(config: SvtaConfig, stage: str) -> str:
+    sections = {
+        "captions": ["captions", "seed", "taxonomy"],
+        "videos": ["videos", "engine"],
+        "annotate": ["annotate", "taxonomy"],
+        "build": ["build", "seed", "taxonomy"],
+        "train": ["train", "models"],
+        "eval": ["eval", "models"],
+    }[stage]
+    data = config.model_dump(mode="json")
+    blob = json.dumps({k: data.get(k) for k in sections}, sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def load_state(root: Path) -> dict[str, Any]:
+    path = root / STATE_FILE
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}  # an unreadable state only costs a re-check of each stage (they resume per item)
+
+
+def _run_captions(config: SvtaConfig) -> dict[str, Any]:
+    from svta.captions.generate import generate_captions
+
+    result = generate_captions(config.root, config.captions, config.seed, taxonomy=config.taxonomy)
+    return _summary(result)
+
+
+def _run_videos(config: SvtaConfig) -> dict[str, Any]:
+    from svta.video.generate import generate_videos
+
+    result = generate_videos(config.root, config.videos, config.engine, taxonomy=config.taxonomy)
+    return _summary(result)
+
+
+def _run_annotate(config: SvtaConfig) -> dict[str, Any]:
+    from svta.annotate.classify import classify_captions
+    from svta.annotate.cluster import cluster_tags
+
+    labelled = classify_captions(config.root, config.annotate, taxonomy=config.taxonomy, all_captions=True)
+    clusters = cluster_tags(config.root, config.annotate, taxonomy=config.taxonomy)
+    return {"classify": _summary(labelled), "cluster": _summary(clusters)}
+
+
+def _run_build(config: SvtaConfig) -> dict[str, Any]:
+    from svta.dataset.build import build_dataset
+    from svta.dataset.stats import dataset_stats
+
+    built = build_dataset(config.root, config.build, config.seed, taxonomy=config.taxonomy)
+    stats = dataset_stats(config.root, config.build)
+    return {"build": _summary(built), "stats": _summary(stats)}
+
+
+def trained_models(config: SvtaConfig) -> list[str]:
+    return list(config.models) or [config.train.model]
+
+
+def run_name(config: SvtaConfig, model: str) -> str:
+    return f"{model}-{config.train.backbone}".replace("/", "-")
+
+
+def _run_train(config: SvtaConfig) -> dict[str, Any]:
+    from svta.retrieval.trainer import train
+
+    out = {}
+    for model in trained_models(config):
+        name = run_name(config, model)
+        run_dir = Path(config.root) / "runs" / name
+        if (run_dir / "metrics.json").exists():
+            out[name] = json.loads((run_dir / "metrics.json").read_text())
+            continue
+        train_config = config.train.model_copy(update={"model": model})
+        resume = (run_dir / "checkpoints").exists() or any(run_dir.glob("checkpoint*"))
+        result = train(config.root, train_config, run_name=name, resume=resume)
+        out[name] = result.metrics
+    return out
+
+
+def _run_eval(config: SvtaConfig) -> dict[str, Any]:
+    from svta.eval.report import results_table, write_table
+
+    runs = {}
+    for model in trained_models(config):
+        path = Path(config.root) / "runs" / run_name(config, model) / "metrics.json"
+        if not path.exists():
+            raise ConfigError(f"{path}: missing; run the train stage first")
+        runs[model] = json.loads(path.read_text())
+    out = Path(config.root) / "runs"
+    paths = {fmt: write_table(runs, out / f"results.{ext}", fmt) for fmt, ext in (("markdown", "md"), ("latex", "tex"), ("csv", "csv"))}
+    return {"runs": runs, "table": results_table(runs, "markdown"), "tables": {k: str(v) for k, v in paths.items()}}
+
+
+STAGES: dict[str, Callable[[SvtaConfig], dict[str, Any]]] = {
+    "captions": _run_captions,
+    "videos": _run_videos,
+    "annotate": _run_annotate,
+    "build": _run_build,
+    "train": _run_train,
+    "eval": _run_eval,
+}
+
+
+def _summary(result: Any) -> dict[str, Any]:
+    if hasattr(result, "to_dict"):
+        return result.to_dict()
+    if hasattr(result, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return json.loads(json.dumps(asdict(result), default=str))
+    return {"result": str(result)}
+
+
+def run_pipeline(config: SvtaConfig, *, stages: list[str] | None = None, force: bool = False,
+                 on_stage: Callable[[str, dict[str, Any]], None] | None = None) -> PipelineResult:
+    """Run ``stages`` (default: ``config.stages``) in pipeline order, skipping finished ones.
+
+    Args:
+        config: the resolved config; ``config.root`` is the dataset root.
+        stages: a subset of :data:`STAGE_ORDER`.
+        force: run every selected stage even when it is recorded as finished.
+        on_stage: called after each stage with its name and summary (the demo prints from it).
+    """
+    wanted = stages or config.stages
+    unknown = [s for s in wanted if s not in STAGES]
+    if unknown:
+        raise ConfigError(f"unknown stage(s) {unknown}; known: {list(STAGE_ORDER)}")
+    root = Path(config.root)
+    root.mkdir(parents=True, exist_ok=True)
+    save_resolved(config, root)
+    state = load_state(root)
+    result = PipelineResult(root=root)
+    upstream_ran = False  # once a stage runs again, every later stage must see its new output
+    for stage in [s for s in STAGE_ORDER if s in wanted]:
+        digest = _section_hash(config, stage)
+        record = state.get(stage, {})
+        if not force and not upstream_ran and record.get("done") and record.get("config") == digest:
+            result.skipped.append(stage)
+            result.summaries[stage] = record.get("summary", {})
+            info(f"[{stage}] already done; skipping")
+            continue
+        info(f"[{stage}] running")
+        started = time.perf_counter()
+        summary = STAGES[stage](config)
+        seconds = time.perf_counter() - started
+        state[stage] = {"done": True, "config": digest, "seconds": round(seconds, 2), "summary": summary,
+                        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        atomic_write_json(root / STATE_FILE, state)
+        result.ran.append(stage)
+        upstream_ran = True
+        result.summaries[stage] = summary
+        result.seconds[stage] = seconds
+        if on_stage:
+            on_stage(stage, summary)
+    return result

@@ -1,0 +1,84 @@
+"""The demo end to end at a very small size, its resume, and its shipped config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from svta.config import load_config
+from svta.demo import demo_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_demo_config_matches_the_demo():
+    shipped = load_config(REPO / "configs" / "demo.yaml", root=Path("x"))
+    assert shipped == demo_config(Path("x"))
+
+
+def test_shipped_configs_load():
+    for name in ("demo.yaml", "svta-wan.yaml", "ray-cluster.yaml"):
+        load_config(REPO / "configs" / name)
+
+
+def _small_demo_args(out: Path) -> list[str]:
+    categories = "[abuse,fighting,falls,explosion,fire,shooting,walking,shopping,talking,cycling]"
+    return ["demo", "--out", str(out), "--size", "3", "--set", f"captions.categories={categories}",
+            "--set", "train.epochs=2", "--set", "videos.width=64", "--set", "videos.height=64"]
+
+
+def test_small_demo_end_to_end_and_rerun(tmp_path, capsys):
+    from svta.cli.main import main
+
+    out = tmp_path / "demo"
+    assert main(_small_demo_args(out)) == 0
+    text = capsys.readouterr().out
+    assert "CLIP4Clip-MeanP" in text and "CLIP4Clip-seqTransf" in text and "chance level" in text
+    for name in ("captions.parquet", "videos.parquet", "labels.parquet", "manifest.parquet", "stats/stats.json",
+                 "runs/results.md", "svta.yaml"):
+        assert (out / name).exists(), name
+    for model in ("clip4clip-meanp", "clip4clip-seqtransf"):
+        metrics = json.loads((out / "runs" / f"{model}-tiny" / "metrics.json").read_text())
+        assert set(metrics["t2v"]) >= {"R1", "R5", "R10", "MdR", "MnR"}
+    from svta.dataset.verify import verify_dataset
+
+    assert verify_dataset(out, workers=1).ok
+    state = json.loads((out / "pipeline_state.json").read_text())
+    assert all(state[s]["done"] for s in ("captions", "videos", "annotate", "build", "train", "eval"))
+    # a rerun resumes: nothing is redone
+    assert main(_small_demo_args(out)) == 0
+    assert "resumed (already done): captions, videos, annotate, build, train, eval" in capsys.readouterr().out
+
+
+def test_demo_killed_mid_run_resumes_without_redoing_finished_stages(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "demo"
+    command = [sys.executable, "-m", "svta.cli.main", *_small_demo_args(out)]
+    env = {**os.environ, "SVTA_QUIET": "1"}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state_path = out / "pipeline_state.json"
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if state_path.exists() and "videos" in json.loads(state_path.read_text() or "{}"):
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the demo finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    clips_before = {p.name: p.stat().st_mtime_ns for p in (out / "videos").glob("*.mp4")}
+    assert clips_before
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    ran = next(line for line in rerun.stdout.splitlines() if line.startswith("ran:"))
+    assert "resumed (already done): captions, videos" in ran
+    clips_after = {p.name: p.stat().st_mtime_ns for p in (out / "videos").glob("*.mp4")}
+    assert clips_after == clips_before  # no clip was rendered again
