@@ -8,7 +8,7 @@ Public API (imported lazily): :func:`classify_captions`, :func:`cluster_tags`,
 
 from __future__ import annotations
 
-from typing import Any
+from svta._lazy import lazy_exports
 
 _API = {
     "classify_captions": "svta.annotate.classify",
@@ -20,9 +20,4 @@ _API = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        import importlib
-
-        return getattr(importlib.import_module(_API[name]), name)
-    raise AttributeError(f"module 'svta.annotate' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _API)

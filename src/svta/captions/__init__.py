@@ -7,7 +7,7 @@ Public API (imported lazily): :func:`generate_captions`, :func:`import_captions`
 
 from __future__ import annotations
 
-from typing import Any
+from svta._lazy import lazy_exports
 
 _API = {
     "generate_captions": "svta.captions.generate",
@@ -20,9 +20,4 @@ _API = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        import importlib
-
-        return getattr(importlib.import_module(_API[name]), name)
-    raise AttributeError(f"module 'svta.captions' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _API)

@@ -6,7 +6,7 @@ Public API (imported lazily): :func:`build_dataset`, :func:`dataset_stats`, :fun
 
 from __future__ import annotations
 
-from typing import Any
+from svta._lazy import lazy_exports
 
 _API = {
     "build_dataset": "svta.dataset.build",
@@ -18,9 +18,4 @@ _API = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        import importlib
-
-        return getattr(importlib.import_module(_API[name]), name)
-    raise AttributeError(f"module 'svta.dataset' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _API)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from svta._lazy import lazy_exports
 
 __all__ = ["RetrievalModel", "TextFeatures", "TrainConfig", "VideoFeatures", "create_model", "evaluate_model", "train"]
 
@@ -22,9 +22,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'svta.retrieval' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

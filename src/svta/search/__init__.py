@@ -7,7 +7,7 @@ when a function needs them.
 
 from __future__ import annotations
 
-from typing import Any
+from svta._lazy import lazy_exports
 
 __all__ = [
     "BackgroundServer",
@@ -50,9 +50,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'svta.search' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -6,7 +6,7 @@ Public API (imported lazily, so ``import svta.video.config`` stays light): :func
 
 from __future__ import annotations
 
-from typing import Any
+from svta._lazy import lazy_exports
 
 _EXPORTS = {
     "generate_videos": "svta.video.generate",
@@ -20,12 +20,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'svta.video' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [
