@@ -8,7 +8,6 @@ from datasetkit import CATEGORY_SIZES
 
 from svta.dataset.build import build_dataset
 from svta.dataset.config import BuildConfig
-from svta.dataset.split import split_counts
 from svta.errors import TableSchemaError
 from svta.tables import SCHEMAS, read_records, table_path, write_table
 

@@ -159,7 +159,9 @@ def _tags_of(value: Any) -> list[str]:
 
 
 def _record(values: dict[str, Any], mapping: dict[str, str], line: int) -> RawCaption:
-    get = lambda name: values.get(mapping[name]) if name in mapping else None
+    def get(name: str) -> Any:
+        return values.get(mapping[name]) if name in mapping else None
+
     ref = get("source_ref")
     category = get("category")
     return RawCaption(get("caption"), line, str(ref).strip() if ref not in (None, "") else None,

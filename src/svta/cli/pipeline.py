@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,8 +14,8 @@ app = typer.Typer(help="Run the stages in order from one config.", no_args_is_he
 @app.command("run")
 def pipeline_run(
     config: Path = typer.Argument(..., help="Pipeline YAML (see configs/)."),
-    root: Optional[Path] = typer.Option(None, "--root", help="Override the config's root."),
-    stages: Optional[str] = typer.Option(None, "--stages", help="Comma-separated subset, e.g. videos,build."),
+    root: Path | None = typer.Option(None, "--root", help="Override the config's root."),
+    stages: str | None = typer.Option(None, "--stages", help="Comma-separated subset, e.g. videos,build."),
     force: bool = typer.Option(False, "--force", help="Re-run stages already recorded as finished."),
     set_: list[str] = typer.Option([], "--set", help="Config override, e.g. --set videos.backend=wan."),
 ) -> None:

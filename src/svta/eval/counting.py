@@ -35,7 +35,9 @@ class RankCounter:
         self.positional = positional
         self.keep_topk = keep_topk
         self.t2v = torch.as_tensor(layout.text_to_video, device=device)
-        zeros = lambda n: torch.zeros(n, dtype=torch.int64, device=device)
+        def zeros(n: int) -> Any:
+            return torch.zeros(n, dtype=torch.int64, device=device)
+
         self.t_greater, self.t_equal = zeros(layout.n_text), zeros(layout.n_text)
         self.v_greater, self.v_equal = zeros(layout.n_video), zeros(layout.n_video)
         self.t_nan, self.t_before = zeros(layout.n_text), zeros(layout.n_text)
