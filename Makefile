@@ -11,7 +11,6 @@ export TOKENIZERS_PARALLELISM ?= false
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	# the pinned torch pair goes in the same pip command as everything else so nothing swaps it
 	$(PY) -m pip install -q "torch==2.14.1" "torchvision==0.29.1" -e ".[all,dev]"
 	$(PY) -m pip check
