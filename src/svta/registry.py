@@ -7,8 +7,9 @@ entry-point group (each entry point is a module that registers on import).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from svta.errors import ConfigError, MissingExtraError
 

@@ -28,8 +28,21 @@ def eval_command(
     ties: Annotated[str, typer.Option("--ties", help="optimistic | pessimistic | mean.")] = "optimistic",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the metrics JSON here.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    # Zero-shot transfer to another dataset, with contamination control (svta.transfer, svta.cli.overlap).
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Evaluate on another dataset: ucfcrime-ar | uca "
+                                                                 "(with --annotations) | manifest:PATH.")] = None,
+    annotations: Annotated[Path | None, typer.Option("--annotations", help="The --dataset's spreadsheet/JSON.")] = None,
+    videos: Annotated[Path | None, typer.Option("--videos", help="The --dataset's video folder (UCF-Crime).")] = None,
+    language: Annotated[str, typer.Option("--language", help="UCFCrime-AR captions: en | zh.")] = "en",
+    clips_dir: Annotated[Path | None, typer.Option("--clips-dir", help="UCA: cut one clip per sentence here.")] = None,
+    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Skip rows with a missing video or an "
+                                                                        "empty caption instead of failing.")] = False,
+    exclude_overlap: Annotated[Path | None, typer.Option("--exclude-overlap", help="An `svta overlap` report: also "
+                                                         "report the subset without overlapping items.")] = None,
+    exclude_kinds: Annotated[str | None, typer.Option("--exclude-kinds", help="Overlap kinds that exclude (default "
+                                                      "all): exact,near,source,video_hash,video.")] = None,
 ) -> None:
-    """T2V/V2T R@1/5/10, MdR, MnR of a trained model on a dataset split."""
+    """T2V/V2T R@1/5/10, MdR, MnR of a trained model on a dataset split, or on another dataset (--dataset)."""
     from svta.cli._common import emit_json, resolve_root, wants_json
     from svta.errors import InputError
     from svta.retrieval.evaluate import evaluate_checkpoint, evaluate_run
@@ -39,6 +52,13 @@ def eval_command(
     options = {"batch_size": batch_size, "workers": workers, "compat": compat, "ties": ties}
     if (run is None) == (checkpoint is None):
         raise InputError("give exactly one of --run RUN_DIR or --checkpoint FILE")
+    if dataset is not None or exclude_overlap is not None:
+        from svta.cli.overlap import transfer_eval
+
+        return transfer_eval(run=run, checkpoint=checkpoint, model=model, dataset=dataset, annotations=annotations,
+                             videos=videos, root=root, split=split, language=language, skip_bad_rows=skip_bad_rows,
+                             clips_dir=clips_dir, exclude_overlap=exclude_overlap, exclude_kinds=exclude_kinds,
+                             frames=frames, sample_fps=sample_fps, device=device, output=output, json_=json_, **options)
     if run is not None:
         report = evaluate_run(run, root, split, device=device, **options)
     else:

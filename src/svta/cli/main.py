@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -26,8 +25,8 @@ app = typer.Typer(
 
 @app.callback()
 def _global_options(
-    root: Optional[Path] = typer.Option(None, "--root", help="Dataset root directory (default: from config)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config file."),
+    root: Path | None = typer.Option(None, "--root", help="Dataset root directory (default: from config)."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML config file."),
     set_: list[str] = typer.Option([], "--set", help="Config override, e.g. --set captions.per_category=20."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or info lines."),
     json_: bool = typer.Option(False, "--json", help="Print data as JSON where a command outputs data."),
@@ -61,7 +60,7 @@ def list_command(json_: bool = typer.Option(False, "--json", help="Print as JSON
 @app.command("taxonomy")
 def taxonomy_command(
     json_: bool = typer.Option(False, "--json", help="Print as JSON."),
-    file: Optional[Path] = typer.Option(None, "--file", help="A taxonomy YAML/JSON file instead of the shipped one."),
+    file: Path | None = typer.Option(None, "--file", help="A taxonomy YAML/JSON file instead of the shipped one."),
 ) -> None:
     """Show the category taxonomy (68 anomaly + 30 normal categories by default)."""
     from svta.taxonomy import Taxonomy
@@ -80,16 +79,16 @@ def taxonomy_command(
 
 
 # Stage command groups register below, one line each, as their stages land.
-from svta.cli import captions as _captions; app.add_typer(_captions.app, name="captions")  # noqa: E402, E702
-from svta.cli import annotate as _annotate; app.add_typer(_annotate.app, name="annotate")  # noqa: E402, E702
-from svta.cli import build as _build; _build.register(app)  # noqa: E402, E702
-from svta.cli.metrics import metrics_command as _metrics; app.command("metrics")(_metrics)  # noqa: E402, E702
-from svta.cli import search as _search; _search.register(app)  # noqa: E402, E702
-from svta.cli.train import train_command as _train; app.command("train")(_train)  # noqa: E402, E702
-from svta.cli.evaluate import eval_command as _eval; app.command("eval")(_eval)  # noqa: E402, E702
-from svta.cli import pipeline as _pipeline; app.add_typer(_pipeline.app, name="pipeline"); app.command("demo")(_pipeline.demo_command)  # noqa: E402, E702
-from svta.cli import videos as _videos; app.add_typer(_videos.app, name="videos")  # noqa: E402, E702
-from svta.cli.overlap import overlap_command as _overlap; app.command("overlap")(_overlap)  # noqa: E402, E702
+from svta.cli import captions as _captions; app.add_typer(_captions.app, name="captions")
+from svta.cli import annotate as _annotate; app.add_typer(_annotate.app, name="annotate")
+from svta.cli import build as _build; _build.register(app)
+from svta.cli.metrics import metrics_command as _metrics; app.command("metrics")(_metrics)
+from svta.cli import search as _search; _search.register(app)
+from svta.cli.train import train_command as _train; app.command("train")(_train)
+from svta.cli.evaluate import eval_command as _eval; app.command("eval")(_eval)
+from svta.cli import pipeline as _pipeline; app.add_typer(_pipeline.app, name="pipeline"); app.command("demo")(_pipeline.demo_command)
+from svta.cli import videos as _videos; app.add_typer(_videos.app, name="videos")
+from svta.cli.overlap import overlap_command as _overlap; app.command("overlap")(_overlap)
 
 
 def main(argv: list[str] | None = None) -> int:

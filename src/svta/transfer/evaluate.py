@@ -1,0 +1,213 @@
+"""Zero-shot transfer: evaluate a trained run (or a weight file) on an item set from another dataset, encoding
+each caption and video once and scoring the full set and the clean subset from the same features.
+
+Long untrimmed videos (UCF-Crime averages 242 s) get ``frames`` samples spread uniformly over the whole clip
+(CLIP4Clip's ``linspace``), unless ``sample_fps`` asks for a rate (capped at ``frames``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from svta.errors import InputError
+from svta.tables import atomic_write_json, atomic_write_text
+from svta.transfer.clean import full_and_clean, sum_r, transfer_table
+from svta.transfer.sets import ItemSet
+
+
+@dataclass
+class TransferReport:
+    """Metrics of one model on one evaluation set, full and clean.
+
+    Attributes:
+        dataset: the evaluation set's summary (name, kind, items, fingerprint).
+        model: what was evaluated (run/checkpoint, registry name, frames).
+        full: ``{"t2v": {...}, "v2t": {...}, "SumR": x}`` on every evaluated item.
+        clean: the same on the items no overlap flags (``None`` without ``--exclude-overlap``).
+        counts: texts/videos evaluated in each view and how many items were excluded.
+        excluded: ids left out of the clean view.
+        skipped_videos: ``{video: error}`` for videos that do not decode (left out of both views).
+        overlap_report: the report the exclusions came from.
+        settings: ties, compat, sampling.
+        seconds: wall time.
+    """
+
+    dataset: dict[str, Any]
+    model: dict[str, Any]
+    full: dict[str, Any]
+    clean: dict[str, Any] | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    excluded: list[str] = field(default_factory=list)
+    skipped_videos: dict[str, str] = field(default_factory=dict)
+    overlap_report: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        """Table rows: ``full (N)`` and, when computed, ``clean (M)``."""
+        rows = {f"{self.dataset['name']} full ({self.counts['texts']})": self.full}
+        if self.clean is not None:
+            rows[f"{self.dataset['name']} clean ({self.counts['clean_texts']})"] = self.clean
+        return rows
+
+    def table(self) -> str:
+        return transfer_table(self.rows())
+
+    def markdown(self) -> str:
+        lines = [f"# Zero-shot transfer: {self.model.get('name')} on {self.dataset['name']}", "", self.table()]
+        lines += [(f"- evaluated: {self.counts['texts']} captions x {self.counts['videos']} videos; "
+                  f"{len(self.skipped_videos)} video(s) did not decode")]
+        if self.clean is not None:
+            lines += [(f"- clean subset: {self.counts['clean_texts']} captions x {self.counts['clean_videos']} videos, "
+                      f"{self.counts['excluded']} item(s) excluded as overlapping the training data "
+                      f"(report: {self.overlap_report})")]
+        lines += [f"- model: {self.model}", f"- settings: {self.settings}"]
+        return "\n".join(lines) + "\n"
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_eval_model(run: Path | str | None = None, checkpoint: Path | str | None = None, *,
+                    model_name: str | None = None, max_frames: int | None = None, max_words: int | None = None,
+                    device: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """A model ready to evaluate from a training run's selected weights or a weight file.
+
+    Returns:
+        ``(model in eval mode on device, description)``; the description carries the run's ``sample_fps``.
+    """
+    import torch
+
+    from svta.retrieval.checkpoint import model_from_checkpoint
+    from svta.retrieval.results import BEST_MODEL_FILE, read_config
+
+    if (run is None) == (checkpoint is None):
+        raise InputError("give exactly one of a run directory or a checkpoint file")
+    describe: dict[str, Any] = {}
+    if run is not None:
+        config = read_config(run)
+        weights = Path(run) / BEST_MODEL_FILE
+        if not config or not weights.exists():
+            raise InputError(f"{run}: not a finished svta run (needs config.yaml and {BEST_MODEL_FILE})")
+        train = config["train"]
+        model_name = train["model"]
+        max_frames, max_words = max_frames or train["max_frames"], max_words or train["max_words"]
+        describe.update(run=str(run), sample_fps=train.get("sample_fps"))
+    else:
+        weights = Path(checkpoint)  # type: ignore[arg-type]
+        describe["checkpoint"] = str(weights)
+    overrides = {k: v for k, v in (("max_frames", max_frames), ("max_words", max_words)) if v is not None}
+    model = model_from_checkpoint(weights, model_name, **overrides)
+    target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model = model.to(target).eval()
+    describe.update(name=model_name or type(model).__name__, max_frames=model.max_frames, max_words=model.max_words)
+    return model, describe
+
+
+def evaluate_transfer(model: Any, evaluation: ItemSet, *, exclude: set[str] | None = None,
+                      model_info: dict[str, Any] | None = None, batch_size: int = 32, workers: int = 0,
+                      num_frames: int | None = None, sample_fps: float | None = None, ties: str = "optimistic",
+                      compat: str | None = None, rerank_tail: str | None = None,
+                      text_batch_size: int | None = None) -> TransferReport:
+    """Evaluate ``model`` (on its device) on ``evaluation``: full set, and clean subset without ``exclude``.
+
+    Args:
+        model: a :class:`~svta.retrieval.base.RetrievalModel`.
+        evaluation: items with videos (several captions may share a video: they form its caption group).
+        exclude: item ids to leave out of the clean view (from :func:`~svta.transfer.clean.excluded_items`).
+        model_info: description stored in the report.
+        batch_size: videos encoded per batch.
+        workers: decoding processes.
+        num_frames: frames per video (default: the model's ``max_frames``), uniform over the whole clip.
+        sample_fps: sample at this rate instead, capped at ``num_frames``.
+        ties, compat: tie rule / reference mode of the evaluation engine.
+        rerank_tail: a second-stage model's policy beyond its top-k (``keep`` | ``zero``).
+        text_batch_size: captions encoded per batch (default ``4 * batch_size``).
+    """
+    from svta.retrieval.data import ClipDataset, ClipRecord
+    from svta.retrieval.distributed import DistContext
+    from svta.retrieval.evaluate import encode_texts, encode_videos, video_groups
+    from svta.retrieval.tokenizer import tokenize
+
+    start = time.perf_counter()
+    if not evaluation.has_videos:
+        raise InputError(f"{evaluation.name}: evaluating needs a video for every item (pass the video folder)")
+    device = next(model.parameters()).device
+    records = [ClipRecord(i.id, i.caption, i.video, i.category or "", bool(i.is_anomaly), i.sha256)
+               for i in evaluation.items]
+    representatives, text_to_video = video_groups(records)
+    tokens, mask = tokenize([r.caption for r in records], model.max_words)
+    videos = ClipDataset([records[i] for i in representatives], tokens[representatives], mask[representatives],
+                         num_frames or model.max_frames, model.image_size, sample_fps)
+    video_feats, kept, broken = encode_videos(model, videos, DistContext(device=device), batch_size, workers)
+    texts = np.flatnonzero(np.isin(text_to_video, kept))
+    if not len(texts):
+        raise InputError(f"{evaluation.name}: no video decodes (first error: {next(iter(broken.values()), '?')})")
+    texts = texts[np.argsort(text_to_video[texts], kind="stable")]  # each video's captions contiguous
+    text_feats = encode_texts(model, tokens[texts], mask[texts], device, text_batch_size or 4 * batch_size)
+    mapping = np.searchsorted(kept, text_to_video[texts])
+    dropped = {records[i].id for i in texts} & set(exclude or ())
+    keep_text = np.array([records[i].id not in dropped for i in texts]) if exclude is not None else None
+    scorer = _subset_scorer(model, text_feats, video_feats, device, ties, compat, rerank_tail)
+    full, clean = full_and_clean(scorer, mapping, keep_text)
+    counts = {"texts": len(texts), "videos": len(kept), "excluded": len(dropped),
+              "clean_texts": clean.t2v.n_queries if clean is not None else len(texts),
+              "clean_videos": clean.v2t.n_queries if clean is not None else len(kept)}
+    return TransferReport(
+        dataset=evaluation.summary(), model=model_info or {"name": type(model).__name__}, full=_metrics(full),
+        clean=_metrics(clean) if clean is not None else None, counts=counts, excluded=sorted(dropped),
+        skipped_videos={str(videos.records[i].path): error for i, error in broken.items()},
+        settings={"frames": num_frames or model.max_frames, "sample_fps": sample_fps, "ties": ties, "compat": compat},
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _metrics(result: Any) -> dict[str, Any]:
+    data = result.to_dict()
+    data["SumR"] = sum_r(data)
+    return data
+
+
+def _subset_scorer(model: Any, text_feats: Any, video_feats: Any, device: Any, ties: str, compat: str | None,
+                   rerank_tail: str | None) -> Any:
+    """A :data:`~svta.transfer.clean.SubsetEvaluator` streaming ``model.similarity`` over feature subsets."""
+    import torch
+
+    from svta.eval.streaming import stream_ranks
+    from svta.retrieval.evaluate import PAIRWISE_BLOCK
+    from svta.retrieval.second_stage import model_rescorer
+
+    def evaluate(text_idx: np.ndarray, video_idx: np.ndarray, text_to_video: np.ndarray) -> Any:
+        texts = text_feats[torch.as_tensor(text_idx, dtype=torch.long)]
+        videos = video_feats[torch.as_tensor(video_idx, dtype=torch.long)]
+
+        def score_block(rows: slice, cols: slice) -> torch.Tensor:
+            with torch.no_grad():
+                return model.similarity(texts[rows].to(device), videos[cols].to(device)).float()
+
+        rescore = model_rescorer(model, texts, videos, device, tail=rerank_tail)
+        return stream_ranks(score_block, len(text_idx), len(video_idx), text_to_video,
+                            PAIRWISE_BLOCK if model.pairwise else None, ties=ties, compat=compat,  # type: ignore[arg-type]
+                            device=device, rerank=rescore or (), description="scoring transfer set")
+
+    return evaluate
+
+
+def write_transfer_report(report: TransferReport, path: Path | str) -> tuple[Path, Path]:
+    """Write ``path`` (JSON) and the Markdown beside it (same stem, ``.md``)."""
+    path = Path(path)
+    atomic_write_json(path, report.to_json_dict())
+    markdown = path.with_suffix(".md")
+    atomic_write_text(markdown, report.markdown())
+    return path, markdown
+
+
+def report_slug(name: str) -> str:
+    """A file-name-safe form of an evaluation set name (``ucfcrime-ar:ucf_crime_test.xlsx`` -> ``ucfcrime-ar_...``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "transfer"

@@ -1,0 +1,114 @@
+"""The overlap checker finds planted contamination (a verbatim caption, a paraphrase, a re-encoded video, a
+sentence of the same source recording, an identical file) and nothing else; its report round-trips."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from transferkit import (
+    PARAPHRASE,
+    PARAPHRASED,
+    UCF_ROWS,
+    UNRELATED,
+    VERBATIM,
+    textured_clip,
+    write_sheet,
+    write_training_root,
+    write_ucf_videos,
+)
+
+from svta.cli.main import main
+from svta.errors import InputError
+from svta.transfer.overlap import OverlapOptions, OverlapReport, check_overlap
+from svta.transfer.overlap_report import read_overlap_report, write_overlap_report
+from svta.transfer.sets import ItemSet, SetItem, load_training_set
+from svta.transfer.ucfcrime import load_ucfcrime_ar
+
+REENCODED = 6  # the eval video (Fighting014) the training root holds again, resized and re-encoded
+
+
+def _resized(frames: np.ndarray, side: int) -> np.ndarray:
+    x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
+    x = torch.nn.functional.interpolate(x, size=(side, side), mode="bilinear", align_corners=False)
+    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """An evaluation spreadsheet + videos and a training root with the planted overlaps."""
+    base = tmp_path_factory.mktemp("overlap")
+    write_ucf_videos(base / "ucf", [name for name, _ in UCF_ROWS])
+    sheet = write_sheet(base / "ucf_crime_test.xlsx", UCF_ROWS)
+    captions = [UCF_ROWS[VERBATIM][1].upper(), PARAPHRASE, *UNRELATED]
+    videos = [textured_clip(100 + i) for i in range(len(captions))]
+    videos[2] = _resized(textured_clip(REENCODED), 48)  # same seed as the eval clip write_ucf_videos made
+    root = write_training_root(base / "train", captions, videos)
+    return {"root": root, "sheet": sheet, "videos": base / "ucf"}
+
+
+def test_planted_verbatim_and_paraphrase_are_found(world, tmp_path):
+    evaluation = load_ucfcrime_ar(world["sheet"])
+    report = check_overlap(load_training_set(world["root"]), evaluation)
+    ids = [item.id for item in evaluation.items]
+    assert report.flagged == {ids[VERBATIM]: ["exact"], ids[PARAPHRASED]: ["near"]}
+    assert report.train_flagged == {"train-000": ["exact"], "train-001": ["near"]}
+    assert report.counts == {"exact": 1, "near": 1, "source": 0, "video_hash": 0, "video": 0, "any": 2, "clean": 6}
+    near = next(p for p in report.pairs if p["kind"] == "near")
+    assert near["train_caption"] == PARAPHRASE and 0.8 <= near["score"] < 1.0
+    best = report.best_text_similarity
+    assert best[ids[VERBATIM]] == pytest.approx(1.0, abs=1e-5)
+    assert max(v for k, v in best.items() if k not in report.flagged) < 0.8
+    assert sum(report.histogram["counts"]) == len(evaluation)
+    assert report.excluded() == {ids[VERBATIM], ids[PARAPHRASED]} and report.excluded(["exact"]) == {ids[VERBATIM]}
+    with pytest.raises(InputError, match="unknown overlap kind"):
+        report.excluded(["caption"])
+    # A stricter threshold keeps the verbatim match only.
+    strict = check_overlap(load_training_set(world["root"]), evaluation, OverlapOptions(text_threshold=0.99))
+    assert set(strict.flagged) == {ids[VERBATIM]}
+
+    files = write_overlap_report(report, tmp_path / "report")
+    assert files.figure is not None and files.figure.read_bytes()[:4] == b"\x89PNG"
+    assert read_overlap_report(tmp_path / "report").to_dict() == json.loads(json.dumps(report.to_dict()))
+    markdown = files.markdown.read_text()
+    assert "2 of 8 evaluation items (25.0%) overlap" in markdown and PARAPHRASE in markdown
+    with pytest.raises(InputError, match="not an svta overlap report"):
+        OverlapReport.from_dict({"flagged": {}}, "x.json")
+
+
+def test_reencoded_video_is_found_by_frame_embeddings(world):
+    evaluation = load_ucfcrime_ar(world["sheet"], world["videos"])
+    report = check_overlap(load_training_set(world["root"]), evaluation, OverlapOptions(videos=True))
+    flagged_by_video = {item for item, kinds in report.flagged.items() if "video" in kinds}
+    assert flagged_by_video == {evaluation.items[REENCODED].id}
+    assert report.train_flagged["train-002"] == ["video"] and report.video["checked"]
+    score = next(p["score"] for p in report.pairs if p["kind"] == "video")
+    assert score > 0.95
+
+
+def test_same_source_recording_and_identical_files():
+    def item(item_id: str, caption: str, key: str | None = None, sha: str | None = None) -> SetItem:
+        return SetItem(item_id, caption, source_key=key, sha256=sha)
+
+    train = ItemSet("train", "captions", [item("uca-1", "A man walks into a yard.", "abuse028_x264"),
+                                          item("t-2", "Rain falls on a parked truck.", None, "f" * 64)])
+    evaluation = ItemSet("eval", "manifest", [item("Abuse028_x264", "A man beats a dog.", "abuse028_x264"),
+                                              item("e-2", "Birds fly over a lake.", None, "f" * 64),
+                                              item("e-3", "A boy rides a bike.", None, "0" * 64)])
+    report = check_overlap(train, evaluation)
+    assert report.flagged == {"Abuse028_x264": ["source"], "e-2": ["video_hash"]}
+    assert report.train_flagged == {"uca-1": ["source"], "t-2": ["video_hash"]}
+
+
+def test_cli_overlap_writes_the_report(world, capsys):
+    code = main(["--quiet", "overlap", "--train", str(world["root"]), "--eval", f"ucfcrime-ar:{world['sheet']}",
+                 "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["counts"]["any"] == 2 and out["n_eval"] == 8 and out["n_train"] == 8
+    report = read_overlap_report(out["json"])
+    assert report.eval["name"] == "ucfcrime-ar:ucf_crime_test.xlsx" and out["json"].startswith(str(world["root"]))
+    assert main(["overlap", "--train", str(world["root"]), "--eval", "ucfcrime-ar:/no/such.xlsx"]) == 2
+    assert "UCFCrime-AR spreadsheet not found" in capsys.readouterr().err
