@@ -250,3 +250,21 @@ def test_zero_itm_weight_needs_no_reranking():
     volume_only = create_model("gram", itm_weight=0.0, rerank_k=0, max_words=12, max_frames=2, temporal_layers=1)
     assert not volume_only.itm_head.linear1.weight.requires_grad
     assert math.isfinite(volume_only(*batch()).item())
+
+
+def test_model_args_reach_the_model_and_eval_takes_a_rerank_tail(tmp_path):
+    """`train.model_args` builds GRAM with its options; `svta eval` takes `--rerank-tail`."""
+    from svta.cli.main import main
+    from svta.retrieval.config import TrainConfig
+
+    config = TrainConfig(model="gram", model_args={"rerank_k": 3, "rerank_tail": "zero"})
+    assert config.model_overrides()["rerank_k"] == 3
+    from svta.retrieval import create_model
+
+    model = create_model("gram", "tiny", None, **config.model_overrides())
+    assert (model.rerank_k, model.rerank_tail) == (3, "zero")
+    with pytest.raises(Exception, match="rerank_tail"):
+        bad = TrainConfig(model="gram", model_args={"rerank_tail": "sideways"})
+        create_model("gram", "tiny", None, **bad.model_overrides())
+    # the option parses; a run that does not exist is then the one-line error
+    assert main(["eval", "--run", str(tmp_path / "missing"), "--rerank-tail", "zero"]) == 2

@@ -26,6 +26,8 @@ def eval_command(
     device: Annotated[str | None, typer.Option("--device", help="cpu | cuda (default: CUDA if available).")] = None,
     compat: Annotated[str | None, typer.Option("--compat", help="'clip4clip': the reference metrics exactly.")] = None,
     ties: Annotated[str, typer.Option("--ties", help="optimistic | pessimistic | mean.")] = "optimistic",
+    rerank_tail: Annotated[str | None, typer.Option("--rerank-tail", help="Models with a second stage (gram): keep "
+                                                    "(default) | zero (GRAM's published evaluation).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the metrics JSON here.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
     # Zero-shot transfer to another dataset, with contamination control (svta.transfer, svta.cli.overlap).
@@ -59,6 +61,8 @@ def eval_command(
                              videos=videos, root=root, split=split, language=language, skip_bad_rows=skip_bad_rows,
                              clips_dir=clips_dir, exclude_overlap=exclude_overlap, exclude_kinds=exclude_kinds,
                              frames=frames, sample_fps=sample_fps, device=device, output=output, json_=json_, **options)
+    if rerank_tail is not None:
+        options["rerank_tail"] = rerank_tail
     if run is not None:
         report = evaluate_run(run, root, split, device=device, **options)
     else:

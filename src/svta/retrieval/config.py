@@ -26,6 +26,9 @@ class TrainConfig(StrictModel):
     pretrained: str | None = None  # None (random init) | "openai" (download) | path of an OpenAI .pt / state dict
     linear_patch: Literal["2d", "3d"] = "2d"
     temporal_layers: int = 4  # CLIP4Clip: cross_num_hidden_layers 4 (seqTransf / tightTransf)
+    # model-specific arguments, e.g. {"mask_padding": true} (xclip) or {"rerank_k": 50, "rerank_tail": "zero",
+    # "itm_weight": 0.1} (gram); checked against what the model accepts when it is built
+    model_args: dict[str, Any] = {}
     # data (CLIP4Clip MSR-VTT: 32 words, 12 frames, 224 px)
     max_words: int = 32
     max_frames: int = 12
@@ -96,6 +99,11 @@ class TrainConfig(StrictModel):
         if name not in PRESETS:
             raise ConfigError(f"unknown training preset {name!r}; known: {', '.join(sorted(PRESETS))}")
         return cls.model_validate({**PRESETS[name], **overrides})
+
+    def model_overrides(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`svta.retrieval.create_model` this recipe builds its model with."""
+        return {"linear_patch": self.linear_patch, "max_words": self.max_words, "max_frames": self.max_frames,
+                "temporal_layers": self.temporal_layers, **self.model_args}
 
     def merged_over(self, base: TrainConfig) -> TrainConfig:
         """``base`` with the fields explicitly set on ``self`` (config file, ``--set``) taking precedence."""

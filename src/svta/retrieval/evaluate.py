@@ -197,7 +197,7 @@ def evaluate_model(model: RetrievalModel, root: Path | str, split: str = "test",
 
 def evaluate_checkpoint(path: Path | str, root: Path | str, split: str = "test", *, model_name: str | None = None,
                         device: str | None = None, max_frames: int | None = None, max_words: int | None = None,
-                        **options: Any) -> EvalReport:
+                        model_args: dict[str, Any] | None = None, **options: Any) -> EvalReport:
     """Evaluate a weight file (CLIP4Clip ``pytorch_model.bin.N`` or svta's) on ``split`` of ``root``.
 
     Args:
@@ -208,12 +208,13 @@ def evaluate_checkpoint(path: Path | str, root: Path | str, split: str = "test",
         device: ``cpu`` / ``cuda``; default CUDA when available.
         max_frames: frames per video (default 12, CLIP4Clip's).
         max_words: caption token positions (default 32).
+        model_args: further model arguments the weights do not determine (e.g. GRAM's ``rerank_k``).
         **options: passed to :func:`evaluate_model` (``batch_size``, ``workers``, ``ties``, ``compat``, ...).
     """
     from svta.retrieval.checkpoint import model_from_checkpoint
 
     overrides = {k: v for k, v in (("max_frames", max_frames), ("max_words", max_words)) if v is not None}
-    model = model_from_checkpoint(path, model_name, **overrides)
+    model = model_from_checkpoint(path, model_name, **{**(model_args or {}), **overrides})
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     return evaluate_model(model.to(target), root, split, ctx=DistContext(device=target), **options)
 
@@ -232,4 +233,5 @@ def evaluate_run(run_dir: Path | str, root: Path | str | None = None, split: str
     options.setdefault("sample_fps", train_config.get("sample_fps"))
     return evaluate_checkpoint(run_dir / BEST_MODEL_FILE, root or config["root"], split,
                                model_name=train_config["model"], device=device,
-                               max_frames=train_config["max_frames"], max_words=train_config["max_words"], **options)
+                               max_frames=train_config["max_frames"], max_words=train_config["max_words"],
+                               model_args=train_config.get("model_args") or {}, **options)

@@ -149,8 +149,7 @@ class Trainer:
         from svta.retrieval.factory import create_model
 
         cfg = self.config
-        overrides = {"linear_patch": cfg.linear_patch, "max_words": cfg.max_words, "max_frames": cfg.max_frames,
-                     "temporal_layers": cfg.temporal_layers}
+        overrides = cfg.model_overrides()
         if not self.ctx.is_main:  # let rank 0 download pretrained weights alone, then read its cached copy
             barrier(self.ctx)
         model = create_model(cfg.model, cfg.backbone, cfg.pretrained, **overrides)

@@ -252,14 +252,6 @@ def _load_model(train: Any, weights: Path) -> Any:
     from svta.retrieval.factory import create_model
 
     # pretrained=None: the run's own weights replace CLIP's, so nothing is downloaded
-    model = create_model(
-        train.model,
-        train.backbone,
-        None,
-        linear_patch=train.linear_patch,
-        max_words=train.max_words,
-        max_frames=train.max_frames,
-        temporal_layers=train.temporal_layers,
-    )
+    model = create_model(train.model, train.backbone, None, **train.model_overrides())
     load_model_weights(model, weights)
     return model

@@ -97,13 +97,15 @@ def load_eval_model(run: Path | str | None = None, checkpoint: Path | str | None
             raise InputError(f"{run}: not a finished svta run (needs config.yaml and {BEST_MODEL_FILE})")
         train = config["train"]
         model_name = train["model"]
+        model_args = dict(train.get("model_args") or {})
         max_frames, max_words = max_frames or train["max_frames"], max_words or train["max_words"]
         describe.update(run=str(run), sample_fps=train.get("sample_fps"))
     else:
         weights = Path(checkpoint)  # type: ignore[arg-type]
         describe["checkpoint"] = str(weights)
+        model_args = {}
     overrides = {k: v for k, v in (("max_frames", max_frames), ("max_words", max_words)) if v is not None}
-    model = model_from_checkpoint(weights, model_name, **overrides)
+    model = model_from_checkpoint(weights, model_name, **{**model_args, **overrides})
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model = model.to(target).eval()
     describe.update(name=model_name or type(model).__name__, max_frames=model.max_frames, max_words=model.max_words)
