@@ -462,3 +462,14 @@ def test_concurrent_strict_checks_restore_the_log_level(tmp_path):
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(check_decodable, paths * 3))
     assert av.logging.get_level() == before
+
+
+def test_write_mp4_is_byte_deterministic(tmp_path):
+    """The same frames give the same file bytes, run after run (x264 with mbtree off, yuv420p input)."""
+    frames = np.random.default_rng(3).integers(0, 255, size=(12, 48, 48, 3), dtype=np.uint8)
+    digests = set()
+    for i in range(8):
+        path = tmp_path / f"c{i}.mp4"
+        write_mp4(path, frames, fps=8)
+        digests.add(path.read_bytes())
+    assert len(digests) == 1

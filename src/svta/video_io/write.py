@@ -92,6 +92,10 @@ def _encode(target: Path, frames: Iterable[np.ndarray], rate: Fraction, settings
                 raise InputError(f"frame {count} is {pixels.shape[1]}x{pixels.shape[0]}, earlier frames "
                                  f"{stream.width}x{stream.height}")
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+            if settings["pix_fmt"] == "yuv420p":
+                # converting before the encoder (not inside it) is one of the two things that make
+                # x264's output byte-identical across runs; the other is mbtree=0 (see write_mp4)
+                frame = av.VideoFrame.from_ndarray(frame.reformat(format="yuv420p").to_ndarray(), format="yuv420p")
             frame.pts = count
             frame.time_base = stream.codec_context.time_base
             container.mux(stream.encode(frame))
@@ -155,6 +159,10 @@ def write_mp4(
     encoder_options = {"crf": str(crf)} if codec in _CRF_CODECS else {}
     if codec in ("libx264", "libx265"):
         encoder_options["preset"] = preset
+    if codec == "libx264":
+        # x264's macroblock-tree lookahead made the first frame's quantiser vary between runs
+        # (2-6 different files in 30 encodes of the same frames); without it the bytes repeat
+        encoder_options["x264-params"] = "mbtree=0"
     encoder_options.update(options or {})
     settings = {"codec": codec, "pix_fmt": pix_fmt, "even": even, "rotation": normalise_rotation(rotation),
                 "faststart": faststart, "options": encoder_options}
