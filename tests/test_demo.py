@@ -40,6 +40,10 @@ def test_small_demo_end_to_end_and_rerun(tmp_path, capsys):
     for model in ("clip4clip-meanp", "clip4clip-seqtransf"):
         metrics = json.loads((out / "runs" / f"{model}-tiny" / "metrics.json").read_text())
         assert set(metrics["t2v"]) >= {"R1", "R5", "R10", "MdR", "MnR"}
+        analysis = out / "runs" / f"{model}-tiny" / "analysis"
+        for name in ("per_category.csv", "anomaly_normal.csv", "head_tail.csv", "category_hit.csv",
+                     "per_category_R5.png", "qualitative.png"):
+            assert (analysis / name).stat().st_size > 0, name
     from svta.dataset.verify import verify_dataset
 
     assert verify_dataset(out, workers=1).ok

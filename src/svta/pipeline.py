@@ -126,8 +126,27 @@ def _run_eval(config: SvtaConfig) -> dict[str, Any]:
             raise ConfigError(f"{path}: missing; run the train stage first")
         runs[model] = json.loads(path.read_text())
     out = Path(config.root) / "runs"
-    paths = {fmt: write_table(runs, out / f"results.{ext}", fmt) for fmt, ext in (("markdown", "md"), ("latex", "tex"), ("csv", "csv"))}
-    return {"runs": runs, "table": results_table(runs, "markdown"), "tables": {k: str(v) for k, v in paths.items()}}
+    formats = (("markdown", "md"), ("latex", "tex"), ("csv", "csv"))
+    paths = {fmt: write_table(runs, out / f"results.{ext}", fmt) for fmt, ext in formats}
+    analyses = {model: str(_analyse(config, model)) for model in trained_models(config)}
+    return {"runs": runs, "table": results_table(runs, "markdown"), "tables": {k: str(v) for k, v in paths.items()},
+            "analysis": analyses}
+
+
+def _analyse(config: SvtaConfig, model: str) -> Path:
+    """Per-category / anomaly-normal / head-tail / category-hit tables and figures of a run's test split."""
+    from collections import Counter
+
+    from svta.retrieval.analysis import KEEP_TOPK, write_analysis
+    from svta.retrieval.evaluate import evaluate_run
+    from svta.tables import read_records, table_path
+
+    run_dir = Path(config.root) / "runs" / run_name(config, model)
+    report = evaluate_run(run_dir, config.root, "test", keep_topk=KEEP_TOPK)
+    manifest = read_records(table_path(config.root, "manifest"), "manifest")
+    train_counts = Counter(r["category"] for r in manifest if r["split"] == "train")
+    write_analysis(report, run_dir / "analysis", train_counts=dict(train_counts), seed=config.seed)
+    return run_dir / "analysis"
 
 
 STAGES: dict[str, Callable[[SvtaConfig], dict[str, Any]]] = {

@@ -46,6 +46,11 @@ class EvalReport:
     n_videos: int
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    # For breakdowns and figures (not serialised): the engine's result with per-query ranks, and the
+    # manifest records of its text queries and video candidates, in the result's index order.
+    result: Any = field(default=None, repr=False, compare=False)
+    text_records: list[Any] = field(default_factory=list, repr=False, compare=False)
+    video_records: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The metrics plus provenance: ``split``, counts and skipped videos."""
@@ -122,8 +127,10 @@ def video_groups(records: list[ClipRecord]) -> tuple[list[int], np.ndarray]:
 def evaluate_dataset(model: RetrievalModel, dataset: ClipDataset, ctx: DistContext, split: str, *,
                      batch_size: int = 32, workers: int = 0, amp_dtype: torch.dtype | None = None,
                      ties: str = "optimistic", compat: str | None = None,
-                     rerank_tail: str | None = None) -> EvalReport:
+                     rerank_tail: str | None = None, keep_topk: int = 0) -> EvalReport:
     """Evaluate ``model`` on ``dataset`` (captions and videos of one split). Collective under torchrun.
+
+    ``keep_topk`` keeps each text query's top videos in the result (for qualitative figures).
 
     A model with a second stage (``rerank_k > 0``, GRAM) has each query's top-k re-scored by its ``rerank``;
     ``rerank_tail`` (``keep`` | ``zero``) overrides the model's policy for the candidates beyond the top-k.
@@ -160,8 +167,11 @@ def evaluate_dataset(model: RetrievalModel, dataset: ClipDataset, ctx: DistConte
         rescore = model_rescorer(model, text_feats, video_feats, ctx.device, tail=rerank_tail, amp_dtype=amp_dtype)
         result = stream_ranks(score_block, len(mapping), len(kept), mapping, PAIRWISE_BLOCK if model.pairwise else None,
                               ties=ties, compat=compat, device=ctx.device, description=f"scoring {split}",
-                              rerank=rescore or ())
-        report = EvalReport(result.to_dict(), split, len(mapping), len(kept), skipped, time.perf_counter() - start)
+                              rerank=rescore or (), keep_topk=keep_topk)
+        report = EvalReport(result.to_dict(), split, len(mapping), len(kept), skipped, time.perf_counter() - start,
+                            result=result if keep_topk else None,
+                            text_records=[dataset.records[i] for i in texts] if keep_topk else [],
+                            video_records=[videos.records[i] for i in kept] if keep_topk else [])
     model.train(was_training)
     return broadcast_object(ctx, report)
 
@@ -187,12 +197,12 @@ def build_dataset(root: Path | str, split: str, model: RetrievalModel, *, num_fr
 def evaluate_model(model: RetrievalModel, root: Path | str, split: str = "test", *, ctx: DistContext | None = None,
                    batch_size: int = 32, workers: int = 0, num_frames: int | None = None,
                    sample_fps: float | None = None, ties: str = "optimistic", compat: str | None = None,
-                   rerank_tail: str | None = None) -> EvalReport:
+                   rerank_tail: str | None = None, keep_topk: int = 0) -> EvalReport:
     """Evaluate ``model`` on ``split`` of the dataset at ``root`` (model on ``ctx.device``, CPU by default)."""
     ctx = ctx or DistContext(device=next(model.parameters()).device)
     dataset = build_dataset(root, split, model, num_frames=num_frames, sample_fps=sample_fps)
     return evaluate_dataset(model, dataset, ctx, split, batch_size=batch_size, workers=workers, ties=ties,
-                            compat=compat, rerank_tail=rerank_tail)
+                            compat=compat, rerank_tail=rerank_tail, keep_topk=keep_topk)
 
 
 def evaluate_checkpoint(path: Path | str, root: Path | str, split: str = "test", *, model_name: str | None = None,
