@@ -91,6 +91,6 @@ def _artefacts(root: Path) -> None:
         ("labels.parquet", "labels (MiniLM classification)"),
         ("manifest.parquet", "dataset with 7:1:2 split"),
         ("stats", "statistics and figures"),
-        ("runs", "checkpoints, metrics.json, results tables"),
+        ("runs", "checkpoints, metrics.json, results tables; runs/<name>/analysis: breakdowns and figures"),
     ):
         typer.echo(f"  {root / name}  — {what}")
