@@ -182,3 +182,11 @@ def test_raw_http_traversal_over_a_real_socket(served):
             assert status in (400, 404, 422) and SECRET not in reply and b"root:" not in reply, target
         assert _raw_get(url, "/healthz").split(b" ", 2)[1] == b"200"
         assert _raw_get(url, "/healthz", host="attacker.example").split(b" ", 2)[1] == b"400"
+
+
+def test_api_docs_are_served_without_a_cdn(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text and "cdn" not in page.text.lower()
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/openapi.json").json()["paths"]["/api/search"]

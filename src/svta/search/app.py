@@ -185,6 +185,7 @@ def create_app(searcher: Searcher, config: SearchConfig | None = None) -> FastAP
         title="svta search",
         version="1",
         debug=False,
+        docs_url=None,  # served by _add_docs_route from local assets (FastAPI's default loads a CDN)
         redoc_url=None,
         description="Text-to-video anomaly retrieval over an svta index: ranked clips with per-frame relevance.",
     )
@@ -192,6 +193,7 @@ def create_app(searcher: Searcher, config: SearchConfig | None = None) -> FastAP
     _add_api_routes(app, searcher, config)
     _add_file_routes(app, searcher)
     _add_page_route(app)
+    _add_docs_route(app)
     app.add_middleware(
         GuardMiddleware,
         max_url_bytes=config.max_url_bytes,
@@ -269,6 +271,26 @@ def _add_file_routes(app: FastAPI, searcher: Searcher) -> None:
         if path is None:
             raise HTTPException(404, "thumbnail not found")
         return FileResponse(path, media_type="image/jpeg", headers={"cache-control": "private, max-age=3600"})
+
+
+def _add_docs_route(app: FastAPI) -> None:
+    """Interactive API docs at /docs from the Swagger UI files of ``swagger-ui-bundle``: the service
+    works offline, so its docs must not depend on a CDN."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    try:
+        import swagger_ui_bundle
+    except ImportError:  # without the bundle, /openapi.json still describes the API
+        return
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} — API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
 
 
 def _add_page_route(app: FastAPI) -> None:
