@@ -24,6 +24,7 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model_name_or_path: str, device: str = "cpu", batch_size: int = 128):
         st = require("sentence_transformers", "embed")
+        _quiet_weight_loading()
         self.model = st.SentenceTransformer(model_name_or_path, device=device)
         self.batch_size = batch_size
         self.name = model_name_or_path
@@ -46,6 +47,16 @@ class SentenceTransformerEmbedder:
                 show_progress_bar=show_progress,
             )
         return np.asarray(out, dtype=np.float32)
+
+
+def _quiet_weight_loading() -> None:
+    # transformers draws a "Loading weights" bar for every model load: noise in svta's own progress output
+    try:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+    except ImportError:
+        pass
 
 
 def minilm_path() -> str:
