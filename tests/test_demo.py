@@ -86,3 +86,24 @@ def test_demo_killed_mid_run_resumes_without_redoing_finished_stages(tmp_path):
     assert "resumed (already done): captions, videos" in ran
     clips_after = {p.name: p.stat().st_mtime_ns for p in (out / "videos").glob("*.mp4")}
     assert clips_after == clips_before  # no clip was rendered again
+
+
+def test_pipeline_run_cli_runs_selected_stages_and_records_them(tmp_path, capsys):
+    from svta.cli.main import main
+
+    root = tmp_path / "p"
+    args = ["pipeline", "run", str(REPO / "configs" / "demo.yaml"), "--root", str(root), "--stages", "captions,videos",
+            "--set", "captions.per_category=1", "--set", "captions.categories=[fire,walking]",
+            "--set", "videos.width=32", "--set", "videos.height=32"]
+    assert main(args) == 0
+    assert "ran: captions, videos" in capsys.readouterr().out
+    assert len(list((root / "videos").glob("*.mp4"))) == 2
+    assert (root / "svta.yaml").exists()
+    assert main(args) == 0  # recorded as done: skipped
+    assert "already done: captions, videos" in capsys.readouterr().out
+    assert main([*args[:-2], "--set", "videos.height=48"]) == 0  # the videos section changed: it runs again
+    assert "ran: videos" in capsys.readouterr().out
+    from svta.tables import read_records, table_path
+
+    assert {r["height"] for r in read_records(table_path(root, "videos"), "videos")} == {48}  # clips were remade
+    assert main(["pipeline", "run", str(REPO / "configs" / "demo.yaml"), "--root", str(root), "--stages", "paint"]) == 2

@@ -312,15 +312,33 @@ def _plan(
     """Which requests need a clip: validate the recorded ones and drop rows of broken clips."""
     recorded = {r["id"]: r for r in writer.read_all().to_pylist()}
     wanted = {r.id for r in requests}
-    bad = {i for i, row in recorded.items() if i in wanted and not _is_valid(root, row, cfg.verify)}
+    stale = {i for i, row in recorded.items() if i in wanted and _made_otherwise(row, cfg)}
+    if stale:
+        info(f"{len(stale)} recorded clip(s) were made by another backend or at another size; making them again")
+    bad = stale | {i for i, row in recorded.items() if i in wanted and i not in stale
+                   and not _is_valid(root, row, cfg.verify)}
+    if len(bad) > len(stale):
+        info(f"{len(bad) - len(stale)} recorded clip(s) are missing or broken; making them again")
     if bad:
-        info(f"{len(bad)} recorded clip(s) are missing or broken; making them again")
         _drop_rows(writer, bad)
     result.redone = len(bad)
     done = set(recorded) - bad
     todo = [r for r in requests if overwrite or r.id not in done]
     result.skipped = len(requests) - len(todo)
     return todo
+
+
+def _made_otherwise(row: dict[str, Any], cfg: VideosConfig) -> bool:
+    """Whether a recorded clip came from another backend or geometry than ``cfg`` asks for now."""
+    if row.get("backend") != cfg.backend:
+        return True
+    if cfg.backend == "procedural":
+        expected = (cfg.width, cfg.height, cfg.frames)
+    elif cfg.backend == "wan":
+        expected = (cfg.wan.width, cfg.wan.height, cfg.wan.num_frames)
+    else:  # a plug-in backend: its geometry is its own business
+        return False
+    return (row.get("width"), row.get("height"), row.get("frames")) != expected
 
 
 def check_videos(root: Path | str, config: VideosConfig | None = None, verify: str = "decode") -> dict[str, Any]:
