@@ -22,7 +22,7 @@ pytest.importorskip("open_clip")
 FRAMES = 4
 
 
-def make_run(root, name: str, model: str) -> object:
+def make_run(root, name: str, model: str, **model_args: object) -> object:
     """``<root>/runs/<name>/`` with ``config.yaml`` and ``best_model.bin`` of a random tiny model."""
     from svta.retrieval.checkpoint import save_model_weights
     from svta.retrieval.config import TrainConfig
@@ -30,16 +30,10 @@ def make_run(root, name: str, model: str) -> object:
     from svta.retrieval.results import write_config
 
     torch.manual_seed(0)
-    cfg = TrainConfig(model=model, backbone="tiny", max_frames=FRAMES, max_words=16, temporal_layers=1)
-    net = create_model(
-        cfg.model,
-        cfg.backbone,
-        None,
-        linear_patch=cfg.linear_patch,
-        max_words=cfg.max_words,
-        max_frames=cfg.max_frames,
-        temporal_layers=cfg.temporal_layers,
+    cfg = TrainConfig(
+        model=model, backbone="tiny", max_frames=FRAMES, max_words=16, temporal_layers=1, model_args=model_args
     )
+    net = create_model(cfg.model, cfg.backbone, None, **cfg.model_overrides())
     run_dir = root / "runs" / name
     save_model_weights(net, run_dir / "best_model.bin")
     write_config(run_dir, {"root": str(root), "world_size": 1, "train": cfg.model_dump(mode="json")})
@@ -110,6 +104,73 @@ def test_cross_encoder_runs_rerank_the_first_stage(colour_index, tmp_path):
     assert np.allclose([h.score for h in hits], expected[0].numpy(), atol=1e-3)
     assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
     assert isinstance(text, TextFeatures)
+
+
+def _model_second_stage(net, model: str, query: str, paths) -> np.ndarray:
+    """The model's own second-stage scores ``[K]`` of ``query`` against clips decoded as in training."""
+    from svta.retrieval.data import normalize_frames, resize_center_crop
+    from svta.retrieval.tokenizer import tokenize
+    from svta.video_io import read_frames
+
+    pixels = np.stack([resize_center_crop(read_frames(p, num_frames=FRAMES), net.image_size) for p in paths])
+    mask = torch.ones(len(paths), FRAMES, dtype=torch.long)
+    with torch.inference_mode():
+        video = net.encode_video(normalize_frames(torch.from_numpy(pixels), mask), mask)
+        text = net.encode_text(*tokenize([query], 16))
+        if model == "gram":
+            return net.rerank(text, video, torch.arange(len(paths))[None])[0].numpy()
+        return net.similarity(text, video)[0].numpy()
+
+
+@pytest.mark.parametrize("model", ["xclip", "gram"])
+def test_xclip_and_gram_rerank_their_top_candidates(colour_index, tmp_path, model):
+    root, _ = colour_index
+    top = 3  # X-CLIP: the searcher's rerank_top; GRAM: the model's own rerank_k (rerank_top is left at 50)
+    net = make_run(tmp_path, model, model, **({"rerank_k": top} if model == "gram" else {}))
+    spec = encoder_spec_for_run(tmp_path / "runs" / model)
+    assert spec["frame_features"] == "model"
+    build_index(root, tmp_path / "index", spec, SearchConfig(batch_size=6))
+    searcher = Searcher.open(tmp_path / "index", config=SearchConfig(rerank_top=top if model == "xclip" else 50))
+    query = "flames everywhere"
+    hits = searcher.search(query, k=len(CLIPS))
+    first = searcher.search_vectors(searcher.embed_queries([query]), len(CLIPS))[1][0]
+    assert [h.row for h in hits[top:]] == list(first[top:])  # below the re-scored ones: first-stage order
+    assert {h.row for h in hits[:top]} == set(first[:top])
+    assert [h.row for h in hits[:top]] != list(first[:top])  # with these weights the second stage reorders
+    direct = _model_second_stage(net, model, query, [root / "videos" / f"{h.id}.mp4" for h in hits[:top]])
+    got = np.array([h.score for h in hits[:top]])
+    tolerance = 5e-4 * max(1.0, float(np.abs(direct).max()))  # frames are stored as float16
+    assert np.allclose(got, direct, atol=tolerance)
+    assert all(a >= b for a, b in itertools.pairwise(got))
+    assert all(a >= b - tolerance for a, b in itertools.pairwise(direct))  # the model's own order
+
+
+def test_xclip_rerank_of_short_clips_matches_the_model(tmp_path):
+    """The index stores zeros for padded frames; X-CLIP attends over them as the features of a zero frame."""
+    from svta.retrieval.tokenizer import tokenize
+
+    net = make_run(tmp_path, "x", "xclip")
+    encoder = create_encoder(encoder_spec_for_run(tmp_path / "runs" / "x"))
+    torch.manual_seed(1)
+    mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1], [1, 1, 1, 0]])
+    pixels = torch.randn(3, FRAMES, 3, net.image_size, net.image_size) * mask[..., None, None, None]
+    with torch.inference_mode():
+        video = net.encode_video(pixels, mask)
+        expected = net.similarity(net.encode_text(*tokenize(["a fire"], 16)), video)[0].numpy()
+    stored = (video.frames * mask[..., None]).numpy()
+    got = encoder.rerank("a fire", stored, mask.numpy().astype(bool), videos=video.embeds.numpy())
+    assert np.allclose(got, expected, atol=1e-5)
+
+
+def test_indexes_without_model_frames_search_with_the_first_stage_only(tmp_path, capsys):
+    make_run(tmp_path, "x", "xclip")
+    spec = encoder_spec_for_run(tmp_path / "runs" / "x")
+    legacy = {key: value for key, value in spec.items() if key != "frame_features"}
+    encoder = create_encoder(legacy)  # an index built before frame features were stored
+    assert not hasattr(encoder, "rerank") and encoder.spec() == legacy
+    assert "rebuild it" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="frame_features"):
+        create_encoder({**spec, "frame_features": "pooled"})
 
 
 def test_missing_runs_are_clear_errors(tmp_path):

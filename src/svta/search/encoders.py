@@ -28,8 +28,9 @@ class VideoEmbeddings:
 
     Attributes:
         video: ``[N, D]`` float32 L2-normalised clip embeddings (what the index searches).
-        frames: ``[N, T, D]`` float32 per-frame embeddings in the text space, unit rows where valid,
-            zeros where padded (what per-frame relevance is computed from).
+        frames: ``[N, T, D]`` float32 per-frame embeddings in the text space, zeros where padded (what
+            per-frame relevance is computed from). Unit rows, except for models that re-rank from their own
+            raw frame features (tightTransf, GRAM).
         frame_mask: ``[N, T]`` bool, True on real frames.
         frame_times: ``[N, T]`` float32 seconds of each sampled frame (NaN where padded or unknown),
             or None when the encoder does not know them.

@@ -1,6 +1,7 @@
 """The search encoder of a trained svta retrieval run (``runs/<name>/`` from ``svta train``): texts
 and videos are encoded exactly as the model was trained (tokeniser, frame sampling, crop), and
-models whose score is a cross encoder get their top candidates re-ranked by it.
+models with a second stage (tightTransf's cross encoder, X-CLIP's fine-grained similarity, GRAM's
+matching head) get their top candidates re-ranked by it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from svta.search.encoders import VideoEmbeddings, l2_normalize
 
 RUN_CONFIG = "config.yaml"
 BEST_WEIGHTS = "best_model.bin"
+# ``frame_features`` of an encoder spec: the index stores the model's own ``VideoFeatures.frames``. X-CLIP and
+# GRAM re-rank from them; indexes built before this key existed hold other per-frame features (see RunEncoder).
+MODEL_FRAMES = "model"
+MODEL_FRAME_MODELS = ("xclip", "gram")
 
 
 def resolve_run_dir(run: str | Path, root: Path | None = None) -> Path:
@@ -62,13 +67,16 @@ def encoder_spec_for_run(
     """The ``svta-run`` encoder spec of a run (what ``index.json`` records)."""
     run_dir = resolve_run_dir(run, root)
     weights = weights_file(run_dir, checkpoint)
-    return {
+    spec = {
         "name": "svta-run",
         "run": str(run_dir),
         "checkpoint": checkpoint,
         "device": device,
         "fingerprint": file_fingerprint(weights),
     }
+    if _train_config(run_dir).model in MODEL_FRAME_MODELS:
+        spec["frame_features"] = MODEL_FRAMES
+    return spec
 
 
 class RunEncoder:
@@ -78,6 +86,9 @@ class RunEncoder:
     the per-frame embeddings are the temporal module's outputs, so per-frame and clip scores share a
     space. Pairwise heads (tightTransf): the first stage uses CLIP's pooled frame features; :meth:`rerank`
     re-scores the top candidates with the cross encoder (stored frames are its raw frame features).
+    X-CLIP and GRAM (``frame_features="model"``): the clip embedding is the model's video embedding, the
+    stored frames are its ``encode_video(...).frames``, and :meth:`rerank` re-scores the top candidates
+    with X-CLIP's full similarity or GRAM's matching head (GRAM: its own ``rerank_k`` of them).
 
     Args:
         run: run directory.
@@ -86,6 +97,8 @@ class RunEncoder:
         fingerprint: expected weights fingerprint (from an index); a mismatch is an error.
         batch_size: texts per forward pass.
         decode_workers: threads decoding a batch's clips.
+        frame_features: ``"model"``: per-frame embeddings are the model's own frame features; ``None``: the
+            layout of indexes built before (an X-CLIP/GRAM index of that kind is searched without re-ranking).
     """
 
     def __init__(
@@ -96,9 +109,13 @@ class RunEncoder:
         fingerprint: str | None = None,
         batch_size: int = 64,
         decode_workers: int = 8,
+        frame_features: str | None = None,
     ):
         import torch
 
+        if frame_features not in (None, MODEL_FRAMES):
+            raise ConfigError(f"frame_features must be {MODEL_FRAMES!r} or unset, got {frame_features!r}")
+        self.frame_features = frame_features
         self.run_dir, self.checkpoint, self.device = Path(run), checkpoint, torch.device(device)
         weights = weights_file(self.run_dir, checkpoint)
         self.fingerprint = file_fingerprint(weights)
@@ -110,37 +127,102 @@ class RunEncoder:
         self.num_frames = int(self.model.max_frames)
         self.pairwise = bool(getattr(self.model, "pairwise", False))
         self.batch_size, self.decode_workers = batch_size, decode_workers
-        if self.pairwise:  # only cross-encoder models re-rank; the searcher looks for this method
-            self.rerank = self._cross_encoder_scores
+        self.stage = self._second_stage()
+        self._blank_frame: Any = None
+        if self.stage is not None:  # only models with a second stage re-rank; the searcher looks for this method
+            self.rerank = self._second_stage_scores
+        if self.stage == "match":  # GRAM re-scores as many candidates as it was evaluated with
+            self.rerank_k = int(self.model.rerank_k)
+        if self.stage == "xclip":  # X-CLIP's video-level scores also need the stored clip embeddings
+            self.rerank_videos = True
 
-    def _cross_encoder_scores(self, query: str, frames: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Cross-encoder scores ``[K]`` of ``query`` against ``K`` stored clips.
+    def _second_stage(self) -> str | None:
+        """``cross`` (tightTransf), ``xclip``, ``match`` (GRAM's matching head) or ``None`` (first stage only)."""
+        from svta.retrieval.base import RetrievalModel
+        from svta.retrieval.xclip import XCLIP
+
+        if self.pairwise:
+            return "cross"
+        model = self.model
+        matching = type(model).rerank is not RetrievalModel.rerank and int(getattr(model, "rerank_k", 0)) > 0
+        if not isinstance(model, XCLIP) and not matching:
+            return None
+        if self.frame_features != MODEL_FRAMES:
+            from svta.progress import warn
+
+            warn(
+                f"this index of {self.run_dir} predates stored {type(model).__name__} frame features: searching "
+                "without its second stage; rebuild it (`svta index --run ...` into a new --out) to re-rank"
+            )
+            return None
+        return "xclip" if isinstance(model, XCLIP) else "match"
+
+    def _second_stage_scores(
+        self, query: str, frames: np.ndarray, mask: np.ndarray, videos: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Second-stage scores ``[K]`` of ``query`` against ``K`` stored clips (higher = better).
 
         Args:
             query: the text query.
-            frames: ``[K, T, D]`` stored raw frame features.
-            mask: ``[K, T]`` bool, True on real frames.
+            frames: ``[K, T, D]`` stored frame features (the model's ``VideoFeatures.frames``).
+            mask: ``[K, T]`` bool, True on real frames (valid frames first).
+            videos: ``[K, D]`` stored clip embeddings (X-CLIP only).
         """
         import torch
 
-        from svta.retrieval.base import TextFeatures, VideoFeatures
+        from svta.retrieval.base import VideoFeatures
 
-        text = TextFeatures(embeds=self._text_features([query]))
+        text = self._query_features(query)
         with torch.inference_mode():
-            video = VideoFeatures(
-                frames=torch.from_numpy(frames).to(self.device),
-                mask=torch.from_numpy(mask.astype(np.int64)).to(self.device),
-            )
+            frames_t = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).to(self.device)
+            mask_t = torch.from_numpy(mask.astype(np.int64)).to(self.device)
+            embeds = None
+            if self.stage == "xclip":
+                if videos is None:
+                    raise InputError("X-CLIP re-ranking needs the candidates' clip embeddings (videos=)")
+                embeds = torch.from_numpy(np.asarray(videos, dtype=np.float32)).to(self.device)
+                frames_t = self._with_blank_padding(frames_t, mask_t)
+            video = VideoFeatures(embeds=embeds, frames=frames_t, mask=mask_t)
+            if self.stage == "match":
+                pairs = torch.arange(len(frames), device=self.device)[None]
+                return self.model.rerank(text, video, pairs)[0].float().cpu().numpy()
             return self.model.similarity(text, video)[0].float().cpu().numpy()
 
+    def _with_blank_padding(self, frames: Any, mask: Any) -> Any:
+        """X-CLIP attends over padded frames too (unless ``mask_padding``): the index stores zeros there, the
+        model saw the features of a zero frame, so those are put back."""
+        import torch
+        import torch.nn.functional as F
+
+        if getattr(self.model, "mask_padding", False) or bool(mask.all()):
+            return frames
+        if self._blank_frame is None:
+            size = int(self.model.image_size)
+            blank = torch.zeros(1, 1, 3, size, size, device=self.device)
+            self._blank_frame = F.normalize(self.model.encode_frames(blank).float(), dim=-1)[0, 0]
+        return torch.where(mask.bool()[..., None], frames, self._blank_frame.to(frames.dtype))
+
+    def _query_features(self, query: str) -> Any:
+        """The model's full text features of one query (sentence, and word/token states where it has them)."""
+        import torch
+
+        from svta.retrieval.tokenizer import tokenize
+
+        tokens, mask = tokenize([query], self.model.max_words)
+        with torch.inference_mode():
+            return self.model.encode_text(tokens.to(self.device), mask.to(self.device))
+
     def spec(self) -> dict[str, Any]:
-        return {
+        spec = {
             "name": "svta-run",
             "run": str(self.run_dir),
             "checkpoint": self.checkpoint,
             "device": str(self.device),
             "fingerprint": self.fingerprint,
         }
+        if self.frame_features is not None:
+            spec["frame_features"] = self.frame_features
+        return spec
 
     def _probe_dim(self) -> int:
         return int(self._text_features(["a"]).shape[1])
@@ -171,11 +253,22 @@ class RunEncoder:
         with torch.inference_mode():
             frames_t = frames.to(self.device)
             mask_t = mask.to(self.device)
-            per_frame = self._frame_features(frames_t, mask_t)  # [B, T, D]
-            video = self._video_features(frames_t, mask_t, per_frame)
+            if self.frame_features == MODEL_FRAMES:  # exactly what the model's second stage scores
+                features = self.model.encode_video(frames_t, mask_t)
+                per_frame, video = features.frames, features.embeds
+                if per_frame is None or video is None:
+                    raise ConfigError(
+                        f"{type(self.model).__name__} gives no clip and frame features together; "
+                        f"frame_features={MODEL_FRAMES!r} is for X-CLIP and GRAM runs"
+                    )
+            else:
+                per_frame = self._frame_features(frames_t, mask_t)  # [B, T, D]
+                video = self._video_features(frames_t, mask_t, per_frame)
         per_frame_np = per_frame.float().cpu().numpy()
         mask_np = mask.numpy().astype(bool)
-        if not self.pairwise:
+        if self.frame_features == MODEL_FRAMES:
+            per_frame_np = per_frame_np * mask_np[..., None]  # padding is stored as zeros
+        elif not self.pairwise:
             per_frame_np = F.normalize(torch.from_numpy(per_frame_np), dim=-1).numpy() * mask_np[..., None]
         return VideoEmbeddings(
             l2_normalize(video.float().cpu().numpy()), per_frame_np.astype(np.float32), mask_np, times

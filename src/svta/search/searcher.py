@@ -32,7 +32,8 @@ class SearchHit:
 
     Attributes:
         id: video id.
-        score: query-video similarity (cosine, or the re-ranker's score when the model has one).
+        score: query-video similarity: the re-ranker's score for the re-scored top candidates of a model with
+            a second stage, the first-stage cosine otherwise (and for candidates below the re-scored ones).
         row: the video's row (FAISS id) in the index.
         frame_scores: cosine of the query with each sampled frame, in time order.
         frame_times: seconds of each sampled frame (None where unknown).
@@ -165,7 +166,7 @@ class Searcher:
         if k < 1:
             raise InputError(f"k must be >= 1, got {k}")
         vectors = self.embed_queries(queries)
-        depth = max(k, self.config.rerank_top) if hasattr(self.encoder, "rerank") else k
+        depth = max(k, self.rerank_depth()) if hasattr(self.encoder, "rerank") else k
         if len(queries) == 1 and self._coalescer is not None:
             one_scores, one_rows = self._coalescer.submit(vectors[0], depth, kind)
             scores, rows = one_scores[None], one_rows[None]
@@ -179,17 +180,32 @@ class Searcher:
             results.append([self._hit(int(r), float(s), vector) for r, s in zip(candidates[:k], final[:k])])
         return results
 
+    def rerank_depth(self) -> int:
+        """First-stage candidates the encoder's second stage re-scores: its own ``rerank_k`` (GRAM's), else
+        ``config.rerank_top``."""
+        return int(getattr(self.encoder, "rerank_k", None) or self.config.rerank_top)
+
     def _rerank(self, query: str, rows: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Re-score the top :meth:`rerank_depth` candidates; the rest stay below them in first-stage order
+        (the evaluation engine's ``tail="keep"``)."""
         rerank = getattr(self.encoder, "rerank", None)
         if rerank is None or len(rows) == 0:
             return rows, scores
-        frames, mask = self.frames_of(rows)
+        n = min(len(rows), self.rerank_depth())
+        head = rows[:n]
+        frames, mask = self.frames_of(head)
+        extra = {"videos": self.vectors_of(head)} if getattr(self.encoder, "rerank_videos", False) else {}
         with self._encode_lock:
-            rescored = rerank(query, frames, mask)
+            rescored = rerank(query, frames, mask, **extra)
         if rescored is None:
             return rows, scores
-        order = np.argsort(-np.asarray(rescored), kind="stable")
-        return rows[order], np.asarray(rescored, dtype=np.float32)[order]
+        rescored = np.asarray(rescored, dtype=np.float32)
+        order = np.argsort(-np.nan_to_num(rescored, nan=-np.inf), kind="stable")
+        return np.concatenate([head[order], rows[n:]]), np.concatenate([rescored[order], scores[n:]])
+
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray:
+        """Stored clip embeddings ``[K, D]`` float32 of index rows."""
+        return np.asarray(self.index.vectors.reconstruct_batch(np.asarray(rows, dtype=np.int64)), dtype=np.float32)
 
     def frames_of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Stored per-frame embeddings ``[K, T, D]`` float32 and their mask ``[K, T]`` for index rows."""
