@@ -116,7 +116,7 @@ def test_blockwise_near_duplicates_match_the_naive_greedy_reference(fast):
 
 
 def test_minilm_finds_paraphrases(tmp_path):
-    pytest.importorskip("sentence_transformers")
+    import sentence_transformers  # noqa: F401
     _write(tmp_path, [
         "A man throws a bottle at a passing car on a busy street at night.",
         "A man throws a bottle at a passing car on a busy street late at night.",

@@ -111,7 +111,7 @@ def test_uca(tmp_path):
 
 
 def test_ucfcrime_ar_xlsx_and_csv(tmp_path):
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["Video Name", "Chinese Text", "English Text"])

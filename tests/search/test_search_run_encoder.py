@@ -6,7 +6,9 @@ import itertools
 import json
 
 import numpy as np
+import open_clip  # noqa: F401
 import pytest
+import torch
 from searchkit import CLIPS
 
 from svta.errors import ConfigError, InputError
@@ -15,9 +17,6 @@ from svta.search.config import SearchConfig
 from svta.search.encoders import create_encoder
 from svta.search.run_encoder import encoder_spec_for_run
 from svta.search.searcher import Searcher
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("open_clip")
 
 FRAMES = 4
 

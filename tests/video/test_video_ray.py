@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 
-import pytest
 from conftest import write_captions
 
 from svta.config import EngineConfig
@@ -15,7 +14,7 @@ from svta.video_io import check_decodable
 
 
 def test_ray_engine_generates_a_small_batch(tmp_path, small):
-    ray = pytest.importorskip("ray")
+    import ray
     ids = write_captions(tmp_path, [(f"A man in green runs in the park, take {i}.", "running") for i in range(6)])
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay under 108 bytes
     ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, log_to_driver=False)

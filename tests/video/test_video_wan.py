@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 
+import diffusers  # noqa: F401
 import numpy as np
 import pytest
+import torch
 from conftest import write_captions
 from pydantic import ValidationError
 
@@ -15,9 +17,6 @@ from svta.video.backend import VideoRequest
 from svta.video.config import VideosConfig, WanConfig
 from svta.video.generate import generate_videos
 from svta.video_io import check_decodable
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("diffusers")
 
 STEPS = 4
 
