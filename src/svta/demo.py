@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from svta.config import SvtaConfig, load_config
-from svta.pipeline import PipelineResult, run_name, run_pipeline, trained_models
+from svta.config import SvtaConfig, apply_overrides
+from svta.pipeline import PipelineResult, read_run_metrics, run_pipeline, trained_models
 
 DEMO_MODELS = ["clip4clip-meanp", "clip4clip-seqtransf"]
 DEFAULT_SIZE = 4  # captions (and clips) per category: 98 x 4 = 392 clips
@@ -36,15 +36,7 @@ def demo_config(out: Path | str, size: int = DEFAULT_SIZE, overrides: list[str] 
         "annotate": {"classifier": "minilm"},
         "train": train,
     }
-    from svta.config import SvtaConfig as _Cfg
-
-    config = _Cfg.model_validate(data)
-    if overrides:
-        from svta.config import apply_overrides
-
-        merged = apply_overrides(config.model_dump(mode="json"), overrides)
-        config = _Cfg.model_validate(merged)
-    return config
+    return SvtaConfig.model_validate(apply_overrides(data, overrides or []))
 
 
 @dataclass
@@ -63,14 +55,9 @@ class DemoResult:
 def run_demo(out: Path | str = "svta-demo", size: int = DEFAULT_SIZE, overrides: list[str] | None = None,
              config: SvtaConfig | None = None) -> DemoResult:
     """Run (or resume) the demo under ``out`` and return its test-split results."""
-    import json
-
     config = config or demo_config(out, size, overrides)
     result = run_pipeline(config)
-    runs = {}
-    for model in trained_models(config):
-        path = Path(config.root) / "runs" / run_name(config, model) / "metrics.json"
-        runs[model] = json.loads(path.read_text())
+    runs = {model: read_run_metrics(config, model) for model in trained_models(config)}
     n_test = _n_test(Path(config.root))
     chance = 100.0 * min(5, n_test) / max(n_test, 1)
     return DemoResult(root=Path(config.root), pipeline=result, runs=runs, n_test=n_test, chance_r5=chance)
@@ -83,4 +70,4 @@ def _n_test(root: Path) -> int:
     return sum(1 for split in manifest.column("split").to_pylist() if split == "test")
 
 
-__all__ = ["DEMO_MODELS", "DemoResult", "demo_config", "load_config", "run_demo"]
+__all__ = ["DEMO_MODELS", "DemoResult", "demo_config", "run_demo"]

@@ -99,54 +99,63 @@ def run_name(config: SvtaConfig, model: str) -> str:
     return f"{model}-{config.train.backbone}".replace("/", "-")
 
 
+def run_dir(config: SvtaConfig, model: str) -> Path:
+    """``<root>/runs/<model>-<backbone>``: where the train stage puts ``model``'s run."""
+    return Path(config.root) / "runs" / run_name(config, model)
+
+
+def read_run_metrics(config: SvtaConfig, model: str) -> dict[str, Any]:
+    """The ``metrics.json`` of ``model``'s finished run (ConfigError when it has not finished)."""
+    from svta.retrieval.results import METRICS_FILE
+
+    path = run_dir(config, model) / METRICS_FILE
+    if not path.exists():
+        raise ConfigError(f"{path}: missing; run the train stage first")
+    return json.loads(path.read_text())
+
+
 def _run_train(config: SvtaConfig) -> dict[str, Any]:
-    from svta.retrieval.trainer import train
+    from svta.retrieval.results import METRICS_FILE
+    from svta.retrieval.trainer import CHECKPOINT_DIR, LATEST_POINTER, train
 
     out = {}
     for model in trained_models(config):
-        name = run_name(config, model)
-        run_dir = Path(config.root) / "runs" / name
-        if (run_dir / "metrics.json").exists():
-            out[name] = json.loads((run_dir / "metrics.json").read_text())
+        directory = run_dir(config, model)
+        if (directory / METRICS_FILE).exists():
+            out[directory.name] = read_run_metrics(config, model)
             continue
         train_config = config.train.model_copy(update={"model": model})
-        resume = (run_dir / "checkpoints").exists() or any(run_dir.glob("checkpoint*"))
-        result = train(config.root, train_config, run_name=name, resume=resume)
-        out[name] = result.metrics
+        resume = (directory / CHECKPOINT_DIR / LATEST_POINTER).exists()  # a killed run continues exactly
+        out[directory.name] = train(config.root, train_config, run_dir=directory, resume=resume).metrics
     return out
 
 
 def _run_eval(config: SvtaConfig) -> dict[str, Any]:
-    from svta.eval.report import results_table, write_table
+    from collections import Counter
 
-    runs = {}
-    for model in trained_models(config):
-        path = Path(config.root) / "runs" / run_name(config, model) / "metrics.json"
-        if not path.exists():
-            raise ConfigError(f"{path}: missing; run the train stage first")
-        runs[model] = json.loads(path.read_text())
+    from svta.eval.report import results_table, write_table
+    from svta.tables import read_records, table_path
+
+    runs = {model: read_run_metrics(config, model) for model in trained_models(config)}
     out = Path(config.root) / "runs"
     formats = (("markdown", "md"), ("latex", "tex"), ("csv", "csv"))
     paths = {fmt: write_table(runs, out / f"results.{ext}", fmt) for fmt, ext in formats}
-    analyses = {model: str(_analyse(config, model)) for model in trained_models(config)}
+    manifest = read_records(table_path(config.root, "manifest"), "manifest")
+    train_counts = dict(Counter(r["category"] for r in manifest if r["split"] == "train"))
+    analyses = {model: str(_analyse(config, model, train_counts)) for model in trained_models(config)}
     return {"runs": runs, "table": results_table(runs, "markdown"), "tables": {k: str(v) for k, v in paths.items()},
             "analysis": analyses}
 
 
-def _analyse(config: SvtaConfig, model: str) -> Path:
+def _analyse(config: SvtaConfig, model: str, train_counts: dict[str, int]) -> Path:
     """Per-category / anomaly-normal / head-tail / category-hit tables and figures of a run's test split."""
-    from collections import Counter
-
     from svta.retrieval.analysis import KEEP_TOPK, write_analysis
     from svta.retrieval.evaluate import evaluate_run
-    from svta.tables import read_records, table_path
 
-    run_dir = Path(config.root) / "runs" / run_name(config, model)
-    report = evaluate_run(run_dir, config.root, "test", keep_topk=KEEP_TOPK)
-    manifest = read_records(table_path(config.root, "manifest"), "manifest")
-    train_counts = Counter(r["category"] for r in manifest if r["split"] == "train")
-    write_analysis(report, run_dir / "analysis", train_counts=dict(train_counts), seed=config.seed)
-    return run_dir / "analysis"
+    directory = run_dir(config, model)
+    report = evaluate_run(directory, config.root, "test", keep_topk=KEEP_TOPK)
+    write_analysis(report, directory / "analysis", train_counts=train_counts, seed=config.seed)
+    return directory / "analysis"
 
 
 STAGES: dict[str, Callable[[SvtaConfig], dict[str, Any]]] = {
