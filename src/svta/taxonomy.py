@@ -336,3 +336,10 @@ def _check_category(category: Category, position: int, source: str) -> None:
 
 def _allowed() -> str:
     return ", ".join(REQUIRED_FIELDS + OPTIONAL_FIELDS)
+
+
+def resolve_taxonomy(taxonomy: Taxonomy | Path | str | None) -> Taxonomy:
+    """A taxonomy object from an object, a file path, or None (the shipped one)."""
+    if isinstance(taxonomy, Taxonomy):
+        return taxonomy
+    return default_taxonomy() if taxonomy is None else Taxonomy.load(taxonomy)

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
-
 import pytest
 from annotatekit import write_captions
 
@@ -14,6 +9,7 @@ from svta.annotate.classifiers import NEEDS_REVIEW
 from svta.annotate.classify import classify_captions
 from svta.annotate.config import AnnotateConfig, LLMClassifierConfig
 from svta.annotate.llm import LLMClassifier, build_prompt, match_answer
+from svta.captions.fake_server import FakeChatServer
 from svta.errors import BackendError
 from svta.tables import read_records, table_path
 from svta.taxonomy import default_taxonomy
@@ -28,46 +24,16 @@ ANSWERS = {
 }
 
 
-class FakeChatServer(BaseHTTPRequestHandler):
-    requests: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        FakeChatServer.requests.append({"path": self.path, "body": body})
-        prompt = body["messages"][-1]["content"]
-        caption = prompt.rsplit("Text: ", 1)[-1]
-        answer = ANSWERS.get(caption, 500)
-        if isinstance(answer, int):
-            self.send_response(answer)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"error": {"message": "fake failure"}}')
-            return
-        reply = {
-            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        }  # fmt: skip
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args) -> None:
-        pass
+def answer(body: dict) -> str | int:
+    """The fake model: the answer ``ANSWERS`` gives the caption after "Text: " (500 for unknown ones)."""
+    caption = body["messages"][-1]["content"].rsplit("Text: ", 1)[-1]
+    return ANSWERS.get(caption, 500)
 
 
 @pytest.fixture
 def chat_server():
-    FakeChatServer.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeChatServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    with FakeChatServer(responder=answer) as server:
+        yield server
 
 
 def llm_config(base_url: str) -> AnnotateConfig:
@@ -78,7 +44,7 @@ def llm_config(base_url: str) -> AnnotateConfig:
 
 def test_classify_through_a_chat_server(tmp_path, chat_server):
     write_captions(tmp_path, [{"id": f"c{i}", "caption": caption} for i, caption in enumerate(ANSWERS)])
-    result = classify_captions(tmp_path, llm_config(chat_server))
+    result = classify_captions(tmp_path, llm_config(chat_server.url))
     labels = {row["id"]: row for row in read_records(table_path(tmp_path, "labels"), "labels")}
     assert labels["c0"]["category"] == "fighting" and labels["c0"]["confidence"] == 1.0
     assert labels["c1"]["category"] == "road_accident"  # prefix and period stripped, name matched
@@ -88,7 +54,7 @@ def test_classify_through_a_chat_server(tmp_path, chat_server):
     assert result.n_needs_review == 1 and result.method == "llm:fake-llm"
     assert all(row["method"] == "llm:fake-llm" for row in labels.values())
     # the request is a chat completion with the taxonomy-constrained paper prompt
-    request = FakeChatServer.requests[0]
+    request = chat_server.requests[0]
     assert request["path"] == "/v1/chat/completions" and request["body"]["model"] == "fake-llm"
     prompt = request["body"]["messages"][0]["content"]
     assert prompt.startswith("Help me classify text content according to the type of exception or accident/event")
@@ -99,7 +65,7 @@ def test_classify_through_a_chat_server(tmp_path, chat_server):
 def test_unreachable_server_is_a_backend_error(tmp_path, chat_server):
     write_captions(tmp_path, [{"id": "c0", "caption": "A server error happens."}])
     with pytest.raises(BackendError, match="first batch"):
-        classify_captions(tmp_path, llm_config(chat_server))
+        classify_captions(tmp_path, llm_config(chat_server.url))
 
 
 def test_match_answer_variants():

@@ -18,7 +18,7 @@ from svta.annotate.config import AnnotateConfig
 from svta.errors import BackendError
 from svta.progress import progress
 from svta.tables import PartWriter, atomic_write_json, read_records, table_path
-from svta.taxonomy import Taxonomy, default_taxonomy
+from svta.taxonomy import Taxonomy, resolve_taxonomy
 
 REPORT_DIR = "annotate"
 
@@ -43,13 +43,6 @@ class ClassifyResult:
         data["labels_path"] = str(self.labels_path) if self.labels_path else None
         data["report_path"] = str(self.report_path) if self.report_path else None
         return data
-
-
-def resolve_taxonomy(taxonomy: Taxonomy | Path | str | None) -> Taxonomy:
-    """A taxonomy object from an object, a file path, or None (the shipped one)."""
-    if isinstance(taxonomy, Taxonomy):
-        return taxonomy
-    return default_taxonomy() if taxonomy is None else Taxonomy.load(taxonomy)
 
 
 def carried_category(caption: dict[str, Any], taxonomy: Taxonomy) -> str | None:

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 
 from svta.annotate.classifiers import MiniLMClassifier
-from svta.annotate.classify import REPORT_DIR, resolve_taxonomy
+from svta.annotate.classify import REPORT_DIR
 from svta.annotate.config import AnnotateConfig, ClusterConfig
 from svta.errors import InputError
 from svta.registry import require
 from svta.tables import PartWriter, atomic_path, atomic_write_json, read_records, table_path
-from svta.taxonomy import Taxonomy
+from svta.taxonomy import Taxonomy, resolve_taxonomy
 
 
 @dataclass

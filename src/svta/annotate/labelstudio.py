@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from svta.annotate.classify import resolve_taxonomy
 from svta.annotate.config import ReviewConfig
 from svta.annotate.review import ReviewImportResult, ReviewItem, apply_reviews, resolve_choice, review_items
 from svta.errors import InputError
 from svta.tables import atomic_write_json, atomic_write_text
-from svta.taxonomy import Taxonomy
+from svta.taxonomy import Taxonomy, resolve_taxonomy
 
 TASKS_FILE = "tasks.json"
 CONFIG_FILE = "label_config.xml"

@@ -7,11 +7,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from svta.annotate.classify import resolve_taxonomy
 from svta.annotate.review import ReviewImportResult, apply_reviews, resolve_choice, review_items
 from svta.errors import InputError
 from svta.tables import atomic_path
-from svta.taxonomy import Taxonomy
+from svta.taxonomy import Taxonomy, resolve_taxonomy
 
 COLUMNS = ("id", "caption", "video", "predicted", "confidence", "method", "category")
 

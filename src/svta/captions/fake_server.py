@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -23,6 +23,7 @@ _ASK = re.compile(r"category:\s*(.+?)\.\s*Continue generating\s+(\d+)", re.IGNOR
 _COLOURS = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple", "grey", "brown")
 _PLACES = ("street", "park", "parking lot", "subway station", "supermarket", "office", "beach", "gym")
 _TIMES = ("morning", "afternoon", "evening", "night", "dawn", "noon")
+Responder = Callable[[dict[str, Any]], "str | int"]
 
 
 class FakeChatServer:
@@ -34,8 +35,11 @@ class FakeChatServer:
         fault_rates: Probability of each fault for requests after the script (seeded).
         slow_s: How long a ``slow`` answer takes (set it above the client's timeout).
         seed: Seed of the fault draws and of the generated text.
+        responder: For other clients than the caption backend: maps an ``ok`` request's JSON body to
+            the answer's content, or to an HTTP status to fail with (in place of caption lists).
 
-    Use as a context manager; :attr:`url` is the ``base_url`` to give the client.
+    Use as a context manager; :attr:`url` is the ``base_url`` to give the client; :attr:`requests`
+    holds every chat request (``{"path", "body"}``) in arrival order.
     """
 
     def __init__(
@@ -45,6 +49,7 @@ class FakeChatServer:
         fault_rates: dict[str, float] | None = None,
         slow_s: float = 5.0,
         seed: int = 0,
+        responder: Responder | None = None,
     ):
         unknown = [f for f in [*script, *(fault_rates or {})] if f not in FAULTS]
         if unknown:
@@ -53,6 +58,8 @@ class FakeChatServer:
         self.script = list(script)
         self.fault_rates = dict(fault_rates or {})
         self.rng = random.Random(seed)
+        self.responder = responder
+        self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.counts: Counter[str] = Counter()
         self.served: list[str] = []  # every caption text sent in a non-duplicate answer
@@ -146,6 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fault = state.next_fault()
         with state.lock:
+            state.requests.append({"path": self.path, "body": body})
             state.counts[fault] += 1
             state.in_flight += 1
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
@@ -170,6 +178,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_raw(200, b'{"id": "x", "choices": [{"message": {"content": "1. trunc', "application/json")
             return
         prompt = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
+        if fault == "ok" and self.server_state.responder is not None:
+            answer = self.server_state.responder(body)
+            if isinstance(answer, int):
+                self._send(answer, {"error": {"message": "fake failure"}})
+            else:
+                self._send(200, _completion(body.get("model", "fake"), answer, prompt))
+            return
         match = _ASK.search(prompt)
         category, n = (match.group(1).strip(), int(match.group(2))) if match else ("something", 5)
         if fault == "refusal":

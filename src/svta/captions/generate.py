@@ -16,7 +16,7 @@ from svta.captions.base import CAPTION_BACKENDS, CaptionSink, CategoryJob, alloc
 from svta.captions.config import CaptionsConfig
 from svta.errors import ConfigError
 from svta.tables import PartWriter, table_path
-from svta.taxonomy import Category, Taxonomy, default_taxonomy
+from svta.taxonomy import Category, Taxonomy, resolve_taxonomy
 
 
 @dataclass
@@ -100,8 +100,7 @@ def generate_captions(
     config = config or CaptionsConfig()
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    if not isinstance(taxonomy, Taxonomy):
-        taxonomy = default_taxonomy() if taxonomy is None else Taxonomy.load(taxonomy)
+    taxonomy = resolve_taxonomy(taxonomy)
     categories = select_categories(taxonomy, config.categories)
     targets = allocate_counts(categories, config, seed)
     backend = build_backend(config, seed)

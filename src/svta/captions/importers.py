@@ -31,7 +31,7 @@ from svta.captions.text import check_caption
 from svta.errors import InputError
 from svta.registry import require
 from svta.tables import PartWriter, stable_id, table_path
-from svta.taxonomy import Taxonomy, default_taxonomy
+from svta.taxonomy import Taxonomy, resolve_taxonomy
 
 FORMATS = ("csv", "jsonl", "json", "msrvtt", "uca", "ucfcrime_ar")
 FIELD_DEFAULTS: dict[str, tuple[str, ...]] = {
@@ -363,8 +363,7 @@ def import_captions(
     path = Path(path)
     fmt = detect_format(path) if format == "auto" else format
     source = source or (fmt if fmt in ("msrvtt", "uca", "ucfcrime_ar") else path.stem)
-    if not isinstance(taxonomy, Taxonomy):
-        taxonomy = default_taxonomy() if taxonomy is None else Taxonomy.load(taxonomy)
+    taxonomy = resolve_taxonomy(taxonomy)
     fixed = taxonomy.get(category).id if category else None
     rows, skipped, seen, read = [], [], set(), 0
     for raw in read_captions(path, fmt, mapping, language):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -46,3 +47,24 @@ def emit_json(obj: Any) -> None:
 
 def wants_json(flag: bool) -> bool:
     return flag or STATE.json
+
+
+RootOption = Annotated[
+    Path | None, typer.Option("--root", help="Dataset root (default: global --root or the config's).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def stage_setup(root: Path | None, overrides: Mapping[str, Any] | None = None) -> tuple[Path, Any]:
+    """The dataset root and the resolved config of a stage command.
+
+    ``overrides`` (dotted key → value; ``None`` values are left unset) go through the config loader
+    like ``--set``, so a bad option value fails as a config error naming its key.
+    """
+    root = resolve_root(root)
+    extra = [
+        f"{key}={json.dumps(value) if isinstance(value, (list, bool)) else value}"
+        for key, value in (overrides or {}).items()
+        if value is not None
+    ]
+    return root, load_cli_config(root, extra)

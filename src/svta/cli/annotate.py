@@ -7,24 +7,12 @@ from typing import Annotated, Any
 
 import typer
 
-from svta.cli._common import emit_json, load_cli_config, resolve_root, wants_json
+from svta.cli._common import JsonOption, RootOption, emit_json, stage_setup, wants_json
 
 app = typer.Typer(
     help="Stage 3: label captions with categories (MiniLM or an LLM), cluster tags, human review.", no_args_is_help=True
 )
 
-RootOption = Annotated[
-    Path | None, typer.Option("--root", help="Dataset root (default: global --root or the config's).")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-
-
-def _setup(root: Path | None, **overrides: Any) -> tuple[Path, Any]:
-    """The root and the resolved config; ``overrides`` (dotted key → value, None: unset) are
-    applied like ``--set`` so bad values fail as config errors."""
-    root = resolve_root(root)
-    extra = [f"{key}={value}" for key, value in overrides.items() if value is not None]
-    return root, load_cli_config(root, extra)
 
 
 def _agreement_line(agreement: Any, what: str) -> str:
@@ -45,7 +33,7 @@ def classify(
     """Label captions without a category into labels.parquet."""
     from svta.annotate.classify import classify_captions
 
-    root, config = _setup(root, **{"annotate.classifier": classifier})
+    root, config = stage_setup(root, {"annotate.classifier": classifier})
     result = classify_captions(root, config.annotate, taxonomy=config.taxonomy, all_captions=all_)
     if wants_json(json_):
         emit_json(result.to_dict())
@@ -74,7 +62,7 @@ def cluster(
     """K-Means over MiniLM embeddings of tags; report clusters and a PCA plot."""
     from svta.annotate.cluster import cluster_tags
 
-    root, config = _setup(root, **{"annotate.cluster.k": k, "annotate.cluster.source": source})
+    root, config = stage_setup(root, {"annotate.cluster.k": k, "annotate.cluster.source": source})
     result = cluster_tags(root, config.annotate, taxonomy=config.taxonomy, apply=apply, out_dir=out)
     if wants_json(json_):
         emit_json(result.to_dict())
@@ -104,7 +92,7 @@ def review_export(
     """Export Label Studio tasks with predictions as pre-annotations, and the labelling config."""
     from svta.annotate.labelstudio import export_label_studio
 
-    root, config = _setup(root)
+    root, config = stage_setup(root)
     result = export_label_studio(root, out, config.annotate.review, taxonomy=config.taxonomy,
                                  include_reviewed=include_reviewed, max_confidence=below)  # fmt: skip
     if wants_json(json_):
@@ -122,7 +110,7 @@ def review_import(
     """Import a Label Studio export into labels.parquet (reviewed=True)."""
     from svta.annotate.labelstudio import import_label_studio
 
-    root, config = _setup(root)
+    root, config = stage_setup(root)
     _print_import(import_label_studio(root, export, config.annotate.review, taxonomy=config.taxonomy), json_)
 
 
@@ -141,7 +129,7 @@ def csv_export(
     """Write a review sheet for spreadsheet reviewers."""
     from svta.annotate.review_csv import export_review_csv
 
-    root, config = _setup(root)
+    root, config = stage_setup(root)
     n, path = export_review_csv(root, out, taxonomy=config.taxonomy, prefill=prefill,
                                 include_reviewed=include_reviewed, max_confidence=below)  # fmt: skip
     typer.echo(f"{n} row(s) -> {path}")
@@ -156,7 +144,7 @@ def csv_import(
     """Import a reviewed sheet into labels.parquet (reviewed=True)."""
     from svta.annotate.review_csv import import_review_csv
 
-    root, config = _setup(root)
+    root, config = stage_setup(root)
     _print_import(import_review_csv(root, sheet, taxonomy=config.taxonomy), json_)
 
 

@@ -9,13 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from svta.cli._common import emit_json, load_cli_config, resolve_root, wants_json
+from svta.cli._common import JsonOption, RootOption, emit_json, load_cli_config, resolve_root, wants_json
 from svta.errors import ConfigError, SvtaError
 
-RootOption = Annotated[
-    Path | None, typer.Option("--root", help="Dataset root (default: global --root or the config's).")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 OptsOption = Annotated[
     list[str] | None,
     typer.Option("--opt", "-o", help="Format option key=value (repeatable), e.g. -o caption_column='English Text'."),

@@ -3,13 +3,11 @@ and filter them."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from svta.cli._common import emit_json, load_cli_config, resolve_root, wants_json
+from svta.cli._common import emit_json, stage_setup, wants_json
 
 app = typer.Typer(
     help="Stage 1: write captions per category, import collected captions, filter them.", no_args_is_help=True
@@ -25,18 +23,6 @@ MAPPING = typer.Option(
 BLOCKED_TERMS = typer.Option(None, "--blocked-terms", help="File of blocked terms, one per line.")
 BLOCK = typer.Option([], "--block", help="A blocked term (repeatable).")
 REPORT = typer.Option(None, "--report", help="Report path (default <root>/captions.filter_report.json).")
-
-
-def _setup(root: Path | None, **overrides: Any) -> tuple[Path, Any]:
-    """The root and the resolved config; ``overrides`` (dotted key → value, None: unset) go through
-    the config loader like ``--set`` so bad values fail as config errors naming the key."""
-    root = resolve_root(root)
-    extra = [
-        f"{key}={json.dumps(value) if isinstance(value, list) else value}"
-        for key, value in overrides.items()
-        if value is not None
-    ]
-    return root, load_cli_config(root, extra)
 
 
 def _parse_mapping(items: list[str]) -> dict[str, str] | None:
@@ -70,7 +56,7 @@ def generate(
     from svta.captions.generate import generate_captions
     from svta.config import save_resolved
 
-    root, config = _setup(root, **{
+    root, config = stage_setup(root, {
         "captions.backend": backend, "captions.per_category": per_category, "captions.categories": category or None,
         "captions.long_tail": long_tail, "seed": seed, "captions.openai.base_url": base_url,
         "captions.openai.model": model, "captions.openai.concurrency": concurrency,
@@ -111,7 +97,7 @@ def import_(
     """Add collected captions to captions.parquet, keeping their source and original ids."""
     from svta.captions.importers import import_captions
 
-    root, config = _setup(root)
+    root, config = stage_setup(root)
     result = import_captions(root, file, format=format, mapping=_parse_mapping(map_), source=source,
                              category=category, language=language, taxonomy=config.taxonomy)  # fmt: skip
     if wants_json(json_):
@@ -140,7 +126,7 @@ def filter_(
     """Normalise captions and remove invalid ones, exact and near-duplicates; report why each went."""
     from svta.captions.filter import filter_captions
 
-    root, config = _setup(root, **{
+    root, config = stage_setup(root, {
         "captions.filter.near_threshold": threshold, "captions.filter.near_duplicates": near_dup,
         "captions.filter.blocked_terms_file": blocked_terms,
     })  # fmt: skip

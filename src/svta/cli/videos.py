@@ -4,13 +4,11 @@ and check the clips. Argument parsing only; the work is in :mod:`svta.video`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from svta.cli._common import emit_json, load_cli_config, resolve_root, wants_json
+from svta.cli._common import emit_json, stage_setup, wants_json
 
 app = typer.Typer(
     help="Stage 2: render a video per caption (procedural or Wan2.1), resumable, locally or on Ray.",
@@ -20,17 +18,6 @@ app = typer.Typer(
 ROOT = typer.Option(None, "--root", help="Dataset root (default: global --root or the config's).")
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 IDS = typer.Option([], "--id", help="Only these caption ids (repeatable).")
-
-
-def _setup(root: Path | None, overrides: dict[str, Any]) -> tuple[Path, Any]:
-    """Root and resolved config; options become ``--set``-style overrides so bad values name their key."""
-    root = resolve_root(root)
-    extra = [
-        f"{key}={json.dumps(value) if isinstance(value, (list, bool)) else value}"
-        for key, value in overrides.items()
-        if value is not None
-    ]
-    return root, load_cli_config(root, extra)
 
 
 @app.command("generate")
@@ -63,7 +50,7 @@ def generate(
     from svta.config import save_resolved
     from svta.video import generate_videos
 
-    root, config = _setup(root, {
+    root, config = stage_setup(root, {
         "videos.backend": backend, "engine.name": engine, "engine.workers": workers,
         "engine.num_gpus_per_worker": gpus_per_worker, "engine.ray_address": ray_address, "videos.frames": frames,
         "videos.fps": fps, "videos.width": size, "videos.height": size, "videos.wan.model": model,
@@ -93,7 +80,7 @@ def check(
     """Verify every recorded clip and rebuild the quality report (black, frozen, near-duplicates)."""
     from svta.video import check_videos
 
-    root, config = _setup(root, {})
+    root, config = stage_setup(root, {})
     report = check_videos(root, config.videos, verify=verify)
     if wants_json(json_):
         emit_json(report)

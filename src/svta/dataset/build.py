@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from svta.annotate.classifiers import NEEDS_REVIEW
-from svta.annotate.classify import carried_category, resolve_taxonomy
+from svta.annotate.classify import carried_category
 from svta.dataset.config import BuildConfig
 from svta.dataset.split import SPLITS, stratified_split
 from svta.tables import PartWriter, atomic_write_json, read_records, table_path, write_table
-from svta.taxonomy import Taxonomy
+from svta.taxonomy import Taxonomy, resolve_taxonomy
 
 BUILD_REPORT = "stats/build_report.json"
 
