@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -147,15 +145,10 @@ def _image_format(path: Path | str) -> str:
 
 def _save(path: Path | str, write: Callable[[str], Any]) -> Path:
     """Write through ``write(tmp_path)`` into a temp file beside ``path``, then rename (atomic)."""
+    from svta.tables import atomic_path  # lazy: pyarrow only when writing
+
     path = Path(path)
     _image_format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, suffix=path.suffix) as tmp:
+        write(str(tmp))
     return path

@@ -107,11 +107,17 @@ class QueryLayout:
         """Column blocks of ``block`` videos."""
         return [(s, min(s + block, self.n_video)) for s in range(0, self.n_video, block)]
 
+    def ground_truth_coords(self, text_bounds: list[tuple[int, int]],
+                            video_bounds: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Row block of each text and column block of its ground-truth video. ``([n_text], [n_text])``"""
+        row_of = np.searchsorted([b[1] for b in text_bounds], np.arange(self.n_text), side="right")
+        col_of = np.searchsorted([b[1] for b in video_bounds], self.text_to_video, side="right")
+        return row_of, col_of
+
     def ground_truth_blocks(self, text_bounds: list[tuple[int, int]],
                             video_bounds: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Indices ``(row_block, col_block)`` of the blocks holding a ground-truth pair, in order."""
-        row_of = np.searchsorted([b[1] for b in text_bounds], np.arange(self.n_text), side="right")
-        col_of = np.searchsorted([b[1] for b in video_bounds], self.text_to_video, side="right")
+        row_of, col_of = self.ground_truth_coords(text_bounds, video_bounds)
         pairs = np.unique(np.stack([row_of, col_of], axis=1), axis=0)
         return [(int(i), int(j)) for i, j in pairs]
 

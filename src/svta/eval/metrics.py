@@ -165,8 +165,7 @@ def rank_entries(rank: RankResult, ties: Ties, flavor: Flavor, nan: NanPolicy,
             raise InputError(f"{rank.direction}: ground-truth score is NaN for query {int(rank.nan_queries[0])} "
                              f"({int(is_nan.sum())} queries)")
         keep = ~is_nan if nan == "drop" else np.ones(len(gt), dtype=bool)
-        r0 = rank.n_greater + _tie_offset(rank.n_equal, ties)
-        r0 = np.where(is_nan, rank.n_candidates - 1, r0)
+        r0 = rank.query_ranks(ties) - 1
         rank.entry_query = np.flatnonzero(keep)
         rank.ranks = r0[keep] + 1 if ties == "mean" else (r0[keep] + 1).astype(np.int64)
     else:

@@ -157,6 +157,7 @@ def _bank_stats(bank: BankScores, n_gallery: int, beta: float, k: int, source: A
     """log Σ_bank exp(β·s) per gallery item ``[G]`` and the active mask ``[G]`` (top-k of a bank query)."""
     import torch
 
+    from svta.eval.counting import _empty_topk, _merge_topk
     from svta.eval.streaming import as_block
     from svta.progress import progress
 
@@ -165,17 +166,13 @@ def _bank_stats(bank: BankScores, n_gallery: int, beta: float, k: int, source: A
     active = torch.zeros(n_gallery, dtype=torch.bool, device=dev)
     for b0 in progress(range(0, bank.n, step), description="query-bank statistics"):
         b1 = min(b0 + step, bank.n)
-        top_val = torch.full((b1 - b0, k), float("-inf"), dtype=torch.float64, device=dev)
-        top_idx = torch.zeros((b1 - b0, k), dtype=torch.int64, device=dev)
+        top_val, top_idx = _empty_topk(torch, b1 - b0, k, torch.float64, dev)
         for g0 in range(0, n_gallery, step):
             g1 = min(g0 + step, n_gallery)
             blk = _nan_to_neginf(torch, as_block(bank.score_block(slice(b0, b1), slice(g0, g1)),
                                                  (b1 - b0, g1 - g0), dev).double())
             lse[g0:g1] = torch.logaddexp(lse[g0:g1], torch.logsumexp(beta * blk, dim=0))
-            vals, idx = torch.topk(blk, min(k, g1 - g0), dim=1)
-            all_vals, all_idx = torch.cat([top_val, vals], 1), torch.cat([top_idx, idx + g0], 1)
-            top_val, pos = torch.topk(all_vals, k, dim=1)
-            top_idx = torch.gather(all_idx, 1, pos)
+            top_val, top_idx = _merge_topk(torch, top_val, top_idx, blk, g0)
         active[top_idx[torch.isfinite(top_val)]] = True
     return lse, active
 

@@ -179,7 +179,7 @@ def split_rerank(rerank: Any) -> tuple[Any, Any]:
     """Split ``rerank`` into (score transform or None, top-k re-scorer or None)."""
     from svta.eval.rerank import TopKRescore
 
-    items = [rerank] if rerank is not None and not isinstance(rerank, (list, tuple)) else list(rerank or ())
+    items = _rerank_items(rerank)
     transforms = [r for r in items if not isinstance(r, TopKRescore)]
     rescores = [r for r in items if isinstance(r, TopKRescore)]
     if len(transforms) > 1 or len(rescores) > 1:
@@ -209,8 +209,7 @@ def plan_blocks(layout: QueryLayout, text_bounds: list[Bounds],
     diagonal that holds for every ground-truth block, so each block is scored exactly once.
     """
     gt_blocks = layout.ground_truth_blocks(text_bounds, video_bounds)
-    row_of = np.searchsorted([b[1] for b in text_bounds], np.arange(layout.n_text), side="right")
-    col_of = np.searchsorted([b[1] for b in video_bounds], layout.text_to_video, side="right")
+    row_of, col_of = layout.ground_truth_coords(text_bounds, video_bounds)
     row_left = np.bincount(row_of, minlength=len(text_bounds))
     col_left = np.bincount(col_of, minlength=len(video_bounds))
     inside = np.bincount(row_of * len(video_bounds) + col_of, minlength=len(text_bounds) * len(video_bounds))
@@ -399,8 +398,12 @@ def _remap_rerank(rerank: Any, order: np.ndarray | None) -> Any:
     """Re-rankers see texts in ``order``; map their text indices back to the caller's."""
     if order is None:
         return rerank
-    items = [rerank] if rerank is not None and not isinstance(rerank, (list, tuple)) else list(rerank or ())
-    return [r.with_text_order(order) if hasattr(r, "with_text_order") else r for r in items]
+    return [r.with_text_order(order) if hasattr(r, "with_text_order") else r for r in _rerank_items(rerank)]
+
+
+def _rerank_items(rerank: Any) -> list[Any]:
+    """``rerank`` (one re-ranker, a list/tuple of them, or None) as a list."""
+    return [rerank] if rerank is not None and not isinstance(rerank, (list, tuple)) else list(rerank or ())
 
 
 def _unpermute(result: RetrievalResult, order: np.ndarray) -> RetrievalResult:

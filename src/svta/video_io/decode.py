@@ -8,7 +8,7 @@ keyframe before each target and decode forward from there.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +63,12 @@ class DecodedClip:
 class _Walk:
     """Result of one decoding pass: the wanted frames found, and how far the stream went."""
 
-    pixels: dict[int, np.ndarray]
-    times: dict[int, float]
-    rotation: int
-    decoded: int  # frames decoded in this pass
-    all_times: list[float]  # seconds of every decoded frame (sequential passes only)
-    complete: bool  # every wanted frame was found
+    pixels: dict[int, np.ndarray] = field(default_factory=dict)
+    times: dict[int, float] = field(default_factory=dict)
+    rotation: int = 0
+    decoded: int = 0  # frames decoded in this pass
+    all_times: list[float] = field(default_factory=list)  # seconds of every decoded frame (sequential passes only)
+    complete: bool = False  # every wanted frame was found
 
 
 def _validate_request(
@@ -109,7 +109,7 @@ def _select(
 def _walk_sequential(path: Path, container: Any, stream: Any, wanted: set[int], deadline: float | None) -> _Walk:
     """Decode from the start, keeping the frames whose ordinal is in ``wanted``; stop after the last."""
     last = max(wanted)
-    walk = _Walk({}, {}, 0, 0, [], False)
+    walk = _Walk()
     rate = float(stream.average_rate or stream.guessed_rate or 25)
     start = None
     for frame in decode(path, demux(path, container, stream, deadline)):
@@ -135,7 +135,7 @@ def _walk_seeking(path: Path, container: Any, stream: Any, wanted: set[int], sca
     keyframe lies beyond the frames already decoded, and decoding forward otherwise."""
     order = sorted(wanted)
     targets = scan.pts[order]
-    walk = _Walk({}, {}, 0, 0, [], False)
+    walk = _Walk()
     frames = None
     position = None  # pts of the last decoded frame
     sought = None  # keyframe of the last seek: never seek to it twice (open-GOP frames precede it)
