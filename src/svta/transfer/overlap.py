@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from pydantic import Field
 from svta._configbase import StrictModel
 from svta.errors import InputError
 from svta.progress import info
-from svta.transfer.sets import ItemSet
+from svta.transfer.sets import ItemSet, SetItem
 
 KINDS = ("exact", "near", "source", "video_hash", "video")
 TEXT_KINDS = ("exact", "near")
@@ -128,8 +129,8 @@ def check_overlap(train: ItemSet, evaluation: ItemSet, options: OverlapOptions |
     matches = _Matches(len(evaluation), len(train))
     _exact_matches(train, evaluation, matches)
     best = _near_matches(train, evaluation, options, matches)
-    _source_matches(train, evaluation, matches)
-    _hash_matches(train, evaluation, matches)
+    _key_matches("source", train, evaluation, lambda item: item.source_key or None, matches)
+    _key_matches("video_hash", train, evaluation, lambda item: item.sha256 or None, matches)
     video = _video_matches(train, evaluation, options, matches) if options.videos else {"checked": False}
     report = _assemble(train, evaluation, options, matches, best, video)
     report.seconds = time.perf_counter() - start
@@ -141,12 +142,7 @@ def check_overlap(train: ItemSet, evaluation: ItemSet, options: OverlapOptions |
 def _exact_matches(train: ItemSet, evaluation: ItemSet, matches: _Matches) -> None:
     from svta.captions.text import dedupe_key
 
-    by_key: dict[str, list[int]] = defaultdict(list)
-    for t, item in enumerate(train.items):
-        by_key[dedupe_key(item.caption)].append(t)
-    for e, item in enumerate(evaluation.items):
-        hits = by_key.get(dedupe_key(item.caption), [])
-        matches.add("exact", [e] * len(hits), hits, 1.0)
+    _key_matches("exact", train, evaluation, lambda item: dedupe_key(item.caption), matches)
 
 
 def _near_matches(train: ItemSet, evaluation: ItemSet, options: OverlapOptions, matches: _Matches,
@@ -185,24 +181,17 @@ def _near_matches(train: ItemSet, evaluation: ItemSet, options: OverlapOptions, 
     return best
 
 
-def _source_matches(train: ItemSet, evaluation: ItemSet, matches: _Matches) -> None:
+def _key_matches(kind: str, train: ItemSet, evaluation: ItemSet, key: Callable[[SetItem], str | None],
+                 matches: _Matches) -> None:
+    """Pairs whose items share ``key`` (items whose key is ``None`` match nothing)."""
     by_key: dict[str, list[int]] = defaultdict(list)
     for t, item in enumerate(train.items):
-        if item.source_key:
-            by_key[item.source_key].append(t)
+        if (k := key(item)) is not None:
+            by_key[k].append(t)
     for e, item in enumerate(evaluation.items):
-        hits = by_key.get(item.source_key, []) if item.source_key else []
-        matches.add("source", [e] * len(hits), hits, 1.0)
-
-
-def _hash_matches(train: ItemSet, evaluation: ItemSet, matches: _Matches) -> None:
-    by_hash: dict[str, list[int]] = defaultdict(list)
-    for t, item in enumerate(train.items):
-        if item.sha256:
-            by_hash[item.sha256].append(t)
-    for e, item in enumerate(evaluation.items):
-        hits = by_hash.get(item.sha256, []) if item.sha256 else []
-        matches.add("video_hash", [e] * len(hits), hits, 1.0)
+        k = key(item)
+        hits = by_key.get(k, []) if k is not None else []
+        matches.add(kind, [e] * len(hits), hits, 1.0)
 
 
 def _video_matches(train: ItemSet, evaluation: ItemSet, options: OverlapOptions, matches: _Matches) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +28,15 @@ from svta.tables import PartWriter, atomic_write_bytes, read_records, stable_id,
 from svta.video.backend import VIDEO_BACKENDS, VideoRequest, build_backend
 from svta.video.config import VideosConfig
 from svta.video.encode import encode_mp4
-from svta.video.quality import AgreementScorer, ClipStats, append_stats, build_report, clip_stats, score_agreement
+from svta.video.quality import (
+    AgreementScorer,
+    ClipStats,
+    append_lines,
+    append_stats,
+    build_report,
+    clip_stats,
+    score_agreement,
+)
 
 VIDEO_DIR = "videos"
 FAILURES_FILE = "videos.failures.jsonl"
@@ -216,10 +223,7 @@ class _Committer:
 
 def _record_failure(root: Path, backend: str, request: VideoRequest, error: str, attempt: int) -> None:
     line = json.dumps({"id": request.id, "attempt": attempt, "error": error, "backend": backend, "time": time.time()})
-    with open(root / FAILURES_FILE, "a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    append_lines(root / FAILURES_FILE, line + "\n")
 
 
 def _resolve(config: VideosConfig | SvtaConfig | None, engine_config: EngineConfig | None, taxonomy: Path | str | None):

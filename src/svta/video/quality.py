@@ -75,10 +75,14 @@ def _block_mean(image: np.ndarray, side: int) -> np.ndarray:
 
 def append_stats(root: Path, stats: Iterable[ClipStats]) -> None:
     """Append stats lines (flushed and fsynced; a torn last line from a crash is skipped on read)."""
-    lines = "".join(json.dumps(asdict(s)) + "\n" for s in stats)
+    append_lines(Path(root) / STATS_FILE, "".join(json.dumps(asdict(s)) + "\n" for s in stats))
+
+
+def append_lines(path: Path, lines: str) -> None:
+    """Append ``lines`` (newline-terminated) to ``path``, flushed and fsynced; nothing when empty."""
     if not lines:
         return
-    with open(Path(root) / STATS_FILE, "a", encoding="utf-8") as handle:
+    with open(path, "a", encoding="utf-8") as handle:
         handle.write(lines)
         handle.flush()
         os.fsync(handle.fileno())
