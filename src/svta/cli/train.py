@@ -62,13 +62,10 @@ def train_command(
 
 
 def _print_result(result: Any) -> None:
-    from svta.retrieval.results import metrics_table
+    from svta.retrieval.results import run_table
 
-    metrics = result.metrics
-    rows = [(metrics.get("split") or "test", metrics)] if "t2v" in metrics else []
-    if metrics.get("val"):
-        rows.append((f"val (best epoch {result.best_epoch})", metrics["val"]))
-    if rows:
-        typer.echo(metrics_table(rows))
+    table = run_table(result.metrics)
+    if table:
+        typer.echo(table)
     typer.echo(f"{result.steps} steps, {result.seconds:.1f} s, {result.clips_per_second:.1f} clips/s, "
                f"{result.skipped_videos} skipped video(s) -> {result.run_dir}")

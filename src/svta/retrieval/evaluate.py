@@ -233,15 +233,13 @@ def evaluate_run(run_dir: Path | str, root: Path | str | None = None, split: str
                  device: str | None = None, **options: Any) -> EvalReport:
     """Evaluate a training run's selected weights (``best_model.bin``) on ``split`` (default root: the run's)."""
     from svta.errors import InputError
-    from svta.retrieval.results import BEST_MODEL_FILE, read_config
+    from svta.retrieval.results import BEST_MODEL_FILE, read_config, read_train_config
 
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     if not config or not (run_dir / BEST_MODEL_FILE).exists():
         raise InputError(f"{run_dir}: not a finished svta run (needs config.yaml and {BEST_MODEL_FILE})")
-    train_config = config["train"]
-    options.setdefault("sample_fps", train_config.get("sample_fps"))
-    return evaluate_checkpoint(run_dir / BEST_MODEL_FILE, root or config["root"], split,
-                               model_name=train_config["model"], device=device,
-                               max_frames=train_config["max_frames"], max_words=train_config["max_words"],
-                               model_args=train_config.get("model_args") or {}, **options)
+    train = read_train_config(run_dir, config)
+    options.setdefault("sample_fps", train.sample_fps)
+    return evaluate_checkpoint(run_dir / BEST_MODEL_FILE, root or config["root"], split, model_name=train.model,
+                               device=device, model_args=train.model_overrides(), **options)

@@ -5,17 +5,24 @@ provenance), ``results.md`` (the seed's table layout) and ``config.yaml`` (the r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from svta.errors import InputError
+from svta.eval.report import COLUMNS as COLUMNS  # re-exported: the trainer logs these
+from svta.eval.report import results_table
 from svta.tables import atomic_write_json, atomic_write_text
+
+if TYPE_CHECKING:
+    from svta.retrieval.config import TrainConfig
 
 METRICS_FILE = "metrics.json"
 RESULTS_FILE = "results.md"
 CONFIG_FILE = "config.yaml"
 BEST_MODEL_FILE = "best_model.bin"
-COLUMNS = ("R1", "R5", "R10", "MdR", "MnR")
+CHECKPOINT_DIR = "checkpoints"
+LATEST_POINTER = "latest.json"  # in CHECKPOINT_DIR: {"file": the latest training state, "step", "epoch"}
 
 
 def write_config(run_dir: Path, config: dict[str, Any]) -> Path:
@@ -30,22 +37,35 @@ def read_config(run_dir: Path | str) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {} if path.exists() else {}
 
 
-def metric_row(label: str, metrics: dict[str, Any]) -> str:
-    """One Markdown table row: label, then T2V and V2T R@1, R@5, R@10, MdR, MnR."""
-    cells = [_cell(metrics.get(direction, {}).get(name)) for direction in ("t2v", "v2t") for name in COLUMNS]
-    return f"| {label} | " + " | ".join(cells) + " |"
+def read_train_config(run_dir: Path | str, config: dict[str, Any] | None = None) -> TrainConfig:
+    """The validated training recipe of a run (``config``: its ``config.yaml`` when already read).
 
+    Raises:
+        InputError: no ``train`` section, or one that does not validate (naming the file).
+    """
+    from svta.retrieval.config import TrainConfig
 
-def _cell(value: Any) -> str:
-    return "-" if value is None else f"{float(value):.1f}"
+    path = Path(run_dir) / CONFIG_FILE
+    data = read_config(run_dir) if config is None else config
+    if "train" not in data:
+        raise InputError(f"{path}: no 'train' section (not written by `svta train`?)")
+    try:
+        return TrainConfig.model_validate(data["train"])
+    except ValueError as exc:
+        raise InputError(f"{path}: invalid training config: {exc}") from None
 
 
 def metrics_table(rows: list[tuple[str, dict[str, Any]]]) -> str:
-    """The seed's layout: ``| run | T2V R@1 R@5 R@10 MdR MnR | V2T R@1 R@5 R@10 MdR MnR |``."""
-    head = "| | " + " | ".join(f"{d} {c.replace('R', 'R@') if c[1:].isdigit() else c}"
-                               for d in ("T2V", "V2T") for c in COLUMNS) + " |"
-    rule = "|" + "---|" * (1 + 2 * len(COLUMNS))
-    return "\n".join([head, rule, *(metric_row(label, m) for label, m in rows)])
+    """The seed's layout (:func:`svta.eval.report.results_table`), one row per ``(label, metrics)``."""
+    return results_table(dict(rows)).rstrip("\n")
+
+
+def run_table(metrics: dict[str, Any]) -> str:
+    """A run's table: its evaluated split, then the selected epoch's val metrics (``""`` when neither exists)."""
+    rows = [(metrics.get("split") or "test", metrics)] if "t2v" in metrics else []
+    if metrics.get("val"):
+        rows.append((f"val (best epoch {metrics.get('best_epoch')})", metrics["val"]))
+    return metrics_table(rows) if rows else ""
 
 
 def write_results(run_dir: Path, metrics: dict[str, Any], summary: dict[str, Any]) -> None:
@@ -57,12 +77,6 @@ def write_results(run_dir: Path, metrics: dict[str, Any], summary: dict[str, Any
         summary: training facts listed under the table (model, steps, seconds, ...).
     """
     atomic_write_json(run_dir / METRICS_FILE, metrics)
-    rows = []
-    if "t2v" in metrics:
-        rows.append((f"{metrics.get('split', 'test')}", metrics))
-    val = metrics.get("val")
-    if val:
-        rows.append((f"val (best epoch {metrics.get('best_epoch')})", val))
-    lines = [f"# {run_dir.name}", "", metrics_table(rows) if rows else "(no split evaluated)", ""]
+    lines = [f"# {run_dir.name}", "", run_table(metrics) or "(no split evaluated)", ""]
     lines += [f"- {key}: {value}" for key, value in summary.items()]
     atomic_write_text(run_dir / RESULTS_FILE, "\n".join(lines) + "\n")

@@ -32,11 +32,9 @@ from svta.retrieval.data import ClipDataset, EpochBatchSampler, make_loader, nor
 from svta.retrieval.distributed import DistContext, barrier, gather_objects, init_distributed, shutdown
 from svta.retrieval.evaluate import EvalReport, autocast_context, evaluate_dataset
 from svta.retrieval.optim import build_optimizer, build_scheduler
+from svta.retrieval.results import CHECKPOINT_DIR, LATEST_POINTER
 from svta.retrieval.run_log import RunLogger
 from svta.tables import atomic_write_json
-
-CHECKPOINT_DIR = "checkpoints"
-LATEST_POINTER = "latest.json"
 
 
 @dataclass

@@ -6,7 +6,6 @@ matching head) get their top candidates re-ranked by it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from svta.errors import ConfigError, InputError
+from svta.retrieval.results import BEST_MODEL_FILE as BEST_WEIGHTS
+from svta.retrieval.results import CHECKPOINT_DIR, LATEST_POINTER, read_train_config
+from svta.retrieval.results import CONFIG_FILE as RUN_CONFIG
 from svta.search.encoders import VideoEmbeddings, l2_normalize
 
-RUN_CONFIG = "config.yaml"
-BEST_WEIGHTS = "best_model.bin"
 # ``frame_features`` of an encoder spec: the index stores the model's own ``VideoFeatures.frames``. X-CLIP and
 # GRAM re-rank from them; indexes built before this key existed hold other per-frame features (see RunEncoder).
 MODEL_FRAMES = "model"
@@ -41,10 +41,10 @@ def weights_file(run_dir: Path, checkpoint: str = "best") -> Path:
     if checkpoint == "best":
         path = run_dir / BEST_WEIGHTS
     elif checkpoint == "last":
-        pointer = run_dir / "checkpoints" / "latest.json"
+        pointer = run_dir / CHECKPOINT_DIR / LATEST_POINTER
         if not pointer.is_file():
-            raise InputError(f"{run_dir}: no checkpoints/latest.json (the run saved no checkpoint)")
-        path = run_dir / "checkpoints" / json.loads(pointer.read_text(encoding="utf-8"))["file"]
+            raise InputError(f"{run_dir}: no {CHECKPOINT_DIR}/{LATEST_POINTER} (the run saved no checkpoint)")
+        path = run_dir / CHECKPOINT_DIR / json.loads(pointer.read_text(encoding="utf-8"))["file"]
     else:
         path = Path(checkpoint) if Path(checkpoint).is_absolute() else run_dir / checkpoint
     if not path.is_file():
@@ -54,11 +54,9 @@ def weights_file(run_dir: Path, checkpoint: str = "best") -> Path:
 
 def file_fingerprint(path: Path) -> str:
     """sha256 of a file, so an index notices when a run's weights are retrained under the same name."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+    from svta.video_io import sha256_file
+
+    return sha256_file(path)[:16]
 
 
 def encoder_spec_for_run(
@@ -74,7 +72,7 @@ def encoder_spec_for_run(
         "device": device,
         "fingerprint": file_fingerprint(weights),
     }
-    if _train_config(run_dir).model in MODEL_FRAME_MODELS:
+    if read_train_config(run_dir).model in MODEL_FRAME_MODELS:
         spec["frame_features"] = MODEL_FRAMES
     return spec
 
@@ -121,7 +119,7 @@ class RunEncoder:
         self.fingerprint = file_fingerprint(weights)
         if fingerprint is not None and fingerprint != self.fingerprint:
             raise ConfigError(f"{weights}: the run's weights changed since the index was built; rebuild the index")
-        self.train = _train_config(self.run_dir)
+        self.train = read_train_config(self.run_dir)
         self.model = _load_model(self.train, weights).to(self.device).eval()
         self.dim = int(self.model.spec.embed_dim) if hasattr(self.model, "spec") else self._probe_dim()
         self.num_frames = int(self.model.max_frames)
@@ -327,24 +325,8 @@ class RunEncoder:
         return resize_center_crop(clip.frames[:n], int(self.model.image_size)), list(clip.times[:n])
 
 
-def _train_config(run_dir: Path) -> Any:
-    from svta.retrieval.config import TrainConfig
-    from svta.retrieval.results import read_config
-
-    data = read_config(run_dir)
-    if "train" not in data:
-        raise InputError(f"{run_dir / RUN_CONFIG}: no 'train' section (not written by `svta train`?)")
-    try:
-        return TrainConfig.model_validate(data["train"])
-    except ValueError as exc:
-        raise InputError(f"{run_dir / RUN_CONFIG}: invalid training config: {exc}") from None
-
-
 def _load_model(train: Any, weights: Path) -> Any:
-    from svta.retrieval.checkpoint import load_model_weights
-    from svta.retrieval.factory import create_model
+    from svta.retrieval.checkpoint import model_from_checkpoint
 
-    # pretrained=None: the run's own weights replace CLIP's, so nothing is downloaded
-    model = create_model(train.model, train.backbone, None, **train.model_overrides())
-    load_model_weights(model, weights)
-    return model
+    # The run's recipe fixes the architecture; the CLIP shape comes from the weights, so nothing is downloaded.
+    return model_from_checkpoint(weights, train.model, **train.model_overrides())
