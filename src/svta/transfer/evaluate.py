@@ -85,7 +85,7 @@ def load_eval_model(run: Path | str | None = None, checkpoint: Path | str | None
     import torch
 
     from svta.retrieval.checkpoint import model_from_checkpoint
-    from svta.retrieval.results import BEST_MODEL_FILE, read_config
+    from svta.retrieval.results import BEST_MODEL_FILE, read_config, read_train_config
 
     if (run is None) == (checkpoint is None):
         raise InputError("give exactly one of a run directory or a checkpoint file")
@@ -95,11 +95,9 @@ def load_eval_model(run: Path | str | None = None, checkpoint: Path | str | None
         weights = Path(run) / BEST_MODEL_FILE
         if not config or not weights.exists():
             raise InputError(f"{run}: not a finished svta run (needs config.yaml and {BEST_MODEL_FILE})")
-        train = config["train"]
-        model_name = train["model"]
-        model_args = dict(train.get("model_args") or {})
-        max_frames, max_words = max_frames or train["max_frames"], max_words or train["max_words"]
-        describe.update(run=str(run), sample_fps=train.get("sample_fps"))
+        train = read_train_config(run, config)
+        model_name, model_args = train.model, train.model_overrides()
+        describe.update(run=str(run), sample_fps=train.sample_fps)
     else:
         weights = Path(checkpoint)  # type: ignore[arg-type]
         describe["checkpoint"] = str(weights)
