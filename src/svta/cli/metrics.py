@@ -39,7 +39,7 @@ def metrics_command(
         from svta.eval.metrics import evaluate_similarity
 
         matrix = load_npy(sim, 2, "f", "the similarity matrix")
-        result = evaluate_similarity(matrix, mapping, ties=ties, compat=compat, ks=cutoffs, block=block)
+        result = evaluate_similarity(matrix, mapping, ties=ties, compat=compat, ks=cutoffs, block=block, device=device)
         name = sim.name
     elif text_emb is not None and video_emb is not None:
         from svta.eval.streaming import evaluate_embeddings
