@@ -12,8 +12,7 @@ from typing import Any
 from svta.errors import SvtaError
 from svta.progress import progress
 from svta.tables import REQUIRED, table_path
-
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"}
+from svta.video_io import VIDEO_SUFFIXES
 
 
 @dataclass

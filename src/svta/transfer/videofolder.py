@@ -10,8 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from svta.errors import InputError
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg")
+from svta.video_io import VIDEO_SUFFIXES
 
 
 class VideoFolder:

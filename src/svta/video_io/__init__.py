@@ -9,7 +9,7 @@ from __future__ import annotations
 from svta.errors import VideoDecodeError
 from svta.video_io._av import rotate_upright
 from svta.video_io.decode import DecodedClip, read_clip, read_frames
-from svta.video_io.probe import VideoInfo, check_decodable, probe, sha256_file
+from svta.video_io.probe import VIDEO_SUFFIXES, VideoInfo, check_decodable, probe, sha256_file
 from svta.video_io.sampling import sample_frame_indices, sample_indices_at_times, uniform_subsample
 from svta.video_io.transform import CLIP_MEAN, CLIP_STD, load_clip_frames, preprocess_frames
 from svta.video_io.write import write_mp4
@@ -17,6 +17,7 @@ from svta.video_io.write import write_mp4
 __all__ = [
     "CLIP_MEAN",
     "CLIP_STD",
+    "VIDEO_SUFFIXES",
     "DecodedClip",
     "VideoDecodeError",
     "VideoInfo",

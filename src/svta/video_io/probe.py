@@ -23,6 +23,9 @@ from svta.video_io._av import (
     open_video,
 )
 
+# File name suffixes svta treats as videos when it scans a folder.
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg")
+
 
 @dataclass(frozen=True)
 class VideoInfo:
