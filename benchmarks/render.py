@@ -37,8 +37,8 @@ CAPTIONS = [
 def bench_procedural(clips: int, size: int, frames: int, fps: float) -> dict[str, Any]:
     """Render (and, separately, encode) ``clips`` clips on one CPU core."""
     from svta.taxonomy import default_taxonomy
-    from svta.video.encode import encode_mp4
-    from svta.video.procedural import render_clip, resolve_choice
+    from svta.videos.encode import encode_mp4
+    from svta.videos.procedural import render_clip, resolve_choice
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -80,9 +80,9 @@ def bench_wan(
     """Seconds per clip and per step for each Wan variant; ``kind`` is tiny, full (random 1.3B) or real."""
     import torch
 
-    from svta.video.backend import VideoRequest
-    from svta.video.config import VideosConfig, WanConfig
-    from svta.video.wan import WanVideoBackend
+    from svta.videos.backend import VideoRequest
+    from svta.videos.config import VideosConfig, WanConfig
+    from svta.videos.wan import WanVideoBackend
 
     model = {"tiny": "random:tiny", "full": "random:1.3b", "real": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"}[kind]
     device = "cuda" if torch.cuda.is_available() and kind != "tiny" else "cpu"

@@ -44,7 +44,7 @@ def test_small_demo_end_to_end_and_rerun(tmp_path, capsys):
         for name in ("per_category.csv", "anomaly_normal.csv", "head_tail.csv", "category_hit.csv",
                      "per_category_R5.png", "qualitative.png"):
             assert (analysis / name).stat().st_size > 0, name
-    from svta.dataset.verify import verify_dataset
+    from svta.build.verify import verify_dataset
 
     assert verify_dataset(out, workers=1).ok
     state = json.loads((out / "pipeline_state.json").read_text())

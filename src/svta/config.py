@@ -13,12 +13,12 @@ from pydantic import Field, ValidationError
 from svta._configbase import StrictModel
 from svta.annotate.config import AnnotateConfig
 from svta.captions.config import CaptionsConfig
-from svta.dataset.config import BuildConfig
+from svta.build.config import BuildConfig
 from svta.errors import ConfigError
 from svta.eval.config import EvalConfig
 from svta.retrieval.config import TrainConfig
 from svta.search.config import SearchConfig
-from svta.video.config import VideosConfig
+from svta.videos.config import VideosConfig
 
 RESOLVED_CONFIG_NAME = "svta.yaml"
 

@@ -67,7 +67,7 @@ def _run_captions(config: SvtaConfig) -> dict[str, Any]:
 
 
 def _run_videos(config: SvtaConfig) -> dict[str, Any]:
-    from svta.video.generate import generate_videos
+    from svta.videos.generate import generate_videos
 
     result = generate_videos(config.root, config.videos, config.engine, taxonomy=config.taxonomy)
     return _summary(result)
@@ -83,8 +83,8 @@ def _run_annotate(config: SvtaConfig) -> dict[str, Any]:
 
 
 def _run_build(config: SvtaConfig) -> dict[str, Any]:
-    from svta.dataset.build import build_dataset
-    from svta.dataset.stats import dataset_stats
+    from svta.build.manifest import build_dataset
+    from svta.build.stats import dataset_stats
 
     built = build_dataset(config.root, config.build, config.seed, taxonomy=config.taxonomy)
     stats = dataset_stats(config.root, config.build)

@@ -65,11 +65,11 @@ BUILTIN_PLUGIN_MODULES: list[str] = [
     "svta.embed",
     "svta.captions.generate",
     "svta.annotate.classifiers",
-    "svta.dataset.formats",
+    "svta.build.formats",
     "svta.retrieval.factory",
     "svta.retrieval.builders",
     "svta.search.encoders",
-    "svta.video.backends",
+    "svta.videos.backends",
     "svta.eval.rerank",
 ]
 _loaded = False

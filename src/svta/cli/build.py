@@ -32,7 +32,7 @@ def build(
     json_: JsonOption = False,
 ) -> None:
     """Join captions, videos and labels into manifest.parquet with a stratified 7:1:2 split."""
-    from svta.dataset.build import build_dataset
+    from svta.build.manifest import build_dataset
     from svta.transfer.clean import build_exclusions
 
     root = resolve_root(root)
@@ -51,7 +51,7 @@ def build(
 
 def stats(root: RootOption = None, json_: JsonOption = False) -> None:
     """Statistics of the manifest: stats/stats.json, figures and a comparison-table row."""
-    from svta.dataset.stats import COMPARISON_HEADER, dataset_stats
+    from svta.build.stats import COMPARISON_HEADER, dataset_stats
 
     root = resolve_root(root)
     result = dataset_stats(root, load_cli_config(root).build)
@@ -70,7 +70,7 @@ def verify(
     json_: JsonOption = False,
 ) -> None:
     """Every video exists, decodes and matches its sha256; no duplicate ids, no orphan files."""
-    from svta.dataset.verify import verify_dataset
+    from svta.build.verify import verify_dataset
 
     root = resolve_root(root)
     workers = workers or load_cli_config(root).build.verify_workers
@@ -103,7 +103,7 @@ def export(
     json_: JsonOption = False,
 ) -> None:
     """Export the built dataset (its manifest and videos) in another layout."""
-    from svta.dataset.formats import export_dataset
+    from svta.build.formats import export_dataset
 
     result = export_dataset(resolve_root(root), fmt, out, _options(opt))
     _print_format(result, json_)
@@ -117,7 +117,7 @@ def import_(
     json_: JsonOption = False,
 ) -> None:
     """Import a foreign dataset into an svta root (tables + manifest)."""
-    from svta.dataset.formats import import_dataset
+    from svta.build.formats import import_dataset
 
     result = import_dataset(fmt, source, resolve_root(root), _options(opt))
     _print_format(result, json_)

@@ -1,5 +1,5 @@
 """``svta videos``: render a clip per caption (procedural renderer or Wan2.1), locally or on Ray,
-and check the clips. Argument parsing only; the work is in :mod:`svta.video`.
+and check the clips. Argument parsing only; the work is in :mod:`svta.videos`.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def generate(
     from dataclasses import asdict
 
     from svta.config import save_resolved
-    from svta.video import generate_videos
+    from svta.videos import generate_videos
 
     root, config = stage_setup(root, {
         "videos.backend": backend, "engine.name": engine, "engine.workers": workers,
@@ -78,7 +78,7 @@ def check(
     json_: bool = JSON,
 ) -> None:
     """Verify every recorded clip and rebuild the quality report (black, frozen, near-duplicates)."""
-    from svta.video import check_videos
+    from svta.videos import check_videos
 
     root, config = stage_setup(root, {})
     report = check_videos(root, config.videos, verify=verify)

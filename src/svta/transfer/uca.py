@@ -36,7 +36,7 @@ def load_uca(path: Path | str, videos: Path | str | None = None, *, clips_dir: P
     """
     from svta.captions.importers import IMPORT_RULES, read_uca
     from svta.captions.text import check_caption
-    from svta.dataset.formats.ucfcrime_ar import category_of, ucf_class
+    from svta.build.formats.ucfcrime_ar import category_of, ucf_class
 
     path = Path(path)
     if clips_dir is not None and videos is None:

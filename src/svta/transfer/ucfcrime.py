@@ -35,7 +35,7 @@ def load_ucfcrime_ar(sheet: Path | str, videos: Path | str | None = None, *, lan
     """
     from svta.captions.importers import IMPORT_RULES, read_ucfcrime_ar
     from svta.captions.text import check_caption
-    from svta.dataset.formats.ucfcrime_ar import category_of, ucf_class
+    from svta.build.formats.ucfcrime_ar import category_of, ucf_class
 
     sheet = Path(sheet)
     if not sheet.is_file():

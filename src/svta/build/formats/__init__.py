@@ -1,0 +1,10 @@
+"""Dataset formats (registry kind ``dataset_format``): MSR-VTT export/import, released SVTA and
+UCFCrime-AR import, WebDataset shards. Importing this package registers them all (cheaply).
+"""
+
+from __future__ import annotations
+
+from svta.build.formats import msrvtt, svta_release, ucfcrime_ar, webdataset  # noqa: F401  (registers)
+from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult, export_dataset, import_dataset
+
+__all__ = ["DATASET_FORMATS", "DatasetFormat", "FormatResult", "export_dataset", "import_dataset"]

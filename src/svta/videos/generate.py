@@ -1,0 +1,369 @@
+"""The video stage runner: ``captions.parquet`` in, ``videos/<id>.mp4`` and ``videos.parquet`` out.
+
+Resumable and crash-safe: workers return encoded clips to the driver, which writes each file
+atomically and then commits its row in a table part; a rerun validates what it finds, redoes what
+is broken, and skips the rest. Failed items are logged to ``videos.failures.jsonl`` and retried.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from svta.config import EngineConfig, SvtaConfig
+from svta.engine import ItemOutcome, run_items
+from svta.errors import InputError, SvtaError, VideoDecodeError
+from svta.progress import info, warn
+from svta.tables import PartWriter, atomic_write_bytes, read_records, stable_id, table_path, write_table
+from svta.videos.backend import VIDEO_BACKENDS, VideoRequest, build_backend
+from svta.videos.config import VideosConfig
+from svta.videos.encode import encode_mp4
+from svta.videos.quality import (
+    AgreementScorer,
+    ClipStats,
+    append_lines,
+    append_stats,
+    build_report,
+    clip_stats,
+    score_agreement,
+)
+
+VIDEO_DIR = "videos"
+FAILURES_FILE = "videos.failures.jsonl"
+LOCK_FILE = ".videos.lock"
+
+
+@dataclass
+class EncodedClip:
+    """A worker's result: the mp4 bytes and what the table and the checks need about them."""
+
+    id: str
+    data: bytes
+    frames: int
+    fps: float
+    width: int
+    height: int
+    params: dict[str, Any]
+    stats: ClipStats
+    seconds: float
+
+
+@dataclass
+class VideoRunResult:
+    """What a :func:`generate_videos` call did.
+
+    Attributes:
+        root: The dataset root.
+        table: ``videos.parquet``.
+        requested: Captions considered.
+        skipped: Clips already present and valid.
+        redone: Clips found broken (or whose file was missing) and made again.
+        generated: Clips made by this run.
+        failed: Id → last error, for items that failed every attempt.
+        seconds: Wall time.
+        quality: The quality report.
+    """
+
+    root: Path
+    table: Path
+    requested: int = 0
+    skipped: int = 0
+    redone: int = 0
+    generated: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    quality: dict[str, Any] = field(default_factory=dict)
+
+
+class VideoWorker:
+    """Builds one backend (e.g. loads one pipeline) and turns request batches into encoded clips."""
+
+    def __init__(self, config: VideosConfig, taxonomy_path: str | None = None):
+        self.config = config
+        self.backend = build_backend(config.backend, config, taxonomy_path)
+        self.describe = self.backend.describe()
+
+    def __call__(self, requests: list[VideoRequest]) -> list[EncodedClip | Exception]:
+        start = time.perf_counter()
+        clips = self.backend.generate(requests)
+        per_clip = (time.perf_counter() - start) / max(1, len(requests))
+        out: list[EncodedClip | Exception] = []
+        for request, clip in zip(requests, clips):
+            if isinstance(clip, Exception):
+                out.append(clip)
+                continue
+            try:
+                out.append(self._encode(request, clip, per_clip))
+            except Exception as exc:  # noqa: BLE001 - one bad clip must not fail its batch
+                out.append(exc)
+        return out
+
+    def _encode(self, request: VideoRequest, clip: np.ndarray, seconds: float) -> EncodedClip:
+        clip = np.asarray(clip)
+        if clip.dtype != np.uint8 or clip.ndim != 4 or clip.shape[-1] != 3 or len(clip) == 0:
+            raise InputError(
+                f"backend {self.config.backend!r} returned {clip.dtype} {clip.shape}, expected uint8 [T, H, W, 3]"
+            )
+        fps = float(self.backend.fps)
+        data = encode_mp4(clip, fps, crf=self.config.encode_crf, threads=self.config.encode_threads)
+        params = {**self.describe, "seed": request.seed, "category": request.category}
+        height, width = clip.shape[1] + clip.shape[1] % 2, clip.shape[2] + clip.shape[2] % 2
+        return EncodedClip(
+            request.id, data, len(clip), fps, width, height, params, clip_stats(request.id, clip), seconds
+        )
+
+
+def clip_seed(stage_seed: int, caption_id: str, caption_seed: int | None) -> int:
+    """The seed of one clip: stable in the stage seed, the caption id and the caption's own seed."""
+    return int(stable_id(stage_seed, caption_id, caption_seed if caption_seed is not None else ""), 16) % (2**31 - 1)
+
+
+def make_requests(captions: list[dict[str, Any]], seed: int) -> list[VideoRequest]:
+    """One request per caption row."""
+    return [
+        VideoRequest(r["id"], r["caption"], r.get("category"), clip_seed(seed, r["id"], r.get("seed")))
+        for r in captions
+    ]
+
+
+@contextmanager
+def _exclusive(root: Path) -> Iterator[None]:
+    """One video run per root at a time (the lock dies with the process, even on kill -9)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise SvtaError(f"{root}: another 'svta videos' run is using this root") from None
+        yield
+
+
+def _remove_temp_files(video_dir: Path) -> int:
+    """Half-written temp files of a run that was killed (safe: we hold the root's lock)."""
+    removed = 0
+    if video_dir.exists():
+        for path in video_dir.glob(".*"):
+            if path.is_file() and (path.name.endswith(".tmp") or path.name.endswith(".tmp.mp4")):
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def _is_valid(root: Path, row: dict[str, Any], mode: str) -> bool:
+    from svta.video_io import check_decodable, probe, sha256_file
+
+    path = root / row["path"]
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return False
+        if mode == "probe":
+            return probe(path).frames == row["frames"]
+        if mode == "decode":
+            return check_decodable(path).frames == row["frames"]
+        if mode == "sha256":
+            return sha256_file(path) == row["sha256"]
+        return True
+    except (VideoDecodeError, OSError):
+        return False
+
+
+def _drop_rows(writer: PartWriter, bad: set[str]) -> None:
+    """Remove rows whose clips are broken, so a failed redo never leaves a row pointing at junk."""
+    table = writer.read_all()
+    keep = [r for r in table.to_pylist() if r["id"] not in bad]
+    parts = writer.part_files()
+    write_table(keep, writer.table_path, "videos")
+    for part in parts:
+        part.unlink(missing_ok=True)
+
+
+class _Committer:
+    """Driver side: writes each clip atomically, then commits rows in parts every N clips or T seconds."""
+
+    def __init__(self, root: Path, writer: PartWriter, config: VideosConfig, result: VideoRunResult):
+        self.root, self.writer, self.config, self.result = root, writer, config, result
+        self.rows: list[dict[str, Any]] = []
+        self.stats: list[ClipStats] = []
+        self.last = time.monotonic()
+        (root / VIDEO_DIR).mkdir(parents=True, exist_ok=True)
+
+    def accept(self, outcome: ItemOutcome[VideoRequest]) -> None:
+        if not outcome.ok:
+            self.result.failed[outcome.item.id] = outcome.error or "unknown error"
+            return
+        clip: EncodedClip = outcome.result
+        rel = f"{VIDEO_DIR}/{clip.id}.mp4"
+        atomic_write_bytes(self.root / rel, clip.data)
+        self.rows.append({
+            "id": clip.id, "path": rel, "frames": clip.frames, "fps": clip.fps, "width": clip.width,
+            "height": clip.height, "sha256": hashlib.sha256(clip.data).hexdigest(), "backend": self.config.backend,
+            "params": json.dumps(clip.params, sort_keys=True, default=str), "seconds": round(clip.seconds, 4),
+        })  # fmt: skip
+        self.stats.append(clip.stats)
+        self.result.generated += 1
+        if len(self.rows) >= self.config.commit_every or time.monotonic() - self.last >= self.config.commit_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.writer.append(self.rows)
+            append_stats(self.root, self.stats)
+        self.rows, self.stats, self.last = [], [], time.monotonic()
+
+
+def _record_failure(root: Path, backend: str, request: VideoRequest, error: str, attempt: int) -> None:
+    line = json.dumps({"id": request.id, "attempt": attempt, "error": error, "backend": backend, "time": time.time()})
+    append_lines(root / FAILURES_FILE, line + "\n")
+
+
+def _resolve(config: VideosConfig | SvtaConfig | None, engine_config: EngineConfig | None, taxonomy: Path | str | None):
+    if isinstance(config, SvtaConfig):
+        return config.videos, engine_config or config.engine, taxonomy or config.taxonomy
+    return config or VideosConfig(), engine_config or EngineConfig(), taxonomy
+
+
+def generate_videos(
+    root: Path | str,
+    config: VideosConfig | SvtaConfig | None = None,
+    engine_config: EngineConfig | None = None,
+    *,
+    taxonomy: Path | str | None = None,
+    ids: list[str] | None = None,
+    limit: int | None = None,
+    overwrite: bool = False,
+    scorer: AgreementScorer | None = None,
+) -> VideoRunResult:
+    """Make a clip for every caption of ``<root>/captions.parquet`` that has no valid one yet.
+
+    Args:
+        root: The dataset root.
+        config: The ``videos`` section (or a whole :class:`SvtaConfig`, whose engine and taxonomy are used).
+        engine_config: ``local`` or ``ray``; default local, in-process.
+        taxonomy: Taxonomy file for category lookups (default: the shipped one).
+        ids: Only these caption ids.
+        limit: Only the first ``limit`` captions (after ``ids``).
+        overwrite: Make every selected clip again, even valid ones.
+        scorer: Optional caption-video agreement scorer run on the new clips.
+
+    Returns:
+        Counts, failures and the quality report.
+
+    Raises:
+        TableSchemaError: ``captions.parquet`` is missing or invalid.
+        SvtaError: another run holds the root.
+    """
+    root = Path(root)
+    cfg, engine, taxonomy = _resolve(config, engine_config, taxonomy)
+    VIDEO_BACKENDS.get(cfg.backend)  # an unknown name fails now, not in a worker
+    start = time.perf_counter()
+    result = VideoRunResult(root, table_path(root, "videos"))
+    with _exclusive(root):
+        captions = read_records(table_path(root, "captions"), "captions")
+        if ids is not None:
+            wanted = set(ids)
+            captions = [r for r in captions if r["id"] in wanted]
+        captions = captions[:limit] if limit is not None else captions
+        requests = make_requests(captions, cfg.seed)
+        result.requested = len(requests)
+        _remove_temp_files(root / VIDEO_DIR)
+        writer = PartWriter(result.table, "videos")
+        todo = _plan(root, writer, requests, cfg, overwrite, result)
+        committer = _Committer(root, writer, cfg, result)
+        try:
+            if todo:
+                run_items(
+                    todo, partial(VideoWorker, cfg, str(taxonomy) if taxonomy else None), engine,
+                    on_outcome=committer.accept, description=f"rendering videos ({cfg.backend})",
+                    on_failure=partial(_record_failure, root, cfg.backend), retries=cfg.retries,
+                    batch_size=cfg.wan.batch_size if cfg.backend == "wan" else 1,
+                )  # fmt: skip
+        finally:
+            committer.flush()
+        table = writer.compact()
+        rows = table.to_pylist()
+        if scorer is not None and todo:
+            new = {r.id for r in todo} - set(result.failed)
+            score_agreement(
+                root, [r for r in rows if r["id"] in new], {r["id"]: r["caption"] for r in captions}, scorer
+            )
+        result.seconds = time.perf_counter() - start
+        summary = {"run": {"generated": result.generated, "skipped": result.skipped, "redone": result.redone,
+                           "failed": len(result.failed), "seconds": round(result.seconds, 2)}}  # fmt: skip
+        result.quality = build_report(root, [r["id"] for r in rows], cfg.quality, summary)
+    if result.failed:
+        warn(f"{len(result.failed)} clip(s) failed after {cfg.retries + 1} attempt(s); see {root / FAILURES_FILE}")
+    return result
+
+
+def _plan(
+    root: Path,
+    writer: PartWriter,
+    requests: list[VideoRequest],
+    cfg: VideosConfig,
+    overwrite: bool,
+    result: VideoRunResult,
+) -> list[VideoRequest]:
+    """Which requests need a clip: validate the recorded ones and drop rows of broken clips."""
+    recorded = {r["id"]: r for r in writer.read_all().to_pylist()}
+    wanted = {r.id for r in requests}
+    stale = {i for i, row in recorded.items() if i in wanted and _made_otherwise(row, cfg)}
+    if stale:
+        info(f"{len(stale)} recorded clip(s) were made by another backend or at another size; making them again")
+    bad = stale | {i for i, row in recorded.items() if i in wanted and i not in stale
+                   and not _is_valid(root, row, cfg.verify)}
+    if len(bad) > len(stale):
+        info(f"{len(bad) - len(stale)} recorded clip(s) are missing or broken; making them again")
+    if bad:
+        _drop_rows(writer, bad)
+    result.redone = len(bad)
+    done = set(recorded) - bad
+    todo = [r for r in requests if overwrite or r.id not in done]
+    result.skipped = len(requests) - len(todo)
+    return todo
+
+
+def _made_otherwise(row: dict[str, Any], cfg: VideosConfig) -> bool:
+    """Whether a recorded clip came from another backend or geometry than ``cfg`` asks for now."""
+    if row.get("backend") != cfg.backend:
+        return True
+    if cfg.backend == "procedural":
+        expected = (cfg.width, cfg.height, cfg.frames)
+    elif cfg.backend == "wan":
+        expected = (cfg.wan.width, cfg.wan.height, cfg.wan.num_frames)
+    else:  # a plug-in backend: its geometry is its own business
+        return False
+    return (row.get("width"), row.get("height"), row.get("frames")) != expected
+
+
+def check_videos(root: Path | str, config: VideosConfig | None = None, verify: str = "decode") -> dict[str, Any]:
+    """Verify every clip recorded in ``videos.parquet`` and rebuild the quality report.
+
+    Clips without recorded statistics are decoded and measured. Broken clips are listed, not
+    removed: the next :func:`generate_videos` run makes them again.
+
+    Returns:
+        The quality report plus ``broken`` (ids whose file fails ``verify``).
+    """
+    from svta.videos.quality import read_stats
+    from svta.video_io import read_frames
+
+    root = Path(root)
+    cfg = config or VideosConfig()
+    rows = PartWriter(table_path(root, "videos"), "videos").read_all().to_pylist()
+    with _exclusive(root):
+        broken = sorted(r["id"] for r in rows if not _is_valid(root, r, verify))
+        known = read_stats(root)
+        missing = [r for r in rows if r["id"] not in known and r["id"] not in broken]
+        append_stats(root, [clip_stats(r["id"], read_frames(root / r["path"])) for r in missing])
+        report = build_report(root, [r["id"] for r in rows if r["id"] not in broken], cfg.quality, {"broken": broken})
+    return {**report, "clips": len(rows)}

@@ -1,0 +1,289 @@
+"""Motion programs about people going about their day: walking and running, everyday activities and
+groups. Each program takes a :class:`Stage` and returns a per-frame draw function;
+the category map (:mod:`svta.videos.programs`) picks the program and its mode.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from svta.videos import effects
+from svta.videos.draw import Canvas, Pose, draw_bag, draw_box, draw_weapon
+from svta.videos.stage import Motion, Stage, bob, draw_actor, ease, seg, walk_pose
+
+PROGRAMS: dict[str, Callable[[Stage], Motion]] = {}
+LIE = math.pi / 2  # lean of a body lying on the ground
+
+
+def program(name: str) -> Callable[[Callable[[Stage], Motion]], Callable[[Stage], Motion]]:
+    """Register a motion program under ``name``."""
+
+    def decorate(fn: Callable[[Stage], Motion]) -> Callable[[Stage], Motion]:
+        PROGRAMS[name] = fn
+        return fn
+
+    return decorate
+
+
+def draw_prop(canvas: Canvas, stage: Stage, prop: str | None, joints: dict, facing: int, h: float, t: float) -> None:
+    """A small object held by a person (``joints`` from :func:`draw_person`)."""
+    if not prop or "hand_f" not in joints:
+        return
+    hand, accent = joints["hand_f"], stage.params.accent
+    aspect = canvas.H / canvas.W
+    if prop == "phone":
+        canvas.rect(hand[0] - 0.012 * aspect, hand[1] - 0.03, hand[0] + 0.012 * aspect, hand[1] + 0.005, (20, 20, 25))
+    elif prop == "bag":
+        draw_bag(canvas, joints["hand_b"][0], joints["hand_b"][1], 0.12 * h / 0.36, accent)
+    elif prop == "box":
+        draw_box(canvas, hand[0], hand[1] + 0.04, 0.1 * h / 0.36, accent)
+    elif prop == "camera":
+        canvas.rect(hand[0] - 0.02 * aspect, hand[1] - 0.03, hand[0] + 0.02 * aspect, hand[1], (30, 30, 35))
+        if math.sin(t * 25) > 0.93:
+            effects.glow(canvas, hand[0], hand[1] - 0.015, 0.06, (255, 255, 240))
+    elif prop in ("knife", "gun", "bat", "stick"):
+        draw_weapon(canvas, hand, h, prop, facing)
+    elif prop == "cigarette":
+        canvas.line([hand, (hand[0] + facing * 0.02 * aspect, hand[1] - 0.005)], (245, 245, 245), 0.006)
+    elif prop == "bottle":
+        canvas.line([hand, (hand[0], hand[1] - 0.05 * h / 0.36)], (60, 130, 60), 0.015)
+    elif prop == "book":
+        canvas.rect(hand[0] - 0.03 * aspect, hand[1] - 0.035, hand[0] + 0.03 * aspect, hand[1], accent)
+    elif prop == "broom":
+        foot = (hand[0] + facing * 0.08 * aspect * math.sin(t * 20), joints["foot_f"][1])
+        canvas.line([hand, foot], (150, 110, 60), 0.01)
+        canvas.line([(foot[0] - 0.03 * aspect, foot[1]), (foot[0] + 0.03 * aspect, foot[1])], (200, 170, 80), 0.02)
+    elif prop == "ball":
+        canvas.circle(hand[0], hand[1], 0.02, accent)
+
+
+@program("stroll")
+def stroll(stage: Stage) -> Motion:
+    """People moving across: ``pace`` walk, run, wander, pace (back and forth), stagger."""
+    o = stage.params.options
+    pace, arms, prop = o.get("pace", "walk"), o.get("arms", "swing"), o.get("prop")
+    actors = stage.cast([o.get("role", "human")] * o.get("count", 1))
+    speed = {"walk": 0.32, "run": 0.75, "wander": 0.12, "pace": 0.3, "stagger": 0.18}[pace] * stage.params.tempo
+    stride = {"run": 1.0, "wander": 0.35}.get(pace, 0.5)
+    g = stage.layout.ground
+    starts = [0.12 + 0.14 * i + 0.06 * stage.rng.random() for i in range(len(actors))]
+    if pace == "run":
+        starts = [s - 0.15 for s in starts]
+
+    def draw(canvas: Canvas, t: float, frame: int) -> None:
+        for i, actor in enumerate(actors):
+            y, facing, lean = g + 0.05 * i, 1, 0.0
+            if pace == "pace":
+                x = starts[i] + 0.25 + 0.22 * math.sin(t * 2 * math.pi * stage.params.tempo)
+                facing = 1 if math.cos(t * 2 * math.pi * stage.params.tempo) >= 0 else -1
+            elif pace == "wander":
+                x = starts[i] + 0.2 + 0.12 * math.sin(t * 5)
+                facing = 1 if math.cos(t * 5) >= 0 else -1
+            elif pace == "stagger":
+                x, lean = starts[i] + speed * t + 0.03 * math.sin(t * 9), 0.35 * math.sin(t * 7)
+                y += 0.03 * math.sin(t * 4)
+            else:
+                x = starts[i] + speed * t
+            pose = walk_pose(t, speed, stride, arms=arms, lean=lean, amount=t)
+            joints = draw_actor(canvas, stage, actor, stage.x(x), y, pose, stage.facing(facing))
+            draw_prop(canvas, stage, prop, joints, stage.facing(facing), stage.height_at(y), t)
+
+    return draw
+
+
+# gesture → (posture, arms, prop, furniture)
+GESTURES: dict[str, tuple[str, str, str | None, str | None]] = {
+    "stand": ("stand", "down", None, None), "sit": ("sit", "down", None, "bench"),
+    "eat": ("sit", "eat", None, "table"), "cook": ("stand", "stir", None, "stove"),
+    "clean": ("stand", "forward", "broom", None), "read": ("sit", "forward", "book", "bench"),
+    "garden": ("crouch", "reach", None, "plants"), "desk": ("sit", "type", None, "desk"),
+    "exercise": ("stand", "jacks", None, None), "dance": ("stand", "dance", None, None),
+    "phone": ("stand", "phone", "phone", None), "photo": ("stand", "forward", "camera", None),
+    "smoke": ("stand", "phone", "cigarette", "no_smoking"), "clutch": ("stand", "clutch", None, None),
+    "lift": ("stand", "up", None, None), "hammer": ("crouch", "punch", "stick", "bricks"),
+}  # fmt: skip
+
+
+def _gesture_pose(posture: str, arms: str, t: float, tempo: float) -> Pose:
+    cyc = t * tempo * 10
+    pose = Pose(sit=posture == "sit", crouch=0.7 if posture == "crouch" else 0.0, arms="down")
+    if arms == "eat":
+        pose.arms, pose.amount = "punch", 0.6 + 0.4 * math.sin(cyc)
+        pose.arms = "clutch" if math.sin(cyc) > 0.3 else "forward"
+    elif arms == "stir":
+        pose.arms, pose.amount = "reach", 0.5 + 0.5 * math.sin(cyc * 1.5)
+    elif arms == "type":
+        pose.arms, pose.amount = "reach", 0.5 + 0.2 * math.sin(cyc * 3)
+    elif arms == "jacks":
+        up = math.sin(cyc * 1.2) > 0
+        pose.arms, pose.lift = ("up" if up else "down"), 0.06 * abs(math.sin(cyc * 1.2))
+    elif arms == "dance":
+        pose.arms, pose.amount, pose.lift = ("up" if math.sin(cyc) > 0 else "spread"), t, bob(t, tempo * 6, 0.05)
+        pose.lean = 0.2 * math.sin(cyc * 0.5)
+    elif arms == "punch":
+        pose.arms, pose.amount = "punch", abs(math.sin(cyc * 1.5))
+    else:
+        pose.arms = arms
+    return pose
+
+
+def _furniture(canvas: Canvas, stage: Stage, kind: str | None, x: float, y: float, h: float) -> None:
+    aspect = canvas.H / canvas.W
+    if kind == "table":
+        canvas.rect(
+            x + stage.mirror * 0.1 * aspect - 0.08 * aspect,
+            y - 0.45 * h,
+            x + stage.mirror * 0.1 * aspect + 0.08 * aspect,
+            y - 0.41 * h,
+            (150, 100, 60),
+        )
+        canvas.circle(x + stage.mirror * 0.1 * aspect, y - 0.47 * h, 0.025, stage.params.accent)
+    elif kind == "stove":
+        sx = x + stage.mirror * 0.09 * aspect
+        canvas.rect(sx - 0.07 * aspect, y - 0.5 * h, sx + 0.07 * aspect, y, (70, 70, 75))
+        canvas.ellipse(sx, y - 0.54 * h, 0.05, 0.02, stage.params.accent)
+    elif kind == "bench":
+        canvas.rect(x - 0.1 * aspect, y - 0.28 * h, x + 0.06 * aspect, y - 0.24 * h, (120, 80, 40))
+    elif kind == "desk":
+        dx = x + stage.mirror * 0.09 * aspect
+        canvas.rect(dx - 0.07 * aspect, y - 0.45 * h, dx + 0.07 * aspect, y - 0.41 * h, (140, 110, 80))
+        canvas.rect(dx - 0.035 * aspect, y - 0.62 * h, dx + 0.035 * aspect, y - 0.46 * h, (40, 120, 200))
+    elif kind == "plants":
+        for k in range(4):
+            px = x + stage.mirror * (0.06 + 0.05 * k) * aspect
+            canvas.line([(px, y), (px, y - 0.12 * h)], (40, 140, 40), 0.012)
+            canvas.circle(px, y - 0.13 * h, 0.02, stage.params.accent)
+    elif kind == "bricks":
+        for k in range(3):
+            canvas.rect(
+                x + stage.mirror * (0.08 + 0.05 * k) * aspect - 0.02 * aspect,
+                y - 0.06,
+                x + stage.mirror * (0.08 + 0.05 * k) * aspect + 0.02 * aspect,
+                y,
+                (170, 70, 50),
+            )
+
+
+@program("idle")
+def idle(stage: Stage) -> Motion:
+    """One or two people doing something in place (``gesture``: eat, cook, read, dance, ...)."""
+    from svta.videos.draw import draw_sign
+
+    o = stage.params.options
+    posture, arms, prop, furniture = GESTURES[o.get("gesture", "stand")]
+    actors = stage.cast(["human"] * o.get("count", 1))
+    g = stage.layout.ground
+    xs = [0.42 + 0.22 * i + 0.06 * (stage.rng.random() - 0.5) for i in range(len(actors))]
+    wisp = effects.Particles.make(stage.rng, 6)
+
+    def draw(canvas: Canvas, t: float, frame: int) -> None:
+        if furniture == "no_smoking":
+            draw_sign(canvas, stage.x(xs[0] + 0.18), g - 0.02, 0.3, (220, 30, 30))
+        for i, actor in enumerate(actors):
+            h = stage.height_at(g)
+            x = stage.x(xs[i])
+            _furniture(canvas, stage, furniture if furniture != "no_smoking" else None, x, g, h)
+            pose = _gesture_pose(posture, arms, t + 0.3 * i, stage.params.tempo)
+            if posture == "stand" and o.get("look_around"):
+                pose.lean = 0.05 * math.sin(t * 6)
+            joints = draw_actor(canvas, stage, actor, x, g, pose, stage.facing(1 if i % 2 == 0 else -1))
+            draw_prop(canvas, stage, prop, joints, stage.facing(1), h, t)
+            if prop == "cigarette" and "hand_f" in joints:
+                effects.smoke(
+                    canvas, wisp, joints["hand_f"][0], joints["hand_f"][1], 0.05, 0.15, t, (200, 200, 205), 0.6
+                )
+
+    return draw
+
+
+@program("group")
+def group(stage: Stage) -> Motion:
+    """Several people together: ``formation`` queue, talk, greet, play, sports, stampede, riot, bully."""
+    o = stage.params.options
+    formation = o.get("formation", "talk")
+    n = o.get("count", 3)
+    actors = stage.cast([o.get("role", "human")] * n)
+    g = stage.layout.ground
+    tempo = stage.params.tempo
+    jitter = [stage.rng.random() for _ in range(n)]
+    particles = effects.Particles.make(stage.rng, 10)
+    fallers = {i for i in range(n) if jitter[i] < 0.3}
+
+    def draw(canvas: Canvas, t: float, frame: int) -> None:
+        for i, actor in enumerate(actors):
+            x, y, facing, pose = _formation(formation, i, n, t, tempo, jitter[i], g, i in fallers)
+            joints = draw_actor(canvas, stage, actor, stage.x(x), y, pose, stage.facing(facing))
+            if formation == "sports" and i == int(t * tempo * 4) % n and "hand_f" in joints:
+                canvas.circle(joints["hand_f"][0], joints["hand_f"][1] - 0.02, 0.025, stage.params.accent)
+        if formation == "riot":
+            effects.fire(canvas, particles, stage.x(0.5), g + 0.06, 0.15, 0.2, t, 0.8)
+            for k in range(3):
+                u = (t * tempo * 1.5 + k / 3) % 1
+                canvas.circle(
+                    stage.x(0.2 + 0.6 * u), g - 0.25 - 0.25 * math.sin(u * math.pi), 0.015, stage.params.accent
+                )
+
+    return draw
+
+
+def _formation(
+    kind: str, i: int, n: int, t: float, tempo: float, r: float, g: float, faller: bool
+) -> tuple[float, float, int, Pose]:
+    """Position, facing and pose of member ``i`` of ``n`` in a group formation at time ``t``."""
+    if kind == "queue":  # a line shuffling toward a counter on the right
+        step = math.floor(t * tempo * 3 + r) / 3 * 0.08
+        return 0.2 + i * 0.12 + step, g, 1, walk_pose(t, 0.1, 0.2 if (t * 3 + r) % 1 < 0.3 else 0.0, arms="down")
+    if kind == "talk":
+        side = 1 if i % 2 == 0 else -1
+        return (
+            0.5 - side * 0.1 - 0.15 * (i // 2),
+            g + 0.02 * (i // 2),
+            side,
+            Pose(arms="wave" if math.sin(t * 8 + i) > 0.4 else "down", amount=t),
+        )
+    if kind == "greet":  # approach, then embrace/handshake
+        side = 1 if i % 2 == 0 else -1
+        u = ease(seg(t, 0.0, 0.55))
+        x = 0.5 - side * (0.35 - 0.28 * u) - 0.1 * (i // 2)
+        arms = "forward" if u >= 1 else ("wave" if u > 0.6 else "swing")
+        return x, g, side, walk_pose(t, 0.3 * (1 - u >= 0), 0.5 if u < 1 else 0.0, arms=arms, amount=t)
+    if kind == "play":  # children running in a loop
+        a = t * tempo * 6 + i * 2 * math.pi / n
+        return (
+            0.5 + 0.28 * math.cos(a),
+            g + 0.06 * math.sin(a),
+            -1 if math.sin(a) > 0 else 1,
+            walk_pose(t, 0.8, 1.0, lift=bob(t, 6 + i, 0.05)),
+        )
+    if kind == "sports":
+        x = 0.2 + 0.6 * (i / max(1, n - 1)) + 0.08 * math.sin(t * 7 + i)
+        return (
+            x,
+            g + 0.05 * (i % 2),
+            1 if i % 2 else -1,
+            walk_pose(t, 0.6, 0.9, arms="up" if (t * 4 + i) % 1 < 0.2 else "swing"),
+        )
+    if kind == "stampede":
+        x = -0.1 + i * 0.11 + (0.9 * t * tempo) + 0.05 * r
+        fall = faller and t > 0.4 + 0.3 * r
+        pose = walk_pose(t, 0.9, 1.0, arms="up", lean=LIE if fall else 0.25)
+        return (x - (t - 0.4) * 0.7 if fall else x), g + 0.05 * (i % 3), 1, pose
+    if kind == "riot":
+        x = 0.15 + 0.1 * i + 0.05 * math.sin(t * 5 + i)
+        throwing = (t * tempo * 2 + r) % 1
+        return x, g + 0.04 * (i % 2), 1, Pose(arms="throw", amount=throwing, lean=0.1)
+    if kind == "bully":  # a victim in the middle, pushed around
+        if i == 0:
+            return 0.5 + 0.05 * math.sin(t * 9), g, 1, Pose(arms="clutch", lean=0.3 * math.sin(t * 9), crouch=0.3)
+        a = i * 2 * math.pi / (n - 1) + 0.3 * math.sin(t * 3)
+        x = 0.5 + 0.2 * math.cos(a)
+        return (
+            x,
+            g + 0.04 * math.sin(a),
+            1 if x < 0.5 else -1,
+            Pose(arms="punch", amount=abs(math.sin(t * 9 + i)), lean=0.2),
+        )
+    if kind == "dance":
+        return 0.3 + 0.2 * i, g, 1 if i % 2 else -1, _gesture_pose("stand", "dance", t + i * 0.2, tempo)
+    return 0.3 + 0.2 * i, g, 1, Pose()
