@@ -12,8 +12,8 @@ from pydantic import Field, ValidationError
 
 from svta._configbase import StrictModel
 from svta.annotate.config import AnnotateConfig
-from svta.captions.config import CaptionsConfig
 from svta.build.config import BuildConfig
+from svta.captions.config import CaptionsConfig
 from svta.errors import ConfigError
 from svta.eval.config import EvalConfig
 from svta.retrieval.config import TrainConfig

@@ -6,8 +6,8 @@ import pyarrow.parquet as pq
 import pytest
 from datasetkit import CATEGORY_SIZES
 
-from svta.build.manifest import build_dataset
 from svta.build.config import BuildConfig
+from svta.build.manifest import build_dataset
 from svta.errors import TableSchemaError
 from svta.tables import SCHEMAS, read_records, table_path, write_table
 

@@ -11,10 +11,10 @@ from conftest import write_captions
 
 from svta.errors import SvtaError, TableSchemaError
 from svta.tables import read_records
+from svta.video_io import check_decodable
 from svta.videos.config import VideosConfig
 from svta.videos.generate import FAILURES_FILE, _exclusive, check_videos, generate_videos
 from svta.videos.quality import REPORT_FILE
-from svta.video_io import check_decodable
 
 CAPTIONS = [
     ("A man in a red jacket fights in the parking lot at night.", "fighting"),

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from svta.taxonomy import Taxonomy, default_taxonomy
+from svta.video_io import check_decodable, read_frames, write_mp4
 from svta.videos.encode import encode_mp4
 from svta.videos.procedural import render_clip, resolve_choice
 from svta.videos.programs import CATEGORY_PROGRAMS, choose_program
-from svta.video_io import check_decodable, read_frames, write_mp4
 
 CAPTION = "A man in a red jacket on the street at noon."  # fixed place and time: only the category varies
 

@@ -9,8 +9,8 @@ from conftest import write_captions
 
 from svta.config import EngineConfig
 from svta.tables import read_records
-from svta.videos.generate import generate_videos
 from svta.video_io import check_decodable
+from svta.videos.generate import generate_videos
 
 
 def test_ray_engine_generates_a_small_batch(tmp_path, small):

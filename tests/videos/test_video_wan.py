@@ -13,10 +13,10 @@ from conftest import write_captions
 from pydantic import ValidationError
 
 from svta.tables import read_records
+from svta.video_io import check_decodable
 from svta.videos.backend import VideoRequest
 from svta.videos.config import VideosConfig, WanConfig
 from svta.videos.generate import generate_videos
-from svta.video_io import check_decodable
 
 STEPS = 4
 

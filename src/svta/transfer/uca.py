@@ -34,9 +34,9 @@ def load_uca(path: Path | str, videos: Path | str | None = None, *, clips_dir: P
         InputError: malformed JSON (names the line), or with ``bad_rows="error"``: empty sentences, missing
             videos, unusable timestamps (with clips) or clips that cannot be cut.
     """
+    from svta.build.formats.ucfcrime_ar import category_of, ucf_class
     from svta.captions.importers import IMPORT_RULES, read_uca
     from svta.captions.text import check_caption
-    from svta.build.formats.ucfcrime_ar import category_of, ucf_class
 
     path = Path(path)
     if clips_dir is not None and videos is None:

@@ -33,9 +33,9 @@ def load_ucfcrime_ar(sheet: Path | str, videos: Path | str | None = None, *, lan
         InputError: a missing column (names the header row), or, with ``bad_rows="error"``, rows with an
             empty video name, an empty caption, a duplicate video or a video that matches no file.
     """
+    from svta.build.formats.ucfcrime_ar import category_of, ucf_class
     from svta.captions.importers import IMPORT_RULES, read_ucfcrime_ar
     from svta.captions.text import check_caption
-    from svta.build.formats.ucfcrime_ar import category_of, ucf_class
 
     sheet = Path(sheet)
     if not sheet.is_file():

@@ -354,8 +354,8 @@ def check_videos(root: Path | str, config: VideosConfig | None = None, verify: s
     Returns:
         The quality report plus ``broken`` (ids whose file fails ``verify``).
     """
-    from svta.videos.quality import read_stats
     from svta.video_io import read_frames
+    from svta.videos.quality import read_stats
 
     root = Path(root)
     cfg = config or VideosConfig()
