@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from svta import __version__ as svta_version
 from svta.release.provenance import Provenance
 from svta.release.shards import DATA_DIR, FIELD_DESCRIPTIONS, SPLITS, size_category
 from svta.taxonomy import Taxonomy
@@ -89,6 +90,7 @@ def _collection(provenance: Provenance) -> list[str]:
         "",
         f"- **Captions:** {provenance.caption_backend}.",
         f"- **Clips:** {provenance.video_backend}.",
+        f"- **Built with:** svta {svta_version}.",
         f"- **Seed:** {config.get('seed', 'n/a')}; **configuration sha256:** `{provenance.config_sha256 or 'n/a'}` "
         "(of the resolved `svta.yaml`, without its root path).",
     ]
