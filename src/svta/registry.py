@@ -66,6 +66,7 @@ BUILTIN_PLUGIN_MODULES: list[str] = [
     "svta.captions.generate",
     "svta.annotate.classifiers",
     "svta.build.formats",
+    "svta.release.hf",
     "svta.retrieval.factory",
     "svta.retrieval.builders",
     "svta.search.encoders",

@@ -65,11 +65,17 @@ def stats(root: RootOption = None, json_: JsonOption = False) -> None:
 
 def verify(
     root: RootOption = None,
+    release: Annotated[
+        Path | None, typer.Option("--release", help="Check a release folder (svta export hf) against its checksums.sha256.")
+    ] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Processes checking videos (1: in-process).")] = None,
     no_decode: Annotated[bool, typer.Option("--no-decode", help="Check existence and checksums only.")] = False,
     json_: JsonOption = False,
 ) -> None:
     """Every video exists, decodes and matches its sha256; no duplicate ids, no orphan files."""
+    if release is not None:
+        _verify_release(release, json_)
+        return
     from svta.build.verify import verify_dataset
 
     root = resolve_root(root)
@@ -85,6 +91,20 @@ def verify(
         raise VerifyFailed(f"{root}: {len(report.problems)} problem(s) found")
 
 
+def _verify_release(folder: Path, json_: bool) -> None:
+    from svta.release import verify_release
+
+    check = verify_release(folder)
+    if wants_json(json_):
+        emit_json({"ok": check.ok, "checked": check.checked, "problems": check.problems})
+    else:
+        typer.echo(f"checked {check.checked} file(s) against checksums.sha256: {len(check.problems)} problem(s)")
+    if not check.ok:
+        for problem in check.problems[:200]:
+            typer.echo(f"  {problem}", err=True)
+        raise VerifyFailed(f"{folder}: {len(check.problems)} problem(s) found")
+
+
 def _options(pairs: list[str] | None) -> dict[str, Any]:
     options = {}
     for pair in pairs or []:
@@ -96,21 +116,27 @@ def _options(pairs: list[str] | None) -> dict[str, Any]:
 
 
 def export(
-    fmt: Annotated[str, typer.Argument(help="Format: msrvtt | webdataset (see `svta list`).")],
+    fmt: Annotated[str, typer.Argument(help="Format: hf | msrvtt | webdataset (see `svta list`).")],
     out: Annotated[Path, typer.Argument(help="Output folder.")],
     root: RootOption = None,
     opt: OptsOption = None,
+    embed_videos: Annotated[
+        bool, typer.Option("--embed-videos", help="hf: store the clips inside the Parquet shards.")
+    ] = False,
     json_: JsonOption = False,
 ) -> None:
     """Export the built dataset (its manifest and videos) in another layout."""
     from svta.build.formats import export_dataset
 
-    result = export_dataset(resolve_root(root), fmt, out, _options(opt))
+    options = _options(opt)
+    if embed_videos:
+        options["embed_videos"] = True
+    result = export_dataset(resolve_root(root), fmt, out, options)
     _print_format(result, json_)
 
 
 def import_(
-    fmt: Annotated[str, typer.Argument(help="Format: msrvtt | svta-release | ucfcrime-ar (see `svta list`).")],
+    fmt: Annotated[str, typer.Argument(help="Format: hf | msrvtt | svta-release | ucfcrime-ar (see `svta list`).")],
     source: Annotated[Path, typer.Argument(help="The dataset folder to import.")],
     root: RootOption = None,
     opt: OptsOption = None,

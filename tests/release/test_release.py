@@ -1,0 +1,153 @@
+"""`svta export hf` / `svta import hf` / `svta verify --release`: the release loads with `datasets`
+and `mlcroissant` offline, its checksums hold, and importing it back gives the same manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from svta.cli.main import main
+from svta.errors import InputError
+from svta.release import HFOptions, export_release, import_release, verify_release
+from svta.tables import table_path
+
+
+@pytest.fixture(scope="module")
+def release(built_root, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("releases") / "rel"
+    export_release(built_root, out, HFOptions(name="tiny-svta"))
+    return out
+
+
+def _manifest(root: Path):
+    return pq.read_table(table_path(root, "manifest")).sort_by("id")
+
+
+def test_datasets_loads_the_release_offline(release, built_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    import datasets
+
+    loaded = datasets.load_dataset(str(release), cache_dir=str(tmp_path / "cache"))
+    manifest = _manifest(built_root).to_pylist()
+    for split in ("train", "val", "test"):
+        assert loaded[split].num_rows == sum(row["split"] == split for row in manifest)
+    row = loaded["train"][0]
+    original = next(r for r in manifest if r["id"] == row["id"])
+    assert row["caption"] == original["caption"] and row["category"] == original["category"]
+    assert row["is_anomaly"] == original["is_anomaly"] and row["sha256"] == original["sha256"]
+    assert (release / row["video"]).is_file()
+
+
+def test_card_header_and_sections(release):
+    text = (release / "README.md").read_text()
+    import yaml
+
+    header = yaml.safe_load(text.split("---\n")[1])
+    assert header["license"] == "cc-by-4.0" and header["language"] == ["en"]
+    assert header["size_categories"] == ["n<1K"] and "text-to-video" in header["task_categories"]
+    assert [f["split"] for f in header["configs"][0]["data_files"]] == ["train", "val", "test"]
+    for section in ("## Motivation", "## Composition", "## Collection process", "## Labelling",
+                    "## Contamination report", "## Uses", "## Limitations and biases", "## Citation"):  # fmt: skip
+        assert section in text
+    assert "| UCFCrime-AR test | 40 | 3 | 7.5% | exact 1, near 2 |" in text
+    assert (
+        "![category_counts](figures/category_counts.png)" in text
+        and (release / "figures/category_counts.png").is_file()
+    )
+
+
+def test_croissant_validates_and_iterates_offline(release, built_root):
+    import mlcroissant as mlc
+
+    metadata = json.loads((release / "croissant.json").read_text())
+    assert metadata["conformsTo"] == "http://mlcommons.org/croissant/1.0"
+    assert metadata["rai:dataCollectionType"] and metadata["rai:dataAnnotationProtocol"]
+    shards = [d for d in metadata["distribution"] if d["@type"] == "cr:FileObject"]
+    from svta.video_io import sha256_file
+
+    assert shards and all(sha256_file(release / d["contentUrl"]) == d["sha256"] for d in shards)
+    dataset = mlc.Dataset(jsonld=release / "croissant.json")
+    assert not dataset.metadata.ctx.issues.errors
+    records = list(dataset.records(record_set="test"))
+    expected = {r["id"] for r in _manifest(built_root).to_pylist() if r["split"] == "test"}
+    assert {r["test/id"].decode() for r in records} == expected
+
+
+def test_checksums_catch_a_changed_a_missing_and_an_extra_file(release, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(release, copy)
+    assert verify_release(copy).ok
+    clip = sorted((copy / "videos").glob("*.mp4"))[0]
+    clip.write_bytes(clip.read_bytes() + b"x")
+    sorted((copy / "videos").glob("*.mp4"))[1].unlink()
+    (copy / "notes.txt").write_text("stray")
+    problems = verify_release(copy).problems
+    assert sum(p.startswith("[checksum]") for p in problems) == 1
+    assert sum(p.startswith("[missing]") for p in problems) == 1
+    assert problems[-1] == "[unlisted] notes.txt: not in checksums.sha256"
+
+
+def test_import_rebuilds_an_identical_manifest(release, built_root, tmp_path):
+    result = import_release(release, tmp_path / "back", HFOptions())
+    assert result.n_items == _manifest(built_root).num_rows and not result.skipped
+    assert _manifest(tmp_path / "back").equals(_manifest(built_root))
+
+
+def test_embedded_videos_round_trip_and_shard_by_size(built_root, tmp_path):
+    out = tmp_path / "embedded"
+    result = export_release(built_root, out, HFOptions(embed_videos=True, max_shard_mb=0.004))
+    assert not (out / "videos").exists()
+    train_shards = sorted((out / "data").glob("train-*.parquet"))
+    assert len(train_shards) > 1 and train_shards[0].name.endswith(f"-of-{len(train_shards):05d}.parquet")
+    assert sum(pq.ParquetFile(p).metadata.num_rows for p in train_shards) == result.splits["train"]
+    import_release(out, tmp_path / "back", HFOptions())
+    assert _manifest(tmp_path / "back").equals(_manifest(built_root))
+
+
+def test_import_skips_a_corrupted_clip_and_lists_it(release, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(release, copy)
+    clip = sorted((copy / "videos").glob("*.mp4"))[0]
+    clip.write_bytes(b"not a video")
+    result = import_release(copy, tmp_path / "back", HFOptions())
+    assert [item for item, _ in result.skipped] == [clip.stem]
+    assert "sha256 differs" in result.skipped[0][1]
+
+
+def test_failed_export_leaves_nothing_behind(built_root, tmp_path):
+    import shutil
+
+    root = tmp_path / "root"
+    shutil.copytree(built_root, root)
+    sorted((root / "videos").glob("*.mp4"))[0].unlink()
+    with pytest.raises(InputError, match="clip\\(s\\) named in manifest.parquet are missing"):
+        export_release(root, tmp_path / "out", HFOptions())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["root"]
+
+
+def test_export_refuses_a_non_empty_folder(built_root, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("mine")
+    with pytest.raises(InputError, match="already exists and is not empty"):
+        export_release(built_root, tmp_path / "out", HFOptions())
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["keep.txt"]
+
+
+def test_cli_export_verify_import(built_root, tmp_path, capsys):
+    out = tmp_path / "rel"
+    assert main(["export", "hf", str(out), "--root", str(built_root)]) == 0
+    assert main(["verify", "--release", str(out)]) == 0
+    assert "0 problem(s)" in capsys.readouterr().out
+    assert main(["import", "hf", str(out), "--root", str(tmp_path / "back")]) == 0
+    assert _manifest(tmp_path / "back").equals(_manifest(built_root))
+    (out / "README.md").write_text("changed")
+    assert main(["verify", "--release", str(out)]) == 1  # problems found, as `svta verify`
+    assert "[checksum] README.md" in capsys.readouterr().err
