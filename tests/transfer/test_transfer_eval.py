@@ -11,6 +11,8 @@ from transferkit import (
     UCF_ROWS,
     UNRELATED,
     VERBATIM,
+    load_uca,
+    load_ucfcrime_ar,
     textured_clip,
     write_sheet,
     write_training_root,
@@ -22,7 +24,6 @@ from svta.transfer.clean import excluded_items
 from svta.transfer.evaluate import evaluate_transfer, load_eval_model
 from svta.transfer.overlap import check_overlap
 from svta.transfer.sets import load_set, load_training_set
-from svta.transfer.ucfcrime import load_ucfcrime_ar
 
 FRAMES, WORDS = 3, 16
 
@@ -69,8 +70,7 @@ def test_clean_view_equals_a_set_that_never_had_the_items(world, model, tmp_path
 
 def test_manifest_set_matches_the_retrieval_evaluator(world, model):
     from svta.retrieval.evaluate import evaluate_model
-    from svta.transfer.uca import load_uca
-
+    
     net, _ = model
     root = write_training_root(world["base"] / "with-videos", UNRELATED, [textured_clip(i) for i in range(len(UNRELATED))])
     ours = evaluate_transfer(net, load_set(f"manifest:{root}", split="train"))

@@ -14,6 +14,7 @@ from transferkit import (
     UCF_ROWS,
     UNRELATED,
     VERBATIM,
+    load_ucfcrime_ar,
     textured_clip,
     write_sheet,
     write_training_root,
@@ -25,7 +26,6 @@ from svta.errors import InputError
 from svta.transfer.overlap import OverlapOptions, OverlapReport, check_overlap
 from svta.transfer.overlap_report import read_overlap_report, write_overlap_report
 from svta.transfer.sets import ItemSet, SetItem, load_training_set
-from svta.transfer.ucfcrime import load_ucfcrime_ar
 
 REENCODED = 6  # the eval video (Fighting014) the training root holds again, resized and re-encoded
 
@@ -111,4 +111,4 @@ def test_cli_overlap_writes_the_report(world, capsys):
     report = read_overlap_report(out["json"])
     assert report.eval["name"] == "ucfcrime-ar:ucf_crime_test.xlsx" and out["json"].startswith(str(world["root"]))
     assert main(["overlap", "--train", str(world["root"]), "--eval", "ucfcrime-ar:/no/such.xlsx"]) == 2
-    assert "UCFCrime-AR spreadsheet not found" in capsys.readouterr().err
+    assert "ucfcrime-ar data not found" in capsys.readouterr().err
