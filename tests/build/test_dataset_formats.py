@@ -119,7 +119,7 @@ def test_svta_release_with_column_mapping(tmp_path, video_bank):
                "split_column": "subset", "normal_categories": "Walk"}  # fmt: skip
     result = import_dataset("svta-release", src, tmp_path / "root", options)
     manifest = {r["id"]: r for r in read_records(table_path(tmp_path / "root", "manifest"), "manifest")}
-    assert result.n_items == 6 and result.skipped[0][0] == "clip99" and "not found" in result.skipped[0][1]
+    assert result.n_items == 6 and result.skipped[0][0] == "annotations.csv: row 7" and "not found" in result.skipped[0][1]
     assert manifest["clip0"]["caption"] == "A caption 0"
     assert manifest["clip0"]["category"] == "Falling" and manifest["clip0"]["is_anomaly"] is True
     assert manifest["clip1"]["category"] == "Walk" and manifest["clip1"]["is_anomaly"] is False
@@ -132,7 +132,7 @@ def test_svta_release_errors(tmp_path, video_bank):
     src.mkdir()
     (src / "a.csv").write_text("video,caption,category\nv0,hello,Mystery\n")
     shutil.copyfile(video_bank[0], src / "v0.mp4")
-    with pytest.raises(InputError, match="row 0.*'Mystery'.*unknown_kind"):
+    with pytest.raises(InputError, match="a.csv: row 1.*'Mystery'.*unknown_kind"):
         import_dataset("svta-release", src, tmp_path / "r1")
     result = import_dataset("svta-release", src, tmp_path / "r2", {"unknown_kind": "anomaly"})
     assert result.n_items == 1 and sum(result.splits.values()) == 1  # one item, no split column: a seeded split
@@ -162,7 +162,7 @@ def test_ucfcrime_ar_from_spreadsheets(tmp_path, video_bank):
     result = import_dataset("ucfcrime-ar", src, tmp_path / "root")
     manifest = {r["id"]: r for r in read_records(table_path(tmp_path / "root", "manifest"), "manifest")}
     assert result.n_items == 3 and result.skipped == [
-        ("Arson001_x264", f"video not found: {src / 'videos' / 'Arson/Arson001_x264.mp4'}")
+        ("ucf_crime_test.xlsx: row 5 (Arson/Arson001_x264.mp4)", f"no video file matches it under {src / 'videos'}")
     ]
     assert manifest["Abuse028_x264"]["caption"] == "A man in a hat beat a white dog in the yard."
     assert (
@@ -170,7 +170,7 @@ def test_ucfcrime_ar_from_spreadsheets(tmp_path, video_bank):
         and manifest["RoadAccidents001_x264"]["category"] == "road_accident"
     )
     assert (
-        manifest["Normal_Videos_003_x264"]["category"] == "normal"
+        manifest["Normal_Videos_003_x264"]["category"] == "walking"  # the generic normal category
         and not manifest["Normal_Videos_003_x264"]["is_anomaly"]
     )
     assert {r["split"] for r in manifest.values()} == {"test"}

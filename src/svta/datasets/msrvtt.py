@@ -126,7 +126,8 @@ def _folder_items(source: Path, options: ReadOptions, problems: RowProblems) -> 
         if options.split not in ("all", split):
             continue
         category, is_anomaly = _category(video)
-        items.append(Item(vid if per_video[vid] == 1 else f"{vid}#{sen_id}", text, video_dir / f"{vid}.mp4", category,
+        # The caption as written (not normalised): an exported root re-imports to the same pairs.
+        items.append(Item(vid if per_video[vid] == 1 else f"{vid}#{sen_id}", caption, video_dir / f"{vid}.mp4", category,
                           is_anomaly, where, split=split, source_ref=f"{vid}#{sen_id}", video_rel=f"{vid}.mp4"))
     return items
 
