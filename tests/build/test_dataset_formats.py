@@ -183,6 +183,17 @@ def test_ucfcrime_ar_from_spreadsheets(tmp_path, video_bank):
     assert (tmp_path / "raw" / manifest["Abuse028_x264"]["path"]).resolve() == (src / "videos" / names[0]).resolve()
 
 
+def test_msrvtt_export_into_an_earlier_export_replaces_it_whole(built_root, tmp_path):
+    out = tmp_path / "msrvtt"
+    export_dataset(built_root, "msrvtt", out)
+    (out / "notes.txt").write_text("mine")
+    (out / "videos" / "stale.mp4").write_bytes(b"old")
+    result = export_dataset(built_root, "msrvtt", out)
+    assert result.out == out and (out / "notes.txt").read_text() == "mine" and not (out / "videos" / "stale.mp4").exists()
+    assert "--data_path " + str(out) in (out / "README.txt").read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
 def test_export_needs_a_manifest(tmp_path):
     from svta.errors import TableSchemaError
 
@@ -196,8 +207,9 @@ def test_manifest_with_duplicate_ids_or_missing_videos_is_refused(built_root, tm
     from svta.errors import TableSchemaError
 
     (built_root / "videos" / "smoke-1.mp4").unlink()
-    with pytest.raises(InputError, match=r"1 manifest row\(s\) name missing videos.*smoke-1"):
+    with pytest.raises(InputError, match=r"1 row\(s\) name missing video files.*smoke-1.*nothing was written"):
         export_dataset(built_root, "msrvtt", tmp_path / "a")
+    assert not (tmp_path / "a").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     with pytest.raises(InputError, match="id 'smoke-1': video file missing"):
         export_dataset(built_root, "webdataset", tmp_path / "b")
     path = table_path(built_root, "manifest")

@@ -64,7 +64,10 @@ def test_clean_view_equals_a_set_that_never_had_the_items(world, model, tmp_path
     assert result.counts == {"texts": 8, "videos": 8, "excluded": 2, "clean_texts": 6, "clean_videos": 6}
     assert result.full["SumR"] == pytest.approx(sum(result.full[d][r] for d in ("t2v", "v2t") for r in ("R1", "R5", "R10")))
     table = result.table().splitlines()
-    assert table[0].endswith("| SumR |") and "full (8)" in table[2] and "clean (6)" in table[3]
+    assert table[0].endswith("| SumR | chance R@1 | chance SumR |") and "full (8)" in table[2] and "clean (6)" in table[3]
+    # Each row names the model and carries the chance level of its own gallery (8 and 6 videos).
+    assert table[2].startswith(f"| {info['name']} · ") and table[2].endswith("| 12.5 | 350.0 |")
+    assert table[3].endswith("| 16.7 | 400.0 |")
     assert result.excluded == sorted(exclude) and result.settings["frames"] == FRAMES
 
 

@@ -17,7 +17,7 @@ from svta.datasets.ucf import source_key
 SET_KINDS = ("ucfcrime-ar", "uca", "manifest", "captions")
 SetItem = Item  # the one item type of external data
 __all__ = ["SET_KINDS", "BadRows", "ItemSet", "RowProblems", "SetItem", "SetSpec", "load_set", "load_training_set",
-           "parse_spec", "source_key"]
+           "parse_spec", "set_kind", "source_key"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class SetSpec:
     checksum: bool | None = None
 
 
-def _kind_of(text: str) -> str | None:
+def set_kind(text: str) -> str | None:
     """The canonical kind a ``KIND`` prefix names, or ``None`` when it names no reader."""
     from svta.datasets.readers import canonical_name
     from svta.errors import ConfigError
@@ -67,7 +67,7 @@ def parse_spec(text: str | Path, **options: Any) -> SetSpec:
     """A :class:`SetSpec` from ``KIND:PATH`` or a bare path (kind detected); ``options`` fill the rest."""
     text = str(text)
     prefix, sep, rest = text.partition(":")
-    kind = _kind_of(prefix) if sep and len(prefix) > 1 else None  # one letter: a Windows drive
+    kind = set_kind(prefix) if sep and len(prefix) > 1 else None  # one letter: a Windows drive
     path = Path(rest) if kind else Path(text)
     return SetSpec(kind=kind or detect_kind(path), path=path, **{k: v for k, v in options.items() if v is not None})
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,21 @@ def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
         writer.writerows(rows)
 
 
+def _move_into(staging: Path, out: Path) -> None:
+    """Move the finished export into ``out``: a rename when ``out`` is new, else each written entry
+    replaces the one of an earlier export (other files in ``out`` are left alone)."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    for entry in sorted(staging.iterdir()):
+        target = out / entry.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+        entry.rename(target)
+
+
 def _place(source: Path, dest: Path, link: str) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.is_symlink() or dest.exists():
@@ -76,24 +92,37 @@ class MSRVTTFormat(DatasetFormat):
     Options = MSRVTTOptions
 
     def export(self, root: Path, out: Path, options: Any) -> FormatResult:
+        """Validate every row first, write into a temporary folder beside ``out`` and move it into place
+        at the end, so a failed export leaves nothing behind (and an earlier export stays whole)."""
         rows = read_records(table_path(root, "manifest"), "manifest")
+        missing = [(row["id"], row["path"]) for row in rows if not (root / row["path"]).is_file()]
+        if missing:
+            shown = ", ".join(f"{i} ({p})" for i, p in missing[:3])
+            raise InputError(f"{table_path(root, 'manifest')}: {len(missing)} row(s) name missing video files, "
+                             f"e.g. {shown}; run `svta verify` and rebuild, nothing was written")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            result = self._export_to(root, rows, staging, out, options)
+            _move_into(staging, out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        result.out = out
+        return result
+
+    def _export_to(self, root: Path, rows: list[dict[str, Any]], out: Path, final: Path, options: Any) -> FormatResult:
         ids = _video_ids(rows)
         categories = sorted({r["category"] for r in rows})
         videos: dict[str, dict[str, Any]] = {}
-        sentences, missing = [], []
+        sentences = []
         for row in rows:
             vid = ids[row["path"]]
             if vid not in videos:
-                if not (root / row["path"]).is_file():
-                    missing.append((row["id"], f"video file missing: {row['path']}"))
-                    continue
                 _place(root / row["path"], out / "videos" / f"{vid}.mp4", options.link)
                 videos[vid] = self._video_record(row, vid, len(videos), categories)
             sentences.append(
                 {"video_id": vid, "caption": row["caption"], "sen_id": len(sentences), "svta_id": row["id"]}
             )
-        if missing:
-            raise InputError(f"{root}: {len(missing)} manifest row(s) name missing videos, first: {missing[0]}")
         data = {
             "info": {"source": "svta", "categories": categories},
             "videos": list(videos.values()),
@@ -101,7 +130,7 @@ class MSRVTTFormat(DatasetFormat):
         }
         atomic_write_json(out / DATA_JSON, data)
         self._write_split_csvs(out, videos, sentences)
-        usage = USAGE.format(out=out, data_json=DATA_JSON, train_csv=TRAIN_CSV, test_csv=TEST_CSV)
+        usage = USAGE.format(out=final, data_json=DATA_JSON, train_csv=TRAIN_CSV, test_csv=TEST_CSV)
         atomic_write_text(out / "README.txt", usage)
         splits = {s: sum(v["split"] == JSON_SPLIT[s] for v in videos.values()) for s in JSON_SPLIT}
         return FormatResult("msrvtt", "export", len(sentences), out, [DATA_JSON, TRAIN_CSV, VAL_CSV, TEST_CSV], splits)
