@@ -25,7 +25,6 @@ from svta.progress import info
 from svta.transfer.sets import ItemSet, SetItem
 
 KINDS = ("exact", "near", "source", "video_hash", "video")
-TEXT_KINDS = ("exact", "near")
 
 
 class OverlapOptions(StrictModel):

@@ -25,7 +25,9 @@ class UCFCrimeAROptions(ImportOptions):
     splits: list[Literal["train", "test"]] = Field(
         default_factory=lambda: ["test"]
     )  # zero-shot evaluation reads the 290 test pairs
-    videos_dir: str = "videos"  # the UCF-Crime video root, relative to the source or absolute; "." the source
+    # the UCF-Crime video folder, relative to the source or absolute; None: <source>/videos if it exists,
+    # else the source itself (the archive's Anomaly-Videos-Part-*/ and *Normal* folders beside the sheets)
+    videos_dir: str | None = None
     language: Literal["en", "zh"] = "en"
     # map UCF-Crime classes to taxonomy ids (RoadAccidents → road_accident) so per-category
     # breakdowns line up with SVTA; off: keep the class names from the data
@@ -39,6 +41,8 @@ class UCFCrimeAROptions(ImportOptions):
 
 
 def _videos_dir(source: Path, options: UCFCrimeAROptions) -> Path:
+    if options.videos_dir is None:
+        return source / "videos" if (source / "videos").is_dir() else source
     videos = Path(options.videos_dir)
     videos = videos if videos.is_absolute() else source / videos
     if not videos.is_dir():
