@@ -217,3 +217,18 @@ def test_manifest_with_duplicate_ids_or_missing_videos_is_refused(built_root, tm
     pq.write_table(table.take([0, 1, 0]), path)
     with pytest.raises(TableSchemaError, match=r"manifest.parquet, row 2, field 'id': duplicate id"):
         export_dataset(built_root, "msrvtt", tmp_path / "c")
+
+
+def test_webdataset_shards_read_back_through_the_reader(built_root, tmp_path):
+    from svta.datasets import read_dataset
+
+    out = tmp_path / "wds"
+    export_dataset(built_root, "webdataset", out, {"shard_size": 4})
+    manifest = {r["id"]: r for r in read_records(table_path(built_root, "manifest"), "manifest")}
+    back = read_dataset("wds", out, videos=tmp_path / "clips", split="test")
+    assert back.kind == "webdataset" and {i.id for i in back.items} == {k for k, r in manifest.items()
+                                                                        if r["split"] == "test"}
+    item = back.items[0]
+    assert item.caption == " ".join(manifest[item.id]["caption"].split()) and item.sha256 == manifest[item.id]["sha256"]
+    assert item.video.read_bytes() == (built_root / manifest[item.id]["path"]).read_bytes()
+    assert all(i.video is None for i in read_dataset("webdataset", out).items)  # no folder: captions only

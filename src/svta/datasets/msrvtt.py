@@ -15,6 +15,7 @@ from typing import Any
 from svta.datasets.files import line_of, load_json, read_text
 from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
 from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.videofolder import with_checksums
 from svta.errors import InputError
 
 DATA_JSON = "MSRVTT_data.json"
@@ -151,4 +152,4 @@ def read_msrvtt(path: Path, options: ReadOptions) -> ItemSet:
             continue
         items.append(Item(f"{vid}#{sen_id}", text, video, ref=f"{path.name}: {where}", source_ref=f"{vid}#{sen_id}",
                           video_rel=f"{vid}.mp4", line=line))
-    return problems.result(f"msrvtt:{path.name}", "msrvtt", items, "sentence")
+    return with_checksums(problems.result(f"msrvtt:{path.name}", "msrvtt", items, "sentence"), options)
