@@ -25,6 +25,8 @@ def overlap_command(
                                                                       "split).")] = "train,val",
     train_table: Annotated[str, typer.Option("--train-table", help="auto | manifest | captions.")] = "auto",
     threshold: Annotated[float, typer.Option("--threshold", help="Near-duplicate caption cosine (MiniLM).")] = 0.8,
+    agreement: Annotated[bool, typer.Option("--agreement/--no-agreement", help="Near pairs must also agree on "
+                                            "colours, counts, sides, people, vehicles.")] = True,
     videos: Annotated[bool, typer.Option("--videos", help="Also compare videos by frame embeddings.")] = False,
     video_threshold: Annotated[float, typer.Option("--video-threshold", help="Near-duplicate video score.")] = 0.9,
     split: Annotated[str, typer.Option("--split", help="Split of a manifest evaluation set.")] = "test",
@@ -47,7 +49,8 @@ def overlap_command(
     training = load_training_set(train, splits, train_table)  # type: ignore[arg-type]
     evaluation = load_set(eval_set, videos=eval_videos, split=split, language=language,
                           bad_rows="skip" if skip_bad_rows else "error")
-    options = OverlapOptions(text_threshold=threshold, videos=videos, video_threshold=video_threshold)
+    options = OverlapOptions(text_threshold=threshold, near_agreement=agreement, videos=videos,
+                             video_threshold=video_threshold)
     report = check_overlap(training, evaluation, options)
     files = write_overlap_report(report, out or train / "stats" / "overlap" / report_slug(evaluation.name))
     if wants_json(json_):
