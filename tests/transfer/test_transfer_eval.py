@@ -143,6 +143,18 @@ def test_cli_eval_on_ucfcrime_ar_full_and_clean(world, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "row 4 (Abuse/Abuse999_x264.mp4): no video file matches" in err
     assert "\n" not in err
+    # Skipping bad rows lists them (text and JSON) and exits 3 after the table; any spelling of the kind works.
+    skip = ["--quiet", "eval", "--checkpoint", str(world["checkpoint"]), "--frames", str(FRAMES), "--workers", "0",
+            "--device", "cpu", "--dataset", "ucfcrime_ar", "--annotations", str(bad), "--videos", str(world["videos"]),
+            "--skip-bad-rows"]
+    assert main([*skip, "--json"]) == 3
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["skipped_rows"] == [
+        {"where": "row 4 (Abuse/Abuse999_x264.mp4)", "why": f"no video file matches it under {world['videos']}"}]
+    assert "1 item(s) skipped" in captured.err
+    assert main(skip) == 3
+    captured = capsys.readouterr()
+    assert "full (2)" in captured.out and "skipped row 4 (Abuse/Abuse999_x264.mp4): no video file" in captured.err
 
 
 def test_cli_eval_run_on_its_own_manifest_with_exclusions(world, tmp_path, capsys):
