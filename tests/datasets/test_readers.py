@@ -161,3 +161,16 @@ def test_unknown_options_and_missing_paths(tmp_path):
     with pytest.raises(InputError, match="ucfcrime-ar data not found"):
         read_dataset("ucfcrime-ar", tmp_path / "nope.xlsx")
     assert isinstance(read_dataset("auto", write_archive(tmp_path / "u") / "ucf_crime_test.xlsx"), ItemSet)
+
+
+def test_a_name_matching_several_files_is_a_bad_row_not_a_crash(tmp_path):
+    from svta.video_io import write_mp4
+
+    source = write_archive(tmp_path / "ucf", [("Normal_Videos_003_x264.mp4", "People walk in a hall.", "Testing"),
+                                              ("Abuse/Abuse028_x264.mp4", "A man hits a dog.", "")])
+    write_mp4(source / "Event_Recognition" / "Normal_Videos_003_x264.mp4", clip(9), fps=8, preset="ultrafast")
+    sheet = source / "ucf_crime_test.xlsx"
+    with pytest.raises(InputError, match=r"row 2 \(Normal_Videos_003_x264.mp4\): 2 files match video"):
+        read_dataset("ucfcrime-ar", sheet, videos=source)
+    kept = read_dataset("ucfcrime-ar", sheet, videos=source, bad_rows="skip")
+    assert [i.id for i in kept.items] == ["Abuse028_x264"] and "keep one or pass the folder" in kept.skipped[0][1]

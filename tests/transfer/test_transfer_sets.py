@@ -106,7 +106,7 @@ def test_uca_bad_sentences_name_their_lines(tmp_path):
     assert "(Abuse037_x264 sentence 0): empty or unusable sentence" in message
     assert "(Abuse037_x264 sentence 1): timestamp [3.0, 1.0] is not an interval" in message
     assert "(Abuse037_x264 sentence 2): cannot cut [9, 12] s" in message and "outside the video" in message
-    assert "(Stealing100_x264 sentence 0): no video file matches 'Stealing100_x264'" in message
+    assert "(Stealing100_x264 sentence 0): no video file matches it under" in message
     assert ":line 2" not in message and "line 2 (Abuse037_x264" in message
 
 

@@ -23,7 +23,8 @@ class Item:
     Attributes:
         id: unique within its set (UCFCrime-AR: the video stem; UCA: ``<video>#<sentence>``; a
             manifest: its id; a caption file: a stable hash of source, reference and text).
-        caption: the caption text (normalised by readers that check it; raw in caption-file rows).
+        caption: the caption text, whitespace-normalised and checked to be usable (MSR-VTT folder imports keep
+            it exactly as written, so exports re-import to the same pairs).
         video: the video file, or ``None`` for caption-only data.
         category: a taxonomy id when known (else a class name from the data, or ``None``).
         is_anomaly: the anomaly/normal label when the source has one.
@@ -40,7 +41,7 @@ class Item:
     """
 
     id: str
-    caption: Any
+    caption: str
     video: Path | None = None
     category: str | None = None
     is_anomaly: bool | None = None

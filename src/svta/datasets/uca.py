@@ -18,7 +18,7 @@ from svta.datasets.files import line_of, load_json, read_text
 from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
 from svta.datasets.readers import DATASET_READERS, ReadOptions
 from svta.datasets.ucf import UCF_NORMAL_CATEGORY, source_key, ucf_category, ucf_class
-from svta.datasets.videofolder import VideoFolder, with_checksums
+from svta.datasets.videofolder import VideoFolder, resolve_or_why, with_checksums
 from svta.errors import InputError, SvtaError
 
 
@@ -72,7 +72,7 @@ def read_uca(path: Path, options: ReadOptions) -> ItemSet:
     problems = RowProblems(path, options.bad_rows)
     items: list[Item] = []
     spans: dict[str, tuple[float, float]] = {}
-    resolved: dict[str, Path | None] = {}
+    resolved: dict[str, Path | str | None] = {}
     for line, name, index, sentence, stamp in sentences(path):
         where = f"line {line} ({name} sentence {index})"
         text, why = checked_caption(sentence)
@@ -80,10 +80,10 @@ def read_uca(path: Path, options: ReadOptions) -> ItemSet:
             problems.add(where, f"empty or unusable sentence ({why.split()[0]})")
             continue
         if folder is not None and name not in resolved:
-            resolved[name] = folder.resolve(name)
+            resolved[name] = resolve_or_why(folder, name)
         video = resolved.get(name)
-        if folder is not None and video is None:
-            problems.add(where, f"no video file matches {name!r} under {folder.root}")
+        if isinstance(video, str):
+            problems.add(where, video)
             continue
         if options.clips_dir is not None:
             span = _span(stamp)

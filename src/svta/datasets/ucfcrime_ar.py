@@ -14,7 +14,7 @@ from svta.datasets.files import sheet_rows
 from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
 from svta.datasets.readers import DATASET_READERS, ReadOptions
 from svta.datasets.ucf import UCF_NORMAL_CATEGORY, source_key, ucf_category, ucf_class
-from svta.datasets.videofolder import VideoFolder, with_checksums
+from svta.datasets.videofolder import VideoFolder, resolve_or_why, with_checksums
 from svta.errors import InputError
 
 VIDEO_COLUMN = "Video Name"
@@ -91,9 +91,9 @@ def read_ucfcrime_ar(path: Path, options: ReadOptions) -> ItemSet:
             problems.add(f"{where} ({name})", f"video already listed at {unit} {first_row[item_id]}")
             continue
         first_row[item_id] = line
-        video = folder.resolve(name) if folder is not None else None
-        if folder is not None and video is None:
-            problems.add(f"{where} ({name})", f"no video file matches it under {folder.root}")
+        video = resolve_or_why(folder, name) if folder is not None else None
+        if isinstance(video, str):
+            problems.add(f"{where} ({name})", video)
             continue
         label = ucf_class(name)
         category, is_anomaly = ucf_category(label, options.map_to_taxonomy, normal_category=normal)

@@ -72,6 +72,16 @@ class VideoFolder:
         return candidates[0] if candidates else None
 
 
+def resolve_or_why(folder: VideoFolder, name: str) -> Path | str:
+    """The file ``name`` refers to, or why it has none (no match, or several equally good matches):
+    a per-row problem for the bad-row policy rather than an error that stops the whole read."""
+    try:
+        found = folder.resolve(name)
+    except InputError as exc:
+        return str(exc).split(": ", 1)[-1]
+    return found if found is not None else f"no video file matches it under {folder.root}"
+
+
 def with_checksums(items: ItemSet, options: ReadOptions) -> ItemSet:
     """The set with every video's sha256 filled in (each distinct file hashed once, in threads).
 
