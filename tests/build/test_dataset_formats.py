@@ -119,7 +119,7 @@ def test_svta_release_with_column_mapping(tmp_path, video_bank):
                "split_column": "subset", "normal_categories": "Walk"}  # fmt: skip
     result = import_dataset("svta-release", src, tmp_path / "root", options)
     manifest = {r["id"]: r for r in read_records(table_path(tmp_path / "root", "manifest"), "manifest")}
-    assert result.n_items == 6 and result.skipped[0][0] == "clip99" and "not found" in result.skipped[0][1]
+    assert result.n_items == 6 and result.skipped[0][0] == "annotations.csv: row 7" and "not found" in result.skipped[0][1]
     assert manifest["clip0"]["caption"] == "A caption 0"
     assert manifest["clip0"]["category"] == "Falling" and manifest["clip0"]["is_anomaly"] is True
     assert manifest["clip1"]["category"] == "Walk" and manifest["clip1"]["is_anomaly"] is False
@@ -132,7 +132,7 @@ def test_svta_release_errors(tmp_path, video_bank):
     src.mkdir()
     (src / "a.csv").write_text("video,caption,category\nv0,hello,Mystery\n")
     shutil.copyfile(video_bank[0], src / "v0.mp4")
-    with pytest.raises(InputError, match="row 0.*'Mystery'.*unknown_kind"):
+    with pytest.raises(InputError, match="a.csv: row 1.*'Mystery'.*unknown_kind"):
         import_dataset("svta-release", src, tmp_path / "r1")
     result = import_dataset("svta-release", src, tmp_path / "r2", {"unknown_kind": "anomaly"})
     assert result.n_items == 1 and sum(result.splits.values()) == 1  # one item, no split column: a seeded split
@@ -162,7 +162,7 @@ def test_ucfcrime_ar_from_spreadsheets(tmp_path, video_bank):
     result = import_dataset("ucfcrime-ar", src, tmp_path / "root")
     manifest = {r["id"]: r for r in read_records(table_path(tmp_path / "root", "manifest"), "manifest")}
     assert result.n_items == 3 and result.skipped == [
-        ("Arson001_x264", f"video not found: {src / 'videos' / 'Arson/Arson001_x264.mp4'}")
+        ("ucf_crime_test.xlsx: row 5 (Arson/Arson001_x264.mp4)", f"no video file matches it under {src / 'videos'}")
     ]
     assert manifest["Abuse028_x264"]["caption"] == "A man in a hat beat a white dog in the yard."
     assert (
@@ -170,7 +170,7 @@ def test_ucfcrime_ar_from_spreadsheets(tmp_path, video_bank):
         and manifest["RoadAccidents001_x264"]["category"] == "road_accident"
     )
     assert (
-        manifest["Normal_Videos_003_x264"]["category"] == "normal"
+        manifest["Normal_Videos_003_x264"]["category"] == "walking"  # the generic normal category
         and not manifest["Normal_Videos_003_x264"]["is_anomaly"]
     )
     assert {r["split"] for r in manifest.values()} == {"test"}
@@ -181,6 +181,17 @@ def test_ucfcrime_ar_from_spreadsheets(tmp_path, video_bank):
     manifest = {r["id"]: r for r in read_records(table_path(tmp_path / "raw", "manifest"), "manifest")}
     assert raw.n_items == 3 and manifest["RoadAccidents001_x264"]["category"] == "RoadAccidents"
     assert (tmp_path / "raw" / manifest["Abuse028_x264"]["path"]).resolve() == (src / "videos" / names[0]).resolve()
+
+
+def test_msrvtt_export_into_an_earlier_export_replaces_it_whole(built_root, tmp_path):
+    out = tmp_path / "msrvtt"
+    export_dataset(built_root, "msrvtt", out)
+    (out / "notes.txt").write_text("mine")
+    (out / "videos" / "stale.mp4").write_bytes(b"old")
+    result = export_dataset(built_root, "msrvtt", out)
+    assert result.out == out and (out / "notes.txt").read_text() == "mine" and not (out / "videos" / "stale.mp4").exists()
+    assert "--data_path " + str(out) in (out / "README.txt").read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
 
 
 def test_export_needs_a_manifest(tmp_path):
@@ -196,8 +207,9 @@ def test_manifest_with_duplicate_ids_or_missing_videos_is_refused(built_root, tm
     from svta.errors import TableSchemaError
 
     (built_root / "videos" / "smoke-1.mp4").unlink()
-    with pytest.raises(InputError, match=r"1 manifest row\(s\) name missing videos.*smoke-1"):
+    with pytest.raises(InputError, match=r"1 row\(s\) name missing video files.*smoke-1.*nothing was written"):
         export_dataset(built_root, "msrvtt", tmp_path / "a")
+    assert not (tmp_path / "a").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     with pytest.raises(InputError, match="id 'smoke-1': video file missing"):
         export_dataset(built_root, "webdataset", tmp_path / "b")
     path = table_path(built_root, "manifest")
@@ -205,3 +217,18 @@ def test_manifest_with_duplicate_ids_or_missing_videos_is_refused(built_root, tm
     pq.write_table(table.take([0, 1, 0]), path)
     with pytest.raises(TableSchemaError, match=r"manifest.parquet, row 2, field 'id': duplicate id"):
         export_dataset(built_root, "msrvtt", tmp_path / "c")
+
+
+def test_webdataset_shards_read_back_through_the_reader(built_root, tmp_path):
+    from svta.datasets import read_dataset
+
+    out = tmp_path / "wds"
+    export_dataset(built_root, "webdataset", out, {"shard_size": 4})
+    manifest = {r["id"]: r for r in read_records(table_path(built_root, "manifest"), "manifest")}
+    back = read_dataset("wds", out, videos=tmp_path / "clips", split="test")
+    assert back.kind == "webdataset" and {i.id for i in back.items} == {k for k, r in manifest.items()
+                                                                        if r["split"] == "test"}
+    item = back.items[0]
+    assert item.caption == " ".join(manifest[item.id]["caption"].split()) and item.sha256 == manifest[item.id]["sha256"]
+    assert item.video.read_bytes() == (built_root / manifest[item.id]["path"]).read_bytes()
+    assert all(i.video is None for i in read_dataset("webdataset", out).items)  # no folder: captions only

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from svta.captions.importers import detect_format, import_captions, ucf_class
+from svta.captions.importers import detect_format, import_captions
+from svta.datasets.ucf import ucf_class
 from svta.errors import InputError
 from svta.tables import read_records
 
@@ -29,7 +30,8 @@ def test_generic_csv_with_mapping_and_skipped_rows(tmp_path):
         tmp_path / "root", path, mapping={"caption": "text", "source_ref": "vid", "category": "label"}
     )
     assert result.read == 6 and result.added == 3 and result.source == "mine" and result.format == "csv"
-    assert [(s["line"], s["reason"]) for s in result.skipped] == [(5, "empty"), (6, "too_long"), (7, "control_chars")]
+    assert [(s["where"], s["reason"].split()[3]) for s in result.skipped] == [
+        ("line 5 (v3)", "empty"), ("line 6 (v4)", "too_long"), ("line 7 (v5)", "control_chars")]
     rows = _rows(tmp_path / "root")
     assert rows["v1"]["category"] == "throwing_objects" and rows["v1"]["tags"] == ["stone", "car"]
     assert rows["v2"]["caption"] == "A woman slips on ice." and rows["v2"]["category"] == "falls"
@@ -121,23 +123,23 @@ def test_ucfcrime_ar_xlsx_and_csv(tmp_path):
     path = tmp_path / "ucf_crime_test.xlsx"
     book.save(path)
     result = import_captions(tmp_path / "root", path)
-    assert result.format == "ucfcrime_ar" and result.added == 2
+    assert result.format == "ucfcrime-ar" and result.added == 2
     assert result.skipped == [
-        {"line": 4, "source_ref": "Shoplifting/Shoplifting001_x264.mp4", "reason": "empty", "detail": "no text"}
+        {"where": "row 4 (Shoplifting/Shoplifting001_x264.mp4)", "reason": "empty or unusable 'English Text' caption (empty)"}
     ]
     rows = _rows(tmp_path / "root")
     abuse = rows["Abuse/Abuse028_x264.mp4"]
     assert (
         abuse["caption"] == "A man hits a dog in a yard."
         and abuse["category"] == "abuse"
-        and abuse["source"] == "ucfcrime_ar"
+        and abuse["source"] == "ucfcrime-ar"
     )
     assert rows["Normal_Videos_event/Normal_Videos_015_x264.mp4"]["category"] is None
     zh = import_captions(tmp_path / "zh", path, language="zh")
     assert zh.added == 3
     csv_path = tmp_path / "ucf.csv"
     csv_path.write_text("Video Name,English Text\nArson/Arson011_x264.mp4,A man sets a car on fire.\n")
-    assert detect_format(csv_path) == "ucfcrime_ar"
+    assert detect_format(csv_path) == "ucfcrime-ar"
     import_captions(tmp_path / "csv", csv_path)
     assert _rows(tmp_path / "csv")["Arson/Arson011_x264.mp4"]["category"] == "arson"
     broken = tmp_path / "broken.xlsx"

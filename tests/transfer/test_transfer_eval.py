@@ -11,6 +11,8 @@ from transferkit import (
     UCF_ROWS,
     UNRELATED,
     VERBATIM,
+    load_uca,
+    load_ucfcrime_ar,
     textured_clip,
     write_sheet,
     write_training_root,
@@ -22,7 +24,6 @@ from svta.transfer.clean import excluded_items
 from svta.transfer.evaluate import evaluate_transfer, load_eval_model
 from svta.transfer.overlap import check_overlap
 from svta.transfer.sets import load_set, load_training_set
-from svta.transfer.ucfcrime import load_ucfcrime_ar
 
 FRAMES, WORDS = 3, 16
 
@@ -63,14 +64,16 @@ def test_clean_view_equals_a_set_that_never_had_the_items(world, model, tmp_path
     assert result.counts == {"texts": 8, "videos": 8, "excluded": 2, "clean_texts": 6, "clean_videos": 6}
     assert result.full["SumR"] == pytest.approx(sum(result.full[d][r] for d in ("t2v", "v2t") for r in ("R1", "R5", "R10")))
     table = result.table().splitlines()
-    assert table[0].endswith("| SumR |") and "full (8)" in table[2] and "clean (6)" in table[3]
+    assert table[0].endswith("| SumR | chance R@1 | chance SumR |") and "full (8)" in table[2] and "clean (6)" in table[3]
+    # Each row names the model and carries the chance level of its own gallery (8 and 6 videos).
+    assert table[2].startswith(f"| {info['name']} · ") and table[2].endswith("| 12.5 | 350.0 |")
+    assert table[3].endswith("| 16.7 | 400.0 |")
     assert result.excluded == sorted(exclude) and result.settings["frames"] == FRAMES
 
 
 def test_manifest_set_matches_the_retrieval_evaluator(world, model):
     from svta.retrieval.evaluate import evaluate_model
-    from svta.transfer.uca import load_uca
-
+    
     net, _ = model
     root = write_training_root(world["base"] / "with-videos", UNRELATED, [textured_clip(i) for i in range(len(UNRELATED))])
     ours = evaluate_transfer(net, load_set(f"manifest:{root}", split="train"))
@@ -140,6 +143,18 @@ def test_cli_eval_on_ucfcrime_ar_full_and_clean(world, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "row 4 (Abuse/Abuse999_x264.mp4): no video file matches" in err
     assert "\n" not in err
+    # Skipping bad rows lists them (text and JSON) and exits 3 after the table; any spelling of the kind works.
+    skip = ["--quiet", "eval", "--checkpoint", str(world["checkpoint"]), "--frames", str(FRAMES), "--workers", "0",
+            "--device", "cpu", "--dataset", "ucfcrime_ar", "--annotations", str(bad), "--videos", str(world["videos"]),
+            "--skip-bad-rows"]
+    assert main([*skip, "--json"]) == 3
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["skipped_rows"] == [
+        {"where": "row 4 (Abuse/Abuse999_x264.mp4)", "why": f"no video file matches it under {world['videos']}"}]
+    assert "1 item(s) skipped" in captured.err
+    assert main(skip) == 3
+    captured = capsys.readouterr()
+    assert "full (2)" in captured.out and "skipped row 4 (Abuse/Abuse999_x264.mp4): no video file" in captured.err
 
 
 def test_cli_eval_run_on_its_own_manifest_with_exclusions(world, tmp_path, capsys):

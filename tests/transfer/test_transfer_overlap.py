@@ -14,6 +14,7 @@ from transferkit import (
     UCF_ROWS,
     UNRELATED,
     VERBATIM,
+    load_ucfcrime_ar,
     textured_clip,
     write_sheet,
     write_training_root,
@@ -25,7 +26,6 @@ from svta.errors import InputError
 from svta.transfer.overlap import OverlapOptions, OverlapReport, check_overlap
 from svta.transfer.overlap_report import read_overlap_report, write_overlap_report
 from svta.transfer.sets import ItemSet, SetItem, load_training_set
-from svta.transfer.ucfcrime import load_ucfcrime_ar
 
 REENCODED = 6  # the eval video (Fighting014) the training root holds again, resized and re-encoded
 
@@ -111,4 +111,37 @@ def test_cli_overlap_writes_the_report(world, capsys):
     report = read_overlap_report(out["json"])
     assert report.eval["name"] == "ucfcrime-ar:ucf_crime_test.xlsx" and out["json"].startswith(str(world["root"]))
     assert main(["overlap", "--train", str(world["root"]), "--eval", "ucfcrime-ar:/no/such.xlsx"]) == 2
-    assert "UCFCrime-AR spreadsheet not found" in capsys.readouterr().err
+    assert "ucfcrime-ar data not found" in capsys.readouterr().err
+
+
+def test_video_hash_fires_for_a_byte_identical_ucfcrime_ar_video(world, tmp_path):
+    """#15.12: evaluation videos are hashed when given, so a byte-identical training copy is a video_hash match."""
+    import shutil
+
+    root = write_training_root(tmp_path / "train", ["a cat sleeps on a sofa", "a bus stops at a red light"],
+                               [textured_clip(300), textured_clip(301)])
+    copied = world["videos"] / "Anomaly-Videos-Part-1/Burglary/Burglary021_x264.mp4"
+    shutil.copyfile(copied, root / "videos/train-001.mp4")
+    training = load_training_set(root)
+    from svta.video_io import sha256_file
+
+    training = ItemSet(training.name, training.kind, [item.but(sha256=sha256_file(item.video))
+                                                      for item in training.items])
+    report = check_overlap(training, load_ucfcrime_ar(world["sheet"], world["videos"]))
+    assert report.counts["video_hash"] == 1 and report.flagged["Burglary021_x264"] == ["video_hash"]
+    assert check_overlap(training, load_ucfcrime_ar(world["sheet"])).counts["video_hash"] == 0  # no videos: no hash
+
+
+def test_cli_overlap_lists_skipped_rows_and_exits_3(world, tmp_path, capsys):
+    sheet = write_sheet(tmp_path / "ucf_crime_test.xlsx", [*UCF_ROWS[:3], ("Arson/Arson007_x264.mp4", "  ")])
+    args = ["--quiet", "overlap", "--train", str(world["root"]), "--eval", f"ucfcrime_ar:{sheet}", "--skip-bad-rows",
+            "--out", str(tmp_path / "report")]
+    assert main([*args, "--json"]) == 3
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["skipped"] == [{"where": "row 5 (Arson/Arson007_x264.mp4)",
+                               "why": "empty or unusable 'English Text' caption (empty)"}]
+    assert "1 item(s) skipped" in captured.err
+    assert main(args) == 3
+    err = capsys.readouterr().err
+    assert "skipped row 5 (Arson/Arson007_x264.mp4): empty or unusable" in err

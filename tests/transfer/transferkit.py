@@ -124,3 +124,17 @@ def write_caption_root(root: Path, captions: list[str], category: str = "fightin
     write_table(caption_rows, table_path(root, "captions"), "captions")
     write_table(video_rows, table_path(root, "videos"), "videos")
     return root
+
+
+def load_ucfcrime_ar(sheet, videos=None, **options):
+    """A UCFCrime-AR spreadsheet through the ``ucfcrime-ar`` reader (the tests' shorthand)."""
+    from svta.datasets import read_dataset
+
+    return read_dataset("ucfcrime-ar", sheet, videos=videos, **options)
+
+
+def load_uca(path, videos=None, **options):
+    """A UCA JSON through the ``uca`` reader."""
+    from svta.datasets import read_dataset
+
+    return read_dataset("uca", path, videos=videos, **options)

@@ -136,7 +136,8 @@ def export(
 
 
 def import_(
-    fmt: Annotated[str, typer.Argument(help="Format: hf | msrvtt | svta-release | ucfcrime-ar (see `svta list`).")],
+    fmt: Annotated[str, typer.Argument(help="Format: hf | msrvtt | svta-release | ucfcrime-ar (see `svta list`; "
+                                            "ucfcrime_ar and other spellings accepted).")],
     source: Annotated[Path, typer.Argument(help="The dataset folder to import.")],
     root: RootOption = None,
     opt: OptsOption = None,
@@ -150,13 +151,18 @@ def import_(
 
 
 def _print_format(result: Any, json_: bool) -> None:
+    """The summary (or JSON), every skipped item, then exit 3 when any was skipped."""
     if wants_json(json_):
         emit_json(result.to_dict())
-        return
-    splits = ", ".join(f"{name} {n}" for name, n in result.splits.items())
-    typer.echo(f"{result.direction}ed {result.n_items} item(s) as {result.format} ({splits}) -> {result.out}")
-    for item, reason in result.skipped[:20]:
-        typer.echo(f"  skipped {item}: {reason}", err=True)
+    else:
+        splits = ", ".join(f"{name} {n}" for name, n in result.splits.items())
+        typer.echo(f"{result.direction}ed {result.n_items} item(s) as {result.format} ({splits}) -> {result.out}")
+        for item, reason in result.skipped:
+            typer.echo(f"  skipped {item}: {reason}", err=True)
+    if result.skipped:
+        from svta.datasets import ItemsSkipped
+
+        raise ItemsSkipped(f"{result.direction} {result.format}", len(result.skipped), result.n_items)
 
 
 def register(app: typer.Typer) -> None:

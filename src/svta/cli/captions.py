@@ -83,7 +83,8 @@ def generate(
 def import_(
     file: Path = IMPORT_FILE,
     root: Path | None = ROOT,
-    format: str = typer.Option("auto", "--format", help="auto | csv | jsonl | json | msrvtt | uca | ucfcrime_ar."),
+    format: str = typer.Option("auto", "--format", help="auto | csv | jsonl | json | msrvtt | uca | ucfcrime-ar "
+                               "(ucfcrime_ar and other spellings accepted)."),
     map_: list[str] = MAPPING,
     source: str | None = typer.Option(
         None, "--source", help="Value of the source column (default: format or file stem)."
@@ -102,12 +103,15 @@ def import_(
                              category=category, language=language, taxonomy=config.taxonomy)  # fmt: skip
     if wants_json(json_):
         emit_json(result.to_dict())
-        return
-    typer.echo(
-        f"{result.format}: read {result.read}, added {result.added}, skipped {len(result.skipped)} -> {result.table}"
-    )
-    for item in result.skipped[:10]:
-        typer.echo(f"  skipped {file}:{item['line']}: {item['reason']} {item['detail']}".rstrip(), err=True)
+    else:
+        typer.echo(f"{result.format}: read {result.read}, added {result.added}, skipped {len(result.skipped)} "
+                   f"-> {result.table}")
+        for item in result.skipped:
+            typer.echo(f"  skipped {file.name}: {item['where']}: {item['reason']}", err=True)
+    if result.skipped:
+        from svta.datasets import ItemsSkipped
+
+        raise ItemsSkipped(f"captions import {file.name}", len(result.skipped), result.read - len(result.skipped))
 
 
 @app.command("filter")

@@ -25,6 +25,8 @@ def overlap_command(
                                                                       "split).")] = "train,val",
     train_table: Annotated[str, typer.Option("--train-table", help="auto | manifest | captions.")] = "auto",
     threshold: Annotated[float, typer.Option("--threshold", help="Near-duplicate caption cosine (MiniLM).")] = 0.8,
+    agreement: Annotated[bool, typer.Option("--agreement/--no-agreement", help="Near pairs must also agree on "
+                                            "colours, counts, sides, people, vehicles.")] = True,
     videos: Annotated[bool, typer.Option("--videos", help="Also compare videos by frame embeddings.")] = False,
     video_threshold: Annotated[float, typer.Option("--video-threshold", help="Near-duplicate video score.")] = 0.9,
     split: Annotated[str, typer.Option("--split", help="Split of a manifest evaluation set.")] = "test",
@@ -47,16 +49,31 @@ def overlap_command(
     training = load_training_set(train, splits, train_table)  # type: ignore[arg-type]
     evaluation = load_set(eval_set, videos=eval_videos, split=split, language=language,
                           bad_rows="skip" if skip_bad_rows else "error")
-    options = OverlapOptions(text_threshold=threshold, videos=videos, video_threshold=video_threshold)
+    options = OverlapOptions(text_threshold=threshold, near_agreement=agreement, videos=videos,
+                             video_threshold=video_threshold)
     report = check_overlap(training, evaluation, options)
     files = write_overlap_report(report, out or train / "stats" / "overlap" / report_slug(evaluation.name))
     if wants_json(json_):
         emit_json({"counts": report.counts, "n_eval": len(evaluation), "n_train": len(training),
-                   "json": files.json, "markdown": files.markdown, "figure": files.figure})
+                   "json": files.json, "markdown": files.markdown, "figure": files.figure,
+                   "skipped": evaluation.skipped_list()})
+    else:
+        typer.echo(f"{report.counts['any']} of {len(evaluation)} evaluation items overlap {training.name} "
+                   f"({len(training)} items): " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
+        typer.echo(f"-> {files.json}, {files.markdown}" + (f", {files.figure}" if files.figure else ""))
+    _exit_if_skipped(f"overlap {evaluation.name}", evaluation.skipped, len(evaluation), json_)
+
+
+def _exit_if_skipped(what: str, skipped: list[tuple[str, str]], n_done: int, json_: bool) -> None:
+    """List every row or video left out (unless JSON carries them) and exit 3 when there is any."""
+    from svta.datasets import ItemsSkipped
+
+    if not skipped:
         return
-    typer.echo(f"{report.counts['any']} of {len(evaluation)} evaluation items overlap {training.name} "
-               f"({len(training)} items): " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
-    typer.echo(f"-> {files.json}, {files.markdown}" + (f", {files.figure}" if files.figure else ""))
+    if not wants_json(json_):
+        for where, why in skipped:
+            typer.echo(f"  skipped {where}: {why}", err=True)
+    raise ItemsSkipped(what, len(skipped), n_done)
 
 
 def dataset_spec(dataset: str | None, annotations: Path | None, root: Path | None, run: Path | None = None) -> str:
@@ -64,18 +81,20 @@ def dataset_spec(dataset: str | None, annotations: Path | None, root: Path | Non
     dataset (or ``manifest`` alone) means the manifest of ``--root``, else of the run's root."""
     from svta.cli._common import resolve_root
     from svta.retrieval.results import read_config
-    from svta.transfer.sets import SET_KINDS
+    from svta.transfer.sets import SET_KINDS, set_kind
 
     dataset = dataset or "manifest"
-    if ":" in dataset and dataset.split(":", 1)[0] in SET_KINDS:
+    if ":" in dataset and set_kind(dataset.split(":", 1)[0]):
         return dataset
-    if dataset not in SET_KINDS:
-        raise InputError(f"--dataset must be one of {', '.join(SET_KINDS)} (or KIND:PATH), got {dataset!r}")
+    kind = set_kind(dataset)  # any reader name or alias (ucfcrime_ar, UCFCrime-AR, manifest, ...)
+    if kind is None:
+        raise InputError(f"--dataset must be one of {', '.join(SET_KINDS)} (or another reader, or KIND:PATH), "
+                         f"got {dataset!r}")
     if annotations is not None:
-        return f"{dataset}:{annotations}"
-    if dataset == "manifest":
+        return f"{kind}:{annotations}"
+    if kind == "svta-root":
         run_root = read_config(run).get("root") if run is not None and root is None else None
-        return f"manifest:{run_root or resolve_root(root)}"
+        return f"svta-root:{run_root or resolve_root(root)}"
     raise InputError(f"--dataset {dataset} needs --annotations FILE (the spreadsheet or JSON)")
 
 
@@ -90,8 +109,9 @@ def transfer_eval(*, run: Path | None, checkpoint: Path | None, model: str | Non
     from svta.transfer.overlap_report import read_overlap_report
     from svta.transfer.sets import load_set
 
+    # Scoring needs no checksums (only the overlap check does): skip hashing long untrimmed videos.
     evaluation = load_set(dataset_spec(dataset, annotations, root, run), videos=videos, split=split, language=language,
-                          bad_rows="skip" if skip_bad_rows else "error", clips_dir=clips_dir)
+                          bad_rows="skip" if skip_bad_rows else "error", clips_dir=clips_dir, checksum=False)
     exclude = None
     if exclude_overlap is not None:
         exclude = excluded_items(read_overlap_report(exclude_overlap), evaluation, _csv(exclude_kinds),
@@ -105,9 +125,11 @@ def transfer_eval(*, run: Path | None, checkpoint: Path | None, model: str | Non
         write_transfer_report(report, target)
     if wants_json(json_):
         emit_json(report.to_json_dict())
-        return
-    typer.echo(report.table().rstrip("\n"))
-    typer.echo(f"{report.counts['texts']} captions x {report.counts['videos']} videos, "
-               f"{len(report.skipped_videos)} video(s) skipped, {report.seconds:.1f} s"
-               + (f"; clean: {report.counts['excluded']} overlapping item(s) left out" if exclude is not None else "")
-               + (f" -> {target}" if target is not None else ""))
+    else:
+        typer.echo(report.table().rstrip("\n"))
+        typer.echo(f"{report.counts['texts']} captions x {report.counts['videos']} videos, "
+                   f"{len(report.skipped_videos)} video(s) skipped, {report.seconds:.1f} s"
+                   + (f"; clean: {report.counts['excluded']} overlapping item(s) left out" if exclude is not None
+                      else "") + (f" -> {target}" if target is not None else ""))
+    skipped = [*evaluation.skipped, *((video, f"does not decode: {why}") for video, why in report.skipped_videos.items())]
+    _exit_if_skipped(f"eval {evaluation.name}", skipped, report.counts["texts"], json_)

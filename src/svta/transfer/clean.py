@@ -86,19 +86,36 @@ def sum_r(metrics: Mapping[str, Any]) -> float:
     return float(sum(metrics[d][r] for d in ("t2v", "v2t") for r in RECALLS))
 
 
-def transfer_table(rows: Mapping[str, Mapping[str, Any]], decimals: int = 1) -> str:
+def chance(gallery: int, k: int) -> float:
+    """R@k (percent) of a random ranking over ``gallery`` candidates: ``100 * k / gallery`` (at most 100)."""
+    return min(100.0, 100.0 * k / gallery) if gallery > 0 else float("nan")
+
+
+def chance_sum_r(gallery: int) -> float:
+    """SumR of a random ranking in both directions over a gallery of ``gallery`` videos (V2T ranks
+    caption groups, one per video, so its chance level is T2V's)."""
+    return 2 * sum(chance(gallery, int(r[1:])) for r in RECALLS)
+
+
+def transfer_table(rows: Mapping[str, Mapping[str, Any]], decimals: int = 1,
+                   galleries: Mapping[str, int] | None = None) -> str:
     """The seed's Markdown table (T2V | V2T R@1 R@5 R@10 MdR MnR) with a SumR column.
 
     Args:
         rows: ``{label: {"t2v": {...}, "v2t": {...}}}`` in row order.
+        galleries: ``{label: videos in that row's gallery}``: adds the chance R@1 and SumR of that gallery
+            size next to each row, since a smaller gallery (a clean subset) lifts recall by itself.
     """
     from svta.eval.report import results_table
 
     lines = results_table(rows, "markdown", decimals).rstrip("\n").split("\n")
-    lines[0] += " SumR |"
-    lines[1] += "---:|"
-    for i, metrics in enumerate(rows.values(), start=2):
+    lines[0] += " SumR |" + (" chance R@1 | chance SumR |" if galleries else "")
+    lines[1] += "---:|" + ("---:|---:|" if galleries else "")
+    for i, (label, metrics) in enumerate(rows.items(), start=2):
         lines[i] += f" {sum_r(metrics):.{decimals}f} |"
+        if galleries:
+            size = galleries[label]
+            lines[i] += f" {chance(size, 1):.{decimals}f} | {chance_sum_r(size):.{decimals}f} |"
     return "\n".join(lines) + "\n"
 
 

@@ -33,6 +33,7 @@ class TransferReport:
         counts: texts/videos evaluated in each view and how many items were excluded.
         excluded: ids left out of the clean view.
         skipped_videos: ``{video: error}`` for videos that do not decode (left out of both views).
+        skipped_rows: ``[{"where", "why"}]`` of the evaluation set's rows left out when it was read.
         overlap_report: the report the exclusions came from.
         settings: ties, compat, sampling.
         seconds: wall time.
@@ -45,19 +46,28 @@ class TransferReport:
     counts: dict[str, int] = field(default_factory=dict)
     excluded: list[str] = field(default_factory=list)
     skipped_videos: dict[str, str] = field(default_factory=dict)
+    skipped_rows: list[dict[str, str]] = field(default_factory=list)
     overlap_report: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
-    def rows(self) -> dict[str, dict[str, Any]]:
-        """Table rows: ``full (N)`` and, when computed, ``clean (M)``."""
-        rows = {f"{self.dataset['name']} full ({self.counts['texts']})": self.full}
+    def _labels(self) -> list[tuple[str, int]]:
+        """``(row label, gallery size)`` of the full row and, when computed, the clean row."""
+        model = self.model.get("name") or "model"
+        labels = [(f"{model} · {self.dataset['name']} full ({self.counts['texts']})", self.counts["videos"])]
         if self.clean is not None:
-            rows[f"{self.dataset['name']} clean ({self.counts['clean_texts']})"] = self.clean
-        return rows
+            labels.append((f"{model} · {self.dataset['name']} clean ({self.counts['clean_texts']})",
+                           self.counts["clean_videos"]))
+        return labels
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        """Table rows: ``<model> · <set> full (N)`` and, when computed, ``... clean (M)``."""
+        metrics = [self.full] + ([self.clean] if self.clean is not None else [])
+        return {label: m for (label, _), m in zip(self._labels(), metrics)}
 
     def table(self) -> str:
-        return transfer_table(self.rows())
+        """The Markdown table with each row's chance level for its gallery size."""
+        return transfer_table(self.rows(), galleries=dict(self._labels()))
 
     def markdown(self) -> str:
         lines = [f"# Zero-shot transfer: {self.model.get('name')} on {self.dataset['name']}", "", self.table()]
@@ -163,6 +173,7 @@ def evaluate_transfer(model: Any, evaluation: ItemSet, *, exclude: set[str] | No
         dataset=evaluation.summary(), model=model_info or {"name": type(model).__name__}, full=_metrics(full),
         clean=_metrics(clean) if clean is not None else None, counts=counts, excluded=sorted(dropped),
         skipped_videos={str(videos.records[i].path): error for i, error in broken.items()},
+        skipped_rows=evaluation.skipped_list(),
         settings={"frames": num_frames or model.max_frames, "sample_fps": sample_fps, "ties": ties, "compat": compat},
         seconds=time.perf_counter() - start,
     )

@@ -69,7 +69,9 @@ def overlap_markdown(report: OverlapReport, figure: str | None = None) -> str:
              "| evidence | eval items | pairs |", "|---|---:|---:|"]
     for kind in KINDS:
         lines.append(f"| {KIND_NAMES[kind]} (`{kind}`) | {report.counts[kind]} | {report.n_pairs[kind]} |")
-    lines += ["", f"- near-duplicate captions: {opts['embedder']} cosine >= {opts['text_threshold']}",
+    agreement = (f" and agreeing details ({report.near_rejected} pair(s) above the threshold disagreed)"
+                 if opts.get("near_agreement", False) else "")
+    lines += ["", f"- near-duplicate captions: {opts['embedder']} cosine >= {opts['text_threshold']}{agreement}",
               f"- videos compared by frame embeddings: {'yes' if report.video.get('checked') else 'no'}"
               + (f" (similarity >= {opts['video_threshold']})" if report.video.get("checked") else ""),
               f"- evaluation set fingerprint: `{report.eval['fingerprint']}`", ""]

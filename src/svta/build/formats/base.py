@@ -29,11 +29,12 @@ class FormatResult:
     out: Path
     files: list[str] = field(default_factory=list)  # main files written, relative to ``out``
     splits: dict[str, int] = field(default_factory=dict)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (item, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, why): every item left out
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["out"] = str(self.out)
+        data["skipped"] = [{"where": where, "why": why} for where, why in self.skipped]
         return data
 
 
@@ -75,6 +76,11 @@ def parse_options(fmt: DatasetFormat, options: Mapping[str, Any] | StrictModel |
 
 
 def get_format(name: str) -> DatasetFormat:
+    """The format registered as ``name`` or one of its spellings (``ucfcrime_ar``, ``UCFCrime-AR``, ``msr-vtt``)."""
+    from svta.datasets.readers import normalize_name
+
+    if name not in DATASET_FORMATS.names():
+        name = normalize_name(name) if normalize_name(name) in DATASET_FORMATS.names() else name
     return DATASET_FORMATS.get(name)()
 
 

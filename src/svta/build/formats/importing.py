@@ -1,32 +1,30 @@
-"""Shared import machinery: foreign items (caption, category, video file, split) become an svta
-root — videos placed under ``<root>/videos``, probed and hashed, and the captions, labels, videos
-and manifest tables written. Items whose video is missing or unreadable are skipped and reported.
+"""Shared import machinery: items read by a :mod:`svta.datasets` reader (caption, category, video
+file, split) become an svta root — videos placed under ``<root>/videos``, probed and hashed, and the
+captions, labels, videos and manifest tables written. Items whose video is missing or unreadable are
+skipped and listed with the rows the reader skipped.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 from svta._configbase import StrictModel
 from svta.build.formats.base import FormatResult
 from svta.build.split import SPLITS, stratified_split
+from svta.datasets.items import Item, ItemSet
+from svta.datasets.msrvtt import SPLIT_NAMES, normalize_split
 from svta.errors import InputError, SvtaError
 from svta.progress import progress
 from svta.tables import table_path, write_table
 
-SPLIT_NAMES = {
-    "train": "train", "training": "train",
-    "val": "val", "valid": "val", "validate": "val", "validation": "val", "dev": "val",
-    "test": "test", "testing": "test",
-}  # fmt: skip
+__all__ = ["SPLIT_NAMES", "ImportOptions", "normalize_split", "read_options", "write_import"]
 
 
 class ImportOptions(StrictModel):
@@ -40,28 +38,13 @@ class ImportOptions(StrictModel):
     workers: int = 4  # threads probing and hashing videos
 
 
-@dataclass
-class ImportedItem:
-    """One video–caption pair read from a foreign dataset."""
+def read_options(options: ImportOptions, **reader: Any) -> Any:
+    """The :class:`~svta.datasets.readers.ReadOptions` an import reads with: bad rows are skipped and
+    listed (the import exits 3 when it skipped any), every option is passed on to the reader too."""
+    from svta.datasets.readers import ReadOptions
 
-    id: str
-    caption: str
-    category: str
-    is_anomaly: bool
-    video: Path  # the source video file
-    video_rel: str  # where it goes below <root>/videos
-    split: str | None = None  # None: assigned by a stratified split
-    ref: str = ""  # where it came from (file and row), kept as source_ref
-
-
-def normalize_split(value: Any, where: str) -> str | None:
-    """``train``/``val``/``test`` from the many spellings datasets use; None for an empty value."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "":
-        return None
-    split = SPLIT_NAMES.get(str(value).strip().lower())
-    if split is None:
-        raise InputError(f"{where}: unknown split {value!r} (expected one of {sorted(SPLIT_NAMES)})")
-    return split
+    extra = {**options.model_dump(), **reader.pop("extra", {})}
+    return ReadOptions.of(bad_rows="skip", checksum=False, extra=extra, **reader)
 
 
 def check_root(root: Path, overwrite: bool) -> None:
@@ -110,14 +93,25 @@ def _prepare_video(source: Path, dest: Path, root: Path, options: ImportOptions)
 
 
 def write_import(
-    items: Sequence[ImportedItem], root: Path, options: ImportOptions, fmt: str, skipped: list[tuple[str, str]]
+    items: Sequence[Item] | ItemSet, root: Path, options: ImportOptions, fmt: str,
+    skipped: list[tuple[str, str]] | None = None,
 ) -> FormatResult:
-    """Place and probe the videos, split what has no split, and write the four tables."""
+    """Place and probe the videos, split what has no split, and write the four tables.
+
+    Args:
+        items: the items to import (an :class:`ItemSet` brings its skipped rows along); each needs a
+            caption, a category, ``is_anomaly``, a ``video`` and its ``video_rel``.
+        skipped: ``(where, why)`` of rows already left out; the result lists them and the videos that fail.
+    """
+    if isinstance(items, ItemSet):
+        skipped = [*items.skipped, *(skipped or [])]
+        items = items.items
+    skipped = list(skipped or [])
     check_root(root, options.overwrite)
     if not items:
         raise InputError(f"{fmt}: nothing to import ({len(skipped)} item(s) skipped)")
     root.mkdir(parents=True, exist_ok=True)
-    by_video: dict[Path, str] = {item.video: item.video_rel for item in items}
+    by_video: dict[Path, str] = {item.video: item.video_rel or item.video.name for item in items}  # type: ignore[misc]
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
         jobs = {
             src: pool.submit(_prepare_video, src, root / "videos" / rel, root, options) for src, rel in by_video.items()
@@ -127,12 +121,12 @@ def write_import(
     for item in items:
         video = videos[item.video]
         if isinstance(video, str):
-            skipped.append((item.id, video))
+            skipped.append((item.ref or item.id, video))
         else:
             kept.append(item)
     if not kept:
-        raise InputError(f"{fmt}: no item has a readable video; first problem: {skipped[0][1]}")
-    _assign_splits(kept, options)
+        raise InputError(f"{fmt}: no item has a readable video; first problem: {skipped[0][0]}: {skipped[0][1]}")
+    kept = _assign_splits(kept, options)
     _write_tables(kept, videos, root, options, fmt)
     return FormatResult(
         format=fmt,
@@ -146,19 +140,19 @@ def write_import(
     )
 
 
-def _assign_splits(items: list[ImportedItem], options: ImportOptions) -> None:
+def _assign_splits(items: list[Item], options: ImportOptions) -> list[Item]:
     unsplit: dict[str, list[str]] = defaultdict(list)
     for item in items:
         if item.split is None:
-            unsplit[item.category].append(item.id)
-    if unsplit:
-        assigned = stratified_split(unsplit, options.split, options.seed)
-        for item in items:
-            item.split = item.split or assigned[item.id]
+            unsplit[str(item.category)].append(item.id)
+    if not unsplit:
+        return items
+    assigned = stratified_split(unsplit, options.split, options.seed)
+    return [item if item.split else replace(item, split=assigned[item.id]) for item in items]
 
 
 def _write_tables(
-    items: list[ImportedItem], videos: dict[Path, Any], root: Path, options: ImportOptions, fmt: str
+    items: list[Item], videos: dict[Path, Any], root: Path, options: ImportOptions, fmt: str
 ) -> None:
     source = f"import:{fmt}"
     captions, labels, video_rows, manifest = [], [], [], []
@@ -170,7 +164,7 @@ def _write_tables(
                 "caption": item.caption,
                 "category": item.category,
                 "source": source,
-                "source_ref": item.ref,
+                "source_ref": item.source_ref or item.ref,
             }
         )
         labels.append(

@@ -6,24 +6,18 @@ video_id, sentence) and ``videos/<video_id>.mp4``. Exported roots re-import to t
 from __future__ import annotations
 
 import csv
-import json
 import shutil
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult
-from svta.build.formats.importing import ImportedItem, ImportOptions, write_import
+from svta.build.formats.importing import ImportOptions, read_options, write_import
+from svta.datasets.msrvtt import DATA_JSON, TEST_CSV, TRAIN_CSV, VAL_CSV
 from svta.errors import InputError
 from svta.tables import atomic_path, atomic_write_json, atomic_write_text, read_records, stable_id, table_path
-from svta.taxonomy import default_taxonomy
 
-DATA_JSON = "MSRVTT_data.json"
-TRAIN_CSV = "MSRVTT_train.csv"
-VAL_CSV = "MSRVTT_JSFUSION_val.csv"
-TEST_CSV = "MSRVTT_JSFUSION_test.csv"
-# MSR-VTT's own file names, read when ours are absent (importing the original dataset)
-ORIGINAL_TRAIN_CSV = "MSRVTT_train.9k.csv"
 JSON_SPLIT = {"train": "train", "val": "validate", "test": "test"}  # MSR-VTT spells val "validate"
 # CLIP4Clip's train loader takes a video's parent clip from ``url.split("?v=")[-1]``; every
 # generated video is its own parent.
@@ -64,6 +58,21 @@ def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
         writer.writerows(rows)
 
 
+def _move_into(staging: Path, out: Path) -> None:
+    """Move the finished export into ``out``: a rename when ``out`` is new, else each written entry
+    replaces the one of an earlier export (other files in ``out`` are left alone)."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    for entry in sorted(staging.iterdir()):
+        target = out / entry.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+        entry.rename(target)
+
+
 def _place(source: Path, dest: Path, link: str) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.is_symlink() or dest.exists():
@@ -83,24 +92,37 @@ class MSRVTTFormat(DatasetFormat):
     Options = MSRVTTOptions
 
     def export(self, root: Path, out: Path, options: Any) -> FormatResult:
+        """Validate every row first, write into a temporary folder beside ``out`` and move it into place
+        at the end, so a failed export leaves nothing behind (and an earlier export stays whole)."""
         rows = read_records(table_path(root, "manifest"), "manifest")
+        missing = [(row["id"], row["path"]) for row in rows if not (root / row["path"]).is_file()]
+        if missing:
+            shown = ", ".join(f"{i} ({p})" for i, p in missing[:3])
+            raise InputError(f"{table_path(root, 'manifest')}: {len(missing)} row(s) name missing video files, "
+                             f"e.g. {shown}; run `svta verify` and rebuild, nothing was written")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            result = self._export_to(root, rows, staging, out, options)
+            _move_into(staging, out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        result.out = out
+        return result
+
+    def _export_to(self, root: Path, rows: list[dict[str, Any]], out: Path, final: Path, options: Any) -> FormatResult:
         ids = _video_ids(rows)
         categories = sorted({r["category"] for r in rows})
         videos: dict[str, dict[str, Any]] = {}
-        sentences, missing = [], []
+        sentences = []
         for row in rows:
             vid = ids[row["path"]]
             if vid not in videos:
-                if not (root / row["path"]).is_file():
-                    missing.append((row["id"], f"video file missing: {row['path']}"))
-                    continue
                 _place(root / row["path"], out / "videos" / f"{vid}.mp4", options.link)
                 videos[vid] = self._video_record(row, vid, len(videos), categories)
             sentences.append(
                 {"video_id": vid, "caption": row["caption"], "sen_id": len(sentences), "svta_id": row["id"]}
             )
-        if missing:
-            raise InputError(f"{root}: {len(missing)} manifest row(s) name missing videos, first: {missing[0]}")
         data = {
             "info": {"source": "svta", "categories": categories},
             "videos": list(videos.values()),
@@ -108,7 +130,7 @@ class MSRVTTFormat(DatasetFormat):
         }
         atomic_write_json(out / DATA_JSON, data)
         self._write_split_csvs(out, videos, sentences)
-        usage = USAGE.format(out=out, data_json=DATA_JSON, train_csv=TRAIN_CSV, test_csv=TEST_CSV)
+        usage = USAGE.format(out=final, data_json=DATA_JSON, train_csv=TRAIN_CSV, test_csv=TEST_CSV)
         atomic_write_text(out / "README.txt", usage)
         splits = {s: sum(v["split"] == JSON_SPLIT[s] for v in videos.values()) for s in JSON_SPLIT}
         return FormatResult("msrvtt", "export", len(sentences), out, [DATA_JSON, TRAIN_CSV, VAL_CSV, TEST_CSV], splits)
@@ -139,74 +161,9 @@ class MSRVTTFormat(DatasetFormat):
             _write_csv(out / name, ["key", "vid_key", "video_id", "sentence"], rows)
 
     def load(self, source: Path, root: Path, options: Any) -> FormatResult:
-        path = source / options.data_json
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            videos = {v["video_id"]: v for v in data["videos"]}
-            sentences = data["sentences"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"{path}: not an MSR-VTT data JSON: {exc}") from None
-        csv_splits = self._csv_splits(source, options)
-        pairs = self._pairs(videos, sentences, csv_splits, path)
-        per_video = defaultdict(int)
-        for vid, _, _ in pairs:
-            per_video[vid] += 1
-        items, skipped = [], []
-        for vid, caption, (split, sen_id) in pairs:
-            video = videos.get(vid)
-            if video is None:
-                skipped.append((vid, f"sentence {sen_id} names a video missing from {path.name}"))
-                continue
-            category, is_anomaly = self._category(video)
-            item_id = vid if per_video[vid] == 1 else f"{vid}#{sen_id}"
-            items.append(ImportedItem(item_id, caption, category, is_anomaly, source / options.videos_dir / f"{vid}.mp4",
-                                      f"{vid}.mp4", split, f"{path.name}:{vid}:{sen_id}"))  # fmt: skip
-        return write_import(items, root, options, "msrvtt", skipped)
+        from svta.datasets.readers import read_dataset
 
-    @staticmethod
-    def _category(video: dict[str, Any]) -> tuple[str, bool]:
-        name = video.get("category_name")
-        if name is None:
-            return f"msrvtt_{video.get('category', 'unknown')}", False  # MSR-VTT's 20 genres: not anomalies
-        if "is_anomaly" in video:
-            return str(name), bool(video["is_anomaly"])
-        category = default_taxonomy().match(str(name))
-        return str(name), bool(category is not None and category.is_anomaly)
-
-    @staticmethod
-    def _csv_splits(source: Path, options: MSRVTTOptions) -> dict[str, list[dict[str, str]]]:
-        """split → CSV rows, for the CSVs present (train: video ids; val/test: JSFUSION rows)."""
-        wanted = {
-            "train": [options.train_csv] if options.train_csv else [TRAIN_CSV, ORIGINAL_TRAIN_CSV],
-            "val": [options.val_csv] if options.val_csv else [VAL_CSV],
-            "test": [options.test_csv] if options.test_csv else [TEST_CSV],
-        }
-        found = {}
-        for split, names in wanted.items():
-            for name in names:
-                if (source / name).is_file():
-                    with open(source / name, newline="", encoding="utf-8") as handle:
-                        found[split] = list(csv.DictReader(handle))
-                    break
-                if name in (options.train_csv, options.val_csv, options.test_csv):
-                    raise InputError(f"{source / name}: split CSV not found")
-        return found
-
-    @staticmethod
-    def _pairs(
-        videos: dict[str, dict], sentences: list[dict], csv_splits: dict[str, list[dict]], path: Path
-    ) -> list[tuple[str, str, tuple[str | None, Any]]]:
-        """(video id, caption, (split, sentence id)) pairs: train sentences from the JSON for the
-        train CSV's videos; val/test pairs from the JSFUSION CSVs (one sentence per video)."""
-        from svta.build.formats.importing import normalize_split
-
-        if not csv_splits:  # no CSVs: every JSON sentence, split from the video's split field
-            return [
-                (s["video_id"], s["caption"], (normalize_split(videos.get(s["video_id"], {}).get("split"), str(path)), s.get("sen_id")))
-                for s in sentences
-            ]  # fmt: skip
-        train = {row["video_id"] for row in csv_splits.get("train", [])}
-        pairs = [(s["video_id"], s["caption"], ("train", s.get("sen_id"))) for s in sentences if s["video_id"] in train]
-        for split in ("val", "test"):
-            pairs += [(r["video_id"], r["sentence"], (split, r.get("key"))) for r in csv_splits.get(split, [])]
-        return pairs
+        extra = {"data_json": options.data_json, "train_csv": options.train_csv, "val_csv": options.val_csv,
+                 "test_csv": options.test_csv, "videos_dir": options.videos_dir}
+        found = read_dataset("msrvtt", source, read_options(options, extra=extra))
+        return write_import(found, root, options, "msrvtt")

@@ -1,0 +1,155 @@
+"""MSR-VTT (reader ``msrvtt``): ``MSRVTT_data.json`` alone gives its sentences (captions; videos
+``<videos>/<video_id>.mp4`` when a folder is given); a folder in the layout CLIP4Clip and X-CLIP read
+(the JSON, a train CSV of video ids, JSFUSION val/test CSVs, ``videos/``) gives the pairs of each
+split, as svta's own ``export msrvtt`` writes them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from svta.datasets.files import line_of, load_json, read_text
+from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
+from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.videofolder import with_checksums
+from svta.errors import InputError
+
+DATA_JSON = "MSRVTT_data.json"
+TRAIN_CSV = "MSRVTT_train.csv"
+VAL_CSV = "MSRVTT_JSFUSION_val.csv"
+TEST_CSV = "MSRVTT_JSFUSION_test.csv"
+# MSR-VTT's own file names, read when ours are absent (importing the original dataset)
+ORIGINAL_TRAIN_CSV = "MSRVTT_train.9k.csv"
+SPLIT_NAMES = {
+    "train": "train", "training": "train",
+    "val": "val", "valid": "val", "validate": "val", "validation": "val", "dev": "val",
+    "test": "test", "testing": "test",
+}  # fmt: skip
+
+
+def normalize_split(value: Any, where: str) -> str | None:
+    """``train``/``val``/``test`` from the many spellings datasets use; None for an empty value."""
+    if value is None or (isinstance(value, float) and value != value) or str(value).strip() == "":
+        return None
+    split = SPLIT_NAMES.get(str(value).strip().lower())
+    if split is None:
+        raise InputError(f"{where}: unknown split {value!r} (expected one of {sorted(SPLIT_NAMES)})")
+    return split
+
+
+def read_sentences(path: Path) -> list[tuple[int, str, Any, Any]]:
+    """``(line, video_id, sen_id, caption)`` of the JSON's sentences."""
+    text = read_text(path)
+    data = load_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("sentences"), list):
+        raise InputError(f"{path}:1: not an MSR-VTT file (expected a 'sentences' list)")
+    out = []
+    for index, item in enumerate(data["sentences"]):
+        if not isinstance(item, dict) or "video_id" not in item or "caption" not in item:
+            needle = json.dumps(item.get("sen_id")) if isinstance(item, dict) and "sen_id" in item else '"sentences"'
+            raise InputError(f"{path}:{line_of(text, needle)}: sentence #{index} needs 'video_id' and 'caption'")
+        out.append((index + 1, str(item["video_id"]), item.get("sen_id", index), item["caption"]))
+    return out
+
+
+def _category(video: dict[str, Any]) -> tuple[str, bool]:
+    from svta.taxonomy import default_taxonomy
+
+    name = video.get("category_name")
+    if name is None:
+        return f"msrvtt_{video.get('category', 'unknown')}", False  # MSR-VTT's 20 genres: not anomalies
+    if "is_anomaly" in video:
+        return str(name), bool(video["is_anomaly"])
+    category = default_taxonomy().match(str(name))
+    return str(name), bool(category is not None and category.is_anomaly)
+
+
+def _csv_splits(source: Path, names: dict[str, str | None]) -> dict[str, list[dict[str, str]]]:
+    """split → CSV rows, for the CSVs present (train: video ids; val/test: JSFUSION rows)."""
+    wanted = {
+        "train": [names["train"]] if names.get("train") else [TRAIN_CSV, ORIGINAL_TRAIN_CSV],
+        "val": [names["val"]] if names.get("val") else [VAL_CSV],
+        "test": [names["test"]] if names.get("test") else [TEST_CSV],
+    }
+    found = {}
+    for split, candidates in wanted.items():
+        for name in candidates:
+            if (source / name).is_file():
+                with open(source / name, newline="", encoding="utf-8") as handle:
+                    found[split] = list(csv.DictReader(handle))
+                break
+            if name in names.values():
+                raise InputError(f"{source / name}: split CSV not found")
+    return found
+
+
+def _pairs(videos: dict[str, dict], sentences: list[dict], csv_splits: dict[str, list[dict]],
+           path: Path) -> list[tuple[str, str, str | None, Any]]:
+    """(video id, caption, split, sentence id): train sentences from the JSON for the train CSV's videos;
+    val/test pairs from the JSFUSION CSVs (one sentence per video)."""
+    if not csv_splits:  # no CSVs: every JSON sentence, split from the video's split field
+        return [(s["video_id"], s["caption"], normalize_split(videos.get(s["video_id"], {}).get("split"), str(path)),
+                 s.get("sen_id")) for s in sentences]
+    train = {row["video_id"] for row in csv_splits.get("train", [])}
+    pairs = [(s["video_id"], s["caption"], "train", s.get("sen_id")) for s in sentences if s["video_id"] in train]
+    for split in ("val", "test"):
+        pairs += [(r["video_id"], r["sentence"], split, r.get("key")) for r in csv_splits.get(split, [])]
+    return pairs
+
+
+def _folder_items(source: Path, options: ReadOptions, problems: RowProblems) -> list[Item]:
+    extra = options.extra or {}
+    path = source / extra.get("data_json", DATA_JSON)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        videos = {v["video_id"]: v for v in data["videos"]}
+        sentences = data["sentences"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not an MSR-VTT data JSON: {exc}") from None
+    names = {s: extra.get(f"{s}_csv") for s in ("train", "val", "test")}
+    pairs = _pairs(videos, sentences, _csv_splits(source, names), path)
+    per_video: dict[str, int] = defaultdict(int)
+    for vid, *_ in pairs:
+        per_video[vid] += 1
+    video_dir = source / extra.get("videos_dir", "videos")
+    items = []
+    for vid, caption, split, sen_id in pairs:
+        video = videos.get(vid)
+        where = f"{path.name}: video {vid} sentence {sen_id}"
+        text, why = checked_caption(caption)
+        if video is None or text is None:
+            problems.add(where, f"names a video missing from {path.name}" if video is None else f"caption: {why}")
+            continue
+        if options.split not in ("all", split):
+            continue
+        category, is_anomaly = _category(video)
+        # The caption as written (not normalised): an exported root re-imports to the same pairs.
+        items.append(Item(vid if per_video[vid] == 1 else f"{vid}#{sen_id}", caption, video_dir / f"{vid}.mp4", category,
+                          is_anomaly, where, split=split, source_ref=f"{vid}#{sen_id}", video_rel=f"{vid}.mp4"))
+    return items
+
+
+@DATASET_READERS.register("msrvtt", "MSR-VTT: MSRVTT_data.json (captions) or the CLIP4Clip folder layout")
+def read_msrvtt(path: Path, options: ReadOptions) -> ItemSet:
+    problems = RowProblems(path, options.bad_rows)
+    if path.is_dir():
+        items = _folder_items(path, options, problems)
+        return problems.result(f"msrvtt:{path.name}", "msrvtt", items, "pair")
+    items = []
+    for line, vid, sen_id, caption in read_sentences(path):
+        text, why = checked_caption(caption)
+        where = f"sentence {line} ({vid})"
+        if text is None:
+            problems.add(where, f"caption: {why}")
+            continue
+        video = options.videos / f"{vid}.mp4" if options.videos is not None else None
+        if video is not None and not video.is_file():
+            problems.add(where, f"video not found: {video}")
+            continue
+        items.append(Item(f"{vid}#{sen_id}", text, video, ref=f"{path.name}: {where}", source_ref=f"{vid}#{sen_id}",
+                          video_rel=f"{vid}.mp4", line=line))
+    return with_checksums(problems.result(f"msrvtt:{path.name}", "msrvtt", items, "sentence"), options)

@@ -1,0 +1,104 @@
+"""UCFCrime-AR (Wu et al., IEEE TIP 2024): the spreadsheets ``ucf_crime_train.xlsx`` /
+``ucf_crime_test.xlsx`` (columns ``Video Name``, ``Chinese Text``, ``English Text``; ``.xlsx`` or a
+``.csv`` with those columns), optionally joined with a local UCF-Crime video folder. One caption per
+video; the item id is the video stem (``Abuse028_x264``). English captions are the paper's protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from svta.datasets.files import sheet_rows
+from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
+from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.ucf import UCF_NORMAL_CATEGORY, source_key, ucf_category, ucf_class
+from svta.datasets.videofolder import VideoFolder, resolve_or_why, with_checksums
+from svta.errors import InputError
+
+VIDEO_COLUMN = "Video Name"
+LANGUAGE_COLUMNS = {"en": "English Text", "zh": "Chinese Text"}
+TRAIN_FILE, TEST_FILE = "ucf_crime_train.xlsx", "ucf_crime_test.xlsx"
+
+
+def sheet_records(path: Path, language: str = "en") -> Iterator[tuple[int, str, Any]]:
+    """``(row, video name with the stray newline stripped, caption cell)`` of every data row.
+
+    Raises:
+        InputError: the file is unreadable, empty, or lacks the name or caption column (names the header row).
+    """
+    column = LANGUAGE_COLUMNS.get(language)
+    if column is None:
+        raise InputError(f"{path}: language must be one of {', '.join(LANGUAGE_COLUMNS)}, got {language!r}")
+    header: list[str] | None = None
+    for line, values in sheet_rows(path):
+        if header is None:
+            header = [str(v).strip() if v is not None else "" for v in values]
+            missing = [c for c in (VIDEO_COLUMN, column) if c not in header]
+            if missing:
+                raise InputError(f"{path}:{line}: missing column(s) {missing}; found {header}")
+            continue
+        record = dict(zip(header, values))
+        yield line, str(record.get(VIDEO_COLUMN) or "").strip(), record.get(column)
+    if header is None:
+        raise InputError(f"{path}:1: empty spreadsheet")
+
+
+def sheet_of(path: Path, split: str) -> Path:
+    """The spreadsheet to read: ``path`` itself, or for a folder the split's released file."""
+    if path.is_file():
+        return path
+    name = TRAIN_FILE if split == "train" else TEST_FILE
+    found = next((p for p in (path / name, (path / name).with_suffix(".csv")) if p.is_file()), None)
+    if found is None:
+        raise InputError(f"{path / name}: UCFCrime-AR {split} spreadsheet not found")
+    return found
+
+
+@DATASET_READERS.register("ucfcrime-ar", "UCFCrime-AR spreadsheets (+ UCF-Crime videos found by name anywhere below)")
+def read_ucfcrime_ar(path: Path, options: ReadOptions) -> ItemSet:
+    """Read a UCFCrime-AR spreadsheet (or the split's sheet of a folder), optionally with videos.
+
+    Videos resolve by relative path, then by file name anywhere below ``options.videos`` (the public
+    archive nests them as ``Anomaly-Videos-Part-1/Abuse/...`` and ``Testing_Normal_Videos_Anomaly/...``).
+    Normal videos get the category ``extra["normal_category"]`` (default :data:`UCF_NORMAL_CATEGORY`).
+
+    Raises:
+        InputError: a missing column (names the header row), or, with ``bad_rows="error"``, rows with an
+            empty video name, an empty caption, a duplicate video or a video that matches no file.
+    """
+    split = options.split if options.split in ("train", "test") else "test"
+    sheet = sheet_of(path, split)
+    folder = VideoFolder(options.videos) if options.videos is not None else None
+    normal = (options.extra or {}).get("normal_category", UCF_NORMAL_CATEGORY)
+    problems = RowProblems(sheet, options.bad_rows)
+    items: list[Item] = []
+    first_row: dict[str, int] = {}
+    unit = "row" if sheet.suffix.lower() in (".xlsx", ".xlsm") else "line"  # CSV: a quoted name may span lines
+    column = LANGUAGE_COLUMNS.get(options.language, "")
+    for line, name, cell in sheet_records(sheet, options.language):
+        where = f"{unit} {line}"
+        text, why = checked_caption(cell)
+        if not name:
+            problems.add(where, f"empty {VIDEO_COLUMN!r}")
+            continue
+        if text is None:
+            problems.add(f"{where} ({name})", f"empty or unusable {column!r} caption ({why.split()[0]})")
+            continue
+        item_id = Path(name).stem
+        if item_id in first_row:
+            problems.add(f"{where} ({name})", f"video already listed at {unit} {first_row[item_id]}")
+            continue
+        first_row[item_id] = line
+        video = resolve_or_why(folder, name) if folder is not None else None
+        if isinstance(video, str):
+            problems.add(f"{where} ({name})", video)
+            continue
+        label = ucf_class(name)
+        category, is_anomaly = ucf_category(label, options.map_to_taxonomy, normal_category=normal)
+        items.append(Item(item_id, text, video, category, is_anomaly, f"{sheet.name}: {where}", source_key(name),
+                          split=split if path.is_dir() else None, source_ref=name, label=label,
+                          tags=(label,) if label else (), video_rel=name, line=line))
+    result = problems.result(f"ucfcrime-ar:{sheet.name}", "ucfcrime-ar", items)
+    return with_checksums(result, options)

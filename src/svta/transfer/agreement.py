@@ -1,0 +1,68 @@
+"""A second signal for near-duplicate captions: do two captions agree on the details that tell one
+recorded event from another — colours, counts, left/right, day/night, the people's gender, the
+vehicles, animals and weapons involved? Sentence embeddings score "a white car hit the black car
+turning left" and "a black car on the right turns right" as close (generic traffic wording); the
+details disagree, so the pair is not the same event.
+
+Two captions *conflict* on a slot when both mention it and each names a value the other lacks
+(``{left}`` vs ``{right}``); one naming a detail the other leaves out is no conflict (paraphrases
+drop details).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# word → (slot, canonical value); plural and synonym spellings point at one value.
+_LEXICON: dict[str, tuple[str, str]] = {}
+_SLOTS = {
+    "colour": {"white": "white", "black": "black", "red": "red", "blue": "blue", "green": "green",
+               "yellow": "yellow", "grey": "grey", "gray": "grey", "silver": "silver", "brown": "brown",
+               "orange": "orange", "pink": "pink", "purple": "purple"},
+    "count": {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+              "eight": "8", "nine": "9", "ten": "10", "both": "2", "pair": "2", "couple": "2"},
+    "side": {"left": "left", "right": "right"},
+    "time": {"night": "night", "evening": "night", "dark": "night", "midnight": "night", "day": "day",
+             "daytime": "day", "morning": "day", "afternoon": "day", "noon": "day"},
+    "gender": {"man": "male", "men": "male", "boy": "male", "boys": "male", "guy": "male", "he": "male",
+               "his": "male", "him": "male", "father": "male", "husband": "male", "gentleman": "male",
+               "woman": "female", "women": "female", "girl": "female", "girls": "female", "lady": "female",
+               "she": "female", "her": "female", "mother": "female", "wife": "female"},
+    "vehicle": {"car": "car", "cars": "car", "suv": "suv", "truck": "truck", "trucks": "truck", "lorry": "truck",
+                "bus": "bus", "buses": "bus", "van": "van", "taxi": "taxi", "cab": "taxi", "motorcycle": "motorcycle",
+                "motorbike": "motorcycle", "motorcyclist": "motorcycle", "bicycle": "bicycle", "bike": "bicycle",
+                "cyclist": "bicycle", "scooter": "scooter", "train": "train", "tram": "tram"},
+    "animal": {"dog": "dog", "dogs": "dog", "puppy": "dog", "cat": "cat", "cats": "cat", "cow": "cow",
+               "horse": "horse", "bird": "bird", "sheep": "sheep"},
+    "weapon": {"gun": "gun", "guns": "gun", "pistol": "gun", "handgun": "gun", "rifle": "gun", "gunpoint": "gun",
+               "knife": "knife", "knives": "knife", "stick": "stick", "sticks": "stick", "bat": "stick",
+               "hammer": "hammer"},
+}
+for _slot, _words in _SLOTS.items():
+    for _word, _value in _words.items():
+        _LEXICON[_word] = (_slot, _value)
+_WORD = re.compile(r"[a-z]+|\d+")
+
+
+@lru_cache(maxsize=200_000)
+def details(caption: str) -> dict[str, frozenset[str]]:
+    """``{slot: values}`` a caption mentions (``{"colour": {"white", "black"}, "side": {"left"}}``)."""
+    found: dict[str, set[str]] = {}
+    for word in _WORD.findall(caption.lower().replace("'s", "")):
+        slot_value = ("count", str(int(word))) if word.isdigit() else _LEXICON.get(word)
+        if slot_value is not None:
+            found.setdefault(slot_value[0], set()).add(slot_value[1])
+    return {slot: frozenset(values) for slot, values in found.items()}
+
+
+def conflicts(a: str, b: str) -> list[str]:
+    """The slots two captions disagree on (empty: they agree, as paraphrases of one event do)."""
+    left, right = details(a), details(b)
+    return [slot for slot in sorted(left.keys() & right.keys())
+            if not (left[slot] <= right[slot] or right[slot] <= left[slot])]
+
+
+def agree(a: str, b: str) -> bool:
+    """Whether two captions agree on every detail both mention."""
+    return not conflicts(a, b)

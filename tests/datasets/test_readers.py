@@ -1,0 +1,176 @@
+"""svta.datasets: one registry of readers with canonical names and aliases, one UCF-Crime class rule,
+one bad-row policy, and the readers the commands consume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from readerkit import UCF_TEST, clip, write_archive
+
+from svta.cli.main import main
+from svta.datasets import ItemSet, RowProblems, canonical_name, detect_reader, read_dataset
+from svta.datasets.items import Item
+from svta.datasets.ucf import UCF_NORMAL_CATEGORY, ucf_category, ucf_class
+from svta.errors import ConfigError, InputError
+from svta.tables import read_records, table_path
+
+READERS = {"csv", "json", "jsonl", "msrvtt", "svta-release", "svta-root", "uca", "ucfcrime-ar", "video-folder",
+           "webdataset"}
+
+
+def test_every_reader_has_one_canonical_name_and_its_aliases():
+    from svta.registry import registry
+
+    assert READERS <= set(registry("dataset_reader").names())
+    for spelling in ("ucfcrime-ar", "ucfcrime_ar", "UCFCrime-AR", " ucf-crime-ar "):
+        assert canonical_name(spelling) == "ucfcrime-ar"
+    assert canonical_name("manifest") == canonical_name("svta_root") == "svta-root"
+    assert canonical_name("MSR-VTT") == "msrvtt" and canonical_name("video_folder") == "video-folder"
+    with pytest.raises(ConfigError, match="unknown dataset format 'nope'; known: csv, json"):
+        canonical_name("nope")
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("Testing_Normal_Videos_Anomaly/Normal_Videos_003_x264.mp4", "Normal"),
+    ("Normal_Videos014_x264", "Normal"),
+    ("Shoplifting_x264.mp4", "Shoplifting"),
+    ("Abuse/Abuse028_x264.mp4", "Abuse"),
+    ("Anomaly-Videos-Part-2/RoadAccidents/RoadAccidents012_x264.mp4", "RoadAccidents"),
+    ("roadaccidents012_x264", "RoadAccidents"),
+    ("Arson/clip.mp4", "Arson"),
+])
+def test_one_ucf_class_rule(name, expected):
+    assert ucf_class(name) == expected
+
+
+def test_normal_ucf_videos_get_the_generic_normal_category():
+    from svta.taxonomy import default_taxonomy
+
+    category = default_taxonomy().get(UCF_NORMAL_CATEGORY)
+    assert not category.is_anomaly and ucf_category("Normal") == (category.id, False)
+    assert ucf_category("RoadAccidents") == ("road_accident", True)
+    assert ucf_category("RoadAccidents", map_to_taxonomy=False) == ("RoadAccidents", True)
+    assert ucf_category(None) == (None, None)
+
+
+def test_bad_row_policy_fails_naming_rows_or_skips_and_lists(tmp_path):
+    strict = RowProblems(tmp_path / "a.csv", "error")
+    strict.add("line 3", "caption field 'text': empty")
+    with pytest.raises(InputError, match=r"a\.csv: 1 bad row\(s\): line 3: caption field 'text': empty; fix them"):
+        strict.finish()
+    lenient = RowProblems(tmp_path / "a.csv", "skip")
+    lenient.add("line 3", "empty")
+    result = lenient.result("csv:a.csv", "csv", [Item("x", "a caption")])
+    assert result.skipped_list() == [{"where": "line 3", "why": "empty"}]
+    broken = RowProblems(tmp_path / "a.csv", "skip")
+    broken.add("line 3", "empty")
+    with pytest.raises(InputError, match=r"no usable row \(1 skipped\); first problem: line 3: empty"):
+        broken.result("csv:a.csv", "csv", [])
+    with pytest.raises(InputError, match="bad_rows must be"):
+        RowProblems(tmp_path / "a.csv", "maybe")  # type: ignore[arg-type]
+
+
+def test_detect_reader(tmp_path):
+    (tmp_path / "a.csv").write_text("caption\nA man runs.\n")
+    (tmp_path / "b.csv").write_text("Video Name,English Text\nAbuse/Abuse001_x264.mp4,A man.\n")
+    (tmp_path / "u.json").write_text(json.dumps({"Abuse001_x264": {"sentences": ["A man."], "timestamps": [[0, 1]]}}))
+    (tmp_path / "m.json").write_text(json.dumps({"videos": [], "sentences": []}))
+    (tmp_path / "clips").mkdir()
+    kinds = {name: detect_reader(tmp_path / name) for name in ("a.csv", "b.csv", "u.json", "m.json", "clips")}
+    assert kinds == {"a.csv": "csv", "b.csv": "ucfcrime-ar", "u.json": "uca", "m.json": "msrvtt",
+                     "clips": "video-folder"}
+
+
+def test_import_of_the_real_ucf_crime_layout_finds_every_video_and_lists_what_it_drops(tmp_path, capsys):
+    """#15.11: videos nested as Anomaly-Videos-Part-N/<Class>/ and Testing_Normal_Videos_Anomaly/ are found
+    by name; a row without a video is listed and the run exits 3 after its summary."""
+    source = write_archive(tmp_path / "UCF_Crimes")
+    import openpyxl
+
+    book = openpyxl.load_workbook(source / "ucf_crime_test.xlsx")
+    book.active.append(["Arson/Arson007_x264.mp4\n", "中文", "A man sets fire to a car."])
+    book.save(source / "ucf_crime_test.xlsx")
+    root = tmp_path / "root"
+    assert main(["--quiet", "import", "ucfcrime_ar", str(source), "--root", str(root), "--json"]) == 3
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result["n_items"] == len(UCF_TEST) and result["format"] == "ucfcrime-ar"
+    assert result["skipped"] == [{"where": "ucf_crime_test.xlsx: row 7 (Arson/Arson007_x264.mp4)",
+                                  "why": f"no video file matches it under {source}"}]
+    assert "import ucfcrime-ar: 1 item(s) skipped" in captured.err
+    manifest = {r["id"]: r for r in read_records(table_path(root, "manifest"), "manifest")}
+    assert manifest["Normal_Videos_014_x264"]["category"] == UCF_NORMAL_CATEGORY == "walking"
+    assert manifest["Shoplifting005_x264"]["category"] == "shoplifting" and manifest["Abuse028_x264"]["is_anomaly"]
+    assert main(["import", "UCFCrime-AR", str(source), "--root", str(tmp_path / "again")]) == 3
+    assert "skipped ucf_crime_test.xlsx: row 7 (Arson/Arson007_x264.mp4): no video file" in capsys.readouterr().err
+
+
+def test_import_with_nothing_usable_exits_2_and_writes_nothing(tmp_path, capsys):
+    source = write_archive(tmp_path / "UCF_Crimes", [("Abuse/Abuse028_x264.mp4", "A man hits a dog.", "x")])
+    (source / "x/Abuse/Abuse028_x264.mp4").unlink()
+    assert main(["import", "ucfcrime-ar", str(source), "--root", str(tmp_path / "root")]) == 2
+    assert "ucf_crime_test.xlsx: no usable row (1 skipped); first problem: row 2" in capsys.readouterr().err
+    assert not (tmp_path / "root").exists()
+
+
+def test_captions_import_accepts_every_spelling_and_exits_3_listing_skips(tmp_path, capsys):
+    """#15.11: the README's `--format ucfcrime-ar` works, and so does ucfcrime_ar."""
+    source = write_archive(tmp_path / "ucf", [*UCF_TEST[:2], ("Arson/Arson007_x264.mp4", "   ", "")])
+    sheet = str(source / "ucf_crime_test.xlsx")
+    for i, spelling in enumerate(("ucfcrime-ar", "ucfcrime_ar")):
+        code = main(["--quiet", "captions", "import", sheet, "--format", spelling, "--root", str(tmp_path / f"r{i}")])
+        assert code == 3
+        err = capsys.readouterr().err
+        assert "skipped ucf_crime_test.xlsx: row 4 (Arson/Arson007_x264.mp4): empty or unusable" in err
+        assert len(read_records(tmp_path / f"r{i}" / "captions.parquet", "captions")) == 2
+    csv = tmp_path / "ok.csv"
+    csv.write_text("caption\nA man runs across the road.\n")
+    assert main(["--quiet", "captions", "import", str(csv), "--root", str(tmp_path / "r3")]) == 0
+    assert main(["captions", "import", str(csv), "--format", "nope", "--root", str(tmp_path / "r3")]) == 2
+
+
+def test_video_folder_and_msrvtt_captions(tmp_path):
+    from svta.video_io import sha256_file, write_mp4
+
+    folder = tmp_path / "clips"
+    write_mp4(folder / "a" / "one.mp4", clip(1), fps=8, preset="ultrafast")
+    write_mp4(folder / "two.mp4", clip(2), fps=8, preset="ultrafast")
+    (folder / "two.txt").write_text("A dog  runs.\n")
+    found = read_dataset("video_folder", folder)
+    assert [(i.id, i.caption, i.video_rel) for i in found.items] == [("one", "", "a/one.mp4"),
+                                                                     ("two", "A dog runs.", "two.mp4")]
+    assert found.items[0].sha256 == sha256_file(folder / "a" / "one.mp4")
+    data = {"videos": [{"video_id": "v0"}, {"video_id": "v1"}],
+            "sentences": [{"video_id": "v0", "caption": "a man cooks", "sen_id": 0},
+                          {"video_id": "v1", "caption": "a car drives", "sen_id": 1}]}
+    path = tmp_path / "MSRVTT_data.json"
+    path.write_text(json.dumps(data))
+    (tmp_path / "mv").mkdir()
+    write_mp4(tmp_path / "mv" / "v0.mp4", clip(3), fps=8, preset="ultrafast")
+    with pytest.raises(InputError, match=r"1 bad row\(s\): sentence 2 \(v1\): video not found"):
+        read_dataset("msr-vtt", path, videos=tmp_path / "mv")
+    kept = read_dataset("msrvtt", path, videos=tmp_path / "mv", bad_rows="skip")
+    assert [i.id for i in kept.items] == ["v0#0"] and kept.items[0].sha256 and len(kept.skipped) == 1
+    assert [i.video for i in read_dataset("auto", path).items] == [None, None]
+
+
+def test_unknown_options_and_missing_paths(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown reader option\(s\) \['colour'\]"):
+        read_dataset("csv", tmp_path, colour="red")
+    with pytest.raises(InputError, match="ucfcrime-ar data not found"):
+        read_dataset("ucfcrime-ar", tmp_path / "nope.xlsx")
+    assert isinstance(read_dataset("auto", write_archive(tmp_path / "u") / "ucf_crime_test.xlsx"), ItemSet)
+
+
+def test_a_name_matching_several_files_is_a_bad_row_not_a_crash(tmp_path):
+    from svta.video_io import write_mp4
+
+    source = write_archive(tmp_path / "ucf", [("Normal_Videos_003_x264.mp4", "People walk in a hall.", "Testing"),
+                                              ("Abuse/Abuse028_x264.mp4", "A man hits a dog.", "")])
+    write_mp4(source / "Event_Recognition" / "Normal_Videos_003_x264.mp4", clip(9), fps=8, preset="ultrafast")
+    sheet = source / "ucf_crime_test.xlsx"
+    with pytest.raises(InputError, match=r"row 2 \(Normal_Videos_003_x264.mp4\): 2 files match video"):
+        read_dataset("ucfcrime-ar", sheet, videos=source)
+    kept = read_dataset("ucfcrime-ar", sheet, videos=source, bad_rows="skip")
+    assert [i.id for i in kept.items] == ["Abuse028_x264"] and "keep one or pass the folder" in kept.skipped[0][1]
