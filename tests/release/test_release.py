@@ -151,3 +151,14 @@ def test_cli_export_verify_import(built_root, tmp_path, capsys):
     (out / "README.md").write_text("changed")
     assert main(["verify", "--release", str(out)]) == 1  # problems found, as `svta verify`
     assert "[checksum] README.md" in capsys.readouterr().err
+
+
+def test_the_hf_reader_reads_a_split_of_the_release(release, built_root):
+    from svta.datasets import read_dataset
+
+    test = read_dataset("hf", release, split="test")
+    expected = {r["id"]: r for r in _manifest(built_root).to_pylist() if r["split"] == "test"}
+    assert {item.id for item in test.items} == set(expected) and test.kind == "hf"
+    item = test.items[0]
+    assert item.video.is_file() and item.sha256 == expected[item.id]["sha256"]
+    assert item.category == expected[item.id]["category"]

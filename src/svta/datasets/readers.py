@@ -31,6 +31,7 @@ ALIASES = {
 }
 _READER_MODULES = (
     "svta.datasets.captions_file",
+    "svta.datasets.hf_release",
     "svta.datasets.msrvtt",
     "svta.datasets.svta_release",
     "svta.datasets.svta_root",
