@@ -44,6 +44,7 @@ class BlockSource:
         block_size: the nominal block edge.
         text_emb / video_emb: ``[n, D]`` embeddings when scores are their dot products (lets
             re-rankers score query banks against the gallery).
+        text_index: ``[n_text]`` the caller's index of each row when texts were regrouped (``None``: same).
     """
 
     score_block: ScoreBlock
@@ -54,6 +55,7 @@ class BlockSource:
     block_size: int
     text_emb: Any = None
     video_emb: Any = None
+    text_index: Any = None
 
     def block(self, rows: Bounds, cols: Bounds) -> Any:
         """Scores of texts ``rows`` × videos ``cols`` as a tensor on ``device``. ``[r, c]``"""
@@ -111,7 +113,12 @@ def stream_ranks(score_block: ScoreBlock, n_text: int, n_video: int, text_to_vid
             R@K, NaN candidates rank first as in torch's descending sort) and V2T over caption
             groups scored by their max, with tie duplication. The reference breaks exact T2V ties
             inside torch's sort, which is unstable beyond 16 videos (arbitrary order); we break
-            them by video index, which is what it does for short rows.
+            them by video index, which is what it does for short rows. "gram" reproduces GRAM's
+            ``compute_metric_ret`` (with a :class:`~svta.eval.rerank.TopKRescore`: after its
+            ``refine_score_matrix``, zero outside the top-k whatever the rescorer's ``tail``): ranks are
+            positions in torch's descending sort of whole rows (its tie order), MdR the lower median,
+            and V2T ranks single captions, a video counting its best-placed caption
+            (see :mod:`svta.eval.gram_compat`).
         ks: recall cut-offs; 1, 5, 10 are always reported.
         nan: a NaN ground truth is ranked last ("worst", counted and listed in ``nan_queries``),
             left out ("drop", listed in ``dropped``) or an error ("raise"). NaN candidates never
@@ -153,8 +160,10 @@ def run_stream(source: BlockSource, *, ties: Ties = "optimistic", compat: str | 
 
     check_options(ties, compat, nan)
     layout = source.layout
-    _check_compat(layout, compat)
     transform, rescore = split_rerank(rerank)
+    if compat == "gram":
+        return _run_gram(source, ks, nan, transform, rescore, keep_topk)
+    _check_compat(layout, compat)
     if rescore is not None and compat is not None:
         raise ConfigError("compat='clip4clip' reproduces the reference, which has no top-k re-scoring")
     positional = compat is not None and layout.multi
@@ -170,6 +179,30 @@ def run_stream(source: BlockSource, *, ties: Ties = "optimistic", compat: str | 
     settings = {"ties": ties, "compat": compat, "nan": nan, "block": source.block_size,
                 "rerank": [type(r).__name__ for r in (transform, rescore) if r is not None]}
     result = finish_result(t_rank, v_rank, layout, ties, compat, ks, nan, settings, arrays, extra)
+    if rescore is not None:
+        rescore.annotate(result)
+    return result
+
+
+def _run_gram(source: BlockSource, ks: tuple[int, ...], nan: NanPolicy, transform: Any, rescore: Any,
+              keep_topk: int) -> RetrievalResult:
+    """``compat="gram"``: GRAM's own ranking (see :mod:`svta.eval.gram_compat`)."""
+    import torch
+
+    from svta.eval.gram_compat import check_gram_options, gram_ranks
+
+    check_gram_options(transform, nan)
+    with torch.no_grad():
+        t_rank, v_rank, extra = gram_ranks(source, rescore, keep_topk)
+    for rank in (t_rank, v_rank):
+        rank.nan_queries = rank.queries[np.isnan(rank.gt_score)]
+    t2v, v2t = summarize(t_rank, ks, "gram"), summarize(v_rank, ks, "gram")
+    t2v.extra.update(extra.get("t2v", {}))
+    v2t.extra.update(extra.get("v2t", {}))
+    settings = {"ties": "optimistic", "compat": "gram", "nan": nan, "block": source.block_size,
+                "rerank": [type(rescore).__name__] if rescore is not None else []}
+    layout = source.layout
+    result = RetrievalResult(t2v, v2t, t_rank, v_rank, layout.text_to_video, layout.group_video, settings)
     if rescore is not None:
         rescore.annotate(result)
     return result
@@ -299,6 +332,7 @@ def evaluate_embeddings(text_emb: Any, video_emb: Any, text_to_video: np.ndarray
         return text[rows] @ video[cols].T
 
     source = make_source(score_block, layout, block, dev, text, video)
+    source.text_index = order
     result = run_stream(source, ties=ties, compat=compat, ks=ks, nan=nan, rerank=_remap_rerank(rerank, order),
                         keep_topk=keep_topk, description="scoring embeddings")
     return result if order is None else _unpermute(result, order)
@@ -329,6 +363,7 @@ def evaluate_model_scores(similarity: Callable[[Any, Any], Any], text_feats: Any
         return similarity(take(text_feats, rows), take(video_feats, cols))
 
     source = make_source(score_block, layout, block, device)
+    source.text_index = order
     result = run_stream(source, ties=ties, compat=compat, ks=ks, nan=nan, rerank=_remap_rerank(rerank, order),
                         keep_topk=keep_topk, description="scoring features")
     return result if order is None else _unpermute(result, order)
