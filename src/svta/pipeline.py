@@ -134,9 +134,10 @@ def _run_eval(config: SvtaConfig) -> dict[str, Any]:
     from collections import Counter
 
     from svta.eval.report import results_table, write_table
+    from svta.retrieval.results import method_label
     from svta.tables import read_records, table_path
 
-    runs = {model: read_run_metrics(config, model) for model in trained_models(config)}
+    runs = {method_label(m): m for m in (read_run_metrics(config, model) for model in trained_models(config))}
     out = Path(config.root) / "runs"
     formats = (("markdown", "md"), ("latex", "tex"), ("csv", "csv"))
     paths = {fmt: write_table(runs, out / f"results.{ext}", fmt) for fmt, ext in formats}
