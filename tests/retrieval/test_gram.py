@@ -362,7 +362,7 @@ def test_temperature_is_unclamped_and_decayed_at_the_base_rate():
     gram.contra_temp.grad = torch.tensor(g)
     optimizer.step()
     expected = tau * (1 - config.lr * 0.01) - config.lr * g / (abs(g) + config.eps)
-    assert float(gram.contra_temp) == pytest.approx(expected, rel=1e-6)
+    assert float(gram.contra_temp.detach()) == pytest.approx(expected, rel=1e-6)
 
     with torch.no_grad():
         gram.contra_temp.fill_(0.001)
