@@ -78,8 +78,7 @@ def _text_to_video(source: Any, rescore: Any, keep_topk: int) -> tuple[RankResul
     gt_all = torch.as_tensor(layout.text_to_video, device=source.device)
     pos = np.zeros(n_text, np.int64)
     gt_score, greater, equal = np.zeros(n_text), np.zeros(n_text, np.int64), np.zeros(n_text, np.int64)
-    top_idx = np.full((n_text, keep_topk), -1, np.int64) if keep_topk else None
-    top_val = np.full((n_text, keep_topk), -np.inf) if keep_topk else None
+    top_idx, top_val = np.full((n_text, keep_topk), -1, np.int64), np.full((n_text, keep_topk), -np.inf)
     outside = 0
     for r0, r1 in source.text_bounds:
         scores = source.block((r0, r1), (0, n_video))
@@ -99,7 +98,7 @@ def _text_to_video(source: Any, rescore: Any, keep_topk: int) -> tuple[RankResul
             top_idx[r0:r1, :k], top_val[r0:r1, :k] = idx.cpu().numpy(), val.double().cpu().numpy()
     empty = np.zeros(0, np.int64)
     rank = RankResult("t2v", np.arange(n_text), gt_score, greater, equal, n_video, pos + 1, np.arange(n_text),
-                      empty, empty, top_idx, top_val)
+                      empty, empty, top_idx if keep_topk else None, top_val if keep_topk else None)
     return rank, outside
 
 
@@ -116,8 +115,7 @@ def _video_to_text(source: Any, rescore: Any, keep_topk: int, order: np.ndarray)
     width = max(1, min(n_video, (source.block_size ** 2) // max(n_text, 1)))
     pos = np.zeros(n_video, np.int64)
     gt_score, greater, equal = np.zeros(n_video), np.zeros(n_video, np.int64), np.zeros(n_video, np.int64)
-    top_idx = np.full((n_video, keep_topk), -1, np.int64) if keep_topk else None
-    top_val = np.full((n_video, keep_topk), -np.inf) if keep_topk else None
+    top_idx, top_val = np.full((n_video, keep_topk), -1, np.int64), np.full((n_video, keep_topk), -np.inf)
     outside = 0
     row_of = torch.as_tensor(where, device=source.device)
     for c0 in range(0, n_video, width):
@@ -145,7 +143,7 @@ def _video_to_text(source: Any, rescore: Any, keep_topk: int, order: np.ndarray)
             top_val[c0:c1, :k] = val.T.double().cpu().numpy()
     empty = np.zeros(0, np.int64)
     rank = RankResult("v2t", np.arange(n_video), gt_score, greater, equal, n_text, pos + 1, np.arange(n_video),
-                      empty, empty, top_idx, top_val)
+                      empty, empty, top_idx if keep_topk else None, top_val if keep_topk else None)
     return rank, outside
 
 

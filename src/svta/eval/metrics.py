@@ -174,6 +174,8 @@ def rank_entries(rank: RankResult, ties: Ties, flavor: Flavor, nan: NanPolicy,
         keep = np.isfinite(gt)
         idx = np.flatnonzero(keep)
         if flavor == "torch":
+            if positional is None:
+                raise ConfigError("rank_entries: the 'torch' flavor needs the positional ranks")
             rank.entry_query = idx
             rank.ranks = positional[idx].astype(np.int64) + 1
         else:

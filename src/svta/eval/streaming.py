@@ -19,6 +19,7 @@ from svta.eval.counting import RankCounter
 from svta.eval.layout import QueryLayout
 from svta.eval.metrics import (
     DEFAULT_KS,
+    Flavor,
     NanPolicy,
     RankResult,
     RetrievalResult,
@@ -290,6 +291,8 @@ def finish_result(t_rank: RankResult, v_rank: RankResult, layout: QueryLayout, t
                   ks: tuple[int, ...], nan: NanPolicy, settings: dict[str, Any], arrays: dict[str, np.ndarray],
                   extra: dict[str, dict[str, float]]) -> RetrievalResult:
     """Turn counts into ranks and metrics under the tie/compat rules."""
+    t_flavor: Flavor
+    v_flavor: Flavor
     if compat is None:
         t_flavor = v_flavor = "default"
     else:
@@ -444,7 +447,7 @@ def take(feats: Any, index: Any) -> Any:
         return type(feats)(*(take(v, index) for v in feats))
     if isinstance(feats, (tuple, list)):
         return type(feats)(take(v, index) for v in feats)
-    if is_dataclass(feats):
+    if is_dataclass(feats) and not isinstance(feats, type):
         return replace(feats, **{f.name: take(getattr(feats, f.name), index) for f in fields(feats) if f.init})
     return feats
 
