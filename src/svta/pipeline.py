@@ -126,7 +126,9 @@ def _run_train(config: SvtaConfig) -> dict[str, Any]:
             continue
         train_config = config.train.model_copy(update={"model": model})
         resume = (directory / CHECKPOINT_DIR / LATEST_POINTER).exists()  # a killed run continues exactly
-        out[directory.name] = train(config.root, train_config, run_dir=directory, resume=resume).metrics
+        # analysis=False: the eval stage writes each run's analysis/ (seeded by the pipeline's config)
+        out[directory.name] = train(config.root, train_config, run_dir=directory, resume=resume,
+                                    analysis=False).metrics
     return out
 
 
