@@ -126,7 +126,9 @@ def _run_train(config: SvtaConfig) -> dict[str, Any]:
             continue
         train_config = config.train.model_copy(update={"model": model})
         resume = (directory / CHECKPOINT_DIR / LATEST_POINTER).exists()  # a killed run continues exactly
-        out[directory.name] = train(config.root, train_config, run_dir=directory, resume=resume).metrics
+        # analysis=False: the eval stage writes each run's analysis/ (seeded by the pipeline's config)
+        out[directory.name] = train(config.root, train_config, run_dir=directory, resume=resume,
+                                    analysis=False).metrics
     return out
 
 
@@ -134,9 +136,10 @@ def _run_eval(config: SvtaConfig) -> dict[str, Any]:
     from collections import Counter
 
     from svta.eval.report import results_table, write_table
+    from svta.retrieval.results import method_label
     from svta.tables import read_records, table_path
 
-    runs = {model: read_run_metrics(config, model) for model in trained_models(config)}
+    runs = {method_label(m): m for m in (read_run_metrics(config, model) for model in trained_models(config))}
     out = Path(config.root) / "runs"
     formats = (("markdown", "md"), ("latex", "tex"), ("csv", "csv"))
     paths = {fmt: write_table(runs, out / f"results.{ext}", fmt) for fmt, ext in formats}

@@ -87,3 +87,51 @@ def test_qualitative_figure_borders(tmp_path):
         qualitative_figure(evaluate_similarity(S), [0], ["a"] * 3, frames, tmp_path / "r.png")
     with pytest.raises(InputError, match="uint8"):
         qualitative_figure(result, [0], ["a"] * 3, lambda v: np.zeros((2, 4, 4, 3)), tmp_path / "s.png")
+
+
+def _metrics(r1: float, n_videos: int = 20, model: str = "clip4clip-meanp", backbone: str = "tiny") -> dict:
+    side = {"R1": r1, "R5": r1 + 10, "R10": r1 + 20, "MdR": 3.0, "MnR": 5.25}
+    return {"t2v": dict(side), "v2t": dict(side), "model": model, "backbone": backbone, "n_videos": n_videos}
+
+
+def test_method_names_chance_row_and_bold_best_in_one_decimal():
+    from svta.eval.report import CHANCE, chance_metrics, method_name
+
+    assert method_name("clip4clip-meanp") == "CLIP4Clip-MeanP" and method_name("xclip", "ViT-B-16") == "X-CLIP (ViT-B/16)"
+    assert method_name("gram", "ViT-B-32") == "GRAM" and method_name("clip4clip-seqtransf", "tiny") == \
+        "CLIP4Clip-seqTransf (tiny)"
+    chance = chance_metrics(20)
+    assert chance["t2v"]["R1"] == 5.0 and chance["v2t"]["R10"] == 50.0 and chance["t2v"]["MdR"] == 10.5
+    rows = {"A": _metrics(10.04), "B": _metrics(12.0), CHANCE: chance}
+    table = results_table(rows, "markdown", bold_best=True)
+    a_row, b_row, chance_row = table.splitlines()[2:]
+    assert "| **12.0** |" in b_row and "10.0" in a_row and "**" not in chance_row and "**5.0**" not in table
+    assert "**3.0**" in a_row and "**3.0**" in b_row  # equal when printed: both bold
+    latex = results_table(rows, "latex", bold_best=True)
+    assert r"\textbf{12.0}" in latex and r"\toprule" in latex and r"\bottomrule" in latex
+
+
+def test_results_table_accepts_an_eval_report():
+    from svta.retrieval.evaluate import EvalReport
+
+    report = EvalReport(_metrics(7.0), "test", 20, 20)
+    assert "| run | 7.0 | 17.0 | 27.0 | 3.0 | 5.2 |" in results_table({"run": report})
+
+
+def test_svta_report_gathers_runs_by_pattern(tmp_path, capsys):
+    import json
+
+    from svta.cli.main import main
+
+    for name, r1, model in (("a", 11.0, "clip4clip-meanp"), ("b", 13.5, "xclip"), ("c", 9.0, "clip4clip-meanp")):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "metrics.json").write_text(json.dumps(_metrics(r1, model=model)))
+    out = tmp_path / "report"
+    assert main(["report", str(tmp_path / "runs" / "*"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| X-CLIP (tiny) | **13.5** |" in printed and "| CLIP4Clip-MeanP (tiny) [c] | 9.0 |" in printed
+    assert "| chance | 5.0 | 25.0 | 50.0 | 10.5 | 10.5 |" in printed
+    assert {p.name for p in out.iterdir()} == {"results.md", "results.tex", "results.csv"}
+    assert "X-CLIP (tiny)" in (out / "results.csv").read_text()
+    assert main(["report", str(tmp_path / "nothing-*"), "--out", str(out)]) == 2
+    assert "matches no run" in capsys.readouterr().err

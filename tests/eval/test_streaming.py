@@ -198,3 +198,28 @@ def test_cuda_blocks_equal_cpu():
     compat = [stream_ranks(lambda r, c, m=m: m[r, c], 900, 300, t2v, block=100, compat="clip4clip",
                            device=m.device).to_dict() for m in (gpu, S)]
     assert compat[0] == compat[1]
+
+
+def test_clip4clip_compat_reads_both_directions_from_one_text_by_video_product(monkeypatch):
+    """CLIP4Clip ranks V2T on the transpose of its text x video matrix: every block the engine counts must be
+    the very numbers of the product of text rows with all videos (a differently shaped product rounds
+    differently and moves near-ties)."""
+    from svta.eval.counting import RankCounter
+    from svta.eval.metrics import compute_metrics
+    from svta.eval.streaming import evaluate_embeddings
+
+    gen = torch.Generator().manual_seed(0)
+    text, video = torch.randn(300, 512, generator=gen), torch.randn(300, 512, generator=gen)
+    full = torch.nn.functional.normalize(text, dim=1) @ torch.nn.functional.normalize(video, dim=1).T
+    seen = []
+    original = RankCounter.count
+
+    def spy(self, t_blk, v_blk, rows, cols):
+        seen.append(bool(torch.equal(v_blk, full[rows[0]:rows[1], cols[0]:cols[1]])) and v_blk is t_blk)
+        return original(self, t_blk, v_blk, rows, cols)
+
+    monkeypatch.setattr(RankCounter, "count", spy)
+    result = evaluate_embeddings(text, video, compat="clip4clip", block=64)
+    assert seen and all(seen)
+    reference = compute_metrics(full.numpy(), compat="clip4clip")
+    assert result.to_dict() == reference

@@ -19,3 +19,34 @@ def test_write_analysis_needs_per_query_results(tmp_path):
     report = EvalReport({"t2v": {}, "v2t": {}}, "test", 0, 0)
     with pytest.raises(InputError, match="keep_topk"):
         write_analysis(report, tmp_path)
+
+
+def test_train_and_eval_write_tables_and_analysis(tmp_path, capsys):
+    """`svta train` leaves results.md/.tex/.csv and analysis/ in the run; `svta eval --run` writes the same
+    under RUN/eval/SPLIT; --no-analysis skips the breakdowns and figures."""
+    from retrievalkit import make_dataset
+
+    from svta.cli.main import main
+    from svta.retrieval.config import TrainConfig
+    from svta.retrieval.trainer import train
+
+    make_dataset(tmp_path, {"train": 4, "val": 2, "test": 6}, frames=2, size=48)
+    config = TrainConfig(model="clip4clip-meanp", backbone="tiny", max_words=12, max_frames=2, batch_size=4,
+                         epochs=1, num_workers=0, tensorboard=False, validate_every_epoch=False, precision="fp32")
+    run = train(tmp_path, config).run_dir
+    for name in ("results.md", "results.tex", "results.csv", "analysis/per_category.csv",
+                 "analysis/per_category_R5.png", "analysis/qualitative.png"):
+        assert (run / name).is_file(), name
+    assert "CLIP4Clip-MeanP (tiny)" in (run / "results.tex").read_text()
+    assert "chance" in (run / "results.csv").read_text()
+
+    assert main(["eval", "--run", str(run), "--workers", "0", "--device", "cpu"]) == 0
+    out = run / "eval" / "test"
+    for name in ("metrics.json", "results.md", "results.tex", "results.csv", "analysis/head_tail.csv"):
+        assert (out / name).is_file(), name
+    assert "| CLIP4Clip-MeanP (tiny) |" in (out / "results.md").read_text()
+    plain = tmp_path / "plain"
+    assert main(["eval", "--run", str(run), "--workers", "0", "--device", "cpu", "--no-analysis",
+                 "--out", str(plain)]) == 0
+    assert (plain / "results.tex").is_file() and not (plain / "analysis").exists()
+    capsys.readouterr()

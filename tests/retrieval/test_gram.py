@@ -268,3 +268,123 @@ def test_model_args_reach_the_model_and_eval_takes_a_rerank_tail(tmp_path):
         create_model("gram", "tiny", None, **bad.model_overrides())
     # the option parses; a run that does not exist is then the one-line error
     assert main(["eval", "--run", str(tmp_path / "missing"), "--rerank-tail", "zero"]) == 2
+
+
+# ---- the released recipe, stated independently (issue 20) ---------------------------------------------------------
+
+def _reference_direction_loss(queries: torch.Tensor, items: list[torch.Tensor], tau: float, eps: float,
+                              transpose: bool) -> torch.Tensor:
+    """One direction of GRAM's loss written from its definition: volume = sqrt(det(V Vᵀ)) of (caption, item
+    modalities) by explicit loops, logits -volume/τ, label-smoothed cross-entropy with targets on the diagonal.
+    ``transpose``: the queries are items (video -> caption), so rows index items."""
+    n = queries.shape[0] if not transpose else items[0].shape[0]
+    rows = []
+    for i in range(n):
+        row = []
+        for j in range(n):
+            caption, item = (queries[i], j) if not transpose else (queries[j], i)
+            stacked = torch.stack([caption] + [modality[item] for modality in items]).double()
+            row.append(torch.sqrt(torch.linalg.det(stacked @ stacked.t()).clamp(min=0)))
+        rows.append(torch.stack(row))
+    logits = -torch.stack(rows) / tau
+    log_p = torch.log_softmax(logits, dim=1)
+    return -((1 - eps) * log_p.diagonal() + eps * log_p.mean(dim=1)).mean()
+
+
+@pytest.mark.parametrize("n_items", [1, 2])
+def test_split_loss_trains_each_side_from_its_own_direction(n_items):
+    """GRAM's no-grad gather: the caption gradient comes from caption -> item only, the item gradient from
+    item -> caption only; τ gets both. Checked against the definition above with 2 and 3 modalities."""
+    from svta.retrieval.volume import split_volume_contrastive_loss
+
+    tau, eps = 0.07, 0.1
+    text = unit(5, 8, seed=20).requires_grad_(True)
+    items = [unit(5, 8, seed=21 + m).requires_grad_(True) for m in range(n_items)]
+    temp = torch.tensor(tau, dtype=torch.float64, requires_grad=True)
+    split_volume_contrastive_loss(text, items, text, items, temp, eps).backward()
+    got_text, got_items = text.grad.clone(), [i.grad.clone() for i in items]
+
+    forward = _reference_direction_loss(text, [i.detach() for i in items], tau, eps, transpose=False) / 2
+    (want_text,) = torch.autograd.grad(forward, text)
+    backward = _reference_direction_loss(text.detach(), items, tau, eps, transpose=True) / 2
+    want_items = torch.autograd.grad(backward, items)
+    torch.testing.assert_close(got_text, want_text.to(got_text.dtype), atol=1e-5, rtol=1e-4)
+    for got, want in zip(got_items, want_items):
+        torch.testing.assert_close(got, want.to(got.dtype), atol=1e-5, rtol=1e-4)
+    assert temp.grad is not None and temp.grad != 0
+
+    # the symmetric variant sends both terms into both sides: a larger caption gradient
+    text.grad = None
+    volume_contrastive_loss(volume_matrix(text, items), tau, eps).backward()
+    assert text.grad.norm() > 1.2 * got_text.norm()
+
+
+def _volume_only(**options):
+    return create_model("gram", itm_weight=0.0, rerank_k=0, max_words=12, max_frames=2, temporal_layers=1, **options)
+
+
+@pytest.mark.parametrize("gradients", ["split", "symmetric"])
+def test_model_loss_follows_the_gradient_option(gradients):
+    from svta.retrieval.base import TextFeatures, VideoFeatures
+
+    gram = _volume_only(gradients=gradients)
+    text = TextFeatures(embeds=unit(4, 8, seed=30, dtype=torch.float32).requires_grad_(True))
+    video = VideoFeatures(embeds=unit(4, 8, seed=31, dtype=torch.float32).requires_grad_(True))
+    gram.loss(text, video).backward()
+    tau = float(gram.contra_temp.detach())
+    t_ref = text.embeds.detach().double().requires_grad_(True)
+    v_ref = video.embeds.detach().double().requires_grad_(True)
+    forward = _reference_direction_loss(t_ref, [v_ref if gradients == "symmetric" else v_ref.detach()], tau, 0.1,
+                                        transpose=False)
+    backward = _reference_direction_loss(t_ref if gradients == "symmetric" else t_ref.detach(), [v_ref], tau, 0.1,
+                                         transpose=True)
+    ((forward + backward) / 2).backward()
+    torch.testing.assert_close(text.embeds.grad, t_ref.grad.float(), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(video.embeds.grad, v_ref.grad.float(), atol=1e-5, rtol=1e-4)
+    with pytest.raises(ConfigError, match="gradients"):
+        _volume_only(gradients="both")
+
+
+def test_temperature_is_unclamped_and_decayed_at_the_base_rate():
+    """τ's AdamW step, written out: τ ← τ (1 − lr·0.01) − lr · m̂ / (√v̂ + eps), m̂ = g and v̂ = g² at step 1."""
+    from svta.retrieval.config import TrainConfig
+    from svta.retrieval.optim import build_optimizer
+
+    config = TrainConfig(model="gram", lr=1e-3, coef_lr=1e-3, weight_decay=0.2)
+    gram = _volume_only()
+    optimizer = build_optimizer(gram, config)
+    (group,) = [g for g in optimizer.param_groups if g["name"] == "temperature"]
+    assert group["lr"] == config.lr and group["weight_decay"] == 0.01 and group["params"] == [gram.contra_temp]
+    assert all(gram.contra_temp is not p for g in optimizer.param_groups if g is not group for p in g["params"])
+    for param in gram.parameters():
+        param.grad = torch.zeros_like(param) if param.requires_grad else None
+    tau, g = float(gram.contra_temp.detach()), 0.3
+    gram.contra_temp.grad = torch.tensor(g)
+    optimizer.step()
+    expected = tau * (1 - config.lr * 0.01) - config.lr * g / (abs(g) + config.eps)
+    assert float(gram.contra_temp.detach()) == pytest.approx(expected, rel=1e-6)
+
+    with torch.no_grad():
+        gram.contra_temp.fill_(0.001)
+    assert float(gram.temperature().detach()) == pytest.approx(0.001)  # no clamp, as the released code
+    clamped = _volume_only(temperature_mode="clamped")
+    with torch.no_grad():
+        clamped.contra_temp.fill_(0.001)
+    assert float(clamped.temperature().detach()) == pytest.approx(0.01)
+    (group,) = [g for g in build_optimizer(clamped, config).param_groups if g["name"] == "temperature"]
+    assert group["weight_decay"] == 0.0
+
+
+def test_cls_pooling_reads_token_zero(model):
+    cls = create_model("gram", backbone="tiny", max_words=12, max_frames=2, temporal_layers=1, match_pooling="cls")
+    cls.load_state_dict(model.state_dict())
+    cls.eval()
+    tokens, mask, video, frame_mask = batch(n=3)
+    with torch.no_grad():
+        text, videos = cls.encode_text(tokens, mask), cls.encode_video(video, frame_mask)
+        frames = cls.hidden_trans_vision_multimodal(videos.frames) + cls.vision_frame_embedding + \
+            cls.vision_type_embeddings
+        fused = cls.fusion(text.tokens, text.mask, frames, videos.mask)
+        torch.testing.assert_close(cls.match_logits(text, videos), cls.itm_head(fused[:, 0]))
+        assert not torch.allclose(model.eval().match_logits(text, videos), cls.match_logits(text, videos))
+    assert cls.describe()["match_pooling"] == "cls" and model.describe()["gradients"] == "split"

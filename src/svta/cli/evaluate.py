@@ -24,11 +24,16 @@ def eval_command(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Videos encoded per batch.")] = 32,
     workers: Annotated[int, typer.Option("--workers", help="Decoding processes.")] = 2,
     device: Annotated[str | None, typer.Option("--device", help="cpu | cuda (default: CUDA if available).")] = None,
-    compat: Annotated[str | None, typer.Option("--compat", help="'clip4clip': the reference metrics exactly.")] = None,
+    compat: Annotated[str | None, typer.Option("--compat", help="'clip4clip' | 'gram': that reference's "
+                                               "evaluation exactly.")] = None,
     ties: Annotated[str, typer.Option("--ties", help="optimistic | pessimistic | mean.")] = "optimistic",
     rerank_tail: Annotated[str | None, typer.Option("--rerank-tail", help="Models with a second stage (gram): keep "
                                                     "(default) | zero (GRAM's published evaluation).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the metrics JSON here.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for results.md/.tex/.csv and analysis/ "
+                                             "(default: RUN/eval/SPLIT, or eval-<FILE>/SPLIT beside --checkpoint).")] = None,
+    analysis: Annotated[bool, typer.Option("--analysis/--no-analysis", help="Write breakdowns and figures "
+                                           "(analysis/) beside the tables.")] = True,
     json_: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
     # Zero-shot transfer to another dataset, with contamination control (svta.transfer, svta.cli.overlap).
     dataset: Annotated[str | None, typer.Option("--dataset", help="Evaluate on another dataset: ucfcrime-ar | uca "
@@ -48,7 +53,7 @@ def eval_command(
     from svta.cli._common import emit_json, resolve_root, wants_json
     from svta.errors import InputError
     from svta.retrieval.evaluate import evaluate_checkpoint, evaluate_run
-    from svta.retrieval.results import metrics_table
+    from svta.retrieval.results import metrics_table, write_eval_outputs
     from svta.tables import atomic_write_json
 
     options = {"batch_size": batch_size, "workers": workers, "compat": compat, "ties": ties}
@@ -63,6 +68,10 @@ def eval_command(
                              frames=frames, sample_fps=sample_fps, device=device, output=output, json_=json_, **options)
     if rerank_tail is not None:
         options["rerank_tail"] = rerank_tail
+    if analysis:
+        from svta.retrieval.analysis import KEEP_TOPK
+
+        options["keep_topk"] = KEEP_TOPK
     if run is not None:
         report = evaluate_run(run, root, split, device=device, **options)
     else:
@@ -71,9 +80,29 @@ def eval_command(
     data = report.to_json_dict()
     if output is not None:
         atomic_write_json(output, data)
+    folder = out or (run / "eval" / split if run is not None else checkpoint.parent / f"eval-{checkpoint.name}" / split)
+    write_eval_outputs(report, folder, _label(run, checkpoint, model), root=root or _run_root(run) or resolve_root(None),
+                       analysis=analysis)
     if wants_json(json_):
         emit_json(data)
         return
     typer.echo(metrics_table([(split, report.metrics)]))
     typer.echo(f"{report.n_texts} captions x {report.n_videos} videos, {len(report.skipped)} video(s) skipped, "
                f"{report.seconds:.1f} s")
+
+
+def _label(run: Path | None, checkpoint: Path | None, model: str | None) -> str:
+    """The method's table label: the run's model and backbone, else ``--model`` or the weight file's name."""
+    from svta.retrieval.results import method_label, read_config
+
+    if run is not None:
+        train = read_config(run).get("train") or {}
+        return method_label({"model": train.get("model") or run.name, "backbone": train.get("backbone")})
+    return method_label({"model": model or (checkpoint.name if checkpoint else "model")})
+
+
+def _run_root(run: Path | None) -> Path | None:
+    from svta.retrieval.results import read_config
+
+    root = read_config(run).get("root") if run is not None else None
+    return Path(root) if root else None

@@ -18,7 +18,7 @@ def metrics_command(
     text_to_video: Annotated[Path | None, typer.Option(
         "--text-to-video", help="Integer .npy, shape (n_text,): the video of each text (several captions per video).")] = None,
     compat: Annotated[str | None, typer.Option(
-        "--compat", help="'clip4clip': reproduce the reference compute_metrics exactly (ties, NaN, median).")] = None,
+        "--compat", help="'clip4clip' | 'gram': reproduce that reference evaluation exactly (ties, median, V2T).")] = None,
     ties: Annotated[str, typer.Option("--ties", help="optimistic | pessimistic | mean.")] = "optimistic",
     ks: Annotated[str, typer.Option("--ks", help="Recall cut-offs, comma-separated.")] = "1,5,10",
     block: Annotated[int | None, typer.Option("--block", help="Block edge for streaming (default 1024 on CPU).")] = None,
@@ -54,7 +54,7 @@ def metrics_command(
     if wants_json(json_):
         emit_json(result.to_dict())
         return
-    typer.echo(results_table({name: result}, "markdown", decimals=2), nl=False)
+    typer.echo(results_table({name: result}, "markdown"), nl=False)
     for direction, m in (("T2V", result.t2v), ("V2T", result.v2t)):
         notes = [f"{m.n_queries} queries"] + [f"{v} {k}" for k, v in
                                                (("tied", m.n_tied), ("NaN", m.n_nan), ("dropped", m.n_dropped)) if v]

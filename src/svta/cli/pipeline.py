@@ -45,6 +45,7 @@ def demo_command(
 
     from svta.demo import run_demo
     from svta.eval.report import results_table
+    from svta.retrieval.results import method_label
 
     started = time.perf_counter()
     result = run_demo(out, size, [*STATE.overrides, *set_])
@@ -55,7 +56,7 @@ def demo_command(
     typer.echo("")
     typer.echo(f"SVTA demo — test split, {result.n_test} text-video pairs (tiny CLIP4Clip trained from scratch on CPU)")
     typer.echo("")
-    typer.echo(results_table({_pretty(k): v for k, v in result.runs.items()}, "markdown"))
+    typer.echo(results_table({method_label(v): v for v in result.runs.values()}, "markdown"))
     typer.echo("")
     ratio = result.best_t2v_r5 / result.chance_r5 if result.chance_r5 else float("inf")
     typer.echo(f"chance level: R@5 = {result.chance_r5:.1f}%; best T2V R@5 = {result.best_t2v_r5:.1f}% ({ratio:.1f}x chance)")
@@ -75,12 +76,6 @@ def _annotation_summary(summary: dict) -> None:
         silhouette = cluster.get("silhouette")
         score = f", silhouette {silhouette:.2f}" if isinstance(silhouette, (int, float)) else ""
         typer.echo(f"K-Means over {cluster.get('n_texts')} tags: k = {cluster['k']}{score} (report: {cluster.get('report_path')})")
-
-
-def _pretty(model: str) -> str:
-    names = {"clip4clip-meanp": "CLIP4Clip-MeanP", "clip4clip-seqlstm": "CLIP4Clip-seqLSTM",
-             "clip4clip-seqtransf": "CLIP4Clip-seqTransf", "clip4clip-tighttransf": "CLIP4Clip-tightTransf"}
-    return names.get(model, model)
 
 
 def _artefacts(root: Path) -> None:

@@ -37,6 +37,8 @@ def train_command(
     frame_cache: Annotated[bool | None, typer.Option(
         "--frame-cache/--no-frame-cache", help="Decode sampled frames once into uint8 shards.")] = None,
     test: Annotated[bool, typer.Option("--test/--no-test", help="Evaluate the selected weights on test.")] = True,
+    analysis: Annotated[bool, typer.Option("--analysis/--no-analysis", help="Write the test split's breakdowns "
+                                           "and figures to runs/<name>/analysis/.")] = True,
     json_: Annotated[bool, typer.Option("--json", help="Print metrics.json as JSON.")] = False,
 ) -> None:
     """Train a retrieval model (CLIP4Clip recipe), select on val, evaluate on test; writes runs/<name>/."""
@@ -52,7 +54,7 @@ def train_command(
              "batch_size": batch_size, "lr": lr, "max_frames": frames, "num_workers": workers,
              "max_steps": max_steps, "frame_cache": frame_cache}
     config = TrainConfig.model_validate({**config.model_dump(), **{k: v for k, v in flags.items() if v is not None}})
-    result = train(root, config, run_name=name, resume=resume, device=device, test=test)
+    result = train(root, config, run_name=name, resume=resume, device=device, test=test, analysis=analysis)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only the first process reports
         return
     if wants_json(json_):

@@ -43,8 +43,11 @@ class RankCounter:
         self.t_nan, self.t_before = zeros(layout.n_text), zeros(layout.n_text)
         self.t_gt_np = np.full(layout.n_text, np.nan)
         self.v_gt_np = np.full(layout.n_video, np.nan)
-        self.t_gt = self.v_gt = None
-        self.t_top = self.v_top = None
+        # Any: torch tensors (torch is imported lazily), None until the first block fixes their dtype.
+        self.t_gt: Any = None
+        self.v_gt: Any = None
+        self.t_top: Any = None
+        self.v_top: Any = None
         self._groups: dict[Bounds, Any] = {}
         self._masks: dict[Any, Any] = {}
 

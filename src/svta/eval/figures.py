@@ -97,7 +97,10 @@ def _query_row(result: RetrievalResult, query: int, texts: Any, frames: Callable
                categories: Any, top: int, n_frames: int, frame_height: int, border: int, font: Any) -> Any:
     from PIL import Image, ImageDraw
 
-    videos = [int(v) for v in result.t2v_ranks.topk[query, :top] if v >= 0]
+    topk = result.t2v_ranks.topk
+    if topk is None:
+        raise InputError("the qualitative figure needs the evaluation's top candidates: evaluate with keep_topk > 0")
+    videos = [int(v) for v in topk[query, :top] if v >= 0]
     truth = int(result.text_to_video[query])
     strips = [_strip(frames(v), n_frames, frame_height, border, CORRECT if v == truth else WRONG) for v in videos]
     gap = 8

@@ -19,13 +19,14 @@ Ties = Literal["optimistic", "pessimistic", "mean"]
 NanPolicy = Literal["worst", "drop", "raise"]
 TIES = ("optimistic", "pessimistic", "mean")
 NAN_POLICIES = ("worst", "drop", "raise")
-COMPAT = (None, "clip4clip")
+COMPAT = (None, "clip4clip", "gram")
 DEFAULT_KS = (1, 5, 10)
 
 # How a direction is summarised: "default" (our rules), "numpy" (CLIP4Clip compute_metrics:
 # tie duplication, non-finite ground truth dropped, numpy median), "torch" (CLIP4Clip's
-# multi-caption T2V: one rank per caption, torch lower median, float32 R@K).
-Flavor = Literal["default", "numpy", "torch"]
+# multi-caption T2V: one rank per caption, torch lower median, float32 R@K), "gram" (GRAM's
+# compute_metric_ret: positions in torch's sort, torch lower median, float32 mean rank).
+Flavor = Literal["default", "numpy", "torch", "gram"]
 
 
 @dataclass
@@ -130,11 +131,11 @@ def check_options(ties: str, compat: str | None, nan: str) -> None:
     if ties not in TIES:
         raise ConfigError(f"ties must be one of {', '.join(TIES)}, got {ties!r}")
     if compat not in COMPAT:
-        raise ConfigError(f"compat must be None or 'clip4clip', got {compat!r}")
+        raise ConfigError(f"compat must be None, 'clip4clip' or 'gram', got {compat!r}")
     if nan not in NAN_POLICIES:
         raise ConfigError(f"nan must be one of {', '.join(NAN_POLICIES)}, got {nan!r}")
     if compat is not None and ties != "optimistic":
-        raise ConfigError("compat='clip4clip' fixes the tie rule (tie duplication); leave ties at its default")
+        raise ConfigError(f"compat={compat!r} fixes the tie rule (the reference's own); leave ties at its default")
 
 
 def _tie_offset(n_equal: np.ndarray, ties: str) -> np.ndarray:
@@ -173,6 +174,8 @@ def rank_entries(rank: RankResult, ties: Ties, flavor: Flavor, nan: NanPolicy,
         keep = np.isfinite(gt)
         idx = np.flatnonzero(keep)
         if flavor == "torch":
+            if positional is None:
+                raise ConfigError("rank_entries: the 'torch' flavor needs the positional ranks")
             rank.entry_query = idx
             rank.ranks = positional[idx].astype(np.int64) + 1
         else:
@@ -201,7 +204,9 @@ def summarize(rank: RankResult, ks: tuple[int, ...] = DEFAULT_KS, flavor: Flavor
         raise InputError(f"{rank.direction}: no query left to evaluate (every ground-truth score is NaN or "
                          "non-finite)")
     r0 = rank.ranks - 1
-    if flavor == "torch":
+    if flavor == "gram":
+        recall, mdr, mnr, std = _gram_summary(r0, ks)
+    elif flavor == "torch":
         recall = {k: float(np.float32(int((r0 < k).sum()) * 100) / np.float32(n)) for k in ks}
         one_based = r0 + 1
         mdr = float(np.sort(one_based)[(n - 1) // 2])
@@ -215,6 +220,18 @@ def summarize(rank: RankResult, ks: tuple[int, ...] = DEFAULT_KS, flavor: Flavor
     n_tied = int(((rank.n_equal > 1) & ~np.isnan(rank.gt_score)).sum())
     return Metrics(R=recall, MdR=mdr, MnR=mnr, MnR_std=std, n=n, n_queries=len(rank.queries),
                    n_nan=len(rank.nan_queries), n_dropped=len(rank.dropped), n_tied=n_tied)
+
+
+def _gram_summary(r0: np.ndarray, ks: tuple[int, ...]) -> tuple[dict[int, float], float, float, float]:
+    """GRAM's ``compute_metric_ret``: ``count / n`` x 100, ``torch.median`` (lower middle) + 1 and the float32
+    ``torch.mean`` + 1 of the 0-based ranks."""
+    import torch
+
+    n = len(r0)
+    ranks = torch.as_tensor(r0, dtype=torch.float32)
+    recall = {k: int((r0 < k).sum()) / n * 100 for k in ks}
+    return (recall, float(torch.median(ranks)) + 1, float(torch.mean(ranks)) + 1,
+            float(np.std(r0.astype(np.float64))))
 
 
 def _expected_recall(rank: RankResult, ks: tuple[int, ...]) -> dict[int, float]:

@@ -233,7 +233,7 @@ class TopKRescore:
 
     def apply(self, t_rank: Any, v_rank: Any, layout: Any) -> dict[str, dict[str, float]]:
         """Replace the first-stage counts of both directions by the re-ranked ones (in place)."""
-        extra = {}
+        extra: dict[str, dict[str, float]] = {}
         for rank in (t_rank, v_rank):
             ids, first = rank.topk[:, :self.k], rank.topk_scores[:, :self.k]
             if rank.direction == "t2v":

@@ -19,6 +19,7 @@ from svta.eval.counting import RankCounter
 from svta.eval.layout import QueryLayout
 from svta.eval.metrics import (
     DEFAULT_KS,
+    Flavor,
     NanPolicy,
     RankResult,
     RetrievalResult,
@@ -44,6 +45,7 @@ class BlockSource:
         block_size: the nominal block edge.
         text_emb / video_emb: ``[n, D]`` embeddings when scores are their dot products (lets
             re-rankers score query banks against the gallery).
+        text_index: ``[n_text]`` the caller's index of each row when texts were regrouped (``None``: same).
     """
 
     score_block: ScoreBlock
@@ -54,6 +56,7 @@ class BlockSource:
     block_size: int
     text_emb: Any = None
     video_emb: Any = None
+    text_index: Any = None
 
     def block(self, rows: Bounds, cols: Bounds) -> Any:
         """Scores of texts ``rows`` × videos ``cols`` as a tensor on ``device``. ``[r, c]``"""
@@ -111,7 +114,12 @@ def stream_ranks(score_block: ScoreBlock, n_text: int, n_video: int, text_to_vid
             R@K, NaN candidates rank first as in torch's descending sort) and V2T over caption
             groups scored by their max, with tie duplication. The reference breaks exact T2V ties
             inside torch's sort, which is unstable beyond 16 videos (arbitrary order); we break
-            them by video index, which is what it does for short rows.
+            them by video index, which is what it does for short rows. "gram" reproduces GRAM's
+            ``compute_metric_ret`` (with a :class:`~svta.eval.rerank.TopKRescore`: after its
+            ``refine_score_matrix``, zero outside the top-k whatever the rescorer's ``tail``): ranks are
+            positions in torch's descending sort of whole rows (its tie order), MdR the lower median,
+            and V2T ranks single captions, a video counting its best-placed caption
+            (see :mod:`svta.eval.gram_compat`).
         ks: recall cut-offs; 1, 5, 10 are always reported.
         nan: a NaN ground truth is ranked last ("worst", counted and listed in ``nan_queries``),
             left out ("drop", listed in ``dropped``) or an error ("raise"). NaN candidates never
@@ -153,8 +161,10 @@ def run_stream(source: BlockSource, *, ties: Ties = "optimistic", compat: str | 
 
     check_options(ties, compat, nan)
     layout = source.layout
-    _check_compat(layout, compat)
     transform, rescore = split_rerank(rerank)
+    if compat == "gram":
+        return _run_gram(source, ks, nan, transform, rescore, keep_topk)
+    _check_compat(layout, compat)
     if rescore is not None and compat is not None:
         raise ConfigError("compat='clip4clip' reproduces the reference, which has no top-k re-scoring")
     positional = compat is not None and layout.multi
@@ -170,6 +180,30 @@ def run_stream(source: BlockSource, *, ties: Ties = "optimistic", compat: str | 
     settings = {"ties": ties, "compat": compat, "nan": nan, "block": source.block_size,
                 "rerank": [type(r).__name__ for r in (transform, rescore) if r is not None]}
     result = finish_result(t_rank, v_rank, layout, ties, compat, ks, nan, settings, arrays, extra)
+    if rescore is not None:
+        rescore.annotate(result)
+    return result
+
+
+def _run_gram(source: BlockSource, ks: tuple[int, ...], nan: NanPolicy, transform: Any, rescore: Any,
+              keep_topk: int) -> RetrievalResult:
+    """``compat="gram"``: GRAM's own ranking (see :mod:`svta.eval.gram_compat`)."""
+    import torch
+
+    from svta.eval.gram_compat import check_gram_options, gram_ranks
+
+    check_gram_options(transform, nan)
+    with torch.no_grad():
+        t_rank, v_rank, extra = gram_ranks(source, rescore, keep_topk)
+    for rank in (t_rank, v_rank):
+        rank.nan_queries = rank.queries[np.isnan(rank.gt_score)]
+    t2v, v2t = summarize(t_rank, ks, "gram"), summarize(v_rank, ks, "gram")
+    t2v.extra.update(extra.get("t2v", {}))
+    v2t.extra.update(extra.get("v2t", {}))
+    settings = {"ties": "optimistic", "compat": "gram", "nan": nan, "block": source.block_size,
+                "rerank": [type(rescore).__name__] if rescore is not None else []}
+    layout = source.layout
+    result = RetrievalResult(t2v, v2t, t_rank, v_rank, layout.text_to_video, layout.group_video, settings)
     if rescore is not None:
         rescore.annotate(result)
     return result
@@ -257,6 +291,8 @@ def finish_result(t_rank: RankResult, v_rank: RankResult, layout: QueryLayout, t
                   ks: tuple[int, ...], nan: NanPolicy, settings: dict[str, Any], arrays: dict[str, np.ndarray],
                   extra: dict[str, dict[str, float]]) -> RetrievalResult:
     """Turn counts into ranks and metrics under the tie/compat rules."""
+    t_flavor: Flavor
+    v_flavor: Flavor
     if compat is None:
         t_flavor = v_flavor = "default"
     else:
@@ -295,13 +331,34 @@ def evaluate_embeddings(text_emb: Any, video_emb: Any, text_to_video: np.ndarray
         text, layout = text[torch.as_tensor(order)], layout.permuted(order)
     text, video = text.to(dev), video.to(dev)
 
-    def score_block(rows: slice, cols: slice) -> Any:
-        return text[rows] @ video[cols].T
-
+    score_block = _row_product_scores(text, video) if compat == "clip4clip" else _block_product_scores(text, video)
     source = make_source(score_block, layout, block, dev, text, video)
+    source.text_index = order
     result = run_stream(source, ties=ties, compat=compat, ks=ks, nan=nan, rerank=_remap_rerank(rerank, order),
                         keep_topk=keep_topk, description="scoring embeddings")
     return result if order is None else _unpermute(result, order)
+
+
+def _block_product_scores(text: Any, video: Any) -> ScoreBlock:
+    def score_block(rows: slice, cols: slice) -> Any:
+        return text[rows] @ video[cols].T
+
+    return score_block
+
+
+def _row_product_scores(text: Any, video: Any) -> ScoreBlock:
+    """Blocks cut from one text-rows x all-videos product, as CLIP4Clip computes its matrix: T2V and V2T then
+    read the same numbers (V2T the transpose), which a separately shaped product could round differently
+    (at N = 20,000 that moved near-ties and V2T R@1 in the third decimal). ``[rows, N]`` floats in memory."""
+    cache: dict[str, Any] = {}
+
+    def score_block(rows: slice, cols: slice) -> Any:
+        key = (rows.start, rows.stop)
+        if cache.get("rows") != key:
+            cache["rows"], cache["product"] = key, text[rows] @ video.T
+        return cache["product"][:, cols]
+
+    return score_block
 
 
 def evaluate_model_scores(similarity: Callable[[Any, Any], Any], text_feats: Any, video_feats: Any,
@@ -329,6 +386,7 @@ def evaluate_model_scores(similarity: Callable[[Any, Any], Any], text_feats: Any
         return similarity(take(text_feats, rows), take(video_feats, cols))
 
     source = make_source(score_block, layout, block, device)
+    source.text_index = order
     result = run_stream(source, ties=ties, compat=compat, ks=ks, nan=nan, rerank=_remap_rerank(rerank, order),
                         keep_topk=keep_topk, description="scoring features")
     return result if order is None else _unpermute(result, order)
@@ -389,7 +447,7 @@ def take(feats: Any, index: Any) -> Any:
         return type(feats)(*(take(v, index) for v in feats))
     if isinstance(feats, (tuple, list)):
         return type(feats)(take(v, index) for v in feats)
-    if is_dataclass(feats):
+    if is_dataclass(feats) and not isinstance(feats, type):
         return replace(feats, **{f.name: take(getattr(feats, f.name), index) for f in fields(feats) if f.init})
     return feats
 

@@ -36,4 +36,4 @@ def build_gram(spec: BackboneSpec, clip_state: dict[str, torch.Tensor] | None = 
 
 build_xclip.accepted_overrides = (*_COMMON, "mask_padding", "block_elements")  # type: ignore[attr-defined]
 build_gram.accepted_overrides = (*_COMMON, "rerank_k", "rerank_tail", "itm_weight",  # type: ignore[attr-defined]
-                                 "label_smoothing")
+                                 "label_smoothing", "gradients", "temperature_mode", "match_pooling")

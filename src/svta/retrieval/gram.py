@@ -1,8 +1,8 @@
 """GRAM (Cicchetti et al., ICLR 2025) on a CLIP backbone: captions and videos aligned by the volume of the
 parallelotope their unit embeddings span, plus a text-video matching head that re-ranks the top-k.
 
-Training: volume contrastive loss both ways (label smoothing 0.1) + 0.1 x a matching (ITM) loss on hard
-negatives drawn from the batch by volume. Retrieval: ``similarity`` (minus the volume) is the first stage;
+Training: volume contrastive loss both ways (label smoothing 0.1; by default each direction trains only its
+query side, as the released code) + 0.1 x a matching (ITM) loss on hard negatives drawn from the batch by volume. Retrieval: ``similarity`` (minus the volume) is the first stage;
 ``rerank`` gives the matching head's probability for the evaluator's top-k re-scoring (k = 50).
 README "GRAM in svta" lists where this differs from the original (BERT text tower, audio, EVA-CLIP).
 """
@@ -21,11 +21,19 @@ from svta.retrieval.base import TextFeatures, VideoFeatures, gather_features
 from svta.retrieval.clip4clip import CLIP4Clip, masked_mean_pool
 from svta.retrieval.layers import HEAD_LAYERNORM_EPS, MASK_VALUE, ResidualAttentionBlock, init_head_weights
 from svta.retrieval.token_features import end_of_text, text_token_states
-from svta.retrieval.volume import volume_contrastive_loss, volume_matrix
+from svta.retrieval.volume import split_volume_contrastive_loss, volume_contrastive_loss, volume_matrix
 
 TAILS = ("keep", "zero")
-# The learned temperature may not fall below 0.01 (CLIP's cap of 100 on the logit scale).
+# "split": each loss direction trains its query side only (GRAM's no-grad all-gather); "symmetric": both sides.
+GRADIENTS = ("split", "symmetric")
+# "gram": τ unclamped, AdamW weight decay 0.01 (the released recipe); "clamped": τ >= MIN_TEMPERATURE, no decay.
+TEMPERATURE_MODES = ("gram", "clamped")
+# Matching-head pooling: "eot" the last real caption token (CLIP's sentence position), "cls" token 0 (GRAM/BERT).
+POOLINGS = ("eot", "cls")
+# In "clamped" mode the learned temperature may not fall below 0.01 (CLIP's cap of 100 on the logit scale).
 MIN_TEMPERATURE = 0.01
+# GRAM's AdamW weight decay, which its optimiser also applies to τ.
+TEMPERATURE_WEIGHT_DECAY = 0.01
 # Pairs per matching-head forward pass when re-ranking (bounds activation memory).
 RERANK_CHUNK = 256
 
@@ -100,6 +108,12 @@ class GRAM(CLIP4Clip):
             (GRAM's published evaluation: they all score 0, see README "Why GRAM's MnR is ~130").
         itm_weight: weight of the matching loss (GRAM: 0.1); 0 trains the volume loss alone.
         label_smoothing: of the volume contrastive loss (GRAM: 0.1).
+        gradients: ``split`` (GRAM: the caption -> video term trains the caption side only, the video -> caption
+            term the video side only) or ``symmetric`` (both terms train both sides: ~2x the contrastive
+            gradient, so the matching loss weighs about half as much).
+        temperature_mode: ``gram`` (τ unclamped, weight decay 0.01 at the base ``lr``) or ``clamped``
+            (τ >= 0.01, no weight decay).
+        match_pooling: the matching head reads ``eot`` (the last real caption token) or ``cls`` (token 0, GRAM).
         clip_state: OpenAI-format CLIP weights to start from, or ``None`` for a random CLIP.
     """
 
@@ -115,13 +129,20 @@ class GRAM(CLIP4Clip):
         rerank_tail: str = "keep",
         itm_weight: float = 0.1,
         label_smoothing: float = 0.1,
+        gradients: str = "split",
+        temperature_mode: str = "gram",
+        match_pooling: str = "eot",
         clip_state: dict[str, torch.Tensor] | None = None,
     ):
         _check_gram_arguments(rerank_k, rerank_tail, itm_weight, label_smoothing)
+        _check_choice("gradients", gradients, GRADIENTS)
+        _check_choice("temperature_mode", temperature_mode, TEMPERATURE_MODES)
+        _check_choice("match_pooling", match_pooling, POOLINGS)
         super().__init__(spec, "meanP", linear_patch=linear_patch, max_words=max_words, max_frames=max_frames,
                          temporal_layers=temporal_layers)
         self.rerank_k, self.rerank_tail = rerank_k, rerank_tail
         self.itm_weight, self.label_smoothing = itm_weight, label_smoothing
+        self.gradients, self.temperature_mode, self.match_pooling = gradients, temperature_mode, match_pooling
         width = spec.text_width
         self.contra_temp = nn.Parameter(torch.tensor(0.07))  # GRAM: τ learned from 0.07
         self.hidden_trans_vision_multimodal = nn.Sequential(nn.Linear(spec.embed_dim, width),
@@ -178,7 +199,15 @@ class GRAM(CLIP4Clip):
     # ---- first stage: volume ----------------------------------------------------------------------------------
 
     def temperature(self) -> torch.Tensor:
-        return self.contra_temp.clamp(min=MIN_TEMPERATURE)
+        """``τ``: the learned ``contra_temp`` (``clamped`` mode: at least ``MIN_TEMPERATURE``)."""
+        if self.temperature_mode == "clamped":
+            return self.contra_temp.clamp(min=MIN_TEMPERATURE)
+        return self.contra_temp
+
+    def param_group_options(self) -> dict[str, dict[str, Any]]:
+        """Optimiser options of parameters that leave the default groups (read by ``optim.param_groups``)."""
+        decay = TEMPERATURE_WEIGHT_DECAY if self.temperature_mode == "gram" else 0.0
+        return {"contra_temp": {"name": "temperature", "weight_decay": decay}}
 
     def similarity(self, text: TextFeatures, video: VideoFeatures) -> torch.Tensor:
         """``[n_text, n_video]`` logits ``-volume(text, video) / τ`` (higher = better aligned)."""
@@ -192,7 +221,9 @@ class GRAM(CLIP4Clip):
         tokens = self.hidden_trans_vision_multimodal(frames)
         tokens = tokens + self.vision_frame_embedding[:, : frames.shape[1]] + self.vision_type_embeddings
         fused = self.fusion(text.tokens, text.mask, tokens, video.mask)
-        # Pool at the end-of-text token, CLIP's sentence position (the last real token).
+        if self.match_pooling == "cls":  # GRAM: BERT's [CLS], token 0 (CLIP's start-of-text)
+            return self.itm_head(fused[:, 0])
+        # The end-of-text token, CLIP's sentence position (the last real token).
         last = (text.mask.sum(dim=-1) - 1).clamp(min=0)
         return self.itm_head(fused[torch.arange(fused.shape[0], device=fused.device), last])
 
@@ -223,8 +254,13 @@ class GRAM(CLIP4Clip):
         local_text, local_video = text, video
         if self.gather_for_loss:
             text, video = gather_features(text), gather_features(video)
-        volumes = volume_matrix(text.embeds, [video.embeds])
-        loss = volume_contrastive_loss(volumes, self.temperature(), self.label_smoothing)
+        if self.gradients == "split":
+            offset = _batch_offset(len(local_text)) if self.gather_for_loss else 0
+            loss = split_volume_contrastive_loss(local_text.embeds, [local_video.embeds], text.embeds, [video.embeds],
+                                                 self.temperature(), self.label_smoothing, offset)
+        else:
+            volumes = volume_matrix(text.embeds, [video.embeds])
+            loss = volume_contrastive_loss(volumes, self.temperature(), self.label_smoothing)
         if self.itm_weight:
             loss = loss + self.itm_weight * self.matching_loss(local_text, local_video)
         return loss
@@ -244,13 +280,14 @@ class GRAM(CLIP4Clip):
         return F.cross_entropy(self.match_logits(texts, videos).float(), labels)
 
     def logit_scale_parameter(self) -> nn.Parameter | None:
-        return None  # contra_temp is kept above MIN_TEMPERATURE where it is used
+        return None  # contra_temp is not CLIP's logit scale: the trainer's clamp must not touch it
 
     def describe(self) -> dict[str, Any]:
         return {"linear_patch": self.linear_patch, "max_words": self.max_words, "max_frames": self.max_frames,
                 "temporal_layers": self.temporal_layers, "rerank_k": self.rerank_k, "rerank_tail": self.rerank_tail,
                 "itm_weight": self.itm_weight, "label_smoothing": self.label_smoothing,
-                "backbone": self.spec.to_dict()}
+                "gradients": self.gradients, "temperature_mode": self.temperature_mode,
+                "match_pooling": self.match_pooling, "backbone": self.spec.to_dict()}
 
 
 def sample_hard_negatives(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -268,6 +305,23 @@ def sample_hard_negatives(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
         rows.fill_diagonal_(0)
         columns.fill_diagonal_(0)
         return torch.multinomial(rows, 1).squeeze(1), torch.multinomial(columns, 1).squeeze(1)
+
+
+def _batch_offset(size: int) -> int:
+    """Where this process's ``size`` items start in the batch gathered over all ranks (0 on one process)."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return 0
+    count = torch.tensor([size], device="cuda" if dist.get_backend() == "nccl" else "cpu")
+    counts = [torch.zeros_like(count) for _ in range(dist.get_world_size())]
+    dist.all_gather(counts, count)
+    return int(sum(int(c.item()) for c in counts[: dist.get_rank()]))
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
 
 
 def _check_gram_arguments(rerank_k: int, rerank_tail: str, itm_weight: float, label_smoothing: float) -> None:

@@ -58,8 +58,8 @@ class TemporalTransformer(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Args: x ``[B, L, W]``; mask ``[B, L]``, 1 on valid positions. Returns ``[B, L, W]``."""
-        # CLIP4Clip builds this mask as [B, L, L] and repeats it head-major, which pairs it with the wrong videos
-        # whenever a batch mixes lengths; a per-video key padding bias is what it intends.
+        # A per-video key-padding bias: what CLIP4Clip's [B, L, L] mask repeated per head with repeat_interleave
+        # computes (its first release repeated it head-major; fixed in July 2021, as in X-CLIP).
         bias = None if mask is None else (1.0 - mask.float()) * MASK_VALUE
         for block in self.resblocks:
             x = block(x, bias)

@@ -18,17 +18,25 @@ def param_groups(model: nn.Module, lr: float, coef_lr: float, weight_decay: floa
 
     CLIP parameters (``clip.*``) train at ``lr * coef_lr`` (CLIP4Clip: 1e-4 * 1e-3); everything else at ``lr``.
     Biases, LayerNorm gains and other 1-D parameters (``logit_scale``, ``class_embedding``) are not decayed.
+    A model may take parameters out of these groups with ``param_group_options() -> {name: options}`` (GRAM's
+    temperature: its own group at the base ``lr`` with weight decay 0.01, as the released recipe).
     """
+    own = getattr(model, "param_group_options", dict)()
     groups: dict[tuple[bool, bool], list[nn.Parameter]] = {(c, d): [] for c in (True, False) for d in (True, False)}
+    special = []
     for name, param in model.named_parameters():
-        if param.requires_grad:
+        if not param.requires_grad:
+            continue
+        if name in own:
+            special.append({"params": [param], "lr": lr, **own[name]})
+        else:
             groups[(name.startswith("clip."), param.ndim >= 2)].append(param)
     return [
         {"params": params, "lr": lr * coef_lr if is_clip else lr, "weight_decay": weight_decay if decay else 0.0,
          "name": f"{'clip' if is_clip else 'new'}-{'decay' if decay else 'no_decay'}"}
         for (is_clip, decay), params in groups.items()
         if params
-    ]
+    ] + special
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import torch
 from svta.errors import ConfigError, InputError
 from svta.progress import info, progress, warn
 from svta.retrieval import results
+from svta.retrieval.analysis import KEEP_TOPK
 from svta.retrieval.checkpoint import (
     capture_rng,
     load_state_strict,
@@ -69,7 +71,7 @@ def default_run_name(config: TrainConfig) -> str:
 
 def train(root: Path | str, train_config: TrainConfig | None = None, *, run_name: str | None = None,
           run_dir: Path | str | None = None, resume: bool = False, device: str | None = None,
-          test: bool = True) -> TrainResult:
+          test: bool = True, analysis: bool = True) -> TrainResult:
     """Train ``train_config.model`` on ``<root>/manifest.parquet`` and evaluate it on the test split.
 
     Args:
@@ -80,6 +82,7 @@ def train(root: Path | str, train_config: TrainConfig | None = None, *, run_name
         resume: continue from the run's latest checkpoint (exactly: same next batch, same next loss).
         device: ``cpu`` / ``cuda`` / ``cuda:N``; default CUDA when available. Under torchrun: ``cuda:LOCAL_RANK``.
         test: evaluate the selected weights on the test split at the end.
+        analysis: also write the test split's breakdowns and figures to ``<run>/analysis/``.
 
     Raises:
         ConfigError / InputError / TableSchemaError: bad config, missing manifest or split, existing run.
@@ -91,7 +94,7 @@ def train(root: Path | str, train_config: TrainConfig | None = None, *, run_name
         torch.set_num_threads(config.cpu_threads)
     try:
         directory = Path(run_dir) if run_dir else Path(root) / "runs" / (run_name or default_run_name(config))
-        return Trainer(Path(root), config, directory, ctx, resume).run(test)
+        return Trainer(Path(root), config, directory, ctx, resume).run(test, analysis)
     finally:
         torch.set_num_threads(threads)
         shutdown(ctx)
@@ -206,7 +209,7 @@ class Trainer:
 
     # ---- training -------------------------------------------------------------------------------------------
 
-    def run(self, test: bool = True) -> TrainResult:
+    def run(self, test: bool = True, analysis: bool = True) -> TrainResult:
         """Train the remaining epochs, select on val, evaluate on test, write the run's files."""
         cfg = self.config
         if self.ctx.is_main:
@@ -225,7 +228,7 @@ class Trainer:
                 break
             self.end_epoch(epoch)
         seconds = time.perf_counter() - start
-        return self.finish(test, seconds, clips / seconds if seconds > 0 else 0.0)
+        return self.finish(test, seconds, clips / seconds if seconds > 0 else 0.0, analysis)
 
     def train_epoch(self, epoch: int) -> tuple[int, bool]:
         """Train one epoch from the current position; returns (clips trained, stopped at ``max_steps``)."""
@@ -334,7 +337,7 @@ class Trainer:
                 save_model_weights(self.model, self.run_dir / results.BEST_MODEL_FILE)
         self.save_checkpoint(f"epoch-{epoch + 1}.pt")
 
-    def evaluate(self, split: str) -> EvalReport | None:
+    def evaluate(self, split: str, keep_topk: int = 0) -> EvalReport | None:
         dataset = self.datasets.get(split)
         if dataset is None or len(dataset) == 0:
             warn(f"no {split!r} rows in the manifest: {split} evaluation skipped")
@@ -342,7 +345,7 @@ class Trainer:
         # Evaluation runs in full precision even when training uses autocast: bf16 scores tie and reorder
         # near neighbours, and `svta eval` on the saved weights must reproduce these numbers.
         return evaluate_dataset(self.model, dataset, self.ctx, split, batch_size=self.config.eval_batch_size,
-                                workers=self.config.num_workers)
+                                workers=self.config.num_workers, keep_topk=keep_topk)
 
     def training_state(self) -> dict[str, Any]:
         return {"format": "svta-train-checkpoint", "model": self.model.state_dict(),
@@ -388,7 +391,7 @@ class Trainer:
 
     # ---- the end ------------------------------------------------------------------------------------------------
 
-    def finish(self, test: bool, seconds: float, clips_per_second: float) -> TrainResult:
+    def finish(self, test: bool, seconds: float, clips_per_second: float, analysis: bool = True) -> TrainResult:
         """Load the selected weights, evaluate on test, write ``metrics.json`` / ``results.md``."""
         best_path = self.run_dir / results.BEST_MODEL_FILE
         if self.best is None and self.ctx.is_main:  # stopped before an epoch ended: keep the latest weights
@@ -396,10 +399,12 @@ class Trainer:
         barrier(self.ctx)
         state = torch.load(best_path, map_location="cpu", weights_only=True)
         load_state_strict(self.model, state, str(best_path))
-        report = self.evaluate(self.config.splits[2]) if test else None
+        report = self.evaluate(self.config.splits[2], KEEP_TOPK if analysis else 0) if test else None
         metrics = self._final_metrics(report, seconds, clips_per_second)
         if self.ctx.is_main:
-            results.write_results(self.run_dir, metrics, self._summary(seconds, clips_per_second))
+            counts = dict(Counter(r.category for r in self.datasets[self.config.splits[0]].records))
+            results.write_results(self.run_dir, metrics, self._summary(seconds, clips_per_second),
+                                  report if analysis else None, counts)
         self.logger.event("test", **metrics)
         self.logger.close()
         return TrainResult(self.run_dir, metrics, self.best["epoch"] if self.best else None, self.step,

@@ -98,3 +98,28 @@ def volume_contrastive_loss(volumes: torch.Tensor, temperature: torch.Tensor | f
     forward = F.cross_entropy(logits, target, label_smoothing=label_smoothing)
     backward = F.cross_entropy(logits.t(), target, label_smoothing=label_smoothing)
     return (forward + backward) / 2
+
+
+def split_volume_contrastive_loss(text: torch.Tensor, others: Sequence[torch.Tensor], all_text: torch.Tensor,
+                                  all_others: Sequence[torch.Tensor], temperature: torch.Tensor | float,
+                                  label_smoothing: float = 0.1, offset: int = 0) -> torch.Tensor:
+    """GRAM's loss with its gradient flow: each direction trains only its query side.
+
+    The released code gathers the other side through an all-gather without gradient, even on one process,
+    so the caption -> item term reaches only the caption encoder and the item -> caption term only the item
+    encoders (video, audio, ...). Both terms reach ``τ``.
+
+    Args:
+        text: ``[B, D]`` this process's caption embeddings.
+        others: this process's ``[B, D]`` embeddings of every other modality.
+        all_text: ``[N, D]`` captions of the whole (gathered) batch; ``text`` is rows ``offset .. offset + B``.
+        all_others: the gathered ``[N, D]`` embeddings of the other modalities.
+        temperature: ``τ``.
+        label_smoothing: GRAM: 0.1.
+        offset: position of this process's batch in the gathered one.
+    """
+    target = offset + torch.arange(text.shape[0], device=text.device)
+    forward = -volume_matrix(text, [o.detach() for o in all_others]) / temperature  # [B, N]
+    backward = -volume_matrix(all_text.detach(), list(others)).t() / temperature  # [B, N]
+    return (F.cross_entropy(forward, target, label_smoothing=label_smoothing)
+            + F.cross_entropy(backward, target, label_smoothing=label_smoothing)) / 2
