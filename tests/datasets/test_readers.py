@@ -27,7 +27,7 @@ def test_every_reader_has_one_canonical_name_and_its_aliases():
         assert canonical_name(spelling) == "ucfcrime-ar"
     assert canonical_name("manifest") == canonical_name("svta_root") == "svta-root"
     assert canonical_name("MSR-VTT") == "msrvtt" and canonical_name("video_folder") == "video-folder"
-    with pytest.raises(ConfigError, match="unknown dataset format 'nope'; known: csv, json"):
+    with pytest.raises(ConfigError, match="unknown dataset format 'nope'; known: csv, hf, json"):
         canonical_name("nope")
 
 
