@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from svta.captions.config import CaptionsConfig
-from svta.captions.fake_server import FakeChatServer
+from fake_chat_server import FakeChatServer
 from svta.embed import TEXT_EMBEDDERS
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from svta.captions.config import CaptionsConfig, OpenAIBackendConfig
-from svta.captions.fake_server import FakeChatServer
+from fake_chat_server import FakeChatServer
 from svta.captions.generate import generate_captions
 from svta.captions.llm import render_prompt
 from svta.captions.llm_parse import parse_reply
@@ -116,7 +116,7 @@ def test_gives_up_a_category_after_max_rounds(tmp_path, llm_config):
 def test_api_key_comes_from_the_environment(tmp_path, llm_config, monkeypatch):
     seen = []
     with FakeChatServer() as server:
-        import svta.captions.fake_server as fake
+        import fake_chat_server as fake
 
         original = fake._Handler.do_POST
 
