@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from annotatekit import write_captions
+from fake_chat_server import FakeChatServer
 
 from svta.annotate.classifiers import NEEDS_REVIEW
 from svta.annotate.classify import classify_captions
 from svta.annotate.config import AnnotateConfig, LLMClassifierConfig
 from svta.annotate.llm import LLMClassifier, build_prompt, match_answer
-from fake_chat_server import FakeChatServer
 from svta.errors import BackendError
 from svta.tables import read_records, table_path
 from svta.taxonomy import default_taxonomy

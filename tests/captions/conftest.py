@@ -6,9 +6,9 @@ import zlib
 
 import numpy as np
 import pytest
+from fake_chat_server import FakeChatServer
 
 from svta.captions.config import CaptionsConfig
-from fake_chat_server import FakeChatServer
 from svta.embed import TEXT_EMBEDDERS
 
 

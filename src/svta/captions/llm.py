@@ -57,6 +57,10 @@ class OpenAICaptionBackend:
         self.config = config.openai
         self.seed = seed
 
+    def check(self) -> None:
+        """Fail within seconds, naming the URL, when the server does not accept connections."""
+        check_reachable(self.config.base_url, ChatSettings.of(self.config).connect_timeout_s)
+
     def generate(self, jobs: Sequence[CategoryJob], sink: CaptionSink) -> dict[str, Any]:
         """Run every job against the server; returns counters (requests, retries, refusals, tokens,
         ``gave_up``: captions short per category, ``failed``: the error that stopped a category).
@@ -64,7 +68,6 @@ class OpenAICaptionBackend:
         Raises:
             ChatError: The server cannot be reached or refuses every request alike (bad key, unknown model).
         """
-        check_reachable(self.config.base_url, ChatSettings.of(self.config).connect_timeout_s)
         return run_sync(_Run(self.config, self.seed, sink).run(jobs))
 
 
