@@ -21,7 +21,7 @@ _ASK = re.compile(r"category:\s*(.+?)\.\s*Continue generating\s+(\d+)", re.IGNOR
 _COLOURS = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple", "grey", "brown")
 _PLACES = ("street", "park", "parking lot", "subway station", "supermarket", "office", "beach", "gym")
 _TIMES = ("morning", "afternoon", "evening", "night", "dawn", "noon")
-Responder = Callable[[dict[str, Any]], "str | int"]
+Responder = Callable[[dict[str, Any]], "str | int | bytes"]
 
 
 class FakeChatServer:
@@ -34,7 +34,7 @@ class FakeChatServer:
         slow_s: How long a ``slow`` answer takes (set it above the client's timeout).
         seed: Seed of the fault draws and of the generated text.
         responder: For other clients than the caption backend: maps an ``ok`` request's JSON body to
-            the answer's content, or to an HTTP status to fail with (in place of caption lists).
+            the answer's content, to an HTTP status to fail with, or to bytes sent as a 200 HTML page.
 
     Use as a context manager; :attr:`url` is the ``base_url`` to give the client; :attr:`requests`
     holds every chat request (``{"path", "body"}``) in arrival order.
@@ -181,7 +181,9 @@ class _Handler(BaseHTTPRequestHandler):
         prompt = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
         if fault == "ok" and self.server_state.responder is not None:
             answer = self.server_state.responder(body)
-            if isinstance(answer, int):
+            if isinstance(answer, bytes):  # a raw page with status 200, as a proxy in front of the model sends
+                self._send_raw(200, answer, "text/html")
+            elif isinstance(answer, int):
                 self._send(answer, {"error": {"message": "fake failure"}})
             else:
                 self._send(200, _completion(body.get("model", "fake"), answer, prompt))

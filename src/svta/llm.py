@@ -263,10 +263,12 @@ class UsageLog:
     ``completion_tokens``, ``total_tokens`` and the same counters per group (e.g. per category).
     """
 
-    def __init__(self, path: Path, model: str, base_url: str, group_key: str = "by_category"):
+    def __init__(self, path: Path, model: str, base_url: str, group_key: str | None = "by_category"):
         self.path, self.group_key = path, group_key
         self.data: dict[str, Any] = {"model": model, "base_url": base_url, "requests": 0, "prompt_tokens": 0,
-                                     "completion_tokens": 0, "total_tokens": 0, group_key: {}}  # fmt: skip
+                                     "completion_tokens": 0, "total_tokens": 0}  # fmt: skip
+        if group_key is not None:
+            self.data[group_key] = {}
         if path.exists():
             try:
                 self.data.update(json.loads(path.read_text(encoding="utf-8")))
@@ -278,7 +280,7 @@ class UsageLog:
     def add(self, usage: dict[str, int], group: str | None = None) -> None:
         """Count one answered request and its tokens (under ``group`` too, when given)."""
         targets = [self.data]
-        if group is not None:
+        if group is not None and self.group_key is not None:
             per_group = self.data.setdefault(self.group_key, {})
             targets.append(per_group.setdefault(group, {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}))
         for target in targets:

@@ -37,13 +37,21 @@ def classify(
     result = classify_captions(root, config.annotate, taxonomy=config.taxonomy, all_captions=all_)
     if wants_json(json_):
         emit_json(result.to_dict())
-        return
+    else:
+        _print_classify(result, all_)
+    if result.failed:
+        raise SystemExit(3)  # finished, but some captions failed: a plain rerun retries them
+
+
+def _print_classify(result: Any, all_: bool) -> None:
     typer.echo(
         f"{result.method or 'nothing to do'}: labelled {result.n_labelled} of {result.n_targets} caption(s) "
         f"({result.n_needs_review} need review, {len(result.failed)} failed) in {result.seconds:.1f}s -> {result.labels_path}"
     )
     for caption_id, error in result.failed[:10]:
         typer.echo(f"  failed {caption_id}: {error}", err=True)
+    if result.failed:
+        typer.echo(f"{len(result.failed)} caption(s) failed; rerun the same command to retry them", err=True)
     if all_:
         typer.echo(_agreement_line(result.agreement, "the captions' categories"))
 
