@@ -12,6 +12,7 @@ import random
 import socket
 import threading
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, fields
@@ -100,6 +101,8 @@ def check_reachable(base_url: str, timeout_s: float = 5.0) -> None:
     parts = urlsplit(base_url)
     if not parts.hostname:
         raise ChatError(f"{base_url!r} is not a server URL; expected e.g. http://localhost:8000/v1", fatal=True)
+    if _behind_proxy(parts.scheme, parts.hostname):
+        return  # requests go through the proxy: a direct connection says nothing about the server
     port = parts.port or (443 if parts.scheme == "https" else 80)
     hint = "is the server running? Start it or point --base-url at a running one"
     try:
@@ -113,6 +116,11 @@ def check_reachable(base_url: str, timeout_s: float = 5.0) -> None:
         raise ChatError(f"no answer from {base_url} within {timeout_s:g}s: {hint}", fatal=True) from None
     except OSError as exc:
         raise ChatError(f"cannot connect to {base_url}: {exc.strerror or exc}: {hint}", fatal=True) from None
+
+
+def _behind_proxy(scheme: str, host: str) -> bool:
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get(scheme) or proxies.get("all")) and not urllib.request.proxy_bypass(host)
 
 
 def reply_of(response: Any) -> ChatReply:

@@ -130,7 +130,7 @@ def test_bad_replies_fail_per_item_and_a_plain_rerun_retries_them(tmp_path):
     write_captions(tmp_path, [{"id": f"c{i:02d}", "caption": c, "category": cat} for i, (c, cat) in enumerate(CARRIED)])
     with FakeChatServer(responder=carried_answer) as server:
         config = llm_config(server.url)
-        config.llm = config.llm.model_copy(update={"max_retries": 1, "backoff_s": 0.0})
+        config.llm = config.llm.model_copy(update={"max_retries": 1})
         result = classify_captions(tmp_path, config, all_captions=True)
         assert sorted(f[0] for f in result.failed) == ["c09", "c10"]
         assert all("502 Bad Gateway" in error for _, error in result.failed)
