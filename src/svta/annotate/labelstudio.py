@@ -86,7 +86,7 @@ def video_url(root: Path, relative: str | None, config: ReviewConfig) -> str:
 
 def task(item: ReviewItem, root: Path, taxonomy: Taxonomy, config: ReviewConfig) -> dict[str, Any]:
     """One Label Studio task; the current guess rides along as a ``choices`` prediction."""
-    data = {
+    data: dict[str, Any] = {
         "video": video_url(root, item.video, config),
         "caption": item.caption,
         "svta_id": item.id,

@@ -7,6 +7,7 @@ A request that fails all its attempts leaves its category short; the other categ
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections import Counter
@@ -34,7 +35,6 @@ def render_prompt(config: OpenAIBackendConfig, name: str, description: str, kind
 @dataclass
 class _Answer:
     category_id: str
-    asked: int
     reply: ChatReply | None = None  # None: the request failed all its attempts
     error: str = ""
 
@@ -45,6 +45,10 @@ class _State:
     in_flight: int = 0  # captions asked for by requests not yet answered
     launched: int = 0
     failed: str = ""  # the last error of a request that failed all its attempts: no more requests
+
+
+def _answered(state: _State, asked: int, _task: asyncio.Task[_Answer]) -> None:
+    state.in_flight -= asked
 
 
 @CAPTION_BACKENDS.register("openai", "any OpenAI-compatible chat server: vLLM, Ollama, llama.cpp, OpenAI")
@@ -132,7 +136,7 @@ class _Run:
                 state.in_flight += n
                 state.launched += 1
                 task = asyncio.create_task(self._ask(state, n, state.launched))
-                task.add_done_callback(lambda _t, s=state, k=n: setattr(s, "in_flight", s.in_flight - k))
+                task.add_done_callback(functools.partial(_answered, state, n))
                 pending.add(task)
                 launched = True
 
@@ -163,8 +167,8 @@ class _Run:
         except ChatError as exc:
             if exc.fatal:
                 raise
-            return _Answer(category_id, n, error=str(exc))
-        return _Answer(category_id, n, reply)
+            return _Answer(category_id, error=str(exc))
+        return _Answer(category_id, reply)
 
     def _handle(self, answer: _Answer, states: list[_State]) -> None:
         """Parse an answer and commit its captions; refusals and unusable answers are logged, not stored."""
