@@ -214,6 +214,8 @@ class ChatClient:
                 otherwise after the last attempt failed (no wait after it).
         """
         openai = require("openai", "llm")
+        if self._transport is None:
+            raise RuntimeError("ChatClient.complete outside 'async with ChatClient(...)'")
         s, last = self.settings, ""
         for attempt in range(s.max_retries + 1):
             self.counts["requests"] += 1
@@ -242,6 +244,9 @@ class ChatClient:
                 last = f"malformed response: {exc}"
                 if self.on_malformed is not None:
                     self.on_malformed(str(exc)[:500])
+            except openai.OpenAIError as exc:  # anything else the SDK raises: retried like a bad body
+                self.counts["errors"] += 1
+                last = f"{type(exc).__name__}: {exc}"
             if attempt < s.max_retries:
                 await asyncio.sleep(self.backoff(attempt, retry_after))
         raise ChatError(f"{s.base_url}: gave up after {s.max_retries + 1} attempt(s); last error: {last}")
