@@ -92,11 +92,17 @@ class ChatError(BackendError):
         self.fatal = fatal
 
 
-def check_reachable(base_url: str, timeout_s: float = 5.0) -> None:
+def check_reachable(base_url: str, timeout_s: float = 5.0, refused_only: bool = False) -> None:
     """Open (and close) a TCP connection to the server, so a dead one is named within seconds.
 
+    Args:
+        base_url: The server's URL.
+        timeout_s: Seconds to wait for the connection.
+        refused_only: Only a refused connection is an error (mid-run, a slow accept is no proof of death).
+
     Raises:
-        ChatError: (fatal) connection refused, no answer within ``timeout_s``, or an unknown host.
+        ChatError: (fatal) connection refused; unless ``refused_only``, also no answer within
+            ``timeout_s`` or an unknown host.
     """
     parts = urlsplit(base_url)
     if not parts.hostname:
@@ -110,12 +116,17 @@ def check_reachable(base_url: str, timeout_s: float = 5.0) -> None:
             return
     except ConnectionRefusedError:
         raise ChatError(f"connection refused at {base_url}: {hint}", fatal=True) from None
-    except socket.gaierror as exc:
-        raise ChatError(f"cannot resolve host {parts.hostname!r} of {base_url}: {exc.strerror}", fatal=True) from None
-    except TimeoutError:
-        raise ChatError(f"no answer from {base_url} within {timeout_s:g}s: {hint}", fatal=True) from None
     except OSError as exc:
-        raise ChatError(f"cannot connect to {base_url}: {exc.strerror or exc}: {hint}", fatal=True) from None
+        if not refused_only:
+            raise ChatError(_connect_failure(base_url, parts.hostname, timeout_s, exc, hint), fatal=True) from None
+
+
+def _connect_failure(base_url: str, host: str, timeout_s: float, exc: OSError, hint: str) -> str:
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve host {host!r} of {base_url}: {exc.strerror}"
+    if isinstance(exc, TimeoutError):
+        return f"no answer from {base_url} within {timeout_s:g}s: {hint}"
+    return f"cannot connect to {base_url}: {exc.strerror or exc}: {hint}"
 
 
 def _behind_proxy(scheme: str, host: str) -> bool:
@@ -237,7 +248,7 @@ class ChatClient:
             except openai.APIConnectionError as exc:
                 self.counts["connection_errors"] += 1
                 # A server that went away refuses connections: say so now instead of after every backoff.
-                await asyncio.to_thread(check_reachable, s.base_url, s.connect_timeout_s)
+                await asyncio.to_thread(check_reachable, s.base_url, s.connect_timeout_s, True)
                 last = f"connection error: {exc}"
             except (ValueError, TypeError, AttributeError, openai.APIResponseValidationError) as exc:
                 self.counts["malformed_http"] += 1
