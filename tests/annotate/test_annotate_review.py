@@ -289,8 +289,9 @@ class FakeLabelStudio(BaseHTTPRequestHandler):
         if self.path == "/api/storages/localfiles":
             path = Path(body["path"])
             if self.refuse_storage or not path.is_absolute() or self.document_root not in (path, *path.parents):
-                return self._reply(400, {"validation_errors": {"non_field_errors": [
-                    "Path must start with LOCAL_FILES_DOCUMENT_ROOT and serving must be enabled"]}})  # fmt: skip
+                return self._reply(400, {"status_code": 400, "detail": "Validation error", "validation_errors": {
+                    "non_field_errors": [f'Absolute local path "{path}" must be a subdirectory of '
+                                         f'LOCAL_FILES_DOCUMENT_ROOT="{self.document_root}"']}})  # fmt: skip
             return self._reply(201, {"id": 3, "type": "localfiles", "project": body["project"], "path": str(path)})
         if self.path == "/api/projects/7/import":
             assert isinstance(body, list) and all("data" in task for task in body)
@@ -331,11 +332,12 @@ def test_legacy_token_and_refused_storage(review_root, label_studio):
 
     handler, url = label_studio
     handler.refuse_storage = True
-    with pytest.raises(BackendError, match="localfiles: HTTP 400.*LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true"):
+    with pytest.raises(BackendError, match=r'localfiles: HTTP 400: Absolute local path ".*" must be a subdirectory '
+                       r"of LOCAL_FILES_DOCUMENT_ROOT.*LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true"):
         export_label_studio(review_root, labelstudio_url=url, token=handler.legacy)
     assert handler.log[0][2] == f"Token {handler.legacy}"
     assert handler.log[-1][:2] == ("DELETE", "/api/projects/7")  # no half-made project left behind
-    with pytest.raises(BackendError, match="HTTP 401.*personal access token"):
+    with pytest.raises(BackendError, match="refresh: HTTP 401: Token is invalid; use a personal access token"):
         export_label_studio(review_root, labelstudio_url=url, token="eyJx.eyJy.wrong")
     with pytest.raises(InputError, match="--token"):
         export_label_studio(review_root, labelstudio_url=url)

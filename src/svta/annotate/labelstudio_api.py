@@ -81,7 +81,7 @@ class LabelStudioAPI:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 text = response.read()
         except urllib.error.HTTPError as exc:
-            detail = " ".join(exc.read().decode(errors="replace").split())[:300]
+            detail = _error_detail(exc.read().decode(errors="replace"))
             raise BackendError(f"Label Studio at {self.url}: {method} {path}: HTTP {exc.code}: {detail}"
                                f"{_hint(exc.code, path)}") from None  # fmt: skip
         except (urllib.error.URLError, OSError) as exc:
@@ -91,6 +91,23 @@ class LabelStudioAPI:
             return json.loads(text) if text.strip() else None
         except ValueError:
             raise BackendError(f"Label Studio at {self.url}: {method} {path}: answer is not JSON") from None
+
+
+def _error_detail(body: str) -> str:
+    """The messages of a Label Studio error answer (``validation_errors``, else ``detail``), on one line."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        errors = data.get("validation_errors")
+        if isinstance(errors, dict) and errors:
+            messages = [f"{key}: {m}" if key != "non_field_errors" else str(m)
+                        for key, value in errors.items() for m in (value if isinstance(value, list) else [value])]  # fmt: skip
+            body = "; ".join(messages)
+        elif data.get("detail"):
+            body = str(data["detail"])
+    return " ".join(body.split())[:500]
 
 
 def _hint(status: int, path: str) -> str:
