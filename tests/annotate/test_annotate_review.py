@@ -341,3 +341,19 @@ def test_legacy_token_and_refused_storage(review_root, label_studio):
         export_label_studio(review_root, labelstudio_url=url, token="eyJx.eyJy.wrong")
     with pytest.raises(InputError, match="--token"):
         export_label_studio(review_root, labelstudio_url=url)
+
+
+def test_review_export_command_creates_the_project(review_root, label_studio, capsys, monkeypatch):
+    from svta.cli.main import main
+
+    handler, url = label_studio
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", handler.pat)
+    code = main(["annotate", "review-export", "--root", str(review_root), "--labelstudio-url", url,
+                 "--project-title", "from the CLI", "--json"])  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["project"]["id"] == 7 and out["framerate"] == 8
+    assert handler.log[1][3]["title"] == "from the CLI"
+    assert main(["annotate", "review-export", "--root", str(review_root), "--labelstudio-url", url,
+                 "--token", "0" * 40]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "POST /api/projects: HTTP 401" in err[0] and "personal access token" in err[0]

@@ -52,7 +52,7 @@ def make_llm_config(
         "concurrency": 4,
         "backoff_s": 0.01,
         "backoff_max_s": 0.05,
-        "timeout_s": 2.0,
+        "timeout_s": 10.0,  # generous: a loaded shared CPU must not turn into timeouts
         **openai,
     }
     cfg.openai = cfg.openai.model_copy(update=settings)
