@@ -121,11 +121,12 @@ def _json_items(content: str) -> list[str] | None:
 
 
 def _is_json(text: str) -> bool:
+    """Whether ``text`` starts with a JSON array or object (a leading number is a list marker, not JSON)."""
     try:
-        json.JSONDecoder().raw_decode(text)
+        value, _ = json.JSONDecoder().raw_decode(text)
     except ValueError:
         return False
-    return True
+    return isinstance(value, list | dict)
 
 
 def _strings_in(data: Any) -> list[str]:
