@@ -30,7 +30,8 @@ def server_process(latency: float) -> Iterator[str]:
     """The loopback chat server in its own process, so its threads do not share the client's GIL."""
     code = (
         "import sys, time\n"
-        "from svta.captions.fake_server import FakeChatServer\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[1] / 'tests')!r})\n"  # the test double lives in tests/
+        "from fake_chat_server import FakeChatServer\n"
         f"server = FakeChatServer(latency_s={latency}).start()\n"
         "print(server.url, flush=True)\n"
         "sys.stdin.read()\n"

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import re
+import socket
+import time
+
 import pytest
 from annotatekit import write_captions
+from fake_chat_server import FakeChatServer
 
 from svta.annotate.classifiers import NEEDS_REVIEW
 from svta.annotate.classify import classify_captions
 from svta.annotate.config import AnnotateConfig, LLMClassifierConfig
 from svta.annotate.llm import LLMClassifier, build_prompt, match_answer
-from svta.captions.fake_server import FakeChatServer
+from svta.annotate.retry import FAILED_FILE
 from svta.errors import BackendError
-from svta.tables import read_records, table_path
+from svta.tables import PartWriter, read_records, table_path
 from svta.taxonomy import default_taxonomy
 
 # caption → what the fake model answers (or an HTTP status to fail with)
@@ -88,9 +94,100 @@ def test_classifier_uses_injected_client():
         class chat:
             class completions:
                 @staticmethod
-                def create(**kwargs):
+                async def create(**kwargs):
                     message = type("M", (), {"content": "smoke"})
                     return type("R", (), {"choices": [type("C", (), {"message": message})]})
 
     predictions = LLMClassifier(default_taxonomy(), client=Client()).classify(["Grey smoke rises."])
     assert predictions[0].category == "smoke"
+
+
+CARRIED = [  # captions that carry their category (as generated captions do): only --all selects them
+    ("A man punches another man outside a bar.", "fighting"),
+    ("Grey smoke pours out of a window.", "smoke"),
+    ("A woman sets a bin alight on purpose.", "arson"),
+    ("A car crashes into a wall.", "road_accident"),
+    ("Two men fight in a car park.", "fighting"),
+    ("Black smoke rises over a warehouse.", "smoke"),
+    ("A man sets fire to a parked car.", "arson"),
+    ("A bus crashes into a lamppost.", "road_accident"),
+    ("Two boys fight in a schoolyard.", "fighting"),
+    ("A proxy error happens here.", "smoke"),
+    ("Another proxy error happens here.", "arson"),
+]
+NAMES = {"fighting": "fighting", "smoke": "smoke", "arson": "arson", "road_accident": "road accident"}
+
+
+def carried_answer(body: dict) -> str | bytes:
+    """The fake model: the caption's own category; the two "proxy error" captions get a 502 page with status 200."""
+    caption = body["messages"][-1]["content"].rsplit("Text: ", 1)[-1]
+    if "proxy error" in caption:
+        return b"<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>"
+    return NAMES[dict(CARRIED)[caption]]
+
+
+def test_bad_replies_fail_per_item_and_a_plain_rerun_retries_them(tmp_path):
+    write_captions(tmp_path, [{"id": f"c{i:02d}", "caption": c, "category": cat} for i, (c, cat) in enumerate(CARRIED)])
+    with FakeChatServer(responder=carried_answer) as server:
+        config = llm_config(server.url)
+        config.llm = config.llm.model_copy(update={"max_retries": 1})
+        result = classify_captions(tmp_path, config, all_captions=True)
+        assert sorted(f[0] for f in result.failed) == ["c09", "c10"]
+        assert all("502 Bad Gateway" in error for _, error in result.failed)
+        labels = {row["id"]: row for row in read_records(table_path(tmp_path, "labels"), "labels")}
+        assert len(labels) == 9 and all(labels[f"c{i:02d}"]["category"] == CARRIED[i][1] for i in range(9))
+        usage = json.loads((tmp_path / "labels.llm_usage.json").read_text())
+        assert usage["requests"] == 9 and usage["total_tokens"] > 0 and usage["model"] == "fake-llm"
+        assert (tmp_path / FAILED_FILE).exists()
+
+        # the proxy recovers; a plain rerun (no --all) retries exactly the two failed captions
+        CARRIED_FIXED.update({CARRIED[9][0]: "smoke", CARRIED[10][0]: "arson"})
+        server.responder = lambda body: CARRIED_FIXED.get(body["messages"][-1]["content"].rsplit("Text: ", 1)[-1], 500)
+        again = classify_captions(tmp_path, config)
+    assert again.n_targets == 2 and again.n_labelled == 2 and not again.failed
+    labels = {row["id"]: row for row in read_records(table_path(tmp_path, "labels"), "labels")}
+    assert labels["c09"]["category"] == "smoke" and labels["c10"]["category"] == "arson"
+    assert not (tmp_path / FAILED_FILE).exists()
+    assert json.loads((tmp_path / "labels.llm_usage.json").read_text())["requests"] == 11  # accumulated
+
+
+CARRIED_FIXED: dict[str, str] = {}
+
+
+def test_labels_are_committed_in_parts(tmp_path):
+    captions = [c for c, _ in CARRIED[:9]]
+    write_captions(tmp_path, [{"id": f"c{i}", "caption": c} for i, c in enumerate(captions)])
+
+    def answer_then_reject_key(body: dict) -> str | int:
+        caption = body["messages"][-1]["content"].rsplit("Text: ", 1)[-1]
+        return 401 if caption == captions[-1] else NAMES[dict(CARRIED)[caption]]
+
+    with FakeChatServer(responder=answer_then_reject_key) as server:
+        config = llm_config(server.url)
+        config.llm = config.llm.model_copy(update={"workers": 1})  # one at a time: parts of 4 captions
+        with pytest.raises(BackendError, match="HTTP 401"):
+            classify_captions(tmp_path, config)
+    kept = PartWriter(table_path(tmp_path, "labels"), "labels").read_all().to_pylist()
+    assert len(kept) == 8  # the two parts before the fatal answer
+
+
+def test_dead_server_is_named_within_seconds(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    write_captions(tmp_path, [{"id": "c0", "caption": "Two men punch each other."}])
+    started = time.monotonic()
+    with pytest.raises(BackendError, match=f"connection refused at {re.escape(url)}"):
+        classify_captions(tmp_path, llm_config(url))
+    assert time.monotonic() - started < 5
+
+
+def test_cli_exits_3_after_its_summary_when_captions_failed(tmp_path, capsys):
+    from svta.cli.main import main
+
+    write_captions(tmp_path, [{"id": f"c{i}", "caption": c} for i, c in enumerate(ANSWERS)])
+    with FakeChatServer(responder=answer) as server:
+        code = main(["--root", str(tmp_path), "--set", f"annotate.llm.base_url={server.url}",
+                     "--set", "annotate.llm.max_retries=0", "annotate", "classify", "--classifier", "openai"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 3 and "1 failed" in captured.out and "failed c4" in captured.err

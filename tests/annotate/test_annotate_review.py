@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
 import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from annotatekit import write_captions
@@ -86,7 +89,10 @@ def test_export_tasks_and_labeling_config(review_root):
     assert view.find("Video").get("value") == "$video" and view.find("Text").get("value") == "$caption"
     choices = view.find("Choices")
     assert choices.get("name") == "category" and choices.get("toName") == "video"
-    assert [c.get("value") for c in choices.findall("Choice")] == [c.name for c in default_taxonomy()]
+    values = [c.get("value") for c in choices.findall("Choice")]
+    assert values == [c.name for c in default_taxonomy()] + ["Not an anomaly", "Unusable clip"]
+    assert view.find("Video").get("frameRate") == "8" and result.framerate == 8  # the clips' fps, not LS's 24
+    assert by_id["a"]["data"]["fps"] == 8.0 and "fps" not in by_id["c"]["data"]
     assert len(export_label_studio(review_root, review_root / "low", max_confidence=0.5).tasks_path.read_text()) > 0
     low = json.loads((review_root / "low" / "tasks.json").read_text())
     assert {t["data"]["svta_id"] for t in low} == {"b", "c"}
@@ -145,24 +151,65 @@ def test_unknown_choice_names_the_task(review_root):
     assert read_records(table_path(review_root, "labels"), "labels")[0]["reviewed"] is False  # nothing written
 
 
+def _rewrite(path, rows):
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def test_csv_round_trip(review_root):
     n, path = export_review_csv(review_root, prefill=True)
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert n == 4 and [r["id"] for r in rows] == ["a", "b", "c", "d"]
     assert rows[0]["category"] == "fighting" == rows[0]["predicted"] and rows[2]["category"] == ""
-    rows[1]["category"] = "walking"
-    rows[2]["category"] = "Smoke"  # names are matched case-insensitively
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    assert [r["prefilled"] for r in rows] == ["yes", "yes", "", "yes"]
+    rows[0]["confirmed"] = "x"  # the reviewer looked and agrees
+    rows[1]["category"] = "walking"  # corrected
+    rows[2]["category"] = "Smoke"  # filled in; names are matched case-insensitively
+    _rewrite(path, rows)  # d stays as prefilled: nobody looked at it
     result = import_review_csv(review_root, path)
-    assert result.n_imported == 4 and result.n_skipped == 0
+    assert (result.n_imported, result.n_skipped, result.n_unconfirmed) == (3, 1, 1)
     labels = {row["id"]: row for row in read_records(table_path(review_root, "labels"), "labels")}
-    assert labels["c"]["category"] == "smoke" and all(labels[i]["reviewed"] for i in "abcd")
-    # c had no automatic answer (needs_review); a and d agree, b was corrected
-    assert result.agreement.n == 3 and result.agreement.accuracy == pytest.approx(2 / 3)
+    assert labels["c"]["category"] == "smoke" and all(labels[i]["reviewed"] for i in "abc")
+    assert "d" not in labels  # still only the caption's own category, unreviewed
+    # c had no automatic answer (needs_review); a agrees, b was corrected
+    assert result.agreement.n == 2 and result.agreement.accuracy == pytest.approx(1 / 2)
+
+
+def test_csv_prefill_untouched_is_not_reviewed(review_root):
+    _, path = export_review_csv(review_root, prefill=True)
+    result = import_review_csv(review_root, path)
+    assert (result.n_imported, result.n_unconfirmed) == (0, 3)
+    assert not any(row["reviewed"] for row in read_records(table_path(review_root, "labels"), "labels"))
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[3]["confirmed"] = "yes"
+    rows[3]["category"] = ""  # confirmed with a blank category: the prediction is taken
+    _rewrite(path, rows)
+    result = import_review_csv(review_root, path)
+    labels = {row["id"]: row for row in read_records(table_path(review_root, "labels"), "labels")}
+    assert result.n_imported == 1 and labels["d"]["category"] == "explosion" and labels["d"]["reviewed"]
+
+
+def test_verdicts_leave_clips_out_of_the_build(review_root):
+    from svta.build.manifest import resolve_category
+
+    tasks = json.loads(export_label_studio(review_root).tasks_path.read_text())
+    path = review_root / "export.json"
+    path.write_text(json.dumps(label_studio_export(tasks, {"a": "Unusable clip", "b": "Not an anomaly"})))
+    result = import_label_studio(review_root, path)
+    assert result.n_imported == 2 and result.n_excluded == 2 and result.agreement is None
+    labels = {row["id"]: row for row in read_records(table_path(review_root, "labels"), "labels")}
+    assert (labels["a"]["category"], labels["a"]["reviewed"]) == ("unusable", True)
+    assert labels["b"]["category"] == "not_anomaly" and labels["b"]["is_anomaly"] is False
+    taxonomy = default_taxonomy()
+    assert resolve_category({"id": "a", "category": "fighting"}, labels["a"], taxonomy) == "reviewer: unusable"
+    assert resolve_category({"id": "b"}, labels["b"], taxonomy) == "reviewer: not_anomaly"
+    sheet = review_root / "sheet.csv"
+    sheet.write_text("id,category\nc,unusable clip\n")
+    assert import_review_csv(review_root, sheet).n_excluded == 1
 
 
 def test_csv_blank_rows_are_not_imported(review_root):
@@ -196,3 +243,117 @@ def test_labeling_config_escapes_names():
     ]
     xml = labeling_config(Taxonomy.from_records(records))
     assert ET.fromstring(xml).find("Choices/Choice").get("value") == 'a "quoted" & <b>'
+
+
+class FakeLabelStudio(BaseHTTPRequestHandler):
+    """Label Studio's REST API as svta uses it, checking each request the way the real server does:
+    JWT refresh for personal access tokens, an authorised ``POST /api/projects`` with a parsable
+    labelling config, ``POST /api/storages/localfiles`` with an absolute path below the document root,
+    and ``POST /api/projects/<id>/import`` with a list of tasks that each hold ``data``."""
+
+    pat = "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"
+    legacy = "0123456789abcdef0123456789abcdef01234567"
+    document_root: Path
+    refuse_storage = False
+    log: list
+
+    def log_message(self, *args):
+        pass
+
+    def _reply(self, status, payload=None):
+        data = json.dumps(payload).encode() if payload is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorised(self):
+        return self.headers.get("Authorization") in ("Bearer access-1", f"Token {self.legacy}")
+
+    def do_DELETE(self):
+        self.log.append(("DELETE", self.path, self.headers.get("Authorization"), None))
+        self._reply(204 if self._authorised() else 401)
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
+        self.log.append(("POST", self.path, self.headers.get("Authorization"), body))
+        if self.path == "/api/token/refresh":
+            ok = body == {"refresh": self.pat}
+            return self._reply(200 if ok else 401, {"access": "access-1"} if ok else {"detail": "Token is invalid"})
+        if not self._authorised():
+            return self._reply(401, {"detail": "Authentication credentials were not provided."})
+        if self.path == "/api/projects":
+            ET.fromstring(body["label_config"])  # the real server validates the XML too
+            return self._reply(201, {"id": 7, "title": body["title"]})
+        if self.path == "/api/storages/localfiles":
+            path = Path(body["path"])
+            if self.refuse_storage or not path.is_absolute() or self.document_root not in (path, *path.parents):
+                return self._reply(400, {"status_code": 400, "detail": "Validation error", "validation_errors": {
+                    "non_field_errors": [f'Absolute local path "{path}" must be a subdirectory of '
+                                         f'LOCAL_FILES_DOCUMENT_ROOT="{self.document_root}"']}})  # fmt: skip
+            return self._reply(201, {"id": 3, "type": "localfiles", "project": body["project"], "path": str(path)})
+        if self.path == "/api/projects/7/import":
+            assert isinstance(body, list) and all("data" in task for task in body)
+            predictions = sum(len(task.get("predictions", [])) for task in body)
+            return self._reply(201, {"task_count": len(body), "annotation_count": 0, "prediction_count": predictions})
+        self._reply(404, {"detail": "Not found."})
+
+
+@pytest.fixture
+def label_studio(review_root):
+    handler = type("Handler", (FakeLabelStudio,), {"document_root": review_root.resolve(), "log": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield handler, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_export_creates_project_storage_and_tasks_through_the_api(review_root, label_studio):
+    handler, url = label_studio
+    result = export_label_studio(review_root, labelstudio_url=url, token=handler.pat, project_title="clips")
+    calls = [(method, path) for method, path, _, _ in handler.log]
+    assert calls == [("POST", "/api/token/refresh"), ("POST", "/api/projects"), ("POST", "/api/storages/localfiles"),
+                     ("POST", "/api/projects/7/import")]  # fmt: skip
+    assert all(auth == "Bearer access-1" for _, _, auth, _ in handler.log[1:])
+    project, storage, tasks = (entry[3] for entry in handler.log[1:])
+    assert project["title"] == "clips" and project["label_config"] == result.config_path.read_text()
+    assert storage["project"] == 7 and storage["path"] == str((review_root / "videos").resolve())
+    assert storage["use_blob_urls"] is True
+    assert tasks == json.loads(result.tasks_path.read_text())
+    assert result.project == {"id": 7, "url": f"{url}/projects/7/data", "storage_id": 3, "n_tasks": 4,
+                              "clips_dir": storage["path"]}  # fmt: skip
+
+
+def test_legacy_token_and_refused_storage(review_root, label_studio):
+    from svta.errors import BackendError
+
+    handler, url = label_studio
+    handler.refuse_storage = True
+    with pytest.raises(BackendError, match=r'localfiles: HTTP 400: Absolute local path ".*" must be a subdirectory '
+                       r"of LOCAL_FILES_DOCUMENT_ROOT.*LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true"):
+        export_label_studio(review_root, labelstudio_url=url, token=handler.legacy)
+    assert handler.log[0][2] == f"Token {handler.legacy}"
+    assert handler.log[-1][:2] == ("DELETE", "/api/projects/7")  # no half-made project left behind
+    with pytest.raises(BackendError, match="refresh: HTTP 401: Token is invalid; use a personal access token"):
+        export_label_studio(review_root, labelstudio_url=url, token="eyJx.eyJy.wrong")
+    with pytest.raises(InputError, match="--token"):
+        export_label_studio(review_root, labelstudio_url=url)
+
+
+def test_review_export_command_creates_the_project(review_root, label_studio, capsys, monkeypatch):
+    from svta.cli.main import main
+
+    handler, url = label_studio
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", handler.pat)
+    code = main(["annotate", "review-export", "--root", str(review_root), "--labelstudio-url", url,
+                 "--project-title", "from the CLI", "--json"])  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["project"]["id"] == 7 and out["framerate"] == 8
+    assert handler.log[1][3]["title"] == "from the CLI"
+    assert main(["annotate", "review-export", "--root", str(review_root), "--labelstudio-url", url,
+                 "--token", "0" * 40]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "POST /api/projects: HTTP 401" in err[0] and "personal access token" in err[0]

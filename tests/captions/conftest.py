@@ -6,9 +6,9 @@ import zlib
 
 import numpy as np
 import pytest
+from fake_chat_server import FakeChatServer
 
 from svta.captions.config import CaptionsConfig
-from svta.captions.fake_server import FakeChatServer
 from svta.embed import TEXT_EMBEDDERS
 
 
@@ -52,7 +52,7 @@ def make_llm_config(
         "concurrency": 4,
         "backoff_s": 0.01,
         "backoff_max_s": 0.05,
-        "timeout_s": 2.0,
+        "timeout_s": 10.0,  # generous: a loaded shared CPU must not turn into timeouts
         **openai,
     }
     cfg.openai = cfg.openai.model_copy(update=settings)

@@ -2,16 +2,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
+import yaml
+from fake_chat_server import FakeChatServer
 
 from svta.captions.config import CaptionsConfig, OpenAIBackendConfig
-from svta.captions.fake_server import FakeChatServer
 from svta.captions.generate import generate_captions
 from svta.captions.llm import render_prompt
 from svta.captions.llm_parse import parse_reply
@@ -36,6 +39,17 @@ def test_parse_numbered_bulleted_and_json_answers():
     assert garbage.items == () and not garbage.refusal and garbage.format == "none"
     mixed = parse_reply("1. A woman falls off a ladder.\n2. I cannot write more of these, as an AI.")
     assert mixed.items == ("A woman falls off a ladder.",)
+
+
+CORPUS = yaml.safe_load((Path(__file__).parents[1] / "data" / "llm_caption_replies.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[case["name"] for case in CORPUS])
+def test_reply_corpus(case):
+    parsed = parse_reply(case["reply"])
+    assert list(parsed.items) == case["captions"]
+    if not case["captions"]:
+        assert parsed.format == "none" and parsed.refusal == case["refusal"]
 
 
 def test_prompt_is_the_papers_template_and_validated():
@@ -98,12 +112,77 @@ def test_random_faults_still_reach_exact_targets(tmp_path, llm_config):
     _check_table(tmp_path, 15, ["fighting", "smoke", "falls", "eating"])
 
 
-def test_fatal_status_and_exhausted_retries_raise_with_progress_kept(tmp_path, llm_config):
+def test_fatal_status_raises_with_the_url(tmp_path, llm_config):
     with FakeChatServer(script=["401"]) as server, pytest.raises(BackendError, match=r"127\.0\.0\.1.*HTTP 401"):
         generate_captions(tmp_path / "a", llm_config(server.url, concurrency=1), seed=0)
-    with FakeChatServer(script=["ok"] + ["500"] * 50) as server, pytest.raises(BackendError, match="gave up after 3"):
-        generate_captions(tmp_path / "b", llm_config(server.url, concurrency=1, max_retries=2), seed=0)
-    assert len(read_records(tmp_path / "b" / "captions.parquet", "captions")) == 5  # the first answer was committed
+
+
+def test_a_request_failing_all_attempts_leaves_its_category_short_and_the_run_goes_on(tmp_path, llm_config):
+    # concurrency 1: the first request (abuse) gets three 500s, then every other request succeeds
+    with FakeChatServer(script=["500"] * 3) as server:
+        cfg = llm_config(server.url, concurrency=1, max_retries=2)
+        result = generate_captions(tmp_path, cfg, seed=0)
+    assert not result.complete and result.stats["failed_requests"] == 1
+    assert set(result.stats["failed"]) == {"abuse"} and "gave up after 3 attempt(s)" in result.stats["failed"]["abuse"]
+    assert result.stats["gave_up"] == {"abuse": 12}
+    assert result.counts == {"abuse": 0, "throwing_objects": 12, "walking": 12}
+    # a plain rerun fills the short category
+    with FakeChatServer() as server:
+        again = generate_captions(tmp_path, llm_config(server.url, concurrency=1), seed=0)
+    assert again.complete and again.added == 12
+
+
+def test_no_wait_after_the_last_failed_attempt(monkeypatch):
+    from svta.llm import ChatClient, ChatError, ChatSettings, run_sync
+
+    waits = []
+    monkeypatch.setattr(ChatClient, "backoff", lambda self, attempt, retry_after=None: waits.append(attempt) or 0.0)
+
+    class HtmlTransport:  # the SDK hands a non-JSON 200 body back as text
+        class chat:
+            class completions:
+                @staticmethod
+                async def create(**kwargs):
+                    return "<html><body>502 Bad Gateway</body></html>"
+
+    async def ask():
+        async with ChatClient(ChatSettings("http://127.0.0.1:1/v1", "m", max_retries=3), transport=HtmlTransport()) as c:
+            return await c.complete([{"role": "user", "content": "hi"}])
+
+    with pytest.raises(ChatError, match="gave up after 4 attempt.*502 Bad Gateway"):
+        run_sync(ask())
+    assert waits == [0, 1, 2]  # three waits between four attempts, none after the last
+
+
+def test_dead_server_is_named_within_seconds(tmp_path, llm_config):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    started = time.monotonic()
+    with pytest.raises(BackendError, match=rf"connection refused at {re.escape(url)}"):
+        generate_captions(tmp_path / "root", llm_config(url, max_retries=6, backoff_s=1.0), seed=0)
+    assert time.monotonic() - started < 5
+    assert not (tmp_path / "root").exists()  # nothing written
+
+
+def test_html_page_with_status_200_is_retried(tmp_path, llm_config):
+    with FakeChatServer(script=["html", "html"]) as server:
+        result = generate_captions(tmp_path, llm_config(server.url, concurrency=1), seed=0)
+    assert result.complete and result.stats["malformed_http"] == 2
+
+
+def test_cli_exits_3_when_categories_are_short(tmp_path, capsys):
+    from svta.cli.main import main
+
+    with FakeChatServer(script=["500"] * 2) as server:
+        code = main(["--root", str(tmp_path), "--set", "captions.openai.max_retries=1",
+                     "--set", "captions.openai.backoff_s=0", "captions", "generate", "--backend", "openai",
+                     "--base-url", server.url, "-n", "2", "--category", "abuse", "--concurrency", "1"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 3 and "incomplete: 1 categor(ies) short" in captured.err and "abuse: " in captured.err
 
 
 def test_gives_up_a_category_after_max_rounds(tmp_path, llm_config):
@@ -116,7 +195,7 @@ def test_gives_up_a_category_after_max_rounds(tmp_path, llm_config):
 def test_api_key_comes_from_the_environment(tmp_path, llm_config, monkeypatch):
     seen = []
     with FakeChatServer() as server:
-        import svta.captions.fake_server as fake
+        import fake_chat_server as fake
 
         original = fake._Handler.do_POST
 

@@ -15,6 +15,7 @@ from typing import Any
 from svta.annotate.agreement import Agreement, agreement
 from svta.annotate.classifiers import NEEDS_REVIEW, CategoryClassifier, Prediction, create_classifier
 from svta.annotate.config import AnnotateConfig
+from svta.annotate.retry import record_failed, retry_targets
 from svta.errors import BackendError
 from svta.progress import progress
 from svta.tables import PartWriter, atomic_write_json, read_records, table_path
@@ -115,13 +116,17 @@ def classify_captions(
     writer = PartWriter(table_path(root, "labels"), "labels")
     labels = {row["id"]: row for row in writer.read_all().to_pylist()}
     targets = select_targets(captions, labels, all_captions)
+    targets += retry_targets(root, captions, labels, targets)  # what an earlier run failed on
     result = ClassifyResult(method="", n_captions=len(captions), n_targets=len(targets), n_labelled=0, n_needs_review=0)
     predictions: dict[str, Prediction] = {}
     if targets:
         classifier = classifier or create_classifier(taxonomy, config)
         result.method = classifier.method
+        if hasattr(classifier, "attach_root"):  # e.g. the LLM classifier records token usage there
+            classifier.attach_root(root)
         _run_batches(targets, classifier, writer, taxonomy, config, result, predictions)
     writer.compact()
+    record_failed(root, result.failed)
     result.labels_path = writer.table_path
     if all_captions:
         result.agreement = _agreement_with_carried(captions, predictions, taxonomy)
@@ -140,7 +145,8 @@ def _run_batches(
     result: ClassifyResult,
     predictions: dict[str, Prediction],
 ) -> None:
-    size = max(1, config.batch_size)
+    # A classifier may ask for smaller committed parts (the LLM one: answers arrive slowly).
+    size = max(1, min(config.batch_size, getattr(classifier, "commit_every", None) or config.batch_size))
     batches = [targets[i : i + size] for i in range(0, len(targets), size)]
     for batch in progress(batches, description="classifying captions"):
         batch_predictions = classifier.classify([c["caption"] for c in batch])

@@ -1,18 +1,27 @@
 """Label Studio round trip: export review tasks (video, caption, predicted category as a
-pre-annotation) with a labelling config listing the taxonomy, and import a Label Studio JSON
-export back as reviewed labels.
+pre-annotation) with a labelling config listing the taxonomy (plus "Not an anomaly" and "Unusable
+clip") at the clips' frame rate, and import a Label Studio JSON export back as reviewed labels.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from svta.annotate.config import ReviewConfig
-from svta.annotate.review import ReviewImportResult, ReviewItem, apply_reviews, resolve_choice, review_items
+from svta.annotate.review import (
+    VERDICTS,
+    ReviewImportResult,
+    ReviewItem,
+    apply_reviews,
+    resolve_choice,
+    review_items,
+)
 from svta.errors import InputError
 from svta.tables import atomic_write_json, atomic_write_text
 from svta.taxonomy import Taxonomy, resolve_taxonomy
@@ -21,22 +30,43 @@ TASKS_FILE = "tasks.json"
 CONFIG_FILE = "label_config.xml"
 
 
+_VERDICT_HINTS = {
+    "not_anomaly": "the clip does not show what the caption describes; leave it out of the dataset",
+    "unusable": "broken, garbled or unwatchable video; leave it out of the dataset",
+}
+
+
 @dataclass
 class ReviewExportResult:
     n_tasks: int
     tasks_path: Path
     config_path: Path
+    framerate: float | str = 24  # the labelling config's frameRate: the clips' fps, or "$fps" when they differ
+    project: dict | None = None  # the Label Studio project created through the API, when asked
 
 
-def labeling_config(taxonomy: Taxonomy, config: ReviewConfig | None = None) -> str:
-    """Label Studio's labelling config: the video, its caption, one single choice per category."""
+def clip_framerate(items: Sequence[ReviewItem]) -> float | str:
+    """The ``frameRate`` of the ``<Video>`` tag: the clips' common fps, ``"$fps"`` (each task's own) when
+    they differ, or Label Studio's default 24 when no clip is known."""
+    rates = Counter(round(float(item.fps), 3) for item in items if item.video and item.fps)
+    if not rates:
+        return 24
+    if len(rates) > 1:
+        return "$fps"
+    rate = next(iter(rates))
+    return int(rate) if rate == int(rate) else rate
+
+
+def labeling_config(taxonomy: Taxonomy, config: ReviewConfig | None = None, framerate: float | str = 24) -> str:
+    """Label Studio's labelling config: the video at ``framerate``, its caption, one single choice per
+    category, then "Not an anomaly" and "Unusable clip"."""
     config = config or ReviewConfig()
-    choices = "\n".join(
-        f"    <Choice value={quoteattr(c.name)} hint={quoteattr(f'{c.kind}: {c.description}')}/>" for c in taxonomy
-    )
+    lines = [f"    <Choice value={quoteattr(c.name)} hint={quoteattr(f'{c.kind}: {c.description}')}/>" for c in taxonomy]
+    lines += [f"    <Choice value={quoteattr(name)} hint={quoteattr(_VERDICT_HINTS[key])}/>" for key, name in VERDICTS.items()]
+    choices = "\n".join(lines)
     return (
         "<View>\n"
-        f'  <Video name="{config.to_name}" value="$video"/>\n'
+        f'  <Video name="{config.to_name}" value="$video" frameRate={quoteattr(str(framerate))}/>\n'
         '  <Text name="caption" value="$caption"/>\n'
         f'  <Choices name="{config.from_name}" toName="{config.to_name}" choice="single" showInLine="false">\n'
         f"{choices}\n"
@@ -56,13 +86,15 @@ def video_url(root: Path, relative: str | None, config: ReviewConfig) -> str:
 
 def task(item: ReviewItem, root: Path, taxonomy: Taxonomy, config: ReviewConfig) -> dict[str, Any]:
     """One Label Studio task; the current guess rides along as a ``choices`` prediction."""
-    data = {
+    data: dict[str, Any] = {
         "video": video_url(root, item.video, config),
         "caption": item.caption,
         "svta_id": item.id,
         "predicted": taxonomy.get(item.predicted).name if item.predicted else "",
         "method": item.method,
     }
+    if item.fps:
+        data["fps"] = float(item.fps)
     out: dict[str, Any] = {"data": data}
     if item.predicted:
         result = {
@@ -84,8 +116,13 @@ def export_label_studio(
     taxonomy: Taxonomy | Path | str | None = None,
     include_reviewed: bool = False,
     max_confidence: float | None = None,
+    labelstudio_url: str | None = None,
+    token: str | None = None,
+    project_title: str | None = None,
 ) -> ReviewExportResult:
-    """Write ``tasks.json`` (import it into a project) and ``label_config.xml`` (its labelling interface).
+    """Write ``tasks.json`` (import it into a project) and ``label_config.xml`` (its labelling interface);
+    with ``labelstudio_url`` also create the project, its Local Files storage and the tasks through
+    Label Studio's REST API.
 
     Args:
         root: the dataset root.
@@ -94,14 +131,35 @@ def export_label_studio(
         taxonomy: the categories offered as choices.
         include_reviewed: also export captions already reviewed.
         max_confidence: only captions whose current label is less confident than this.
+        labelstudio_url: Label Studio's address (e.g. ``http://localhost:8080``); None: files only.
+        token: a personal access token or a legacy token (needed with ``labelstudio_url``).
+        project_title: the new project's title (default: "svta review: <root folder name>").
+
+    Raises:
+        InputError: ``labelstudio_url`` without a token.
+        BackendError: Label Studio refused a request (the message names it and the likely fix).
     """
     root, config, taxonomy = Path(root), config or ReviewConfig(), resolve_taxonomy(taxonomy)
+    if labelstudio_url and not token:
+        raise InputError("--labelstudio-url needs --token (or LABEL_STUDIO_API_KEY): a personal access token "
+                         "from Label Studio's Account & Settings page")  # fmt: skip
     out = Path(out_dir) if out_dir else root / "review"
     items = review_items(root, taxonomy, include_reviewed=include_reviewed, max_confidence=max_confidence)
     tasks = [task(item, root, taxonomy, config) for item in items]
+    framerate = clip_framerate(items)
+    label_config = labeling_config(taxonomy, config, framerate)
     atomic_write_json(out / TASKS_FILE, tasks)
-    atomic_write_text(out / CONFIG_FILE, labeling_config(taxonomy, config))
-    return ReviewExportResult(len(tasks), out / TASKS_FILE, out / CONFIG_FILE)
+    atomic_write_text(out / CONFIG_FILE, label_config)
+    result = ReviewExportResult(len(tasks), out / TASKS_FILE, out / CONFIG_FILE, framerate)
+    if labelstudio_url and token:
+        from svta.annotate.labelstudio_api import clips_folder, create_review_project
+
+        title = project_title or f"svta review: {root.resolve().name}"
+        clips = clips_folder(root, [item.video for item in items if item.video])
+        project = create_review_project(labelstudio_url, token, title, label_config, tasks, clips)
+        result.project = {"id": project.id, "url": project.url, "storage_id": project.storage_id,
+                          "n_tasks": project.n_tasks, "clips_dir": str(clips)}  # fmt: skip
+    return result
 
 
 def task_choice(entry: dict[str, Any], from_name: str) -> str | None:

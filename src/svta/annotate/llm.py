@@ -1,23 +1,29 @@
 """The LLM category classifier: an OpenAI-compatible chat server is asked, with the SVTA paper's
 prompt constrained to the taxonomy's names, which category a caption belongs to; the answer is
 fuzzy-matched back to a category, and an answer that names none is left for human review.
+
+Requests go through the shared :mod:`svta.llm` client (retries, timeouts, API key). Every transport or
+parse failure (a 5xx, an HTML page with status 200, a body that is not a chat completion, an empty
+answer) fails that caption only: it is reported, left unlabelled and retried by the next run.
 """
 
 from __future__ import annotations
 
-import os
+import asyncio
 import re
+from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from svta.annotate.classifiers import Prediction
 from svta.annotate.config import LLMClassifierConfig
-from svta.registry import require
+from svta.llm import ChatClient, ChatError, ChatReply, ChatSettings, UsageLog, check_reachable, run_sync
 
 if TYPE_CHECKING:
     from svta.taxonomy import Category, Taxonomy
 
+USAGE_FILE = "labels.llm_usage.json"
 # SVTA (arXiv 2506.01466), stage 3: "Help me classify text content according to the type of
 # exception or accident/event ... Only answer one of the most likely ..."; the list of names keeps
 # the answer inside the taxonomy.
@@ -62,56 +68,82 @@ def match_answer(answer: str, taxonomy: Taxonomy) -> Category | None:
 class LLMClassifier:
     """Asks an OpenAI-compatible chat-completions server for each caption's category.
 
-    Requests run concurrently on a thread pool (they are I/O bound). A failed request yields a
-    :class:`Prediction` with ``error`` set, so the caller can skip and report it; an answer that
-    matches no category yields ``category=None`` (needs review).
+    Up to ``config.workers`` requests run at once (asyncio; they are I/O bound). A caption whose
+    request fails for good yields a :class:`Prediction` with ``error`` set (skipped, reported and
+    retried by the next run); an answer that matches no category yields ``category=None`` (needs
+    review). A server that refuses connections or rejects the key raises :class:`~svta.llm.ChatError`.
+
+    Args:
+        taxonomy: The categories to choose from.
+        config: Server, model and request settings.
+        client: An ``openai.AsyncOpenAI``-like transport to use instead of building one (tests).
     """
 
     def __init__(self, taxonomy: Taxonomy, config: LLMClassifierConfig | None = None, client: Any = None):
         self.taxonomy = taxonomy
         self.config = config or LLMClassifierConfig()
+        self.settings = ChatSettings.of(self.config)
         self.method = f"llm:{self.config.model}"
-        self._client = client
+        # Labels are committed in parts of this many captions: a crash loses at most one part of answers.
+        self.commit_every = 4 * max(1, self.config.workers)
+        self.counts: Counter[str] = Counter()  # requests, retries, timeouts, malformed_http, http_<status>
+        self.usage: UsageLog | None = None
+        self._transport = client
+        self._checked = client is not None
 
-    @property
-    def client(self) -> Any:
-        """The ``openai.OpenAI`` client, created on first use."""
-        if self._client is None:
-            openai = require("openai", "llm")
-            self._client = openai.OpenAI(
-                base_url=self.config.base_url,
-                api_key=os.environ.get(self.config.api_key_env) or "not-needed",
-                timeout=self.config.timeout_s,
-                max_retries=self.config.max_retries,
-            )
-        return self._client
+    def attach_root(self, root: Path) -> None:
+        """Record token usage in ``<root>/labels.llm_usage.json`` (accumulated across runs)."""
+        self.usage = UsageLog(Path(root) / USAGE_FILE, self.config.model, self.config.base_url, group_key=None)
 
-    def ask(self, caption: str) -> str:
-        """The server's raw answer for one caption."""
-        response = self.client.chat.completions.create(
-            model=self.config.model,
-            messages=[{"role": "user", "content": build_prompt(caption, self.taxonomy)}],
-            temperature=self.config.temperature,
-            max_tokens=self.config.max_tokens,
-        )
-        return response.choices[0].message.content or ""
-
-    def classify_one(self, caption: str) -> Prediction:
-        openai = require("openai", "llm")
+    def classify(self, captions: Sequence[str]) -> list[Prediction]:
+        """One prediction per caption, in order."""
+        if len(captions) == 0:
+            return []
+        if not self._checked:  # a dead server is named at once, not after every caption's retries
+            check_reachable(self.settings.base_url, self.settings.connect_timeout_s)
+            self._checked = True
         try:
-            answer = self.ask(caption)
-        except (openai.OpenAIError, OSError, ValueError) as exc:  # reported per item, not fatal
-            return Prediction(None, 0.0, error=f"{type(exc).__name__}: {exc}")
+            return run_sync(self._classify_all(list(captions)))
+        finally:
+            if self.usage is not None:
+                self.usage.save(force=True)
+
+    async def _classify_all(self, captions: list[str]) -> list[Prediction]:
+        client = ChatClient(self.settings, transport=self._transport)
+        slots = asyncio.Semaphore(max(1, self.config.workers))
+
+        async def one(caption: str) -> Prediction:
+            async with slots:
+                return await self._classify_one(client, caption)
+
+        try:
+            async with client:
+                return list(await asyncio.gather(*(one(caption) for caption in captions)))
+        finally:
+            self.counts.update(client.counts)
+
+    async def _classify_one(self, client: ChatClient, caption: str) -> Prediction:
+        messages = [{"role": "user", "content": build_prompt(caption, self.taxonomy)}]
+        try:
+            reply = await client.complete(messages, temperature=self.config.temperature, max_tokens=self.config.max_tokens)
+        except ChatError as exc:
+            if exc.fatal:
+                raise
+            return Prediction(None, 0.0, error=str(exc))
+        if self.usage is not None and reply.usage:
+            self.usage.add(reply.usage)
+        return self.prediction_of(reply)
+
+    def prediction_of(self, reply: ChatReply) -> Prediction:
+        """The prediction an answer makes: a category, ``None`` (needs review) or an error (retry later)."""
+        answer = (reply.content or "").strip()
+        if reply.refused:
+            return Prediction(None, 0.0, answer=answer or "(refused)")
+        if not answer:
+            return Prediction(None, 0.0, error=f"empty answer (finish_reason {reply.finish_reason!r})")
         category = match_answer(answer, self.taxonomy)
         if category is None:
             return Prediction(None, 0.0, answer=answer)
         # An exact answer is worth more than one we had to fish out of a sentence.
-        exact = self.taxonomy.match(answer.strip().strip(".")) is category
+        exact = self.taxonomy.match(answer.strip(".")) is category
         return Prediction(category.id, 1.0 if exact else 0.8, answer=answer)
-
-    def classify(self, captions: Sequence[str]) -> list[Prediction]:
-        if len(captions) == 0:
-            return []
-        workers = max(1, min(self.config.workers, len(captions)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(self.classify_one, captions))

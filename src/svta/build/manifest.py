@@ -51,6 +51,8 @@ def resolve_category(caption: dict, label: dict | None, taxonomy: Taxonomy) -> t
     the caption (and its video) were made from.
     """
     if label is not None and label.get("reviewed"):
+        if label["category"] not in taxonomy.ids():  # a reviewer's verdict: "not_anomaly", "unusable"
+            return f"reviewer: {label['category']}"
         return str(label["category"]), bool(label["is_anomaly"])
     carried = carried_category(caption, taxonomy)
     if carried is not None:

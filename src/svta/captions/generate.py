@@ -94,12 +94,15 @@ def generate_captions(
         taxonomy: A taxonomy, a path to one, or ``None`` for the shipped 68 + 30 categories.
 
     Returns:
-        Per-category targets and counts, rows added and the backend's counters.
+        Per-category targets and counts, rows added and the backend's counters. A category whose
+        requests failed for good is left short (``complete`` is False; ``stats["failed"]`` says why).
+
+    Raises:
+        BackendError: The backend cannot work at all (an LLM server that is down or rejects the key).
     """
     started = time.perf_counter()
     config = config or CaptionsConfig()
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     taxonomy = resolve_taxonomy(taxonomy)
     categories = select_categories(taxonomy, config.categories)
     targets = allocate_counts(categories, config, seed)
@@ -108,6 +111,10 @@ def generate_captions(
     existing = writer.read_all()
     done = _counts_of(existing, backend.source)
     jobs = [CategoryJob(c, targets[c.id], done.get(c.id, 0)) for c in categories]
+    check = getattr(backend, "check", None)
+    if check is not None and any(job.need for job in jobs):
+        check()  # e.g. a dead LLM server: fail before anything is written
+    root.mkdir(parents=True, exist_ok=True)
     sink = CaptionSink(root, writer, jobs, existing.column("caption").to_pylist(), backend.source, seed, config.filter)
     try:
         stats = backend.generate(jobs, sink)

@@ -23,10 +23,6 @@ _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "`": "`",
 _LETTER = re.compile(r"[^\W\d_]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 _PUNCT = re.compile(r"[^\w\s]")
-REASONS = (
-    "empty", "control_chars", "replacement_char", "too_long", "too_short", "too_few_words",
-    "too_many_words", "not_text", "charset", "blocked_term", "exact_duplicate", "near_duplicate",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,6 @@ PLACES: tuple[str, ...] = (
 )  # fmt: skip
 TIMES: tuple[str, ...] = ("morning", "noon", "afternoon", "evening", "night", "dawn")
 
-# What kind of thing each actor is (a renderer draws a figure, an animal, a vehicle or a group).
-ACTOR_KINDS: dict[str, str] = {
-    "man": "human", "woman": "human", "child": "human", "elderly person": "human", "person": "human",
-    "dog": "animal", "car": "vehicle", "bicycle": "vehicle", "motorcycle": "vehicle", "bus": "vehicle",
-    "truck": "vehicle", "crowd": "group",
-}  # fmt: skip
-INDOOR_PLACES: frozenset[str] = frozenset(
-    {"supermarket", "kitchen", "train", "office", "shop", "bank", "restaurant", "living room",
-     "subway station", "gym", "warehouse", "hospital", "home"}
-)  # fmt: skip
-
 
 @dataclass(frozen=True)
 class CaptionParse:

@@ -37,13 +37,21 @@ def classify(
     result = classify_captions(root, config.annotate, taxonomy=config.taxonomy, all_captions=all_)
     if wants_json(json_):
         emit_json(result.to_dict())
-        return
+    else:
+        _print_classify(result, all_)
+    if result.failed:
+        raise SystemExit(3)  # finished, but some captions failed: a plain rerun retries them
+
+
+def _print_classify(result: Any, all_: bool) -> None:
     typer.echo(
         f"{result.method or 'nothing to do'}: labelled {result.n_labelled} of {result.n_targets} caption(s) "
         f"({result.n_needs_review} need review, {len(result.failed)} failed) in {result.seconds:.1f}s -> {result.labels_path}"
     )
     for caption_id, error in result.failed[:10]:
         typer.echo(f"  failed {caption_id}: {error}", err=True)
+    if result.failed:
+        typer.echo(f"{len(result.failed)} caption(s) failed; rerun the same command to retry them", err=True)
     if all_:
         typer.echo(_agreement_line(result.agreement, "the captions' categories"))
 
@@ -87,6 +95,15 @@ def review_export(
     below: Annotated[
         float | None, typer.Option("--below", help="Only captions whose label confidence is below this.")
     ] = None,
+    labelstudio_url: Annotated[
+        str | None,
+        typer.Option("--labelstudio-url", help="Also create the project, storage and tasks in this Label Studio."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="LABEL_STUDIO_API_KEY", help="Label Studio personal access (or legacy) token."),
+    ] = None,
+    title: Annotated[str | None, typer.Option("--project-title", help="Title of the new project.")] = None,
     json_: JsonOption = False,
 ) -> None:
     """Export Label Studio tasks with predictions as pre-annotations, and the labelling config."""
@@ -94,11 +111,16 @@ def review_export(
 
     root, config = stage_setup(root)
     result = export_label_studio(root, out, config.annotate.review, taxonomy=config.taxonomy,
-                                 include_reviewed=include_reviewed, max_confidence=below)  # fmt: skip
+                                 include_reviewed=include_reviewed, max_confidence=below,
+                                 labelstudio_url=labelstudio_url, token=token, project_title=title)  # fmt: skip
     if wants_json(json_):
-        emit_json({"n_tasks": result.n_tasks, "tasks": str(result.tasks_path), "config": str(result.config_path)})
+        emit_json({"n_tasks": result.n_tasks, "tasks": str(result.tasks_path), "config": str(result.config_path),
+                   "framerate": result.framerate, "project": result.project})  # fmt: skip
         return
     typer.echo(f"{result.n_tasks} task(s) -> {result.tasks_path}; labelling config -> {result.config_path}")
+    if result.project:
+        typer.echo(f"Label Studio project {result.project['id']} with {result.project['n_tasks']} task(s), clips "
+                   f"served from {result.project['clips_dir']}: {result.project['url']}")  # fmt: skip
 
 
 @app.command("review-import")
@@ -155,4 +177,8 @@ def _print_import(result: Any, json_: bool) -> None:
     typer.echo(
         f"imported {result.n_imported} reviewed label(s) of {result.n_rows} row(s) ({result.n_skipped} unanswered) -> {result.labels_path}"
     )
+    if result.n_unconfirmed:
+        typer.echo(f"{result.n_unconfirmed} prefilled row(s) neither changed nor confirmed: not counted as reviewed")
+    if result.n_excluded:
+        typer.echo(f"{result.n_excluded} clip(s) marked not an anomaly / unusable: left out of the dataset")
     typer.echo(_agreement_line(result.agreement, "the automatic labels"))

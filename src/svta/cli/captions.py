@@ -65,7 +65,13 @@ def generate(
     result = generate_captions(root, config.captions, seed=config.seed, taxonomy=config.taxonomy)
     if wants_json(json_):
         emit_json(result.to_dict())
-        return
+    else:
+        _print_generate(result)
+    if not result.complete:
+        raise SystemExit(3)  # finished, but short of the targets: what was written is kept
+
+
+def _print_generate(result) -> None:
     summary = result.to_dict()
     typer.echo(f"{result.backend}: added {result.added}, {summary['total']}/{summary['target']} captions "
                f"in {result.seconds:.1f}s -> {result.table}")  # fmt: skip
@@ -77,6 +83,8 @@ def generate(
             f"incomplete: {len(short)} categor(ies) short, e.g. {dict(list(short.items())[:5])}; rerun to continue",
             err=True,
         )
+        for cid, error in list(result.stats.get("failed", {}).items())[:10]:
+            typer.echo(f"  {cid}: {error}", err=True)
 
 
 @app.command("import")

@@ -1,6 +1,6 @@
-"""A real chat-completions HTTP server on loopback that writes numbered caption lists and injects
-faults (slow answers, 429, 500, malformed JSON, refusals, duplicates): tests, benchmarks and dry
-runs of the ``openai`` caption backend use it in place of an LLM server.
+"""A test double: a real chat-completions HTTP server on loopback that writes numbered caption lists
+and injects faults (slow answers, 429, 500, malformed JSON, an HTML page with status 200, refusals,
+duplicates). The caption and classifier tests and ``benchmarks/captions.py`` use it in place of an LLM.
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from typing_extensions import Self
-
-FAULTS = ("ok", "slow", "429", "500", "401", "malformed", "refusal", "garbage", "duplicates", "json")
+FAULTS = ("ok", "slow", "429", "500", "401", "malformed", "html", "refusal", "garbage", "duplicates", "json")
 _ASK = re.compile(r"category:\s*(.+?)\.\s*Continue generating\s+(\d+)", re.IGNORECASE | re.DOTALL)
 _COLOURS = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple", "grey", "brown")
 _PLACES = ("street", "park", "parking lot", "subway station", "supermarket", "office", "beach", "gym")
 _TIMES = ("morning", "afternoon", "evening", "night", "dawn", "noon")
-Responder = Callable[[dict[str, Any]], "str | int"]
+Responder = Callable[[dict[str, Any]], "str | int | bytes"]
 
 
 class FakeChatServer:
@@ -36,7 +34,7 @@ class FakeChatServer:
         slow_s: How long a ``slow`` answer takes (set it above the client's timeout).
         seed: Seed of the fault draws and of the generated text.
         responder: For other clients than the caption backend: maps an ``ok`` request's JSON body to
-            the answer's content, or to an HTTP status to fail with (in place of caption lists).
+            the answer's content, to an HTTP status to fail with, or to bytes sent as a 200 HTML page.
 
     Use as a context manager; :attr:`url` is the ``base_url`` to give the client; :attr:`requests`
     holds every chat request (``{"path", "body"}``) in arrival order.
@@ -74,7 +72,7 @@ class FakeChatServer:
         assert self._httpd is not None, "server not started"
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
-    def start(self) -> Self:
+    def start(self) -> FakeChatServer:
         handler = type("Handler", (_Handler,), {"server_state": self})
         self._httpd = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-chat-server", daemon=True)
@@ -87,7 +85,7 @@ class FakeChatServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> FakeChatServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -177,10 +175,15 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "malformed":
             self._send_raw(200, b'{"id": "x", "choices": [{"message": {"content": "1. trunc', "application/json")
             return
+        if fault == "html":  # a proxy in front of the model answering 200 with its error page
+            self._send_raw(200, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
+            return
         prompt = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
         if fault == "ok" and self.server_state.responder is not None:
             answer = self.server_state.responder(body)
-            if isinstance(answer, int):
+            if isinstance(answer, bytes):  # a raw page with status 200, as a proxy in front of the model sends
+                self._send_raw(200, answer, "text/html")
+            elif isinstance(answer, int):
                 self._send(answer, {"error": {"message": "fake failure"}})
             else:
                 self._send(200, _completion(body.get("model", "fake"), answer, prompt))
