@@ -8,18 +8,27 @@ resume records are the same whatever the engine. Failed items are retried, never
 from __future__ import annotations
 
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from svta.config import EngineConfig
+from svta._configbase import StrictModel
 from svta.errors import BackendError, ConfigError
 from svta.registry import require
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class EngineConfig(StrictModel):
+    """The ``engine:`` section: where item-parallel work runs, in-process (``local``) or on a Ray cluster (``ray``)."""
+
+    name: Literal["local", "ray"] = "local"
+    workers: int = 1
+    ray_address: str | None = None  # None: start a local Ray; "auto": join a running cluster
+    num_gpus_per_worker: float = 0.0
+
 
 # A worker maps a batch of items to one result per item; a result may be an Exception instance to
 # fail that item alone. ``make_worker`` builds one worker per process/actor and must be picklable.
@@ -384,7 +393,3 @@ def run_items(
         report.seconds = time.perf_counter() - start
     return report
 
-
-def format_traceback(exc: BaseException) -> str:
-    """The full traceback of ``exc`` as text (for failure logs that want more than one line)."""
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

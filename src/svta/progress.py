@@ -22,10 +22,6 @@ def set_quiet(quiet: bool) -> None:
     _quiet = quiet
 
 
-def is_quiet() -> bool:
-    return _quiet
-
-
 def progress(iterable: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
     """Iterate ``iterable`` while showing a progress bar on stderr (nothing when quiet).
 
