@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,7 +170,9 @@ def _known_keys(loc: tuple[Any, ...]) -> list[str]:
     return list(getattr(model, "model_fields", {}))
 
 
-def describe_error(exc: ValidationError, source: str, overrides: list[str]) -> str:
+def describe_error(
+    exc: ValidationError, source: str, overrides: list[str], labels: Mapping[str, str] | None = None
+) -> str:
     """One line for the first validation error, blamed on the ``--set`` that caused it when one did.
 
     Pydantic's "Extra inputs are not permitted" reads "unknown key" (with the closest known key).
@@ -184,13 +187,22 @@ def describe_error(exc: ValidationError, source: str, overrides: list[str]) -> s
     for item in overrides:
         keys = [k for k in item.split("=", 1)[0].strip().split(".") if k]
         if tuple(str(p) for p in loc[: len(keys)]) == tuple(keys):
-            source = f"--set {item}"
+            source = (labels or {}).get(item, f"--set {item}")
     more = f" ({exc.error_count()} errors)" if exc.error_count() > 1 else ""
     return f"{source}: {where}: {message}{more}"
 
 
-def load_config(path: Path | str | None = None, overrides: list[str] | None = None, **fields: Any) -> _RootBase:
+def load_config(
+    path: Path | str | None = None,
+    overrides: list[str] | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+    **fields: Any,
+) -> _RootBase:
     """Load a YAML config (or the defaults), apply ``--set`` overrides and keyword fields, validate.
+
+    ``labels`` names where an override came from in error messages (default ``--set ITEM``), e.g. a
+    command's option.
 
     Raises:
         ConfigError: naming the file (or the ``--set`` item) and the offending key when anything is invalid.
@@ -202,7 +214,7 @@ def load_config(path: Path | str | None = None, overrides: list[str] | None = No
     try:
         return _root_model().model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(describe_error(exc, source, list(overrides or []))) from None
+        raise ConfigError(describe_error(exc, source, list(overrides or []), labels)) from None
 
 
 def config_to_yaml(config: StrictModel) -> str:

@@ -24,6 +24,14 @@ from svta.errors import TableSchemaError
 if TYPE_CHECKING:
     from svta.taxonomy import Taxonomy
 
+# What makes each table, for "not found" errors.
+NEXT_STEP = {
+    "captions": "run `svta captions generate` (or `svta captions import FILE`) first",
+    "videos": "run `svta videos generate` first",
+    "labels": "run `svta annotate classify` first",
+    "manifest": "run `svta build` first",
+}
+
 # The ``labels.category`` of a caption no classifier could place (annotate writes it, build skips it).
 NEEDS_REVIEW = "needs_review"
 
@@ -246,7 +254,8 @@ def read_table(path: Path | str, kind: str) -> pa.Table:
     """Read and validate a table file of ``kind`` (``captions``, ``videos``, ``labels``, ``manifest``)."""
     path = Path(path)
     if not path.exists():
-        raise TableSchemaError(path, f"{kind} table not found")
+        hint = f"; {NEXT_STEP[kind]}" if kind in NEXT_STEP else ""
+        raise TableSchemaError(path, f"{kind} table not found{hint}")
     try:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:

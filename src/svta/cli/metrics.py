@@ -18,19 +18,23 @@ def metrics_command(
     text_to_video: Annotated[Path | None, typer.Option(
         "--text-to-video", help="Integer .npy, shape (n_text,): the video of each text (several captions per video).")] = None,
     compat: Annotated[str | None, typer.Option(
-        "--compat", help="'clip4clip': reproduce the reference compute_metrics exactly (ties, NaN, median).")] = None,
-    ties: Annotated[str, typer.Option("--ties", help="optimistic | pessimistic | mean.")] = "optimistic",
+        "--compat", help="'clip4clip': reproduce the reference compute_metrics exactly (ties, NaN, median); "
+        "default: eval.compat.")] = None,
+    ties: Annotated[str | None, typer.Option(
+        "--ties", help="optimistic | pessimistic | mean (default: eval.ties).")] = None,
     ks: Annotated[str, typer.Option("--ks", help="Recall cut-offs, comma-separated.")] = "1,5,10",
     block: Annotated[int | None, typer.Option("--block", help="Block edge for streaming (default 1024 on CPU).")] = None,
     device: Annotated[str, typer.Option("--device", help="torch device for scoring, e.g. cuda.")] = "cpu",
     json_: Annotated[bool, typer.Option("--json", help='Print {"t2v": {...}, "v2t": {...}} as JSON.')] = False,
 ) -> None:
     """Text-to-video and video-to-text R@K, MdR, MnR of a score matrix or of embeddings."""
-    from svta.cli._common import emit_json, wants_json
+    from svta.cli._common import emit_json, stage_setup, wants_json
     from svta.errors import InputError
     from svta.eval.arrays import load_npy
     from svta.eval.report import results_table
 
+    settings = stage_setup(None, {"eval.ties": ties, "eval.compat": compat})[1].eval
+    ties, compat = settings.ties, settings.compat
     cutoffs = _parse_ks(ks)
     mapping = load_npy(text_to_video, 1, "iu", "text_to_video") if text_to_video is not None else None
     if sim is not None:
