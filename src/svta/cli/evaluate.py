@@ -68,9 +68,10 @@ def eval_command(
 
     if (run is None) == (checkpoint is None):
         raise InputError("give exactly one of --run RUN (a run folder or name) or --checkpoint FILE")
-    _, config = stage_setup(root, {"eval.ties": ties, "eval.compat": compat, "eval.split": split})
-    split = config.eval.split
-    options = {"batch_size": batch_size, "workers": workers, "compat": config.eval.compat, "ties": config.eval.ties}
+    settings = stage_setup(root)[1].eval  # defaults of flags not given (the library checks given values)
+    split = split or settings.split
+    options = {"batch_size": batch_size, "workers": workers, "compat": compat or settings.compat,
+               "ties": ties or settings.ties}  # fmt: skip
     run_dir = resolve_run(run, root) if run is not None else None
     if dataset is not None or exclude_overlap is not None:
         from svta.cli.overlap import transfer_eval

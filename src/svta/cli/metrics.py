@@ -33,8 +33,8 @@ def metrics_command(
     from svta.eval.arrays import load_npy
     from svta.eval.report import results_table
 
-    settings = stage_setup(None, {"eval.ties": ties, "eval.compat": compat})[1].eval
-    ties, compat = settings.ties, settings.compat
+    settings = stage_setup(None)[1].eval  # defaults of flags not given (the library checks given values)
+    ties, compat = ties or settings.ties, compat or settings.compat
     cutoffs = _parse_ks(ks)
     mapping = load_npy(text_to_video, 1, "iu", "text_to_video") if text_to_video is not None else None
     if sim is not None:
