@@ -335,20 +335,29 @@ def iter_outcomes(
             per_item = seconds / max(1, len(batch))
             outcomes = results if not isinstance(results, BaseException) else [results]
             for task, result in zip(batch, outcomes):
-                task.attempts += 1
-                if not isinstance(result, BaseException):
-                    yield ItemOutcome(task.item, result, None, task.attempts, per_item)
-                    continue
-                error = describe_error(result)
-                if on_failure is not None:
-                    on_failure(task.item, error, task.attempts)
-                if task.attempts <= retries:
-                    task.solo = True
-                    queue.append(task)
+                outcome = _settle(task, result, per_item, retries, on_failure)
+                if outcome is None:
+                    queue.append(task)  # retried alone, after the items already queued
                 else:
-                    yield ItemOutcome(task.item, None, error, task.attempts, per_item)
+                    yield outcome
     finally:
         dispatcher.close()
+
+
+def _settle(
+    task: _Task, result: Any, seconds: float, retries: int, on_failure: Callable[[Any, str, int], None] | None
+) -> ItemOutcome[Any] | None:
+    """The final outcome of ``task``'s attempt, or None when it failed and has attempts left."""
+    task.attempts += 1
+    if not isinstance(result, BaseException):
+        return ItemOutcome(task.item, result, None, task.attempts, seconds)
+    error = describe_error(result)
+    if on_failure is not None:
+        on_failure(task.item, error, task.attempts)
+    if task.attempts <= retries:
+        task.solo = True
+        return None
+    return ItemOutcome(task.item, None, error, task.attempts, seconds)
 
 
 def _take_batch(queue: deque[_Task], batch_size: int) -> list[_Task]:

@@ -21,8 +21,6 @@ from svta.cli import annotate, build, captions, evaluate, info, pipeline, search
 from svta.cli._common import STATE
 from svta.errors import SvtaError
 
-
-
 # Stage groups, in pipeline order: (name = folder = config section, its typer app).
 STAGES: tuple[tuple[str, typer.Typer], ...] = (
     ("captions", captions.app),
