@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from svta.cli._common import RunOption, stage_app
+from svta.cli._common import RunOption, fail_incomplete, stage_app
 from svta.cli.metrics import metrics_command
 from svta.cli.overlap import overlap_command
 
@@ -92,10 +92,12 @@ def eval_command(
         atomic_write_json(output, data)
     if wants_json(json_):
         emit_json(data)
-        return
-    typer.echo(metrics_table([(split, report.metrics)]))
-    typer.echo(f"{report.n_texts} captions x {report.n_videos} videos, {len(report.skipped)} video(s) skipped, "
-               f"{report.seconds:.1f} s")
+    else:
+        typer.echo(metrics_table([(split, report.metrics)]))
+        typer.echo(f"{report.n_texts} captions x {report.n_videos} videos, {len(report.skipped)} video(s) skipped, "
+                   f"{report.seconds:.1f} s")  # fmt: skip
+    if report.skipped:
+        fail_incomplete(f"{len(report.skipped)} video(s) could not be decoded and were left out of the metrics")
 
 
 app.command("metrics")(metrics_command)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from svta.cli._common import stage_app
+from svta.cli._common import fail_incomplete, stage_app
 
 app = stage_app("Stage 5: train a retrieval model (CLIP4Clip recipe) on a dataset root.", default_action=True)
 
@@ -62,8 +62,10 @@ def train_command(
         return
     if wants_json(json_):
         emit_json(result.metrics)
-        return
-    _print_result(result)
+    else:
+        _print_result(result)
+    if result.skipped_videos:
+        fail_incomplete(f"{result.skipped_videos} video(s) could not be decoded and were skipped in training")
 
 
 def _print_result(result: Any) -> None:
