@@ -1,6 +1,6 @@
 """The ``svta`` command line. Every pipeline stage is a command group named like its folder and config
-section (``svta <stage> <action>``, its first action also runs as ``svta <stage>``); all commands are
-registered here, in pipeline order.
+section (``svta <stage> <action>``; ``svta build``, ``svta train`` and ``svta eval`` alone run their main
+action); all commands are registered here, in pipeline order.
 
 Library code does the work; this module parses arguments, calls it, and turns errors into one line and
 an exit code: 0 done, 2 bad input or usage, 3 finished but some items failed or fell short.
@@ -14,12 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from typer._click import exceptions as click_exceptions
 from typer.core import TyperGroup
 
 from svta.cli import annotate, build, captions, evaluate, info, pipeline, search, train, videos
 from svta.cli._common import STATE
 from svta.errors import SvtaError
+
+try:  # recent typer bundles its own copy of click and raises that copy's exceptions
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # older typer uses the click package
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 # Stage groups, in pipeline order: (name = folder = config section, its typer app).
 STAGES: tuple[tuple[str, typer.Typer], ...] = (
@@ -114,11 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     except SvtaError as exc:
         typer.echo(f"{'incomplete' if exc.exit_code == 3 else 'error'}: {exc}", err=True)
         return exc.exit_code
-    except click_exceptions.NoArgsIsHelpError as exc:  # `svta captions`: the group's help
-        exc.show()
-        return 2
-    except click_exceptions.ClickException as exc:  # typer's bundled click: usage errors
-        typer.echo(usage_line(exc), err=True)
+    except click_exceptions.ClickException as exc:  # usage errors
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `svta captions` alone: the group's help
+            exc.show()
+        else:
+            typer.echo(usage_line(exc), err=True)
         return 2
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
