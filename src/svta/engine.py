@@ -390,7 +390,9 @@ def run_items(
     report = RunReport(engine=config.name, workers=max(1, config.workers))
     start = time.perf_counter()
     try:
-        for outcome in progress(iter_outcomes(items, make_worker, config, **options), description, total=len(items)):
+        outcomes = iter_outcomes(items, make_worker, config, **options)
+        counts = lambda: f"{report.done} done, {report.failed} failed"  # noqa: E731  (read when the loop ends)
+        for outcome in progress(outcomes, description, total=len(items), summary=counts):
             if outcome.ok:
                 report.done += 1
             else:

@@ -153,6 +153,7 @@ def test_videos_that_all_fail_exit_3_after_the_summary(tmp_path, capsys):
     assert code == 3
     assert "made 0" in captured.out and "failed 2 of 2" in captured.out
     assert captured.err.strip().splitlines()[-1].startswith("incomplete: 2 of 2 clip(s) failed")
+    assert ": 0 done, 2 failed" in captured.err and "2 done" not in captured.err  # the progress line
 
 
 def test_index_with_failing_files_exits_3(tmp_path, capsys):
