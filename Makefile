@@ -23,6 +23,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure_chromium.sh
+	$(VENV)/bin/ruff check src tests
+	$(PY) -m mypy
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

@@ -40,3 +40,51 @@ def test_bad_values_and_files(tmp_path):
         load_config(bad)
     with pytest.raises(ConfigError, match="section.key=value"):
         load_config(overrides=["novalue"])
+
+
+def test_importing_the_config_imports_no_stage():
+    import subprocess
+    import sys
+
+    code = ("import sys, svta.config, svta.engine, svta.tables; "
+            "print(sorted(m for m in sys.modules if m.split('.')[:2][-1] in "
+            "('captions', 'videos', 'annotate', 'build', 'retrieval', 'eval', 'search', 'transfer')))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_sections_come_from_the_stage_folders():
+    from svta.captions.config import CaptionsConfig
+    from svta.config import SECTIONS, SvtaConfig, section_class
+    from svta.engine import EngineConfig
+
+    assert list(SECTIONS)[:3] == ["captions", "videos", "annotate"]
+    assert section_class("captions") is CaptionsConfig
+    config = SvtaConfig()
+    assert isinstance(config.captions, CaptionsConfig) and isinstance(config.engine, EngineConfig)
+    assert set(SECTIONS) <= set(SvtaConfig.model_fields)
+
+
+def test_unknown_key_reads_unknown_key_and_blames_the_set(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("seed: 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, ["captions.per_categry=3"])
+    message = str(caught.value)
+    assert message.startswith("--set captions.per_categry=3: captions.per_categry: unknown key")
+    assert "did you mean 'per_category'" in message and "Extra inputs" not in message
+    with pytest.raises(ConfigError, match=r"^<defaults>: bogus: unknown key"):
+        load_config(bogus=1)
+
+
+def test_eval_section_is_typed():
+    assert load_config(overrides=["eval.ties=pessimistic", "eval.compat=clip4clip"]).eval.ties == "pessimistic"
+    with pytest.raises(ConfigError, match=r"--set eval.ties=sometimes: eval.ties: Input should be"):
+        load_config(overrides=["eval.ties=sometimes"])
+
+
+def test_search_engine_keys_are_deprecated_aliases_of_the_engine_section(capsys):
+    config = load_config(overrides=["search.engine=ray", "search.workers=3", "search.ray_address=auto"])
+    assert (config.engine.name, config.engine.workers, config.engine.ray_address) == ("ray", 3, "auto")
+    assert "search.workers is deprecated; use engine.workers" in capsys.readouterr().err
+    assert "workers" not in type(config.search).model_fields

@@ -8,18 +8,27 @@ resume records are the same whatever the engine. Failed items are retried, never
 from __future__ import annotations
 
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from svta.config import EngineConfig
+from svta._configbase import StrictModel
 from svta.errors import BackendError, ConfigError
 from svta.registry import require
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class EngineConfig(StrictModel):
+    """The ``engine:`` section: where item-parallel work runs, in-process (``local``) or on a Ray cluster (``ray``)."""
+
+    name: Literal["local", "ray"] = "local"
+    workers: int = 1
+    ray_address: str | None = None  # None: start a local Ray; "auto": join a running cluster
+    num_gpus_per_worker: float = 0.0
+
 
 # A worker maps a batch of items to one result per item; a result may be an Exception instance to
 # fail that item alone. ``make_worker`` builds one worker per process/actor and must be picklable.
@@ -326,20 +335,29 @@ def iter_outcomes(
             per_item = seconds / max(1, len(batch))
             outcomes = results if not isinstance(results, BaseException) else [results]
             for task, result in zip(batch, outcomes):
-                task.attempts += 1
-                if not isinstance(result, BaseException):
-                    yield ItemOutcome(task.item, result, None, task.attempts, per_item)
-                    continue
-                error = describe_error(result)
-                if on_failure is not None:
-                    on_failure(task.item, error, task.attempts)
-                if task.attempts <= retries:
-                    task.solo = True
-                    queue.append(task)
+                outcome = _settle(task, result, per_item, retries, on_failure)
+                if outcome is None:
+                    queue.append(task)  # retried alone, after the items already queued
                 else:
-                    yield ItemOutcome(task.item, None, error, task.attempts, per_item)
+                    yield outcome
     finally:
         dispatcher.close()
+
+
+def _settle(
+    task: _Task, result: Any, seconds: float, retries: int, on_failure: Callable[[Any, str, int], None] | None
+) -> ItemOutcome[Any] | None:
+    """The final outcome of ``task``'s attempt, or None when it failed and has attempts left."""
+    task.attempts += 1
+    if not isinstance(result, BaseException):
+        return ItemOutcome(task.item, result, None, task.attempts, seconds)
+    error = describe_error(result)
+    if on_failure is not None:
+        on_failure(task.item, error, task.attempts)
+    if task.attempts <= retries:
+        task.solo = True
+        return None
+    return ItemOutcome(task.item, None, error, task.attempts, seconds)
 
 
 def _take_batch(queue: deque[_Task], batch_size: int) -> list[_Task]:
@@ -372,7 +390,9 @@ def run_items(
     report = RunReport(engine=config.name, workers=max(1, config.workers))
     start = time.perf_counter()
     try:
-        for outcome in progress(iter_outcomes(items, make_worker, config, **options), description, total=len(items)):
+        outcomes = iter_outcomes(items, make_worker, config, **options)
+        counts = lambda: f"{report.done} done, {report.failed} failed"  # noqa: E731  (read when the loop ends)
+        for outcome in progress(outcomes, description, total=len(items), summary=counts):
             if outcome.ok:
                 report.done += 1
             else:
@@ -384,7 +404,3 @@ def run_items(
         report.seconds = time.perf_counter() - start
     return report
 
-
-def format_traceback(exc: BaseException) -> str:
-    """The full traceback of ``exc`` as text (for failure logs that want more than one line)."""
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

@@ -1,7 +1,8 @@
 """The exception types that are part of svta's API.
 
 Every error a user can cause carries the path/row/field it is about; the CLI turns any
-:class:`SvtaError` into one clear line and exit code 2.
+:class:`SvtaError` into one clear line and its exit code: 2 for bad input or usage (nothing written),
+3 when a run finished but some items failed or fell short (what succeeded is kept).
 """
 
 from __future__ import annotations
@@ -13,6 +14,12 @@ class SvtaError(Exception):
     """Base class of every error svta raises on purpose."""
 
     exit_code = 2
+
+
+class StageIncomplete(SvtaError):
+    """A stage finished, but some items failed or it ended short of what was asked (exit code 3)."""
+
+    exit_code = 3
 
 
 class ConfigError(SvtaError):

@@ -232,35 +232,40 @@ class ChatClient:
             self.counts["requests"] += 1
             if attempt:
                 self.counts["retries"] += 1
-            retry_after: float | None = None
             try:
                 response = await self._transport.chat.completions.create(model=s.model, messages=messages, **params)
                 return reply_of(response)
-            except openai.APIStatusError as exc:
-                status = exc.status_code
-                if status in FATAL_STATUS:
-                    raise ChatError(f"{s.base_url}: model {s.model!r}: HTTP {status}: {exc.message}", fatal=True) from None
-                self.counts[f"http_{status}"] += 1
-                last, retry_after = f"HTTP {status}: {exc.message}", _retry_after(exc)
-            except openai.APITimeoutError:
-                self.counts["timeouts"] += 1
-                last = f"no answer within {s.timeout_s:g}s"
-            except openai.APIConnectionError as exc:
-                self.counts["connection_errors"] += 1
-                # A server that went away refuses connections: say so now instead of after every backoff.
-                await asyncio.to_thread(check_reachable, s.base_url, s.connect_timeout_s, True)
-                last = f"connection error: {exc}"
-            except (ValueError, TypeError, AttributeError, openai.APIResponseValidationError) as exc:
-                self.counts["malformed_http"] += 1
-                last = f"malformed response: {exc}"
-                if self.on_malformed is not None:
-                    self.on_malformed(str(exc)[:500])
-            except openai.OpenAIError as exc:  # anything else the SDK raises: retried like a bad body
-                self.counts["errors"] += 1
-                last = f"{type(exc).__name__}: {exc}"
+            except (ValueError, TypeError, AttributeError, openai.OpenAIError) as exc:
+                last, retry_after = await self._failure(exc)
             if attempt < s.max_retries:
                 await asyncio.sleep(self.backoff(attempt, retry_after))
         raise ChatError(f"{s.base_url}: gave up after {s.max_retries + 1} attempt(s); last error: {last}")
+
+    async def _failure(self, exc: Exception) -> tuple[str, float | None]:
+        """Count one failed attempt and describe it (with the server's Retry-After); raise when it is fatal."""
+        openai = require("openai", "llm")
+        s = self.settings
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            if status in FATAL_STATUS:
+                raise ChatError(f"{s.base_url}: model {s.model!r}: HTTP {status}: {exc.message}", fatal=True) from None
+            self.counts[f"http_{status}"] += 1
+            return f"HTTP {status}: {exc.message}", _retry_after(exc)
+        if isinstance(exc, openai.APITimeoutError):  # before APIConnectionError, its base class
+            self.counts["timeouts"] += 1
+            return f"no answer within {s.timeout_s:g}s", None
+        if isinstance(exc, openai.APIConnectionError):
+            self.counts["connection_errors"] += 1
+            # A server that went away refuses connections: say so now instead of after every backoff.
+            await asyncio.to_thread(check_reachable, s.base_url, s.connect_timeout_s, True)
+            return f"connection error: {exc}", None
+        if isinstance(exc, (ValueError, TypeError, AttributeError, openai.APIResponseValidationError)):
+            self.counts["malformed_http"] += 1
+            if self.on_malformed is not None:
+                self.on_malformed(str(exc)[:500])
+            return f"malformed response: {exc}", None
+        self.counts["errors"] += 1  # anything else the SDK raises: retried like a bad body
+        return f"{type(exc).__name__}: {exc}", None
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry ``attempt + 1``: doubling, jittered, at least ``Retry-After``."""

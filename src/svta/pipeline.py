@@ -2,7 +2,8 @@
 
 Each stage is resumable on its own (items already done are skipped); on top of that the pipeline
 records finished stages in ``<root>/pipeline_state.json`` so a rerun goes straight to the first
-unfinished one. A stage whose config section changed since it finished runs again.
+unfinished one. A stage whose config section changed since it finished runs again; a stage whose items
+partly failed is kept but not recorded as finished (:attr:`PipelineResult.incomplete`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class PipelineResult:
     skipped: list[str] = field(default_factory=list)
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    incomplete: dict[str, str] = field(default_factory=dict)  # stage -> what fell short (not recorded as done)
 
 
 def _section_hash(config: SvtaConfig, stage: str) -> str:
@@ -106,12 +108,9 @@ def run_dir(config: SvtaConfig, model: str) -> Path:
 
 def read_run_metrics(config: SvtaConfig, model: str) -> dict[str, Any]:
     """The ``metrics.json`` of ``model``'s finished run (ConfigError when it has not finished)."""
-    from svta.retrieval.results import METRICS_FILE
+    from svta.eval.stage import read_run_metrics as read_metrics
 
-    path = run_dir(config, model) / METRICS_FILE
-    if not path.exists():
-        raise ConfigError(f"{path}: missing; run the train stage first")
-    return json.loads(path.read_text())
+    return read_metrics(run_dir(config, model))
 
 
 def _run_train(config: SvtaConfig) -> dict[str, Any]:
@@ -133,32 +132,10 @@ def _run_train(config: SvtaConfig) -> dict[str, Any]:
 
 
 def _run_eval(config: SvtaConfig) -> dict[str, Any]:
-    from collections import Counter
+    from svta.eval.stage import evaluate_runs
 
-    from svta.eval.report import results_table, write_table
-    from svta.retrieval.results import method_label
-    from svta.tables import read_records, table_path
-
-    runs = {method_label(m): m for m in (read_run_metrics(config, model) for model in trained_models(config))}
-    out = Path(config.root) / "runs"
-    formats = (("markdown", "md"), ("latex", "tex"), ("csv", "csv"))
-    paths = {fmt: write_table(runs, out / f"results.{ext}", fmt) for fmt, ext in formats}
-    manifest = read_records(table_path(config.root, "manifest"), "manifest")
-    train_counts = dict(Counter(r["category"] for r in manifest if r["split"] == "train"))
-    analyses = {model: str(_analyse(config, model, train_counts)) for model in trained_models(config)}
-    return {"runs": runs, "table": results_table(runs, "markdown"), "tables": {k: str(v) for k, v in paths.items()},
-            "analysis": analyses}
-
-
-def _analyse(config: SvtaConfig, model: str, train_counts: dict[str, int]) -> Path:
-    """Per-category / anomaly-normal / head-tail / category-hit tables and figures of a run's test split."""
-    from svta.retrieval.analysis import KEEP_TOPK, write_analysis
-    from svta.retrieval.evaluate import evaluate_run
-
-    directory = run_dir(config, model)
-    report = evaluate_run(directory, config.root, "test", keep_topk=KEEP_TOPK)
-    write_analysis(report, directory / "analysis", train_counts=train_counts, seed=config.seed)
-    return directory / "analysis"
+    runs = {model: run_dir(config, model) for model in trained_models(config)}
+    return evaluate_runs(config.root, runs, config.eval, seed=config.seed)
 
 
 STAGES: dict[str, Callable[[SvtaConfig], dict[str, Any]]] = {
@@ -169,6 +146,45 @@ STAGES: dict[str, Callable[[SvtaConfig], dict[str, Any]]] = {
     "train": _run_train,
     "eval": _run_eval,
 }
+
+
+# Stage registry names checked before anything is written: (section, key, registry kind).
+REGISTERED_NAMES = {
+    "captions": (("captions", "backend", "caption_backend"),),
+    "videos": (("videos", "backend", "video_backend"),),
+    "annotate": (("annotate", "classifier", "category_classifier"), ("annotate", "embedder", "text_embedder")),
+}
+
+
+def check_inputs(config: SvtaConfig, stages: list[str]) -> None:
+    """Fail in one line, before the root is touched, on a stage name or backend name that does not exist."""
+    from svta.registry import registry
+
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise ConfigError(f"unknown stage(s) {unknown}; known: {list(STAGE_ORDER)}")
+    for stage in stages:
+        for section, key, kind in REGISTERED_NAMES.get(stage, ()):
+            name = getattr(getattr(config, section), key)
+            known = registry(kind).names()
+            if name not in known:
+                raise ConfigError(f"{section}.{key}: unknown {kind} {name!r}; known: {', '.join(known)}")
+    if "train" in stages:
+        known = registry("retrieval_model").names()
+        for model in trained_models(config):
+            if model not in known:
+                raise ConfigError(f"models: unknown retrieval_model {model!r}; known: {', '.join(known)}")
+
+
+def shortfall(stage: str, summary: dict[str, Any]) -> str | None:
+    """What a stage's summary says fell short (failed items, categories short), or None."""
+    if stage == "captions" and summary.get("complete") is False:
+        return f"{summary.get('total')}/{summary.get('target')} captions"
+    if stage == "videos" and summary.get("failed"):
+        return f"{len(summary['failed'])} clip(s) failed"
+    if stage == "annotate" and (summary.get("classify") or {}).get("failed"):
+        return f"{len(summary['classify']['failed'])} caption(s) not classified"
+    return None
 
 
 def _summary(result: Any) -> dict[str, Any]:
@@ -192,9 +208,7 @@ def run_pipeline(config: SvtaConfig, *, stages: list[str] | None = None, force: 
         on_stage: called after each stage with its name and summary (the demo prints from it).
     """
     wanted = stages or config.stages
-    unknown = [s for s in wanted if s not in STAGES]
-    if unknown:
-        raise ConfigError(f"unknown stage(s) {unknown}; known: {list(STAGE_ORDER)}")
+    check_inputs(config, list(wanted))
     root = Path(config.root)
     root.mkdir(parents=True, exist_ok=True)
     save_resolved(config, root)
@@ -213,7 +227,10 @@ def run_pipeline(config: SvtaConfig, *, stages: list[str] | None = None, force: 
         started = time.perf_counter()
         summary = STAGES[stage](config)
         seconds = time.perf_counter() - started
-        state[stage] = {"done": True, "config": digest, "seconds": round(seconds, 2), "summary": summary,
+        short = shortfall(stage, summary)
+        if short is not None:  # kept, but not recorded as done, so a rerun retries what is missing
+            result.incomplete[stage] = short
+        state[stage] = {"done": short is None, "config": digest, "seconds": round(seconds, 2), "summary": summary,
                         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
         atomic_write_json(root / STATE_FILE, state)
         result.ran.append(stage)

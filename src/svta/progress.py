@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -22,17 +22,16 @@ def set_quiet(quiet: bool) -> None:
     _quiet = quiet
 
 
-def is_quiet() -> bool:
-    return _quiet
-
-
-def progress(iterable: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+def progress(
+    iterable: Iterable[T], description: str, total: int | None = None, summary: Callable[[], str] | None = None
+) -> Iterator[T]:
     """Iterate ``iterable`` while showing a progress bar on stderr (nothing when quiet).
 
     Args:
         iterable: items to iterate.
         description: what is being done ("rendering videos").
         total: number of items when ``iterable`` has no ``len``.
+        summary: the closing line's counts (e.g. "3 done, 1 failed"); default "<total> done".
     """
     if total is None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]
@@ -63,8 +62,8 @@ def progress(iterable: Iterable[T], description: str, total: int | None = None) 
             yield item
             bar.advance(task)
     if not console.is_terminal:
-        done = f"{total}" if total is not None else "all"
-        print(f"{description}: {done} done", file=sys.stderr)
+        done = summary() if summary is not None else f"{total if total is not None else 'all'} done"
+        print(f"{description}: {done}", file=sys.stderr)
 
 
 def info(message: str) -> None:

@@ -14,12 +14,26 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from svta.errors import TableSchemaError
+
+if TYPE_CHECKING:
+    from svta.taxonomy import Taxonomy
+
+# What makes each table, for "not found" errors.
+NEXT_STEP = {
+    "captions": "run `svta captions generate` (or `svta captions import FILE`) first",
+    "videos": "run `svta videos generate` first",
+    "labels": "run `svta annotate classify` first",
+    "manifest": "run `svta build` first",
+}
+
+# The ``labels.category`` of a caption no classifier could place (annotate writes it, build skips it).
+NEEDS_REVIEW = "needs_review"
 
 # Required (non-null) fields are listed in REQUIRED; everything else may be null.
 SCHEMAS: dict[str, pa.Schema] = {
@@ -240,7 +254,8 @@ def read_table(path: Path | str, kind: str) -> pa.Table:
     """Read and validate a table file of ``kind`` (``captions``, ``videos``, ``labels``, ``manifest``)."""
     path = Path(path)
     if not path.exists():
-        raise TableSchemaError(path, f"{kind} table not found")
+        hint = f"; {NEXT_STEP[kind]}" if kind in NEXT_STEP else ""
+        raise TableSchemaError(path, f"{kind} table not found{hint}")
     try:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -248,14 +263,18 @@ def read_table(path: Path | str, kind: str) -> pa.Table:
     return to_arrow(table, kind, path)
 
 
+def carried_category(caption: Mapping[str, Any], taxonomy: Taxonomy) -> str | None:
+    """The taxonomy id of the category a ``captions`` row carries, or None (no category, or an unknown one)."""
+    value = caption.get("category")
+    if not value:
+        return None
+    category = taxonomy.match(value)
+    return category.id if category is not None else None
+
+
 def read_records(path: Path | str, kind: str) -> list[dict[str, Any]]:
     """Read a table as a list of dicts (validated)."""
     return read_table(path, kind).to_pylist()
-
-
-def read_frame(path: Path | str, kind: str) -> Any:
-    """Read a table as a pandas DataFrame (validated)."""
-    return read_table(path, kind).to_pandas()
 
 
 def write_table(rows: Any, path: Path | str, kind: str) -> pa.Table:

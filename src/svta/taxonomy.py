@@ -310,7 +310,7 @@ def _category_from_record(record: Any, position: int, source: str) -> Category:
     )
 
 
-def _check_category(category: Category, position: int, source: str) -> None:
+def _check_category(category: Category, position: int, source: str) -> None:  # noqa: C901 (one check per field)
     """Check one category's values on their own (uniqueness is checked by the taxonomy)."""
 
     def fail(field: str, message: str) -> ConfigError:

@@ -44,4 +44,4 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys):
     assert main(["captions", "import", str(bad), "--root", str(tmp_path), "--map", "caption"]) == 2
     assert "FIELD=COLUMN" in capsys.readouterr().err
     assert main(["captions", "filter", "--root", str(tmp_path / "empty")]) == 2
-    assert "captions table not found" in capsys.readouterr().err
+    assert "dataset root not found" in capsys.readouterr().err

@@ -15,12 +15,12 @@ import numpy as np
 
 from svta.annotate.config import AnnotateConfig
 from svta.registry import registry
+from svta.tables import NEEDS_REVIEW  # noqa: F401  (re-exported: classifiers label with it)
 
 if TYPE_CHECKING:
     from svta.taxonomy import Taxonomy
 
 CATEGORY_CLASSIFIERS = registry("category_classifier")
-NEEDS_REVIEW = "needs_review"  # the label of a caption no classifier could place
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from svta.annotate.config import AnnotateConfig
 from svta.annotate.retry import record_failed, retry_targets
 from svta.errors import BackendError
 from svta.progress import progress
-from svta.tables import PartWriter, atomic_write_json, read_records, table_path
+from svta.tables import PartWriter, atomic_write_json, carried_category, read_records, table_path
 from svta.taxonomy import Taxonomy, resolve_taxonomy
 
 REPORT_DIR = "annotate"
@@ -44,15 +44,6 @@ class ClassifyResult:
         data["labels_path"] = str(self.labels_path) if self.labels_path else None
         data["report_path"] = str(self.report_path) if self.report_path else None
         return data
-
-
-def carried_category(caption: dict[str, Any], taxonomy: Taxonomy) -> str | None:
-    """The taxonomy id of the category a caption carries, or None (no category, or an unknown one)."""
-    value = caption.get("category")
-    if not value:
-        return None
-    category = taxonomy.match(value)
-    return category.id if category is not None else None
 
 
 def label_row(caption_id: str, prediction: Prediction, method: str, taxonomy: Taxonomy, min_confidence: float) -> dict:

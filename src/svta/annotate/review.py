@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from svta.annotate.agreement import Agreement, agreement
-from svta.annotate.classifiers import NEEDS_REVIEW
-from svta.annotate.classify import carried_category
 from svta.errors import InputError
-from svta.tables import PartWriter, read_records, table_path
+from svta.tables import NEEDS_REVIEW, PartWriter, carried_category, read_records, table_path
 from svta.taxonomy import Taxonomy, normalize_label
 
 # Answers a reviewer can give besides a category; a clip with one of them is left out of the dataset.

@@ -10,9 +10,9 @@ from svta._configbase import StrictModel
 class BuildConfig(StrictModel):
     split: tuple[float, float, float] = (0.7, 0.1, 0.2)  # SVTA: train/val/test = 7:1:2
     check_files: bool = True  # skip (and report) rows whose video file is missing
-    figures: bool = True  # `svta stats` draws PNG figures (needs matplotlib)
+    figures: bool = True  # `svta build stats` draws PNG figures (needs matplotlib)
     dataset_name: str = "svta (this build)"  # the row name in the dataset-comparison table
-    verify_workers: int = 2  # processes decoding videos in `svta verify` (1: in-process)
+    verify_workers: int = 2  # processes decoding videos in `svta build verify` (1: in-process)
 
     @field_validator("split")
     @classmethod

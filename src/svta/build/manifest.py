@@ -11,11 +11,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from svta.annotate.classifiers import NEEDS_REVIEW
-from svta.annotate.classify import carried_category
 from svta.build.config import BuildConfig
 from svta.build.split import SPLITS, stratified_split
-from svta.tables import PartWriter, atomic_write_json, read_records, table_path, write_table
+from svta.tables import (
+    NEEDS_REVIEW,
+    PartWriter,
+    atomic_write_json,
+    carried_category,
+    read_records,
+    table_path,
+    write_table,
+)
 from svta.taxonomy import Taxonomy, resolve_taxonomy
 
 BUILD_REPORT = "stats/build_report.json"

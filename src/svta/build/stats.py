@@ -1,4 +1,4 @@
-"""Dataset statistics (``svta stats``): ``stats/stats.json``, figures that show the long tail and
+"""Dataset statistics (``svta build stats``): ``stats/stats.json``, figures that show the long tail and
 the balance of the data, and a row in the dataset-comparison table of the SVTA paper's style.
 """
 

@@ -1,4 +1,4 @@
-"""Dataset verification (``svta verify``): every table row is well formed and unique, every video
+"""Dataset verification (``svta build verify``): every table row is well formed and unique, every video
 it names exists, decodes and matches its checksum, and no video file lies around unreferenced.
 All problems are collected (not just the first), each naming the table, row, id and path.
 """

@@ -80,7 +80,7 @@ def check_caption(
     return CaptionCheck(clean, *_rule_failure(clean, config, blocked))
 
 
-def _rule_failure(clean: str, config: FilterConfig, blocked: re.Pattern[str] | None) -> tuple[str | None, str]:
+def _rule_failure(clean: str, config: FilterConfig, blocked: re.Pattern[str] | None) -> tuple[str | None, str]:  # noqa: C901 (the filter rules, in order)
     if not clean:
         return "empty", "only whitespace or quotes"
     if len(clean) > config.max_chars:

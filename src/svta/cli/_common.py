@@ -1,4 +1,7 @@
-"""Shared CLI state: the global options every sub-command can read."""
+"""Shared CLI pieces: the global options every command can read, the option types every stage uses
+(``--root``, ``--run``, ``--json``), the stage-group class and the helpers that check inputs before anything
+is written.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 
 @dataclass
@@ -23,6 +27,71 @@ class GlobalOptions:
 STATE = GlobalOptions()
 
 
+class DefaultActionGroup(TyperGroup):
+    """A stage group whose first action also runs without its name: ``svta build --root R`` is
+    ``svta build manifest --root R`` (the spelling of the stages that used to be one command)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        default = next(iter(self.commands), None)
+        help_only = args[:1] in (["--help"], ["-h"])
+        if default is not None and (not args or args[0] not in self.commands):
+            if not help_only or len(self.commands) == 1:  # a one-action group shows that action's options
+                args = [default, *args]
+        return super().parse_args(ctx, args)
+
+
+def stage_app(help: str, default_action: bool = False) -> typer.Typer:
+    """The typer app of one pipeline stage (``svta <stage> <action>``), actions listed in declaration order.
+
+    ``default_action``: the first action also runs as ``svta <stage> [OPTIONS]``; otherwise ``svta <stage>``
+    alone shows the stage's help.
+    """
+    if default_action:
+        return typer.Typer(help=help, cls=DefaultActionGroup)
+    return typer.Typer(help=help, no_args_is_help=True)
+
+
+def fail_incomplete(message: str) -> NoReturn:
+    """End a command whose run finished short of what was asked (exit 3, after its summary)."""
+    from svta.errors import StageIncomplete
+
+    raise StageIncomplete(message)
+
+
+def existing_root(root: Path | None) -> Path:
+    """:func:`resolve_root`, checked to be a folder (a command that reads a root fails before writing)."""
+    from svta.errors import InputError
+
+    path = resolve_root(root)
+    if not path.is_dir():
+        raise InputError(f"{path}: dataset root not found; give --root, or make one with `svta captions generate`")
+    return path
+
+
+def resolve_run(run: str | Path, root: Path | None) -> Path:
+    """``--run``: a run folder, or the name of one under ``<root>/runs/``."""
+    from svta.errors import InputError
+
+    path = Path(run)
+    if path.is_dir():
+        return path
+    named = resolve_root(root) / "runs" / str(run)
+    if named.is_dir():
+        return named
+    raise InputError(f"--run {run}: neither a run folder nor a run named {run!r} under {named.parent}; "
+                     "train one with `svta train`")  # fmt: skip
+
+
+def check_registered(kind: str, name: str, option: str) -> None:
+    """Fail with one line naming ``option`` when ``name`` is not a registered ``kind`` (before writing)."""
+    from svta.errors import ConfigError
+    from svta.registry import registry
+
+    known = registry(kind).names()
+    if name not in known:
+        raise ConfigError(f"{option} {name!r}: unknown {kind}; known: {', '.join(known)}")
+
+
 def resolve_root(root: Path | None) -> Path:
     """The dataset root: the command's ``--root``, else the global ``--root``, else the config's."""
     if root is not None:
@@ -34,11 +103,15 @@ def resolve_root(root: Path | None) -> Path:
     return load_config(STATE.config, STATE.overrides).root
 
 
-def load_cli_config(root: Path | None = None, extra_overrides: list[str] | None = None) -> Any:
-    """The resolved config for a command: ``--config`` file, ``--set`` overrides, then ``--root``."""
+def load_cli_config(
+    root: Path | None = None, extra_overrides: list[str] | None = None, labels: Mapping[str, str] | None = None
+) -> Any:
+    """The resolved config for a command: ``--config`` file, ``--set`` overrides, the command's options (as
+    ``extra_overrides``, named in errors by ``labels``), then ``--root``."""
     from svta.config import load_config
 
-    return load_config(STATE.config, [*STATE.overrides, *(extra_overrides or [])], root=root or STATE.root)
+    overrides = [*STATE.overrides, *(extra_overrides or [])]
+    return load_config(STATE.config, overrides, labels=labels, root=root or STATE.root)
 
 
 def emit_json(obj: Any) -> None:
@@ -52,7 +125,15 @@ def wants_json(flag: bool) -> bool:
 RootOption = Annotated[
     Path | None, typer.Option("--root", help="Dataset root (default: global --root or the config's).")
 ]
+RunOption = Annotated[
+    str | None, typer.Option("--run", help="Training run: a run folder, or a name under <root>/runs/.")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def hidden_alias(name: str, help: str = "") -> Any:
+    """A hidden option (for ``Annotated[...]``) keeping an old spelling working for one release."""
+    return typer.Option(name, hidden=True, help=help)
 
 
 def stage_setup(root: Path | None, overrides: Mapping[str, Any] | None = None) -> tuple[Path, Any]:
@@ -67,4 +148,5 @@ def stage_setup(root: Path | None, overrides: Mapping[str, Any] | None = None) -
         for key, value in (overrides or {}).items()
         if value is not None
     ]
-    return root, load_cli_config(root, extra)
+    labels = {item: f"option value {item.split('=', 1)[1]!r} ({item.split('=', 1)[0]})" for item in extra}
+    return root, load_cli_config(root, extra, labels)

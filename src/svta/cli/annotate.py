@@ -7,13 +7,19 @@ from typing import Annotated, Any
 
 import typer
 
-from svta.cli._common import JsonOption, RootOption, emit_json, stage_setup, wants_json
-
-app = typer.Typer(
-    help="Stage 3: label captions with categories (MiniLM or an LLM), cluster tags, human review.", no_args_is_help=True
+from svta.cli._common import (
+    JsonOption,
+    RootOption,
+    emit_json,
+    existing_root,
+    fail_incomplete,
+    hidden_alias,
+    stage_app,
+    stage_setup,
+    wants_json,
 )
 
-
+app = stage_app("Stage 3: label captions with categories (MiniLM or an LLM), cluster tags, human review.")
 
 def _agreement_line(agreement: Any, what: str) -> str:
     if agreement is None:
@@ -33,17 +39,17 @@ def classify(
     """Label captions without a category into labels.parquet."""
     from svta.annotate.classify import classify_captions
 
-    root, config = stage_setup(root, {"annotate.classifier": classifier})
+    root, config = stage_setup(existing_root(root), {"annotate.classifier": classifier})
     result = classify_captions(root, config.annotate, taxonomy=config.taxonomy, all_captions=all_)
     if wants_json(json_):
         emit_json(result.to_dict())
     else:
-        _print_classify(result, all_)
+        _print_classified(result, all_)
     if result.failed:
-        raise SystemExit(3)  # finished, but some captions failed: a plain rerun retries them
+        fail_incomplete(f"{len(result.failed)} caption(s) could not be classified; rerun to retry them")
 
 
-def _print_classify(result: Any, all_: bool) -> None:
+def _print_classified(result: Any, all_: bool) -> None:
     typer.echo(
         f"{result.method or 'nothing to do'}: labelled {result.n_labelled} of {result.n_targets} caption(s) "
         f"({result.n_needs_review} need review, {len(result.failed)} failed) in {result.seconds:.1f}s -> {result.labels_path}"
@@ -70,7 +76,7 @@ def cluster(
     """K-Means over MiniLM embeddings of tags; report clusters and a PCA plot."""
     from svta.annotate.cluster import cluster_tags
 
-    root, config = stage_setup(root, {"annotate.cluster.k": k, "annotate.cluster.source": source})
+    root, config = stage_setup(existing_root(root), {"annotate.cluster.k": k, "annotate.cluster.source": source})
     result = cluster_tags(root, config.annotate, taxonomy=config.taxonomy, apply=apply, out_dir=out)
     if wants_json(json_):
         emit_json(result.to_dict())
@@ -109,7 +115,7 @@ def review_export(
     """Export Label Studio tasks with predictions as pre-annotations, and the labelling config."""
     from svta.annotate.labelstudio import export_label_studio
 
-    root, config = stage_setup(root)
+    root, config = stage_setup(existing_root(root))
     result = export_label_studio(root, out, config.annotate.review, taxonomy=config.taxonomy,
                                  include_reviewed=include_reviewed, max_confidence=below,
                                  labelstudio_url=labelstudio_url, token=token, project_title=title)  # fmt: skip
@@ -132,14 +138,15 @@ def review_import(
     """Import a Label Studio export into labels.parquet (reviewed=True)."""
     from svta.annotate.labelstudio import import_label_studio
 
-    root, config = stage_setup(root)
+    root, config = stage_setup(existing_root(root))
     _print_import(import_label_studio(root, export, config.annotate.review, taxonomy=config.taxonomy), json_)
 
 
 @app.command("csv-export")
 def csv_export(
     root: RootOption = None,
-    out: Annotated[Path | None, typer.Option("--out", help="CSV file (default <root>/review/review.csv).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="CSV file (default <root>/review/review.csv).")] = None,
+    out: Annotated[Path | None, hidden_alias("--out", "Old name of --file.")] = None,
     prefill: Annotated[bool, typer.Option("--prefill", help="Copy predictions into the category column.")] = False,
     include_reviewed: Annotated[
         bool, typer.Option("--include-reviewed", help="Also export reviewed captions.")
@@ -151,8 +158,8 @@ def csv_export(
     """Write a review sheet for spreadsheet reviewers."""
     from svta.annotate.review_csv import export_review_csv
 
-    root, config = stage_setup(root)
-    n, path = export_review_csv(root, out, taxonomy=config.taxonomy, prefill=prefill,
+    root, config = stage_setup(existing_root(root))
+    n, path = export_review_csv(root, file or out, taxonomy=config.taxonomy, prefill=prefill,
                                 include_reviewed=include_reviewed, max_confidence=below)  # fmt: skip
     typer.echo(f"{n} row(s) -> {path}")
 
@@ -166,7 +173,7 @@ def csv_import(
     """Import a reviewed sheet into labels.parquet (reviewed=True)."""
     from svta.annotate.review_csv import import_review_csv
 
-    root, config = stage_setup(root)
+    root, config = stage_setup(existing_root(root))
     _print_import(import_review_csv(root, sheet, taxonomy=config.taxonomy), json_)
 
 

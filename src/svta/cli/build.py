@@ -1,5 +1,5 @@
-"""``svta build``, ``svta stats``, ``svta verify``, ``svta export`` and ``svta import``: stage 4
-commands, registered on the main app by :func:`register`.
+"""``svta build``: stage 4 — ``manifest`` (the default action: ``svta build`` alone builds it), ``stats``,
+``verify``, ``export`` and ``import``.
 """
 
 from __future__ import annotations
@@ -9,8 +9,20 @@ from typing import Annotated, Any
 
 import typer
 
-from svta.cli._common import JsonOption, RootOption, emit_json, load_cli_config, resolve_root, wants_json
+from svta.cli._common import (
+    JsonOption,
+    RootOption,
+    emit_json,
+    existing_root,
+    load_cli_config,
+    resolve_root,
+    stage_app,
+    wants_json,
+)
 from svta.errors import ConfigError, SvtaError
+
+app = stage_app("Stage 4: join captions, videos and labels into the manifest and split; stats, verify, formats.",
+                default_action=True)  # fmt: skip
 
 OptsOption = Annotated[
     list[str] | None,
@@ -19,11 +31,12 @@ OptsOption = Annotated[
 
 
 class VerifyFailed(SvtaError):
-    """``svta verify`` found problems (exit code 1, problems listed on stderr)."""
+    """``svta build verify`` found problems (exit code 1, problems listed on stderr)."""
 
     exit_code = 1
 
 
+@app.command("manifest")
 def build(
     root: RootOption = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Split seed (default: the config's seed).")] = None,
@@ -35,7 +48,7 @@ def build(
     from svta.build.manifest import build_dataset
     from svta.transfer.clean import build_exclusions
 
-    root = resolve_root(root)
+    root = existing_root(root)
     config = load_cli_config(root)
     exclude = build_exclusions(root, exclude_from)  # contamination control: drop eval-set overlaps
     result = build_dataset(root, config.build, config.seed if seed is None else seed, taxonomy=config.taxonomy,
@@ -49,11 +62,12 @@ def build(
         typer.echo(f"  skipped {n}: {reason}", err=True)
 
 
+@app.command("stats")
 def stats(root: RootOption = None, json_: JsonOption = False) -> None:
     """Statistics of the manifest: stats/stats.json, figures and a comparison-table row."""
     from svta.build.stats import COMPARISON_HEADER, dataset_stats
 
-    root = resolve_root(root)
+    root = existing_root(root)
     result = dataset_stats(root, load_cli_config(root).build)
     if wants_json(json_):
         emit_json(result.stats)
@@ -63,10 +77,11 @@ def stats(root: RootOption = None, json_: JsonOption = False) -> None:
     typer.echo(f"-> {result.stats_path}, {result.comparison_path}, {len(result.figures)} figure(s)")
 
 
+@app.command("verify")
 def verify(
     root: RootOption = None,
     release: Annotated[
-        Path | None, typer.Option("--release", help="Check a release folder (svta export hf) against its checksums.sha256.")
+        Path | None, typer.Option("--release", help="Check a release folder (svta build export hf) against its checksums.sha256.")
     ] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Processes checking videos (1: in-process).")] = None,
     no_decode: Annotated[bool, typer.Option("--no-decode", help="Check existence and checksums only.")] = False,
@@ -78,7 +93,7 @@ def verify(
         return
     from svta.build.verify import verify_dataset
 
-    root = resolve_root(root)
+    root = existing_root(root)
     workers = workers or load_cli_config(root).build.verify_workers
     report = verify_dataset(root, workers=workers, decode=not no_decode)
     if wants_json(json_):
@@ -115,6 +130,7 @@ def _options(pairs: list[str] | None) -> dict[str, Any]:
     return options
 
 
+@app.command("export")
 def export(
     fmt: Annotated[str, typer.Argument(help="Format: hf | msrvtt | webdataset (see `svta list`).")],
     out: Annotated[Path, typer.Argument(help="Output folder.")],
@@ -131,10 +147,11 @@ def export(
     options = _options(opt)
     if embed_videos:
         options["embed_videos"] = True
-    result = export_dataset(resolve_root(root), fmt, out, options)
+    result = export_dataset(existing_root(root), fmt, out, options)
     _print_format(result, json_)
 
 
+@app.command("import")
 def import_(
     fmt: Annotated[str, typer.Argument(help="Format: hf | msrvtt | svta-release | ucfcrime-ar (see `svta list`; "
                                             "ucfcrime_ar and other spellings accepted).")],
@@ -163,12 +180,3 @@ def _print_format(result: Any, json_: bool) -> None:
         from svta.datasets import ItemsSkipped
 
         raise ItemsSkipped(f"{result.direction} {result.format}", len(result.skipped), result.n_items)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the stage-4 commands to the main app."""
-    app.command("build")(build)
-    app.command("stats")(stats)
-    app.command("verify")(verify)
-    app.command("export")(export)
-    app.command("import")(import_)

@@ -4,14 +4,21 @@ and filter them."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from svta.cli._common import emit_json, stage_setup, wants_json
-
-app = typer.Typer(
-    help="Stage 1: write captions per category, import collected captions, filter them.", no_args_is_help=True
+from svta.cli._common import (
+    check_registered,
+    emit_json,
+    existing_root,
+    fail_incomplete,
+    stage_app,
+    stage_setup,
+    wants_json,
 )
+
+app = stage_app("Stage 1: write captions per category, import collected captions, filter them.")
 
 ROOT = typer.Option(None, "--root", help="Dataset root (default: global --root or the config's).")
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
@@ -61,17 +68,19 @@ def generate(
         "captions.long_tail": long_tail, "seed": seed, "captions.openai.base_url": base_url,
         "captions.openai.model": model, "captions.openai.concurrency": concurrency,
     })  # fmt: skip
-    save_resolved(config, root)
+    check_registered("caption_backend", config.captions.backend, "--backend")  # before anything is written
     result = generate_captions(root, config.captions, seed=config.seed, taxonomy=config.taxonomy)
+    save_resolved(config, root)  # after the run, so a run refused on bad input leaves nothing behind
     if wants_json(json_):
         emit_json(result.to_dict())
     else:
-        _print_generate(result)
+        _print_generated(result)
     if not result.complete:
-        raise SystemExit(3)  # finished, but short of the targets: what was written is kept
+        short = sum(result.counts.get(cid, 0) < n for cid, n in result.targets.items())
+        fail_incomplete(f"{short} categor(ies) short of their target; rerun to continue")
 
 
-def _print_generate(result) -> None:
+def _print_generated(result: Any) -> None:
     summary = result.to_dict()
     typer.echo(f"{result.backend}: added {result.added}, {summary['total']}/{summary['target']} captions "
                f"in {result.seconds:.1f}s -> {result.table}")  # fmt: skip
@@ -79,10 +88,7 @@ def _print_generate(result) -> None:
         short = {
             cid: n - result.counts.get(cid, 0) for cid, n in result.targets.items() if result.counts.get(cid, 0) < n
         }
-        typer.echo(
-            f"incomplete: {len(short)} categor(ies) short, e.g. {dict(list(short.items())[:5])}; rerun to continue",
-            err=True,
-        )
+        typer.echo(f"  short, e.g.: {dict(list(short.items())[:5])}", err=True)
         for cid, error in list(result.stats.get("failed", {}).items())[:10]:
             typer.echo(f"  {cid}: {error}", err=True)
 
@@ -138,7 +144,7 @@ def filter_(
     """Normalise captions and remove invalid ones, exact and near-duplicates; report why each went."""
     from svta.captions.filter import filter_captions
 
-    root, config = stage_setup(root, {
+    root, config = stage_setup(existing_root(root), {
         "captions.filter.near_threshold": threshold, "captions.filter.near_duplicates": near_dup,
         "captions.filter.blocked_terms_file": blocked_terms,
     })  # fmt: skip

@@ -1,4 +1,9 @@
-"""``svta eval``: evaluate a trained run, or any CLIP4Clip-style weight file, on a split of a dataset root."""
+"""``svta eval``: stage 6 — ``run`` (the default action: ``svta eval --run R`` evaluates a trained run or any
+CLIP4Clip-style weight file on a split, or on another dataset), ``metrics`` (metrics of a score matrix or
+embeddings) and ``overlap`` (train/eval contamination).
+
+Ties, compat and split default to the config's ``eval:`` section.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,24 @@ from typing import Annotated
 
 import typer
 
+from svta.cli._common import RunOption, fail_incomplete, stage_app
+from svta.cli.metrics import metrics_command
+from svta.cli.overlap import overlap_command
 
+app = stage_app("Stage 6: retrieval metrics of a run or weight file; metrics of scores; contamination checks.",
+                default_action=True)  # fmt: skip
+
+
+@app.command("run")
 def eval_command(
-    run: Annotated[Path | None, typer.Option("--run", help="A training run directory (runs/<name>).")] = None,
+    run: RunOption = None,
     checkpoint: Annotated[Path | None, typer.Option(
         "--checkpoint", help="A weight file: CLIP4Clip's pytorch_model.bin.N, svta's best_model.bin.")] = None,
     model: Annotated[str | None, typer.Option(
         "--model", "-m", help="Model name for --checkpoint (inferred from parameter names when omitted).")] = None,
     root: Annotated[Path | None, typer.Option(
         "--root", help="Dataset root (default: the run's, or the global --root).")] = None,
-    split: Annotated[str, typer.Option("--split", help="Manifest split to evaluate.")] = "test",
+    split: Annotated[str | None, typer.Option("--split", help="Manifest split (default: eval.split, test).")] = None,
     frames: Annotated[int | None, typer.Option(
         "--frames", help="Frames per video for --checkpoint (default 12).")] = None,
     sample_fps: Annotated[float | None, typer.Option(
@@ -24,9 +37,10 @@ def eval_command(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Videos encoded per batch.")] = 32,
     workers: Annotated[int, typer.Option("--workers", help="Decoding processes.")] = 2,
     device: Annotated[str | None, typer.Option("--device", help="cpu | cuda (default: CUDA if available).")] = None,
-    compat: Annotated[str | None, typer.Option("--compat", help="'clip4clip' | 'gram': that reference's "
-                                               "evaluation exactly.")] = None,
-    ties: Annotated[str, typer.Option("--ties", help="optimistic | pessimistic | mean.")] = "optimistic",
+    compat: Annotated[str | None, typer.Option(
+        "--compat", help="'clip4clip' | 'gram': that reference's evaluation exactly (default: eval.compat).")] = None,
+    ties: Annotated[str | None, typer.Option(
+        "--ties", help="optimistic | pessimistic | mean (default: eval.ties).")] = None,
     rerank_tail: Annotated[str | None, typer.Option("--rerank-tail", help="Models with a second stage (gram): keep "
                                                     "(default) | zero (GRAM's published evaluation).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the metrics JSON here.")] = None,
@@ -44,25 +58,29 @@ def eval_command(
     clips_dir: Annotated[Path | None, typer.Option("--clips-dir", help="UCA: cut one clip per sentence here.")] = None,
     skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Skip rows with a missing video or an "
                                                                         "empty caption instead of failing.")] = False,
-    exclude_overlap: Annotated[Path | None, typer.Option("--exclude-overlap", help="An `svta overlap` report: also "
+    exclude_overlap: Annotated[Path | None, typer.Option("--exclude-overlap", help="An `svta eval overlap` report: also "
                                                          "report the subset without overlapping items.")] = None,
     exclude_kinds: Annotated[str | None, typer.Option("--exclude-kinds", help="Overlap kinds that exclude (default "
                                                       "all): exact,near,source,video_hash,video.")] = None,
 ) -> None:
     """T2V/V2T R@1/5/10, MdR, MnR of a trained model on a dataset split, or on another dataset (--dataset)."""
-    from svta.cli._common import emit_json, resolve_root, wants_json
+    from svta.cli._common import emit_json, resolve_root, resolve_run, stage_setup, wants_json
     from svta.errors import InputError
     from svta.retrieval.evaluate import evaluate_checkpoint, evaluate_run
     from svta.retrieval.results import metrics_table, write_eval_outputs
     from svta.tables import atomic_write_json
 
-    options = {"batch_size": batch_size, "workers": workers, "compat": compat, "ties": ties}
     if (run is None) == (checkpoint is None):
-        raise InputError("give exactly one of --run RUN_DIR or --checkpoint FILE")
+        raise InputError("give exactly one of --run RUN (a run folder or name) or --checkpoint FILE")
+    settings = stage_setup(root)[1].eval  # defaults of flags not given (the library checks given values)
+    split = split or settings.split
+    options = {"batch_size": batch_size, "workers": workers, "compat": compat or settings.compat,
+               "ties": ties or settings.ties}  # fmt: skip
+    run_dir = resolve_run(run, root) if run is not None else None
     if dataset is not None or exclude_overlap is not None:
         from svta.cli.overlap import transfer_eval
 
-        return transfer_eval(run=run, checkpoint=checkpoint, model=model, dataset=dataset, annotations=annotations,
+        return transfer_eval(run=run_dir, checkpoint=checkpoint, model=model, dataset=dataset, annotations=annotations,
                              videos=videos, root=root, split=split, language=language, skip_bad_rows=skip_bad_rows,
                              clips_dir=clips_dir, exclude_overlap=exclude_overlap, exclude_kinds=exclude_kinds,
                              frames=frames, sample_fps=sample_fps, device=device, output=output, json_=json_, **options)
@@ -72,23 +90,26 @@ def eval_command(
         from svta.retrieval.analysis import KEEP_TOPK
 
         options["keep_topk"] = KEEP_TOPK
-    if run is not None:
-        report = evaluate_run(run, root, split, device=device, **options)
+    if run_dir is not None:
+        report = evaluate_run(run_dir, root, split, device=device, **options)
     else:
         report = evaluate_checkpoint(checkpoint, resolve_root(root), split, model_name=model, device=device,
                                      max_frames=frames, sample_fps=sample_fps, **options)
     data = report.to_json_dict()
     if output is not None:
         atomic_write_json(output, data)
-    folder = out or (run / "eval" / split if run is not None else checkpoint.parent / f"eval-{checkpoint.name}" / split)
-    write_eval_outputs(report, folder, _label(run, checkpoint, model), root=root or _run_root(run) or resolve_root(None),
-                       analysis=analysis)
+    folder = out or (run_dir / "eval" / split if run_dir is not None
+                     else checkpoint.parent / f"eval-{checkpoint.name}" / split)  # fmt: skip
+    write_eval_outputs(report, folder, _label(run_dir, checkpoint, model),
+                       root=root or _run_root(run_dir) or resolve_root(None), analysis=analysis)  # fmt: skip
     if wants_json(json_):
         emit_json(data)
-        return
-    typer.echo(metrics_table([(split, report.metrics)]))
-    typer.echo(f"{report.n_texts} captions x {report.n_videos} videos, {len(report.skipped)} video(s) skipped, "
-               f"{report.seconds:.1f} s")
+    else:
+        typer.echo(metrics_table([(split, report.metrics)]))
+        typer.echo(f"{report.n_texts} captions x {report.n_videos} videos, {len(report.skipped)} video(s) skipped, "
+                   f"{report.seconds:.1f} s")  # fmt: skip
+    if report.skipped:
+        fail_incomplete(f"{len(report.skipped)} video(s) could not be decoded and were left out of the metrics")
 
 
 def _label(run: Path | None, checkpoint: Path | None, model: str | None) -> str:
@@ -106,3 +127,7 @@ def _run_root(run: Path | None) -> Path | None:
 
     root = read_config(run).get("root") if run is not None else None
     return Path(root) if root else None
+
+
+app.command("metrics")(metrics_command)
+app.command("overlap")(overlap_command)

@@ -1,22 +1,77 @@
-"""The ``svta`` command line: a typer app with one sub-command group per pipeline stage.
+"""The ``svta`` command line. Every pipeline stage is a command group named like its folder and config
+section (``svta <stage> <action>``; ``svta build``, ``svta train`` and ``svta eval`` alone run their main
+action); all commands are registered here, in pipeline order.
 
-Library code does the work; this module parses arguments, calls it, and turns svta errors into
-one clear line and exit code 2.
+Library code does the work; this module parses arguments, calls it, and turns errors into one line and
+an exit code: 0 done, 2 bad input or usage, 3 finished but some items failed or fell short.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-from svta.cli._common import STATE, emit_json, wants_json
+from svta.cli import annotate, build, captions, evaluate, info, pipeline, report, search, train, videos
+from svta.cli._common import STATE
 from svta.errors import SvtaError
 
+try:  # recent typer bundles its own copy of click and raises that copy's exceptions
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # older typer uses the click package
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
+
+# Stage groups, in pipeline order: (name = folder = config section, its typer app).
+STAGES: tuple[tuple[str, typer.Typer], ...] = (
+    ("captions", captions.app),
+    ("videos", videos.app),
+    ("annotate", annotate.app),
+    ("build", build.app),
+    ("train", train.app),
+    ("eval", evaluate.app),
+    ("search", search.app),
+    ("pipeline", pipeline.app),
+)
+
+# Commands that are not a stage, listed after the stages.
+TOOLS: tuple[tuple[str, Callable[..., Any]], ...] = (
+    ("demo", pipeline.demo_command),
+    ("report", report.report_command),
+    ("list", info.list_command),
+    ("taxonomy", info.taxonomy_command),
+)
+
+# Old top-level spellings, hidden from --help, kept working for one release.
+ALIASES: tuple[tuple[str, Callable[..., Any]], ...] = (
+    ("stats", build.stats),
+    ("verify", build.verify),
+    ("export", build.export),
+    ("import", build.import_),
+    ("metrics", evaluate.metrics_command),
+    ("overlap", evaluate.overlap_command),
+    ("index", search.index_command),
+    ("serve", search.serve_command),
+)
+
+
+class PipelineOrderGroup(TyperGroup):
+    """Lists the stages in pipeline order, then the tools, then anything registered later."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        order = [name for name, _ in (*STAGES, *TOOLS)]
+        names = list(self.commands)
+        return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), names.index(n)))
+
+
 app = typer.Typer(
+    cls=PipelineOrderGroup,
     name="svta",
-    help="Scalable video anomaly retrieval: build video-text anomaly benchmarks, train, evaluate and serve retrieval models.",
+    help="Scalable video anomaly retrieval: build video-text anomaly benchmarks, train, evaluate and serve "
+    "retrieval models.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -37,84 +92,47 @@ def _global_options(
     set_quiet(quiet)
 
 
-@app.command("list")
-def list_command(json_: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
-    """List registered backends, models, classifiers and formats."""
-    from svta.registry import REGISTRIES, load_builtin_plugins
-
-    load_builtin_plugins()
-    data = {kind: {name: reg.descriptions.get(name, "") for name in sorted(reg.entries)} for kind, reg in sorted(REGISTRIES.items())}
-    if wants_json(json_):
-        emit_json(data)
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("kind", "name", "description")
-    for kind, entries in data.items():
-        for name, description in entries.items():
-            table.add_row(kind, name, description)
-    Console().print(table)
+def _register() -> None:
+    for name, stage in STAGES:
+        app.add_typer(stage, name=name)
+    for name, command in TOOLS:
+        app.command(name)(command)
+    for name, command in ALIASES:
+        app.command(name, hidden=True)(command)
 
 
-@app.command("taxonomy")
-def taxonomy_command(
-    json_: bool = typer.Option(False, "--json", help="Print as JSON."),
-    file: Path | None = typer.Option(None, "--file", help="A taxonomy YAML/JSON file instead of the shipped one."),
-) -> None:
-    """Show the category taxonomy (68 anomaly + 30 normal categories by default)."""
-    from svta.taxonomy import Taxonomy
-
-    taxonomy = Taxonomy.load(file)
-    if wants_json(json_):
-        emit_json({"anomaly": len(taxonomy.anomaly()), "normal": len(taxonomy.normal()), "categories": taxonomy.to_records()})
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("id", "name", "kind", "group", "description", title=f"{len(taxonomy.anomaly())} anomaly + {len(taxonomy.normal())} normal categories")
-    for c in taxonomy:
-        table.add_row(c.id, c.name, c.kind, c.group, c.description)
-    Console().print(table)
+_register()
 
 
-# Stage command groups register below, one line each, as their stages land.
-from svta.cli import captions as _captions; app.add_typer(_captions.app, name="captions")
-from svta.cli import annotate as _annotate; app.add_typer(_annotate.app, name="annotate")
-from svta.cli import build as _build; _build.register(app)
-from svta.cli.metrics import metrics_command as _metrics; app.command("metrics")(_metrics)
-from svta.cli import search as _search; _search.register(app)
-from svta.cli.train import train_command as _train; app.command("train")(_train)
-from svta.cli.evaluate import eval_command as _eval; app.command("eval")(_eval)
-from svta.cli import pipeline as _pipeline; app.add_typer(_pipeline.app, name="pipeline"); app.command("demo")(_pipeline.demo_command)
-from svta.cli import videos as _videos; app.add_typer(_videos.app, name="videos")
-from svta.cli.overlap import overlap_command as _overlap; app.command("overlap")(_overlap)
-from svta.cli.report import report_command as _report; app.command("report")(_report)
+def usage_line(exc: click_exceptions.ClickException) -> str:
+    """A click usage error as one line with a hint where to look: ``error: ... (see 'svta x --help')``."""
+    message = " ".join(exc.format_message().split())
+    context = getattr(exc, "ctx", None)
+    command = context.command_path if context is not None else "svta"
+    return f"error: {message} (see '{command} --help')"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI, turning svta errors into one line and exit code 2."""
+    """Entry point: run the CLI; every error is one line on stderr and an exit code, never a traceback."""
     try:
-        app(args=argv, prog_name="svta", standalone_mode=False)
+        code = app(args=argv, prog_name="svta", standalone_mode=False)
     except SvtaError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"{'incomplete' if exc.exit_code == 3 else 'error'}: {exc}", err=True)
         return exc.exit_code
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        return 1
-    except KeyboardInterrupt:
+    except click_exceptions.ClickException as exc:  # usage errors
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `svta captions` alone: the group's help
+            exc.show()
+        else:
+            typer.echo(usage_line(exc), err=True)
+        return 2
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         return 130
+    except typer.Exit as exc:
+        return exc.exit_code
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def run() -> None:

@@ -1,4 +1,4 @@
-"""``svta metrics``: retrieval metrics of a similarity matrix or of text/video embeddings, for
+"""``svta eval metrics``: retrieval metrics of a similarity matrix or of text/video embeddings, for
 users of other codebases (rows = texts, columns = videos, ground truth on the diagonal).
 """
 
@@ -18,19 +18,23 @@ def metrics_command(
     text_to_video: Annotated[Path | None, typer.Option(
         "--text-to-video", help="Integer .npy, shape (n_text,): the video of each text (several captions per video).")] = None,
     compat: Annotated[str | None, typer.Option(
-        "--compat", help="'clip4clip' | 'gram': reproduce that reference evaluation exactly (ties, median, V2T).")] = None,
-    ties: Annotated[str, typer.Option("--ties", help="optimistic | pessimistic | mean.")] = "optimistic",
+        "--compat", help="'clip4clip' | 'gram': reproduce that reference evaluation exactly (ties, median, V2T); "
+        "default: eval.compat.")] = None,
+    ties: Annotated[str | None, typer.Option(
+        "--ties", help="optimistic | pessimistic | mean (default: eval.ties).")] = None,
     ks: Annotated[str, typer.Option("--ks", help="Recall cut-offs, comma-separated.")] = "1,5,10",
     block: Annotated[int | None, typer.Option("--block", help="Block edge for streaming (default 1024 on CPU).")] = None,
     device: Annotated[str, typer.Option("--device", help="torch device for scoring, e.g. cuda.")] = "cpu",
     json_: Annotated[bool, typer.Option("--json", help='Print {"t2v": {...}, "v2t": {...}} as JSON.')] = False,
 ) -> None:
     """Text-to-video and video-to-text R@K, MdR, MnR of a score matrix or of embeddings."""
-    from svta.cli._common import emit_json, wants_json
+    from svta.cli._common import emit_json, stage_setup, wants_json
     from svta.errors import InputError
     from svta.eval.arrays import load_npy
     from svta.eval.report import results_table
 
+    settings = stage_setup(None)[1].eval  # defaults of flags not given (the library checks given values)
+    ties, compat = ties or settings.ties, compat or settings.compat
     cutoffs = _parse_ks(ks)
     mapping = load_npy(text_to_video, 1, "iu", "text_to_video") if text_to_video is not None else None
     if sim is not None:

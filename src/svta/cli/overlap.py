@@ -1,4 +1,4 @@
-"""``svta overlap`` (train/eval contamination check) and the cross-dataset half of ``svta eval``
+"""``svta eval overlap`` (train/eval contamination check) and the cross-dataset half of ``svta eval``
 (``--dataset ucfcrime-ar|uca|manifest:PATH ... --exclude-overlap REPORT``)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from svta.cli._common import emit_json, wants_json
+from svta.cli._common import emit_json, existing_root, hidden_alias, wants_json
 from svta.errors import InputError
 
 
@@ -17,9 +17,11 @@ def _csv(value: str | None) -> list[str] | None:
 
 
 def overlap_command(
-    train: Annotated[Path, typer.Option("--train", help="Training dataset root (its manifest, else captions).")],
     eval_set: Annotated[str, typer.Option("--eval", help="Evaluation set: KIND:PATH (ucfcrime-ar, uca, manifest, "
                                                          "captions) or a path whose kind is detected.")],
+    root: Annotated[Path | None, typer.Option("--root", help="Training dataset root (its manifest, else captions; "
+                                                             "default: the global --root).")] = None,
+    train: Annotated[Path | None, hidden_alias("--train", "Old name of --root.")] = None,
     eval_videos: Annotated[Path | None, typer.Option("--eval-videos", help="Video folder of the evaluation set.")] = None,
     train_splits: Annotated[str, typer.Option("--train-splits", help="Manifest splits the model saw ('all': every "
                                                                       "split).")] = "train,val",
@@ -27,7 +29,9 @@ def overlap_command(
     threshold: Annotated[float, typer.Option("--threshold", help="Near-duplicate caption cosine (MiniLM).")] = 0.8,
     agreement: Annotated[bool, typer.Option("--agreement/--no-agreement", help="Near pairs must also agree on "
                                             "colours, counts, sides, people, vehicles.")] = True,
-    videos: Annotated[bool, typer.Option("--videos", help="Also compare videos by frame embeddings.")] = False,
+    compare_videos: Annotated[bool, typer.Option("--compare-videos", help="Also compare videos by frame "
+                                                                          "embeddings.")] = False,
+    videos: Annotated[bool, typer.Option("--videos", hidden=True, help="Old name of --compare-videos.")] = False,
     video_threshold: Annotated[float, typer.Option("--video-threshold", help="Near-duplicate video score.")] = 0.9,
     split: Annotated[str, typer.Option("--split", help="Split of a manifest evaluation set.")] = "test",
     language: Annotated[str, typer.Option("--language", help="UCFCrime-AR captions: en | zh.")] = "en",
@@ -43,6 +47,8 @@ def overlap_command(
     from svta.transfer.overlap_report import write_overlap_report
     from svta.transfer.sets import load_set, load_training_set
 
+    train = train or existing_root(root)
+    videos = videos or compare_videos
     if train_table not in ("auto", "manifest", "captions"):
         raise InputError(f"--train-table must be auto, manifest or captions, got {train_table!r}")
     splits = None if train_splits.strip() == "all" else tuple(_csv(train_splits) or ())

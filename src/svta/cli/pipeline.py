@@ -1,14 +1,15 @@
-"""``svta pipeline run CONFIG`` and ``svta demo``."""
+"""``svta pipeline run CONFIG`` (every stage in order from one config) and ``svta demo``."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from svta.cli._common import STATE, emit_json, wants_json
+from svta.cli._common import STATE, emit_json, fail_incomplete, hidden_alias, stage_app, wants_json
 
-app = typer.Typer(help="Run the stages in order from one config.", no_args_is_help=True)
+app = stage_app("Run the stages in order from one config (resumable).")
 
 
 @app.command("run")
@@ -26,17 +27,26 @@ def pipeline_run(
     cfg = load_config(config, [*STATE.overrides, *set_], root=root or STATE.root)
     result = run_pipeline(cfg, stages=stages.split(",") if stages else None, force=force)
     if wants_json(False):
-        emit_json({"root": str(result.root), "ran": result.ran, "skipped": result.skipped, "seconds": result.seconds})
-        return
-    typer.echo(f"root: {result.root}")
-    typer.echo(f"ran: {', '.join(result.ran) or '-'}; already done: {', '.join(result.skipped) or '-'}")
-    table = result.summaries.get("eval", {}).get("table")
-    if table:
-        typer.echo(table)
+        emit_json({"root": str(result.root), "ran": result.ran, "skipped": result.skipped, "seconds": result.seconds,
+                   "incomplete": result.incomplete})  # fmt: skip
+    else:
+        typer.echo(f"root: {result.root}")
+        typer.echo(f"ran: {', '.join(result.ran) or '-'}; already done: {', '.join(result.skipped) or '-'}")
+        table = result.summaries.get("eval", {}).get("table")
+        if table:
+            typer.echo(table)
+    if result.incomplete:
+        fail_incomplete(_incomplete_line(result.incomplete))
+
+
+def _incomplete_line(incomplete: dict[str, str]) -> str:
+    stages = "; ".join(f"{stage}: {why}" for stage, why in incomplete.items())
+    return f"{stages}; rerun to retry (finished items are kept)"
 
 
 def demo_command(
-    out: Path = typer.Option(Path("svta-demo"), "--out", help="Where the demo dataset and runs go."),
+    root: Path = typer.Option(Path("svta-demo"), "--root", help="Where the demo dataset and runs go."),
+    out: Annotated[Path | None, hidden_alias("--out", "Old name of --root.")] = None,
     size: int = typer.Option(4, "--size", min=1, help="Captions (and clips) per category; 98 categories."),
     set_: list[str] = typer.Option([], "--set", help="Config override, e.g. --set train.epochs=4."),
 ) -> None:
@@ -48,7 +58,7 @@ def demo_command(
     from svta.retrieval.results import method_label
 
     started = time.perf_counter()
-    result = run_demo(out, size, [*STATE.overrides, *set_])
+    result = run_demo(out or root, size, [*STATE.overrides, *set_])
     minutes = (time.perf_counter() - started) / 60
     if wants_json(False):
         emit_json({"root": str(result.root), "runs": result.runs, "n_test": result.n_test, "chance_R5": result.chance_r5})
@@ -64,6 +74,8 @@ def demo_command(
     typer.echo(f"ran: {', '.join(result.pipeline.ran) or '-'}; resumed (already done): {', '.join(result.pipeline.skipped) or '-'}")
     typer.echo(f"finished in {minutes:.1f} min")
     _artefacts(result.root)
+    if result.pipeline.incomplete:
+        fail_incomplete(_incomplete_line(result.pipeline.incomplete))
 
 
 def _annotation_summary(summary: dict) -> None:

@@ -1,5 +1,6 @@
-"""``svta index`` and ``svta serve``: build a search index of a video collection with a trained model,
-and serve it over HTTP with a web page. Argument parsing only; the work is in :mod:`svta.search`.
+"""``svta search``: stage 7 — ``index`` (encode a video collection into a search index with a trained model)
+and ``serve`` (answer text queries over HTTP with a web page). Argument parsing only; the work is in
+:mod:`svta.search`. Encoding runs where the ``engine:`` section says, like the video stage.
 """
 
 from __future__ import annotations
@@ -9,25 +10,20 @@ from typing import Annotated, Any
 
 import typer
 
-from svta.cli._common import STATE, emit_json, load_cli_config, wants_json
+from svta.cli._common import STATE, RunOption, emit_json, fail_incomplete, stage_app, stage_setup, wants_json
+
+app = stage_app("Stage 7: index videos with a trained model and serve text search over HTTP.")
 
 
 def _search_config(root: Path | None, **updates: Any) -> Any:
-    from svta.errors import ConfigError
-    from svta.search.config import SearchConfig
-
-    base = load_cli_config(root).search
-    try:
-        return SearchConfig.model_validate({**base.model_dump(), **{k: v for k, v in updates.items() if v is not None}})
-    except ValueError as exc:
-        raise ConfigError(f"search options: {exc}") from None
+    """The resolved config with the command's options applied (each named in errors)."""
+    return stage_setup(root, updates)[1]
 
 
+@app.command("index")
 def index_command(
     out: Annotated[Path, typer.Option("--out", help="Index directory (created, or grown incrementally).")],
-    run: Annotated[
-        str | None, typer.Option("--run", help="Training run: a directory, or a name under <root>/runs/.")
-    ] = None,
+    run: RunOption = None,
     root: Annotated[
         Path | None, typer.Option("--root", help="Dataset root or folder of videos (default: --root).")
     ] = None,
@@ -42,28 +38,41 @@ def index_command(
         str | None, typer.Option("--engine", help="local, or ray to fan encoding out to Ray actors.")
     ] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Ray encoder actors.")] = None,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster to join ('auto': the running one).")
+    ] = None,
     device: Annotated[str | None, typer.Option("--device", help="Torch device of the model (cpu, cuda).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Encode every video of a dataset root (or folder of clips) into a FAISS search index."""
     from dataclasses import asdict
 
-    from svta.cli._common import resolve_root
+    from svta.cli._common import existing_root
     from svta.errors import ConfigError
     from svta.search import build_index, encoder_spec_for_run
 
-    data_root = resolve_root(root)
-    config = _search_config(root, batch_size=batch_size, engine=engine, workers=workers, device=device)
+    data_root = existing_root(root)
     if (run is None) == (encoder is None):
         raise ConfigError("give exactly one of --run (a trained model) or --encoder (e.g. hashing)")
+    settings = _search_config(root, **{
+        "search.batch_size": batch_size, "search.device": device, "engine.name": engine, "engine.workers": workers,
+        "engine.ray_address": ray_address,
+    })  # fmt: skip
+    config = settings.search
     if run is not None:
         spec = encoder_spec_for_run(run, data_root, checkpoint=checkpoint, device=config.device)
     else:
         spec = {"name": encoder, **config.encoder_options}
-    report = build_index(data_root, out, spec, config)
+    report = build_index(data_root, out, spec, config, settings.engine)
     if wants_json(json_):
         emit_json(asdict(report))
-        return
+    else:
+        _print_indexed(report, out)
+    if report.failed:
+        fail_incomplete(f"{len(report.failed)} video(s) could not be indexed; fix or remove them and rerun")
+
+
+def _print_indexed(report: Any, out: Path) -> None:
     typer.echo(
         f"indexed {report.added} new video(s) into {out} ({report.count} in all, "
         f"{report.already_indexed} already there, {len(report.failed)} failed) in {report.seconds:.1f} s"
@@ -72,8 +81,9 @@ def index_command(
         typer.echo(f"  failed {failure['id']} ({failure['path']}): {failure['error']}", err=True)
 
 
+@app.command("serve")
 def serve_command(
-    index: Annotated[Path, typer.Option("--index", help="Index directory built by `svta index`.")],
+    index: Annotated[Path, typer.Option("--index", help="Index directory built by `svta search index`.")],
     host: Annotated[
         str | None, typer.Option("--host", help="Interface to bind (default 127.0.0.1: this machine only).")
     ] = None,
@@ -87,15 +97,13 @@ def serve_command(
     from svta.progress import info, warn
     from svta.search.config import LOOPBACK_HOSTS
     from svta.search.server import serve
+    from svta.search.store import IndexStore
 
-    config = _search_config(STATE.root, host=host, port=port, allowed_hosts=allowed_host or None, device=device)
+    IndexStore(index)  # fails in one line (with the next step) before anything says "serving"
+    config = _search_config(STATE.root, **{
+        "search.host": host, "search.port": port, "search.allowed_hosts": allowed_host or None, "search.device": device,
+    }).search  # fmt: skip
     if config.host not in LOOPBACK_HOSTS:
         warn(f"binding {config.host}: anyone who can reach this machine can search and download the indexed videos")
     info(f"serving {index} on http://{config.host}:{config.port}/ (API docs at /docs)")
     serve(index, config, log_level="warning" if STATE.quiet else "info")
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``index`` and ``serve`` as top-level commands of the svta app."""
-    app.command("index")(index_command)
-    app.command("serve")(serve_command)

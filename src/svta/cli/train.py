@@ -11,7 +11,12 @@ from typing import Annotated, Any
 
 import typer
 
+from svta.cli._common import fail_incomplete, stage_app
 
+app = stage_app("Stage 5: train a retrieval model (CLIP4Clip recipe) on a dataset root.", default_action=True)
+
+
+@app.command("run")
 def train_command(
     root: Annotated[Path | None, typer.Option(
         "--root", help="Dataset root with manifest.parquet (default: the global --root).")] = None,
@@ -42,11 +47,11 @@ def train_command(
     json_: Annotated[bool, typer.Option("--json", help="Print metrics.json as JSON.")] = False,
 ) -> None:
     """Train a retrieval model (CLIP4Clip recipe), select on val, evaluate on test; writes runs/<name>/."""
-    from svta.cli._common import emit_json, load_cli_config, resolve_root, wants_json
+    from svta.cli._common import emit_json, existing_root, load_cli_config, wants_json
     from svta.retrieval.config import TrainConfig
     from svta.retrieval.trainer import train
 
-    root = resolve_root(root)
+    root = existing_root(root)
     config = load_cli_config(root).train
     if preset is not None:
         config = config.merged_over(TrainConfig.preset(preset))
@@ -59,8 +64,10 @@ def train_command(
         return
     if wants_json(json_):
         emit_json(result.metrics)
-        return
-    _print_result(result)
+    else:
+        _print_result(result)
+    if result.skipped_videos:
+        fail_incomplete(f"{result.skipped_videos} video(s) could not be decoded and were skipped in training")
 
 
 def _print_result(result: Any) -> None:

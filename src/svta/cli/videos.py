@@ -5,15 +5,21 @@ and check the clips. Argument parsing only; the work is in :mod:`svta.videos`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from svta.cli._common import emit_json, stage_setup, wants_json
-
-app = typer.Typer(
-    help="Stage 2: render a video per caption (procedural or Wan2.1), resumable, locally or on Ray.",
-    no_args_is_help=True,
+from svta.cli._common import (
+    check_registered,
+    emit_json,
+    existing_root,
+    fail_incomplete,
+    stage_app,
+    stage_setup,
+    wants_json,
 )
+
+app = stage_app("Stage 2: render a video per caption (procedural or Wan2.1), resumable, locally or on Ray.")
 
 ROOT = typer.Option(None, "--root", help="Dataset root (default: global --root or the config's).")
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
@@ -50,20 +56,37 @@ def generate(
     from svta.config import save_resolved
     from svta.videos import generate_videos
 
-    root, config = stage_setup(root, {
+    root, config = stage_setup(existing_root(root), {
         "videos.backend": backend, "engine.name": engine, "engine.workers": workers,
         "engine.num_gpus_per_worker": gpus_per_worker, "engine.ray_address": ray_address, "videos.frames": frames,
         "videos.fps": fps, "videos.width": size, "videos.height": size, "videos.wan.model": model,
         "videos.wan.steps": steps, "videos.wan.cache": cache, "videos.wan.cache_threshold": cache_threshold,
         "videos.wan.fp8": fp8, "videos.wan.offload": offload,
     })  # fmt: skip
+    check_registered("video_backend", config.videos.backend, "--backend")
+    _require_captions(root)
     save_resolved(config, root)
     result = generate_videos(root, config, ids=ids or None, limit=limit, overwrite=overwrite)
     if wants_json(json_):
         emit_json({**asdict(result), "root": str(result.root), "table": str(result.table)})
-        return
+    else:
+        _print_generated(result, config.videos.backend)
+    if result.failed:
+        fail_incomplete(f"{len(result.failed)} of {result.requested} clip(s) failed; rerun to retry them")
+
+
+def _require_captions(root: Path) -> None:
+    from svta.errors import InputError
+    from svta.tables import table_path
+
+    captions = table_path(root, "captions")
+    if not captions.exists() and not captions.with_name(captions.stem + ".parts").exists():
+        raise InputError(f"{captions}: no captions to render; run `svta captions generate` first")
+
+
+def _print_generated(result: Any, backend: str) -> None:
     q = result.quality
-    typer.echo(f"{config.videos.backend}: made {result.generated}, kept {result.skipped}, redid {result.redone}, "
+    typer.echo(f"{backend}: made {result.generated}, kept {result.skipped}, redid {result.redone}, "
                f"failed {len(result.failed)} of {result.requested} in {result.seconds:.1f}s -> {result.table}")  # fmt: skip
     typer.echo(f"checks: {len(q.get('black', []))} black, {len(q.get('frozen', []))} frozen, "
                f"{len(q.get('near_duplicates', []))} near-duplicate pair(s)")  # fmt: skip
@@ -80,7 +103,7 @@ def check(
     """Verify every recorded clip and rebuild the quality report (black, frozen, near-duplicates)."""
     from svta.videos import check_videos
 
-    root, config = stage_setup(root, {})
+    root, config = stage_setup(existing_root(root), {})
     report = check_videos(root, config.videos, verify=verify)
     if wants_json(json_):
         emit_json(report)

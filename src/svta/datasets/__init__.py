@@ -2,7 +2,7 @@
 WebDataset shards, a folder of videos, an svta root, plain caption files) is read by one reader,
 registered under one canonical name, into one item type (:class:`~svta.datasets.items.Item`).
 
-``svta captions import``, ``svta import`` and the transfer sets (``svta eval --dataset``, ``svta
+``svta captions import``, ``svta build import`` and the transfer sets (``svta eval --dataset``, ``svta
 overlap``) all read through :func:`~svta.datasets.readers.read_dataset`.
 """
 

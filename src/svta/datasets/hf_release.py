@@ -1,6 +1,6 @@
-"""A release folder written by ``svta export hf`` (reader ``hf``): the rows of its Parquet shards
+"""A release folder written by ``svta build export hf`` (reader ``hf``): the rows of its Parquet shards
 (a split, or all), each clip resolved inside the folder. Releases with embedded clips
-(``--embed-videos``) give caption-only items; import them with ``svta import hf`` to get the files.
+(``--embed-videos``) give caption-only items; import them with ``svta build import hf`` to get the files.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from svta.datasets.readers import DATASET_READERS, ReadOptions
 from svta.datasets.ucf import source_key
 
 
-@DATASET_READERS.register("hf", "a release folder written by `svta export hf` (Parquet shards + clips)")
+@DATASET_READERS.register("hf", "a release folder written by `svta build export hf` (Parquet shards + clips)")
 def read_hf_release(path: Path, options: ReadOptions) -> ItemSet:
     """The pairs of ``options.split`` (``all``: every split) of the release at ``path``."""
     from svta.release.shards import read_shards

@@ -1,5 +1,5 @@
 """WebDataset shards (reader ``webdataset``): POSIX tar files whose members of one sample share a key
-(``<key>.mp4``, ``<key>.txt``, ``<key>.json``), as ``svta export webdataset`` writes them. Captions and
+(``<key>.mp4``, ``<key>.txt``, ``<key>.json``), as ``svta build export webdataset`` writes them. Captions and
 labels come from ``.txt``/``.json``; videos are extracted (once) into ``options.videos`` when given.
 """
 

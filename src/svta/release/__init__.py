@@ -1,6 +1,6 @@
 """svta.release: a built dataset as a release others load — Parquet shards per split and the clips
 (`datasets.load_dataset`), a dataset card, Croissant 1.0 metadata and a checksum list
-(``svta export hf``, ``svta import hf``, ``svta verify --release``).
+(``svta build export hf``, ``svta build import hf``, ``svta build verify --release``).
 """
 
 from __future__ import annotations

@@ -114,13 +114,13 @@ def _contamination(provenance: Provenance) -> list[str]:
     lines = ["## Contamination report", ""]
     if not provenance.contamination:
         return lines + [
-            "No `svta overlap` report was found in the build, so overlap with public evaluation sets was not "
-            "measured. Run `svta overlap` against each evaluation set before using this data to train models "
+            "No `svta eval overlap` report was found in the build, so overlap with public evaluation sets was not "
+            "measured. Run `svta eval overlap` against each evaluation set before using this data to train models "
             "that are evaluated on them.",
             "",
         ]
     lines += [
-        "Evaluation items that the training data already contains (text or video), from `svta overlap`:",
+        "Evaluation items that the training data already contains (text or video), from `svta eval overlap`:",
         "",
     ]
     rows = [
@@ -185,7 +185,7 @@ def dataset_card(
         f"- `{DATA_DIR}/<split>-NNNNN-of-NNNNN.parquet`: the pairs of each split.",
         "- `videos/`: the clips." if not embed_videos else "- clips are embedded in the shards.",
         "- `croissant.json`: Croissant 1.0 metadata with Responsible-AI fields.",
-        "- `checksums.sha256`: SHA-256 of every file (`sha256sum -c checksums.sha256`, or `svta verify --release .`).",
+        "- `checksums.sha256`: SHA-256 of every file (`sha256sum -c checksums.sha256`, or `svta build verify --release .`).",
         "",
         f"License: {provenance.license}. Version {provenance.version}, {provenance.date}.",
         "",

@@ -41,7 +41,7 @@ def read_checksums(folder: Path) -> dict[str, str]:
     """Relative path → sha256 from the folder's ``checksums.sha256``."""
     path = folder / CHECKSUMS_FILE
     if not path.is_file():
-        raise InputError(f"{path}: not found; is {folder} a release written by `svta export hf`?")
+        raise InputError(f"{path}: not found; is {folder} a release written by `svta build export hf`?")
     listed: dict[str, str] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -55,7 +55,7 @@ def read_checksums(folder: Path) -> dict[str, str]:
 
 @dataclass
 class ReleaseCheck:
-    """What ``svta verify --release`` found."""
+    """What ``svta build verify --release`` found."""
 
     checked: int = 0
     problems: list[str] = field(default_factory=list)

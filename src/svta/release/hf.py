@@ -34,7 +34,7 @@ FIGURES_DIR = "figures"
 
 
 class HFOptions(StrictModel):
-    """Options of ``svta export hf`` / ``svta import hf`` (``--opt key=value``)."""
+    """Options of ``svta build export hf`` / ``svta build import hf`` (``--opt key=value``)."""
 
     # export
     embed_videos: bool = False  # clip bytes inside the shards (column video_bytes) instead of videos/
@@ -99,7 +99,7 @@ def _clip_files(
     if missing:
         raise InputError(
             f"{root}: {len(missing)} clip(s) named in manifest.parquet are missing, first: {missing[0]}; "
-            "run `svta verify` and rebuild"
+            "run `svta build verify` and rebuild"
         )
     return files
 

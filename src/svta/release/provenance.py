@@ -1,6 +1,6 @@
 """What a release says about how its data was made, read from the built root: the resolved config
 (`svta.yaml`: backends, models, seeds, prompts), the tables (labelling methods, review counts), the
-classifier's agreement report, the stats and every `svta overlap` report. Both the dataset card and
+classifier's agreement report, the stats and every `svta eval overlap` report. Both the dataset card and
 the Croissant RAI fields are written from one :class:`Provenance`.
 """
 
@@ -40,7 +40,7 @@ LICENSE_URLS = {
 
 @dataclass
 class ContaminationRow:
-    """One `svta overlap` report: how much of an evaluation set the training data overlaps."""
+    """One `svta eval overlap` report: how much of an evaluation set the training data overlaps."""
 
     evaluation: str
     n_eval: int
@@ -234,7 +234,7 @@ def _labels(root: Path) -> tuple[dict[str, int], int, int]:
 
 
 def contamination_reports(root: Path) -> list[ContaminationRow]:
-    """Every ``stats/overlap/*/overlap.json`` the root holds (written by ``svta overlap``)."""
+    """Every ``stats/overlap/*/overlap.json`` the root holds (written by ``svta eval overlap``)."""
     rows = []
     for path in sorted((root / "stats" / "overlap").glob("*/overlap.json")):
         data = _read_json(path) or {}

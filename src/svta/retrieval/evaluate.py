@@ -32,7 +32,7 @@ class EvalReport:
     """The outcome of one evaluation.
 
     Attributes:
-        metrics: ``{"t2v": {...}, "v2t": {...}}`` exactly as ``svta metrics --json`` prints them.
+        metrics: ``{"t2v": {...}, "v2t": {...}}`` exactly as ``svta eval metrics --json`` prints them.
         split: the evaluated split.
         n_texts: captions evaluated.
         n_videos: videos evaluated.

@@ -1,4 +1,4 @@
-"""What a training run leaves in ``runs/<name>/``: ``metrics.json`` (``svta metrics --json`` shape plus
+"""What a training run leaves in ``runs/<name>/``: ``metrics.json`` (``svta eval metrics --json`` shape plus
 provenance), ``results.md`` (the seed's table layout, with the run's facts), ``results.tex``/``results.csv``
 (the method and the chance level), ``analysis/`` (breakdowns and figures) and ``config.yaml`` (the resolved
 training config). ``svta eval`` writes the same tables and ``analysis/`` for any evaluation.

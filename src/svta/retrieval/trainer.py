@@ -45,7 +45,7 @@ class TrainResult:
 
     Attributes:
         run_dir: ``<root>/runs/<name>``.
-        metrics: the content of ``metrics.json`` (test metrics in ``svta metrics --json`` shape, plus extras).
+        metrics: the content of ``metrics.json`` (test metrics in ``svta eval metrics --json`` shape, plus extras).
         best_epoch: epoch (1-based) whose weights were selected, ``None`` before the first epoch ended.
         steps: optimiser steps taken (over the whole run, resumed parts included).
         skipped_videos: training videos that did not decode (skipped, not fatal).

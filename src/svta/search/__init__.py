@@ -1,13 +1,14 @@
 """svta.search: index a video collection with a retrieval model (FAISS), query it by text over HTTP
 and in a web page, with per-frame relevance to localise the moment.
 
-Importing this package is cheap (``svta.config`` imports its config); FAISS, FastAPI and torch load
-when a function needs them.
+Public API: :func:`build_index` (takes a :class:`SearchConfig` or its fields as keyword arguments, and the
+``engine:`` section), :func:`serve`, :class:`Searcher`. Importing this package is cheap; FAISS, FastAPI and
+torch load when a function needs them.
 """
 
 from __future__ import annotations
 
-from svta._lazy import lazy_exports
+from svta._lazy import lazy_dir, lazy_exports
 
 __all__ = [
     "BackgroundServer",
@@ -50,4 +51,7 @@ _LAZY = {
 }
 
 
-__getattr__ = lazy_exports(__name__, _LAZY)
+_CONFIGS = {"build_index": "svta.search.config:SearchConfig"}
+
+__getattr__ = lazy_exports(__name__, _LAZY, _CONFIGS)
+__dir__ = lazy_dir(globals(), _LAZY)

@@ -1,4 +1,4 @@
-"""``svta index``: find the videos of a dataset root (its manifest, its videos table, or a plain
+"""``svta search index``: find the videos of a dataset root (its manifest, its videos table, or a plain
 folder of clips), encode the ones not indexed yet in batches — in process or on Ray actors — and
 commit them with thumbnails into a search index.
 """
@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from svta.engine import EngineConfig
 from svta.errors import ConfigError, InputError, SvtaError
 from svta.search.config import SearchConfig
 from svta.search.encoders import Encoder, VideoEmbeddings, create_encoder
@@ -49,7 +50,7 @@ class VideoRecord:
 
 @dataclass
 class IndexReport:
-    """What one ``svta index`` run did."""
+    """What one ``svta search index`` run did."""
 
     index_dir: str
     total: int = 0  # videos found under the root
@@ -191,6 +192,7 @@ def build_index(
     out_dir: Path | str,
     encoder: Encoder | Mapping[str, Any],
     config: SearchConfig | None = None,
+    engine: EngineConfig | None = None,
 ) -> IndexReport:
     """Encode every video of ``root`` that ``out_dir`` does not hold yet, and commit them.
 
@@ -199,7 +201,8 @@ def build_index(
         out_dir: the index directory (created, or grown incrementally).
         encoder: an encoder (used in this process) or its spec (required with ``engine="ray"``, where
             each actor builds its own).
-        config: batch size, commit size, thumbnail size, engine and workers.
+        config: batch size, commit size, thumbnail size.
+        engine: where encoding runs (the ``engine:`` section; default: in this process).
 
     Returns:
         An :class:`IndexReport`; videos that fail to decode are listed there, not fatal.
@@ -209,12 +212,12 @@ def build_index(
     records, rejected = collect_videos(root)
     instance = encoder if isinstance(encoder, Encoder) else create_encoder(encoder)
     with exclusive_writer(out_dir):
-        return _build_locked(root, out_dir, instance, config, records, rejected, start)
+        return _build_locked(root, out_dir, instance, config, engine or EngineConfig(), records, rejected, start)
 
 
 @contextmanager
 def exclusive_writer(out_dir: Path) -> Iterator[None]:
-    """Hold ``<out_dir>/.lock`` so two ``svta index`` runs never commit into one index at once."""
+    """Hold ``<out_dir>/.lock`` so two ``svta search index`` runs never commit into one index at once."""
     import fcntl
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -222,7 +225,7 @@ def exclusive_writer(out_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ConfigError(f"{out_dir}: another `svta index` is writing this index") from None
+            raise ConfigError(f"{out_dir}: another `svta search index` is writing this index") from None
         try:
             yield
         finally:
@@ -234,6 +237,7 @@ def _build_locked(
     out_dir: Path,
     instance: Encoder,
     config: SearchConfig,
+    engine: EngineConfig,
     records: list[VideoRecord],
     rejected: list[dict[str, str]],
     start: float,
@@ -248,28 +252,29 @@ def _build_locked(
         failed=list(rejected),
     )
     if todo:
-        worker_encoder: Encoder | Mapping[str, Any] = instance if config.engine == "local" else instance.spec()
-        _encode_and_commit(
-            store, todo, partial(_make_worker, worker_encoder, root, config.thumbnail_size), config, report
-        )
+        worker_encoder: Encoder | Mapping[str, Any] = instance if engine.name == "local" else instance.spec()
+        make_worker = partial(_make_worker, worker_encoder, root, config.thumbnail_size)
+        _encode_and_commit(store, todo, make_worker, config, engine, report)
     report.count = store.compact()
     report.seconds = time.perf_counter() - start
     return report
 
 
 def _encode_and_commit(
-    store: IndexStore, todo: Sequence[VideoRecord], make_worker: Any, config: SearchConfig, report: IndexReport
+    store: IndexStore,
+    todo: Sequence[VideoRecord],
+    make_worker: Any,
+    config: SearchConfig,
+    engine: EngineConfig,
+    report: IndexReport,
 ) -> None:
-    from svta.config import EngineConfig
     from svta.engine import run_items
 
-    ray = config.engine == "ray"
-    engine = EngineConfig(
-        name=config.engine,
-        workers=config.workers if ray else 1,
-        ray_address=config.ray_address,
-        num_gpus_per_worker=1.0 if ray and config.device.startswith("cuda") else 0.0,  # one GPU per encoder actor
-    )
+    ray = engine.name == "ray"
+    engine = engine.model_copy(update={
+        "workers": engine.workers if ray else 1,
+        "num_gpus_per_worker": 1.0 if ray and config.device.startswith("cuda") else 0.0,  # one GPU per encoder actor
+    })  # fmt: skip
     pending: list[tuple[dict[str, Any], VideoEmbeddings]] = []
 
     def commit() -> None:

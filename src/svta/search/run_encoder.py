@@ -150,7 +150,7 @@ class RunEncoder:
 
             warn(
                 f"this index of {self.run_dir} predates stored {type(model).__name__} frame features: searching "
-                "without its second stage; rebuild it (`svta index --run ...` into a new --out) to re-rank"
+                "without its second stage; rebuild it (`svta search index --run ...` into a new --out) to re-rank"
             )
             return None
         return "xclip" if isinstance(model, XCLIP) else "match"

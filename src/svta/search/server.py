@@ -1,4 +1,4 @@
-"""Running the search app under uvicorn: in the foreground for ``svta serve``, or in a background
+"""Running the search app under uvicorn: in the foreground for ``svta search serve``, or in a background
 thread on a free loopback port for tests and benchmarks.
 """
 
@@ -44,7 +44,7 @@ def _uvicorn_config(app: Any, config: SearchConfig, host: str, port: int, log_le
 def serve(
     index_dir: Path | str, config: SearchConfig | None = None, encoder: Encoder | None = None, log_level: str = "info"
 ) -> None:
-    """Serve the index at ``index_dir`` on ``config.host:config.port`` until interrupted (``svta serve``)."""
+    """Serve the index at ``index_dir`` on ``config.host:config.port`` until interrupted (``svta search serve``)."""
     config = config or SearchConfig()
     app = build_app(index_dir, config, encoder)
     server = require("uvicorn", "search").Server(_uvicorn_config(app, config, config.host, config.port, log_level))

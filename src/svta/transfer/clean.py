@@ -37,7 +37,7 @@ def excluded_items(report: OverlapReport, evaluation: ItemSet, kinds: list[str] 
     if report.eval.get("fingerprint") != evaluation.fingerprint():
         if flagged and not flagged & ids:
             raise InputError(f"{where}: made for {report.eval.get('name')!r}, not {evaluation.name!r} "
-                             "(no flagged item is in this set); run `svta overlap` on this set")
+                             "(no flagged item is in this set); run `svta eval overlap` on this set")
         warn(f"{where}: made for a different version of {evaluation.name} ({report.eval.get('n_items')} items, "
              f"this one has {len(evaluation)}); excluding the {len(flagged & ids)} flagged ids present")
     return flagged & ids

@@ -54,7 +54,7 @@ def read_overlap_report(path: Path | str) -> OverlapReport:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{path}: overlap report not found (write one with `svta overlap`)") from None
+        raise InputError(f"{path}: overlap report not found (write one with `svta eval overlap`)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a readable JSON overlap report ({exc})") from None
     return OverlapReport.from_dict(data, str(path))

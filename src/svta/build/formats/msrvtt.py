@@ -99,7 +99,7 @@ class MSRVTTFormat(DatasetFormat):
         if missing:
             shown = ", ".join(f"{i} ({p})" for i, p in missing[:3])
             raise InputError(f"{table_path(root, 'manifest')}: {len(missing)} row(s) name missing video files, "
-                             f"e.g. {shown}; run `svta verify` and rebuild, nothing was written")
+                             f"e.g. {shown}; run `svta build verify` and rebuild, nothing was written")
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         try:
