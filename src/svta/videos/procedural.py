@@ -19,7 +19,7 @@ from svta.videos.backend import VIDEO_BACKENDS, VideoRequest
 from svta.videos.draw import Canvas, Pose
 from svta.videos.motions_people import PROGRAMS
 from svta.videos.places import PAN, paint_place
-from svta.videos.programs import ProgramChoice, choose_program
+from svta.videos.programs import ProgramChoice, choose_for_label, choose_program
 from svta.videos.scene import parse_scene
 from svta.videos.stage import Actor, Stage, draw_actor, walk_pose
 
@@ -83,7 +83,7 @@ def _bystanders(stage: Stage):
     if crowd is not None:
         for i in range(6):
             colour = crowd if stage.rng.random() < 0.75 else tuple(int(c) for c in stage.rng.integers(40, 220, 3))
-            members.append((stage._actor("person", colour, True, True), 0.08 + 0.15 * i + 0.04 * stage.rng.random()))
+            members.append((stage.new_actor("person", colour, True, True), 0.08 + 0.15 * i + 0.04 * stage.rng.random()))
     back = max(stage.layout.horizon + 0.06, stage.layout.ground - 0.1)
 
     def draw(canvas: Canvas, t: float, frame: int) -> None:
@@ -130,6 +130,20 @@ def _weather(stage: Stage):
     return draw
 
 
+def check_motions(taxonomy: Any) -> None:
+    """Fail before rendering if a category's ``motion`` field names a program the renderer lacks.
+
+    Raises:
+        ConfigError: Naming the taxonomy file, the category and the known programs.
+    """
+    for category in taxonomy:
+        if category.motion is not None and category.motion["program"] not in PROGRAMS:
+            raise ConfigError(
+                f"{taxonomy.source}: category {category.id!r}, field 'motion': unknown program "
+                f"{category.motion['program']!r}; known: {', '.join(sorted(PROGRAMS))}"
+            )
+
+
 @lru_cache(maxsize=4)
 def _taxonomy(path: str | None) -> Any:
     from svta.taxonomy import Taxonomy, default_taxonomy
@@ -146,15 +160,13 @@ def resolve_choice(category: str | None, caption: str, taxonomy: Any) -> Program
     """The program for a request: its category if the taxonomy knows it, else one named in the caption."""
     if category:
         found = taxonomy.match(category)
-        if found is not None:
-            return choose_program(found.id, found.group, found.is_anomaly)
-        return choose_program(category)
+        return choose_program(found) if found is not None else choose_for_label(category)
     from svta.taxonomy import normalize_label
 
     text = f" {normalize_label(caption)} "
     for key, cat in _caption_keys(taxonomy):
         if re.search(rf"\b{re.escape(key)}\b", text):
-            return choose_program(cat.id, cat.group, cat.is_anomaly)
+            return choose_program(cat)
     return choose_program(None)
 
 
@@ -167,6 +179,7 @@ class ProceduralBackend:
         self.frames, self.width, self.height = config.frames, config.width, config.height
         self._fps = float(config.fps)
         self.taxonomy = _taxonomy(taxonomy_path)
+        check_motions(self.taxonomy)
 
     @property
     def fps(self) -> float:

@@ -129,7 +129,7 @@ class Stage:
             explicit = spec is not None and spec.colour is not None
             palette = ANIMAL_COLOURS if kind in ANIMAL_KINDS else DEFAULT_COLOURS
             colour = spec.colour if explicit else palette[int(self.rng.integers(len(palette)))]
-            actors.append(self._actor(kind, colour, named=spec is not None, explicit=explicit))
+            actors.append(self.new_actor(kind, colour, named=spec is not None, explicit=explicit))
         return actors
 
     def _take(self, role: str) -> ActorSpec | None:
@@ -147,7 +147,11 @@ class Stage:
             return self._take("human")
         return None
 
-    def _actor(self, kind: str, colour: RGB, named: bool, explicit: bool = False) -> Actor:
+    def new_actor(self, kind: str, colour: RGB, named: bool, explicit: bool = False) -> Actor:
+        """A cast member of ``kind`` in ``colour``, with seeded looks for people and riders.
+
+        ``named`` marks an actor the caption mentions; ``explicit`` keeps ``colour`` even for a uniformed kind.
+        """
         look = None
         if kind in HUMAN_KINDS or kind in ("bicycle", "motorcycle"):
             shirt = colour if explicit or kind not in UNIFORMS else UNIFORMS[kind]
@@ -163,7 +167,7 @@ class Stage:
 
     def leftovers(self) -> list[Actor]:
         """Caption actors no role used: drawn as bystanders so every named colour shows."""
-        rest = [self._actor(s.kind, s.colour or DEFAULT_COLOURS[0], True, s.colour is not None) for s in self._pool]
+        rest = [self.new_actor(s.kind, s.colour or DEFAULT_COLOURS[0], True, s.colour is not None) for s in self._pool]
         self._pool = []
         return rest
 
