@@ -1,5 +1,5 @@
-"""Motion programs about the world around people: traffic, fire and smoke, hazards, disasters,
-animals and water. Same contract as :mod:`svta.videos.motions_people`.
+"""Motion programs about the world around people: fire and smoke, hazards, disasters, animals and
+water (traffic is in :mod:`svta.videos.motions_traffic`). Same contract as :mod:`svta.videos.motions_people`.
 """
 
 from __future__ import annotations
@@ -7,140 +7,9 @@ from __future__ import annotations
 import math
 
 from svta.videos import effects
-from svta.videos.draw import Canvas, Pose, draw_box, draw_sign, draw_traffic_light, shade
+from svta.videos.draw import Canvas, Pose, draw_box, draw_sign, shade
 from svta.videos.motions_people import LIE, program
 from svta.videos.stage import Motion, Stage, draw_actor, ease, seg, walk_pose
-
-
-@program("traffic")
-def traffic(stage: Stage) -> Motion:
-    """Vehicles on a road: ``mode`` drive, ride, crash, hit, bike_crash, wrong_way, reckless, red_light,
-    parked, jaywalk, crossing, animal, train, board, wait."""
-    mode = stage.params.options.get("mode", "drive")
-    lanes = stage.layout.lanes or (stage.layout.ground + 0.1, min(0.97, stage.layout.ground + 0.2))
-    g, tempo = stage.layout.ground, stage.params.tempo
-    first = {"ride": "bike", "bike_crash": "bike", "animal": "animal", "board": "human", "wait": "human",
-             "jaywalk": "human", "crossing": "human"}.get(mode, "vehicle")  # fmt: skip
-    second = {"hit": "human", "train": "vehicle", "board": "vehicle", "wait": "vehicle"}.get(mode, "vehicle")
-    actors = stage.cast([first, second, "human"])
-    if mode in ("board", "wait"):
-        actors[1].kind = "train" if stage.layout.lanes and stage.layout.lanes[0] == stage.layout.lanes[1] else "bus"
-    if mode == "train":
-        actors[0].kind = "train"
-    named_kinds = {a.kind for a in stage.scene.actors}
-    wanted = stage.params.options.get("kind")
-    if wanted and actors[0].kind in ("bicycle", "motorcycle") and not named_kinds & {"bicycle", "motorcycle"}:
-        actors[0].kind = wanted
-    debris = effects.Particles.make(stage.rng, 14)
-    smoke_p = effects.Particles.make(stage.rng, 12)
-    t0 = 0.45 + 0.1 * stage.rng.random()
-
-    def draw(canvas: Canvas, t: float, frame: int) -> None:
-        if mode in ("red_light", "crossing"):
-            draw_traffic_light(canvas, stage.x(0.5), g - 0.02, 0.3, "red" if mode == "red_light" else "green")
-        if mode == "crossing":
-            for k in range(6):
-                canvas.rect(
-                    stage.x(0.4 + 0.035 * k), lanes[0] - 0.07, stage.x(0.42 + 0.035 * k), lanes[1], (235, 235, 230)
-                )
-        for actor, x, y, pose, facing in _traffic_positions(mode, actors, t, t0, tempo, g, lanes):
-            draw_actor(canvas, stage, actor, stage.x(x), y, pose, stage.facing(facing))
-        if mode in ("crash", "hit", "bike_crash", "train") and t > t0:
-            effects.debris(canvas, debris, stage.x(0.5), lanes[0] - 0.05, t - t0, 0.8, (200, 200, 205), size=0.007)
-        if mode == "crash" and t > t0:
-            effects.smoke(
-                canvas, smoke_p, stage.x(0.5), lanes[0] - 0.05, 0.2, 0.4, t, (90, 90, 95), 0.6 * seg(t, t0, t0 + 0.2)
-            )
-
-    return draw
-
-
-def _traffic_positions(
-    mode: str, actors: list, t: float, t0: float, tempo: float, g: float, lanes: tuple[float, float]
-) -> list:
-    """(actor, x, y, pose, facing) for everything moving in a traffic scene."""
-    a, b, c = actors
-    far, near = lanes
-    drive = Pose()
-    hit = ease(seg(t, t0, t0 + 0.1))
-    if mode == "drive":
-        return [(a, -0.2 + 1.3 * t * tempo, near, drive, 1), (b, 1.2 - 1.1 * t * tempo, far, drive, -1)]
-    if mode == "ride":
-        return [(a, -0.1 + 1.0 * t * tempo, near, Pose(phase=t * 40), 1)]
-    if mode == "crash":
-        xa, xb = min(0.42, -0.3 + 1.6 * t), max(0.58, 1.3 - 1.6 * t)
-        crumple = Pose(arms="crumple", amount=1.0 if t > t0 else 0.0, lean=0.1 * hit)
-        return [(a, xa, far, crumple, 1), (b, xb, far, crumple, -1)]
-    if mode == "hit":
-        px = 0.5 + 0.04 * hit
-        person = (
-            b,
-            px + 0.25 * hit,
-            near - 0.12 + 0.1 * seg(t, 0, t0),
-            walk_pose(t, 0.2, 0.5 * (t < t0), lean=LIE * hit, lift=0.3 * math.sin(math.pi * seg(t, t0, t0 + 0.2))),
-            1,
-        )
-        car_x = min(-0.3 + 1.7 * t, 0.45 + 0.1 * t)
-        return [(a, car_x, near, drive, 1), person]
-    if mode == "bike_crash":
-        xa = -0.1 + 1.2 * min(t, t0) + 0.1 * hit
-        return [(a, xa, near, Pose(phase=t * 40, lean=1.2 * hit), 1)] + (
-            [(c, xa + 0.15 * hit, near, Pose(lean=LIE), 1)] if t > t0 else []
-        )
-    if mode == "wrong_way":
-        swerve = 0.12 * math.sin(math.pi * seg(t, 0.3, 0.7))
-        return [
-            (b, -0.2 + 1.2 * t, near - swerve, Pose(lean=-0.05 * (swerve > 0)), 1),
-            (a, 1.2 - 1.4 * t * tempo, near, drive, -1),
-        ]
-    if mode == "reckless":
-        return [(a, -0.3 + 1.8 * t * tempo, (far + near) / 2 + (near - far) / 2 * math.sin(t * 14), Pose(lean=0.08 * math.cos(t * 14)), 1),
-                (b, 0.2 + 0.3 * t, far, drive, 1)]  # fmt: skip
-    if mode == "red_light":
-        brake = 1.0 - 0.7 * seg(t, 0.3, 0.6)
-        return [
-            (b, 0.3, far, drive, 1),
-            (a, -0.3 + 1.7 * t * tempo, near, drive, 1),
-            (c, 0.5 + 0.6 * (1 - brake), g, walk_pose(t, 0.3, 0.5), 1),
-        ]
-    if mode == "parked":
-        detour = 0.08 * math.sin(math.pi * seg(t, 0.2, 0.8))
-        return [(a, 0.5, g + 0.03, drive, 1), (c, 0.1 + 0.8 * t, g + 0.05 + detour, walk_pose(t, 0.4, 0.5), 1)]
-    if mode in ("jaywalk", "crossing", "animal"):
-        cross = seg(t, 0.1, 0.9)
-        walker = (
-            a,
-            0.5 + 0.03 * math.sin(t * 6),
-            g + (near - g + 0.05) * cross,
-            walk_pose(t, 0.3, 0.5 if mode != "animal" else 0.7),
-            1,
-        )
-        if mode == "crossing":
-            return [
-                (b, 0.2, far, drive, 1),
-                walker,
-                (c, 0.58, g + (near - g) * seg(t, 0.2, 1.0), walk_pose(t, 0.3, 0.5), -1),
-            ]
-        car = (
-            b,
-            -0.3 + (0.6 if mode == "animal" else 1.6) * t + 0.2 * math.sin(t * 3),
-            far if mode == "jaywalk" else near + 0.02,
-            drive,
-            1,
-        )
-        return [car, walker]
-    if mode == "train":
-        return [(b, 0.55, far - 0.02 - 0.25 * hit, Pose(lean=0.8 * hit), 1), (a, -1.2 + 2.0 * t * tempo, far, drive, 1)]
-    if mode in ("board", "wait"):
-        arrive = ease(seg(t, 0.0 if mode == "board" else 0.55, 0.4 if mode == "board" else 0.95))
-        bus = (b, 1.5 - 1.0 * arrive, near, drive, -1)
-        walk = seg(t, 0.4, 1.0) if mode == "board" else 0.0
-        return [bus] + [
-            (p, 0.2 + 0.12 * i + 0.25 * walk, g + 0.02 * i, walk_pose(t, 0.3, 0.5 * (walk > 0)), 1)
-            for i, p in enumerate((a, c))
-            if walk < 0.9
-        ]
-    return [(a, -0.2 + 1.3 * t, near, drive, 1)]
 
 
 @program("blaze")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -68,6 +69,60 @@ class Actor:
 
 
 Motion = Callable[[Canvas, float, int], None]
+F = TypeVar("F", bound=Callable)
+
+
+@dataclass
+class Placement:
+    """Where one actor is in a frame and how it moves: feet (or wheels) at ``(x, y)`` in scene units,
+    written left to right (the stage mirrors ``x`` and ``facing``)."""
+
+    actor: Actor
+    x: float
+    y: float
+    pose: Pose
+    facing: int = 1
+
+    def draw(self, canvas: Canvas, stage: Stage) -> dict:
+        """Draw the actor; returns its joints (see :func:`draw_actor`)."""
+        return draw_actor(canvas, stage, self.actor, stage.x(self.x), self.y, self.pose, stage.facing(self.facing))
+
+
+class Modes(Generic[F]):
+    """The named variants of one motion program (its ``mode`` option), each a small registered function.
+
+    Example::
+
+        TRAFFIC = Modes("traffic")
+
+        @TRAFFIC.register("crash")
+        def _crash(road: Road, t: float) -> list[Placement]: ...
+    """
+
+    def __init__(self, program: str, default: str) -> None:
+        self.program = program
+        self.default = default
+        self._functions: dict[str, F] = {}
+
+    def register(self, *names: str) -> Callable[[F], F]:
+        """Register the decorated function under each of ``names``."""
+
+        def decorate(fn: F) -> F:
+            for name in names:
+                self._functions[name] = fn
+            return fn
+
+        return decorate
+
+    def get(self, name: str) -> F:
+        """The function of mode ``name``; an unknown mode plays the program's default one."""
+        return self._functions.get(name, self._functions[self.default])
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._functions))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._functions
 
 
 @dataclass
