@@ -1,5 +1,6 @@
 """Motion programs of incidents between people: fights and threats, falls and collapses, thefts
-and hand-overs, and acts against property. Same contract as :mod:`svta.videos.motions_people`.
+and hand-overs (acts against property are in :mod:`svta.videos.motions_acts`). Same contract as
+:mod:`svta.videos.motions_people`.
 """
 
 from __future__ import annotations
@@ -290,91 +291,3 @@ def _exchange(
     # steal an unattended bag
     xa = 0.1 + 0.5 * seg(t, 0, t0) + 0.45 * flee
     return xa, 0.9, ((xa + 0.04, False) if grab >= 1 else (0.62, True))
-
-
-@program("act")
-def act(stage: Stage) -> Motion:
-    """A person acting on the scene: ``mode`` vandal, trespass, stunt, burgle, throw."""
-    mode = stage.params.options.get("mode", "throw")
-    actors = stage.cast(["human", "any"])
-    g, accent, tempo = stage.layout.ground, stage.params.accent, stage.params.tempo
-    shards = effects.Particles.make(stage.rng, 12)
-    t0 = 0.4 + 0.1 * stage.rng.random()
-
-    def draw(canvas: Canvas, t: float, frame: int) -> None:
-        aspect = canvas.H / canvas.W
-        if mode in ("vandal", "burgle"):
-            wx = stage.x(0.62)
-            broken = t > t0
-            canvas.rect(
-                wx - 0.08 * aspect, g - 0.42, wx + 0.08 * aspect, g - 0.2, (40, 40, 50) if broken else (170, 205, 235)
-            )
-            if mode == "vandal":
-                for k in range(int(6 * seg(t, 0.1, 0.9))):
-                    canvas.line(
-                        [(stage.x(0.2 + 0.05 * k), g - 0.3 - 0.04 * (k % 2)), (stage.x(0.24 + 0.05 * k), g - 0.22)],
-                        accent,
-                        0.015,
-                    )
-            effects.debris(canvas, shards, wx, g - 0.3, t - t0, 0.6, (200, 230, 250), size=0.006)
-        if mode == "trespass":
-            for k in range(12):
-                fx = stage.x(0.3 + 0.04 * k)
-                canvas.line([(fx, g), (fx, g - 0.3)], (110, 110, 115), 0.008)
-            canvas.line([(stage.x(0.28), g - 0.28), (stage.x(0.78), g - 0.28)], (110, 110, 115), 0.008)
-        x, y, pose = _actor_path(mode, t, t0, tempo, g)
-        joints = draw_actor(canvas, stage, actors[0], stage.x(x), y, pose, stage.facing(1))
-        if mode == "throw" and t > t0:
-            u = seg(t, t0, t0 + 0.35)
-            canvas.circle(
-                stage.x(x + 0.05 + 0.5 * u), g - 0.3 - 0.2 * math.sin(u * math.pi) + 0.25 * u * u, 0.02, accent
-            )
-            if u >= 1:
-                effects.debris(canvas, shards, stage.x(x + 0.55), g - 0.05, t - t0 - 0.35, 0.4, accent, size=0.008)
-        if mode in ("vandal", "burgle") and "hand_f" in joints and t < t0 + 0.1:
-            draw_weapon(canvas, joints["hand_f"], stage.height_at(g), "bat", stage.facing(1))
-        if mode == "throw":
-            draw_actor(
-                canvas,
-                stage,
-                actors[1],
-                stage.x(0.78),
-                g + 0.02,
-                Pose(arms="up" if t > t0 + 0.3 else "down", crouch=0.4 * (t > t0 + 0.3)),
-                stage.facing(-1),
-            )
-
-    return draw
-
-
-def _actor_path(mode: str, t: float, t0: float, tempo: float, g: float) -> tuple[float, float, Pose]:
-    if mode == "trespass":
-        climb = seg(t, t0 - 0.15, t0 + 0.15)
-        x = 0.15 + 0.35 * seg(t, 0, t0 - 0.15) + 0.3 * ease(seg(t, t0 + 0.15, 1.0))
-        return (
-            x + 0.05 * climb,
-            g - 0.3 * math.sin(climb * math.pi),
-            walk_pose(t, 0.3, 0.5, arms="up" if 0 < climb < 1 else "swing"),
-        )
-    if mode == "stunt":  # balance along a roof edge, then leap a gap
-        leap = seg(t, t0, t0 + 0.2)
-        x = 0.1 + 0.35 * seg(t, 0, t0) + 0.3 * leap + 0.2 * seg(t, t0 + 0.2, 1.0)
-        return (
-            x,
-            g - 0.18 * math.sin(leap * math.pi),
-            walk_pose(t, 0.3, 0.4, arms="spread", lean=0.15 * math.sin(t * 9)),
-        )
-    if mode == "burgle":
-        climb = ease(seg(t, t0 + 0.1, t0 + 0.4))
-        return (
-            0.3 + 0.3 * seg(t, 0, t0) + 0.02 * climb,
-            g - 0.2 * climb,
-            walk_pose(t, 0.3, 0.5 * (t < t0), arms="punch" if t < t0 + 0.1 else "up", amount=seg(t, t0 - 0.1, t0)),
-        )
-    if mode == "vandal":
-        return (
-            0.2 + 0.32 * seg(t, 0, t0),
-            g,
-            walk_pose(t, 0.3, 0.5 * (t < t0), arms="throw" if t < t0 + 0.1 else "swing", amount=seg(t, t0 - 0.15, t0)),
-        )
-    return 0.2, g, Pose(arms="throw", amount=seg(t, t0 - 0.15, t0) if t < t0 + 0.2 else 1.0)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from svta.errors import ConfigError
-from svta.videos import effects, motions_hazards, motions_incidents, motions_traffic, motions_world
+from svta.videos import effects, motions_acts, motions_hazards, motions_incidents, motions_traffic, motions_world
 from svta.videos.backend import VIDEO_BACKENDS, VideoRequest
 from svta.videos.draw import Canvas, Pose
 from svta.videos.motions_people import PROGRAMS
@@ -24,7 +24,7 @@ from svta.videos.scene import parse_scene
 from svta.videos.stage import Actor, Stage, draw_actor, walk_pose
 
 # importing a program family registers its programs into PROGRAMS
-PROGRAM_FAMILIES = (motions_hazards, motions_incidents, motions_traffic, motions_world)
+PROGRAM_FAMILIES = (motions_acts, motions_hazards, motions_incidents, motions_traffic, motions_world)
 RENDERER_VERSION = 1  # bump when drawing changes, so recorded params tell old clips from new
 
 
