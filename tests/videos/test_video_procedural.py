@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import yaml
@@ -13,8 +15,8 @@ from svta.video_io import check_decodable, read_frames, write_mp4
 from svta.videos.config import VideosConfig
 from svta.videos.encode import encode_mp4
 from svta.videos.motions_people import PROGRAMS
-from svta.videos.procedural import ProceduralBackend, render_clip, resolve_choice
-from svta.videos.programs import MOTION_KEYS, choose_program
+from svta.videos.procedural import ProceduralBackend, check_motions, render_clip, resolve_choice
+from svta.videos.programs import GROUP_PROGRAMS, MOTION_KEYS, choose_program
 
 CAPTION = "A man in a red jacket on the street at noon."  # fixed place and time: only the category varies
 
@@ -75,6 +77,26 @@ def test_bad_motion_field_fails_naming_file_category_and_field(tmp_path):
     config = VideosConfig(frames=2, width=16, height=16)
     with pytest.raises(ConfigError, match=r"mine.yaml: category 'pushing', field 'motion': unknown program 'juggle'"):
         ProceduralBackend(config, str(path))
+
+
+@pytest.mark.parametrize(
+    ("motion", "message"),
+    [
+        ({"program": "traffic", "mode": "flying"}, "unknown mode 'flying' for program 'traffic'; known: animal, "),
+        ({"program": "group", "formation": "conga"}, "unknown formation 'conga' for program 'group'"),
+        ({"program": "idle", "gesture": "juggle"}, "unknown gesture 'juggle' for program 'idle'"),
+        ({"program": "stroll", "pace": "sprint"}, "unknown pace 'sprint' for program 'stroll'"),
+    ],
+)
+def test_motion_field_variant_typos_fail_before_rendering(motion, message):
+    with pytest.raises(ConfigError, match=re.escape(f"mine.yaml: category 'pushing', field 'motion': {message}")):
+        check_motions(_user_taxonomy(motion))
+
+
+def test_every_derived_program_is_a_known_variant():
+    for candidates in GROUP_PROGRAMS.values():
+        for name, options in candidates:
+            check_motions(_user_taxonomy({"program": name, **options}))  # raises on an unknown one
 
 
 def test_user_taxonomy_categories_get_distinct_stable_parameters():

@@ -35,7 +35,7 @@ class Fire:
 BlazeScenery = Callable[[Canvas, Fire, float, int], None]
 BlazeReaction = Callable[[float, float], tuple[float, Pose]]
 BLAZE: Modes[BlazeScenery] = Modes("blaze", default="building")
-BLAZE_REACTIONS: Modes[BlazeReaction] = Modes("blaze", default="building")
+BLAZE_REACTIONS: Modes[BlazeReaction] = Modes("blaze", default="building", catalog=False)
 
 
 @program("blaze")

@@ -11,7 +11,19 @@ from dataclasses import dataclass
 
 from svta.videos import effects
 from svta.videos.draw import RGB, Canvas, Pose, draw_bag, draw_box, draw_weapon
-from svta.videos.stage import Actor, Modes, Motion, Placement, Stage, bob, draw_actor, ease, seg, walk_pose
+from svta.videos.stage import (
+    MODE_CATALOG,
+    Actor,
+    Modes,
+    Motion,
+    Placement,
+    Stage,
+    bob,
+    draw_actor,
+    ease,
+    seg,
+    walk_pose,
+)
 
 PROGRAMS: dict[str, Callable[[Stage], Motion]] = {}
 LIE = math.pi / 2  # lean of a body lying on the ground
@@ -126,13 +138,17 @@ def _ball(canvas: Canvas, grip: Grip) -> None:
     canvas.circle(grip.hand[0], grip.hand[1], 0.02, grip.accent)
 
 
+PACE_SPEED = {"walk": 0.32, "run": 0.75, "wander": 0.12, "pace": 0.3, "stagger": 0.18}  # scene widths per clip
+MODE_CATALOG["stroll"] = ("pace", PACE_SPEED)
+
+
 @program("stroll")
 def stroll(stage: Stage) -> Motion:
     """People moving across: ``pace`` walk, run, wander, pace (back and forth), stagger."""
     o = stage.params.options
     pace, arms, prop = o.get("pace", "walk"), o.get("arms", "swing"), o.get("prop")
     actors = stage.cast([o.get("role", "human")] * o.get("count", 1))
-    speed = {"walk": 0.32, "run": 0.75, "wander": 0.12, "pace": 0.3, "stagger": 0.18}[pace] * stage.params.tempo
+    speed = PACE_SPEED[pace] * stage.params.tempo
     stride = {"run": 1.0, "wander": 0.35}.get(pace, 0.5)
     g = stage.layout.ground
     starts = [0.12 + 0.14 * i + 0.06 * stage.rng.random() for i in range(len(actors))]
@@ -171,6 +187,9 @@ GESTURES: dict[str, tuple[str, str, str | None, str | None]] = {
     "smoke": ("stand", "phone", "cigarette", "no_smoking"), "clutch": ("stand", "clutch", None, None),
     "lift": ("stand", "up", None, None), "hammer": ("crouch", "punch", "stick", "bricks"),
 }  # fmt: skip
+
+
+MODE_CATALOG["idle"] = ("gesture", GESTURES)
 
 
 def _gesture_pose(posture: str, arms: str, t: float, tempo: float) -> Pose:
@@ -313,7 +332,7 @@ class Member:
 
 
 Formation = Callable[[Member, float], Placement]
-FORMATIONS: Modes[Formation] = Modes("group", default="talk")
+FORMATIONS: Modes[Formation] = Modes("group", default="talk", option="formation")
 
 
 @FORMATIONS.register("queue")

@@ -9,7 +9,10 @@ import math
 from svta.videos import effects
 from svta.videos.draw import Canvas, Pose, draw_sign
 from svta.videos.motions_people import LIE, program
-from svta.videos.stage import Motion, Stage, draw_actor, ease, seg, walk_pose
+from svta.videos.stage import MODE_CATALOG, Motion, Stage, draw_actor, ease, seg, walk_pose
+
+MODE_CATALOG["animal"] = ("mode", ("attack", "pet", "intrude", "walk"))
+MODE_CATALOG["water"] = ("mode", ("swim", "drown", "child"))
 
 
 @program("animal")

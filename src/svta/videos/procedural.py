@@ -21,7 +21,7 @@ from svta.videos.motions_people import PROGRAMS
 from svta.videos.places import PAN, paint_place
 from svta.videos.programs import ProgramChoice, choose_for_label, choose_program
 from svta.videos.scene import parse_scene
-from svta.videos.stage import Actor, Stage, draw_actor, walk_pose
+from svta.videos.stage import MODE_CATALOG, Actor, Stage, draw_actor, walk_pose
 
 # importing a program family registers its programs into PROGRAMS
 PROGRAM_FAMILIES = (motions_acts, motions_hazards, motions_incidents, motions_traffic, motions_world)
@@ -131,17 +131,26 @@ def _weather(stage: Stage):
 
 
 def check_motions(taxonomy: Any) -> None:
-    """Fail before rendering if a category's ``motion`` field names a program the renderer lacks.
+    """Fail before rendering if a category's ``motion`` field names a program, or a variant of it
+    (``mode``, ``formation``, ``gesture``, ``pace``), the renderer lacks.
 
     Raises:
-        ConfigError: Naming the taxonomy file, the category and the known programs.
+        ConfigError: Naming the taxonomy file, the category and the known values.
     """
     for category in taxonomy:
-        if category.motion is not None and category.motion["program"] not in PROGRAMS:
-            raise ConfigError(
-                f"{taxonomy.source}: category {category.id!r}, field 'motion': unknown program "
-                f"{category.motion['program']!r}; known: {', '.join(sorted(PROGRAMS))}"
-            )
+        if category.motion is not None:
+            _check_motion(category.motion, f"{taxonomy.source}: category {category.id!r}, field 'motion'")
+
+
+def _check_motion(motion: Any, where: str) -> None:
+    program = motion["program"]
+    if program not in PROGRAMS:
+        raise ConfigError(f"{where}: unknown program {program!r}; known: {', '.join(sorted(PROGRAMS))}")
+    option, known = MODE_CATALOG.get(program, ("", ()))
+    value = motion.get(option) if option else None
+    if value is not None and value not in known:
+        names = ", ".join(sorted(known))
+        raise ConfigError(f"{where}: unknown {option} {value!r} for program {program!r}; known: {names}")
 
 
 @lru_cache(maxsize=4)

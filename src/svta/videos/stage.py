@@ -5,7 +5,7 @@ caption's actors matched to the program's roles, the rest drawn as bystanders) a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -70,6 +70,8 @@ class Actor:
 
 Motion = Callable[[Canvas, float, int], None]
 F = TypeVar("F", bound=Callable)
+# program → (the option naming its variant, the known values): lets a taxonomy's motion field be checked
+MODE_CATALOG: dict[str, tuple[str, Collection[str]]] = {}
 
 
 @dataclass
@@ -99,10 +101,13 @@ class Modes(Generic[F]):
         def _crash(road: Road, t: float) -> list[Placement]: ...
     """
 
-    def __init__(self, program: str, default: str) -> None:
+    def __init__(self, program: str, default: str, option: str = "mode", catalog: bool = True) -> None:
         self.program = program
         self.default = default
+        self.option = option
         self._functions: dict[str, F] = {}
+        if catalog:  # a second registry of the same program (e.g. reactions) is not the catalog
+            MODE_CATALOG[program] = (option, self)
 
     def register(self, *names: str) -> Callable[[F], F]:
         """Register the decorated function under each of ``names``."""
@@ -123,6 +128,12 @@ class Modes(Generic[F]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._functions
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._functions)
 
 
 @dataclass
