@@ -248,8 +248,8 @@ def plot_clusters(
         points = np.c_[points, np.zeros(len(points))]
     group_of_cluster = _cluster_groups(result, resolve_taxonomy(taxonomy))
     fig, ax = plt.subplots(figsize=(9, 6.5), dpi=110)
-    strong_first = plt.get_cmap("tab20").colors
-    palette = strong_first[::2] + strong_first[1::2]  # ten distinct colours before the lighter shades
+    tab20 = plt.get_cmap("tab20")
+    palette = [tab20(i) for i in (*range(0, 20, 2), *range(1, 20, 2))]  # ten distinct colours, then lighter shades
     groups = sorted(set(group_of_cluster.values()))
     for i, group in enumerate(groups):
         members = keep[np.isin(labels[keep], [c for c, g in group_of_cluster.items() if g == group])]

@@ -180,12 +180,14 @@ def plot_category_counts(categories: list[dict[str, Any]], taxonomy: Taxonomy | 
         The matplotlib figure (the caller saves and closes it).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     groups = _category_groups(categories, resolve_taxonomy(taxonomy))
     n_rows = len(categories) + len(groups)
     # one row per bar plus a heading row per group, ~0.17 in each, so 98 names read at 8 pt
     fig, ax = plt.subplots(figsize=(7.5, max(3.0, 0.17 * n_rows + 1.0)), dpi=110)
-    colours = plt.get_cmap("tab20").colors
+    tab20 = plt.get_cmap("tab20")
+    colours = [tab20(i) for i in range(20)]
     y, ticks, names, top = 0, [], [], max(c["count"] for c in categories)
     for i, (group, is_anomaly, members) in enumerate(groups):
         kind = "anomaly" if is_anomaly else "normal"
@@ -204,7 +206,7 @@ def plot_category_counts(categories: list[dict[str, Any]], taxonomy: Taxonomy | 
     ax.set_yticks(ticks, names, fontsize=8)
     ax.set_ylim(y - 0.4, -0.6)  # first group at the top
     ax.set_xlim(0, top * 1.12)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("items")
     ax.set_title(
         f"items per category by taxonomy group\n{len(categories)} categories; headings: red anomaly, blue normal"

@@ -126,7 +126,9 @@ def _query_row(result: RetrievalResult, query: int, texts: Any, frames: Callable
                categories: Any, top: int, n_frames: int, frame_height: int, border: int, font: Any) -> Any:
     from PIL import Image, ImageDraw
 
-    videos = [int(v) for v in result.t2v_ranks.topk[query, :top] if v >= 0]
+    topk = result.t2v_ranks.topk
+    assert topk is not None  # checked by qualitative_figure
+    videos = [int(v) for v in topk[query, :top] if v >= 0]
     truth = int(result.text_to_video[query])
     shown = [(v, f"#{place}") for place, v in enumerate(videos, start=1)]
     label = f"Query: {texts[query]}"
