@@ -216,40 +216,62 @@ def _gesture_pose(posture: str, arms: str, t: float, tempo: float) -> Pose:
 
 
 def _furniture(canvas: Canvas, stage: Stage, kind: str | None, x: float, y: float, h: float) -> None:
-    aspect = canvas.H / canvas.W
-    if kind == "table":
-        canvas.rect(
-            x + stage.mirror * 0.1 * aspect - 0.08 * aspect,
-            y - 0.45 * h,
-            x + stage.mirror * 0.1 * aspect + 0.08 * aspect,
-            y - 0.41 * h,
-            (150, 100, 60),
-        )
-        canvas.circle(x + stage.mirror * 0.1 * aspect, y - 0.47 * h, 0.025, stage.params.accent)
-    elif kind == "stove":
-        sx = x + stage.mirror * 0.09 * aspect
-        canvas.rect(sx - 0.07 * aspect, y - 0.5 * h, sx + 0.07 * aspect, y, (70, 70, 75))
-        canvas.ellipse(sx, y - 0.54 * h, 0.05, 0.02, stage.params.accent)
-    elif kind == "bench":
-        canvas.rect(x - 0.1 * aspect, y - 0.28 * h, x + 0.06 * aspect, y - 0.24 * h, (120, 80, 40))
-    elif kind == "desk":
-        dx = x + stage.mirror * 0.09 * aspect
-        canvas.rect(dx - 0.07 * aspect, y - 0.45 * h, dx + 0.07 * aspect, y - 0.41 * h, (140, 110, 80))
-        canvas.rect(dx - 0.035 * aspect, y - 0.62 * h, dx + 0.035 * aspect, y - 0.46 * h, (40, 120, 200))
-    elif kind == "plants":
-        for k in range(4):
-            px = x + stage.mirror * (0.06 + 0.05 * k) * aspect
-            canvas.line([(px, y), (px, y - 0.12 * h)], (40, 140, 40), 0.012)
-            canvas.circle(px, y - 0.13 * h, 0.02, stage.params.accent)
-    elif kind == "bricks":
-        for k in range(3):
-            canvas.rect(
-                x + stage.mirror * (0.08 + 0.05 * k) * aspect - 0.02 * aspect,
-                y - 0.06,
-                x + stage.mirror * (0.08 + 0.05 * k) * aspect + 0.02 * aspect,
-                y,
-                (170, 70, 50),
-            )
+    """The furniture of a gesture (a table to eat at, a stove, ...) beside a person at ``x`` (mirrored)."""
+    if kind in FURNITURE:
+        FURNITURE[kind](canvas, Spot(x, y, h, stage.mirror, canvas.H / canvas.W, stage.params.accent))
+
+
+@dataclass(frozen=True)
+class Spot:
+    """Where furniture goes: the person's mirrored x and feet y, their height, the mirror sign, the
+    frame's aspect ratio and the category's accent colour."""
+
+    x: float
+    y: float
+    h: float
+    mirror: int
+    aspect: float
+    accent: RGB
+
+
+def _table(canvas: Canvas, s: Spot) -> None:
+    cx = s.x + s.mirror * 0.1 * s.aspect
+    canvas.rect(cx - 0.08 * s.aspect, s.y - 0.45 * s.h, cx + 0.08 * s.aspect, s.y - 0.41 * s.h, (150, 100, 60))
+    canvas.circle(cx, s.y - 0.47 * s.h, 0.025, s.accent)
+
+
+def _stove(canvas: Canvas, s: Spot) -> None:
+    sx = s.x + s.mirror * 0.09 * s.aspect
+    canvas.rect(sx - 0.07 * s.aspect, s.y - 0.5 * s.h, sx + 0.07 * s.aspect, s.y, (70, 70, 75))
+    canvas.ellipse(sx, s.y - 0.54 * s.h, 0.05, 0.02, s.accent)
+
+
+def _bench(canvas: Canvas, s: Spot) -> None:
+    canvas.rect(s.x - 0.1 * s.aspect, s.y - 0.28 * s.h, s.x + 0.06 * s.aspect, s.y - 0.24 * s.h, (120, 80, 40))
+
+
+def _desk(canvas: Canvas, s: Spot) -> None:
+    dx = s.x + s.mirror * 0.09 * s.aspect
+    canvas.rect(dx - 0.07 * s.aspect, s.y - 0.45 * s.h, dx + 0.07 * s.aspect, s.y - 0.41 * s.h, (140, 110, 80))
+    canvas.rect(dx - 0.035 * s.aspect, s.y - 0.62 * s.h, dx + 0.035 * s.aspect, s.y - 0.46 * s.h, (40, 120, 200))
+
+
+def _plants(canvas: Canvas, s: Spot) -> None:
+    for k in range(4):
+        px = s.x + s.mirror * (0.06 + 0.05 * k) * s.aspect
+        canvas.line([(px, s.y), (px, s.y - 0.12 * s.h)], (40, 140, 40), 0.012)
+        canvas.circle(px, s.y - 0.13 * s.h, 0.02, s.accent)
+
+
+def _bricks(canvas: Canvas, s: Spot) -> None:
+    for k in range(3):
+        bx = s.x + s.mirror * (0.08 + 0.05 * k) * s.aspect
+        canvas.rect(bx - 0.02 * s.aspect, s.y - 0.06, bx + 0.02 * s.aspect, s.y, (170, 70, 50))
+
+
+FURNITURE: dict[str, Callable[[Canvas, Spot], None]] = {
+    "table": _table, "stove": _stove, "bench": _bench, "desk": _desk, "plants": _plants, "bricks": _bricks,
+}  # fmt: skip
 
 
 @program("idle")
