@@ -1,6 +1,6 @@
 """Motion programs about people going about their day: walking and running, everyday activities and
 groups. Each program takes a :class:`Stage` and returns a per-frame draw function;
-the category map (:mod:`svta.videos.programs`) picks the program and its mode.
+a category's `motion` field in the taxonomy (read by :mod:`svta.videos.programs`) picks the program and its mode.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ class ProgramParams:
         accent: Colour of the category's props and effects (projectiles, bags, spills, signs).
         tempo: Speed factor of the motion (0.75..1.3).
         variant: Small integer choosing among a program's variations.
-        options: Program-specific settings from the category map.
+        options: Program-specific settings from the taxonomy's `motion` field (``mode``, ``count``, ...).
     """
 
     accent: RGB
