@@ -157,6 +157,9 @@ def exit_with_parent(parent_pid: int) -> None:
 
 
 def _kill_on_parent_death() -> None:
+    # the kernel ties this to the thread that started the process: the pool starts its workers from
+    # the thread that submits work, which closes the pool before it ends, so only the driver's
+    # death triggers it
     if not sys.platform.startswith("linux"):
         return
     import ctypes
