@@ -7,6 +7,10 @@ resume records are the same whatever the engine. Failed items are retried, never
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -136,9 +140,52 @@ class _InlineDispatcher:
 _POOL_WORKER: Worker | None = None
 
 
-def _pool_init(make_worker: WorkerFactory) -> None:
+# How often a pool process checks that its parent is alive, where the OS cannot tell it (not Linux).
+PARENT_POLL_S = 0.5
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _pool_init(make_worker: WorkerFactory, parent_pid: int) -> None:
     global _POOL_WORKER
+    exit_with_parent(parent_pid)
     _POOL_WORKER = make_worker()
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Make this process exit as soon as the process ``parent_pid`` that started it dies.
+
+    A SIGKILLed driver runs no cleanup, so its pool processes (each holding a backend, hundreds of MB)
+    and multiprocessing's resource tracker would live on under PID 1. On Linux the kernel delivers
+    SIGKILL to this process when its parent dies (``PR_SET_PDEATHSIG``); everywhere a daemon thread also
+    polls the parent pid, which covers other systems and a parent that died before the call.
+    """
+    _kill_on_parent_death()
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="svta-parent-watch", daemon=True).start()
+
+
+def _kill_on_parent_death() -> None:
+    # the kernel ties this to the thread that started the process: the pool starts its workers from
+    # the thread that submits work, which closes the pool before it ends, so only the driver's
+    # death triggers it
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # no prctl (an unusual libc): the polling thread still catches the parent's death
+
+
+def _watch_parent(parent_pid: int) -> None:
+    # an orphan is re-parented (to PID 1 or a subreaper), so a changed ppid means the parent is gone;
+    # os._exit: the interpreter may be busy in a worker call, and there is nothing to flush
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
 
 
 def _pool_run(items: list[Any]) -> tuple[list[Any], float]:
@@ -164,12 +211,10 @@ class _PoolDispatcher:
                 workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_pool_init,
-                initargs=(make_worker,),
+                initargs=(make_worker, os.getpid()),
             )
             self._run: Callable[[list[Any]], tuple[list[Any], float]] = _pool_run
         else:
-            import threading
-
             local = threading.local()
 
             def run_in_thread(items: list[Any]) -> tuple[list[Any], float]:

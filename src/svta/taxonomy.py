@@ -6,6 +6,7 @@ LLM's answer or a UCF-Crime class name, with :meth:`Taxonomy.match`.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import json
@@ -29,7 +30,7 @@ GROUPS = (
     "public_order", "hazard", "social", "daily_life", "sports", "transport", "work",
 )  # fmt: skip
 REQUIRED_FIELDS = ("id", "name", "kind", "group", "description", "synonyms")
-OPTIONAL_FIELDS = ("ucf_crime",)
+OPTIONAL_FIELDS = ("ucf_crime", "motion")
 # difflib ratio a label must reach to count as a category: 0.8 takes typos and plurals
 # ("figthing", "road accidents") but not a neighbouring category's name.
 MATCH_CUTOFF = 0.8
@@ -59,6 +60,9 @@ class Category:
         description: One sentence saying what a video of it shows.
         synonyms: Short tags that also name it (lookup keys).
         ucf_crime: The UCF-Crime class it corresponds to, if any.
+        motion: How the procedural renderer plays it: ``program`` (a motion program name), optional
+            default ``place`` and ``time``, and the program's own settings (``mode``, ``count``, ...).
+            ``None`` lets the renderer derive one from the group.
     """
 
     id: str
@@ -68,6 +72,8 @@ class Category:
     description: str
     synonyms: tuple[str, ...]
     ucf_crime: str | None = None
+    # a dict is not hashable; categories hash by their other fields
+    motion: Mapping[str, Any] | None = dataclasses.field(default=None, hash=False)
 
     @property
     def is_anomaly(self) -> bool:
@@ -90,6 +96,7 @@ class Category:
             "description": self.description,
             "synonyms": list(self.synonyms),
             "ucf_crime": self.ucf_crime,
+            "motion": dict(self.motion) if self.motion is not None else None,
         }
 
 
@@ -299,6 +306,7 @@ def _category_from_record(record: Any, position: int, source: str) -> Category:
     ucf_crime = record.get("ucf_crime")
     if ucf_crime is not None and not isinstance(ucf_crime, str):
         raise _entry_error(source, position, category_id, "ucf_crime", f"expected text, got {ucf_crime!r}")
+    motion = _motion_from_record(record.get("motion"), position, source, category_id)
     return Category(
         id=record["id"].strip(),
         name=record["name"].strip(),
@@ -307,7 +315,21 @@ def _category_from_record(record: Any, position: int, source: str) -> Category:
         description=record["description"].strip(),
         synonyms=tuple(item.strip() for item in synonyms),
         ucf_crime=ucf_crime.strip() if ucf_crime else None,
+        motion=motion,
     )
+
+
+def _motion_from_record(motion: Any, position: int, source: str, category_id: Any) -> dict[str, Any] | None:
+    """Check a category's ``motion`` field: a mapping with a text ``program`` (the renderer checks the name)."""
+    if motion is None:
+        return None
+    if not isinstance(motion, Mapping) or not isinstance(motion.get("program"), str) or not motion["program"]:
+        expected = "a mapping with a 'program' name, e.g. {program: fight, mode: brawl, place: street}"
+        raise _entry_error(source, position, category_id, "motion", f"expected {expected}, got {motion!r}")
+    for key in ("place", "time"):
+        if motion.get(key) is not None and not isinstance(motion[key], str):
+            raise _entry_error(source, position, category_id, f"motion.{key}", f"expected text, got {motion[key]!r}")
+    return {str(key): value for key, value in motion.items()}
 
 
 def _check_category(category: Category, position: int, source: str) -> None:  # noqa: C901 (one check per field)

@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
-import numpy as np
+import re
 
+import numpy as np
+import pytest
+import yaml
+
+from svta.errors import ConfigError
 from svta.taxonomy import Taxonomy, default_taxonomy
 from svta.video_io import check_decodable, read_frames, write_mp4
+from svta.videos.config import VideosConfig
 from svta.videos.encode import encode_mp4
-from svta.videos.procedural import render_clip, resolve_choice
-from svta.videos.programs import CATEGORY_PROGRAMS, choose_program
+from svta.videos.motions_people import PROGRAMS
+from svta.videos.procedural import ProceduralBackend, check_motions, render_clip, resolve_choice
+from svta.videos.programs import GROUP_PROGRAMS, MOTION_KEYS, choose_program
 
 CAPTION = "A man in a red jacket on the street at noon."  # fixed place and time: only the category varies
 
@@ -38,11 +45,58 @@ def test_every_category_renders_decodes_and_differs(tmp_path):
         assert check_decodable(path).frames == 6
 
 
-def test_shipped_taxonomy_is_fully_hand_mapped_with_distinct_programs():
+def test_shipped_taxonomy_gives_every_category_a_distinct_known_program():
     taxonomy = default_taxonomy()
-    assert set(taxonomy.ids()) == set(CATEGORY_PROGRAMS)
-    programs = [(p, tuple(sorted(o.items()))) for p, o, _, _ in CATEGORY_PROGRAMS.values()]
+    assert all(c.motion is not None and c.motion["program"] in PROGRAMS for c in taxonomy)
+    programs = [(c.motion["program"], tuple(sorted((k, v) for k, v in c.motion.items() if k not in MOTION_KEYS)))
+                for c in taxonomy]  # fmt: skip
     assert len(set(programs)) == len(programs)
+    choice = choose_program(taxonomy.get("arson"))
+    assert (choice.program, choice.place, choice.time, choice.params.options) == ("blaze", "street", "night", {"mode": "arson"})
+
+
+def _user_taxonomy(motion) -> Taxonomy:
+    record = {"id": "pushing", "name": "pushing", "kind": "anomaly", "group": "violence", "description": "x",
+              "synonyms": ["shove"], "motion": motion}  # fmt: skip
+    return Taxonomy.from_records([record], "mine.yaml")
+
+
+def test_user_taxonomy_motion_field_picks_the_program():
+    taxonomy = _user_taxonomy({"program": "group", "formation": "riot", "count": 3, "place": "beach", "time": "night"})
+    choice = resolve_choice("pushing", "", taxonomy)
+    assert (choice.program, choice.place, choice.time) == ("group", "beach", "night")
+    assert choice.params.options == {"formation": "riot", "count": 3}
+    assert render_clip("A person.", choice, 1, 3, 32, 32).shape == (3, 32, 32, 3)
+
+
+def test_bad_motion_field_fails_naming_file_category_and_field(tmp_path):
+    with pytest.raises(ConfigError, match=r"mine.yaml: category #1 'pushing', field 'motion': expected a mapping"):
+        _user_taxonomy("fight")
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(_user_taxonomy({"program": "juggle"}).to_records()))
+    config = VideosConfig(frames=2, width=16, height=16)
+    with pytest.raises(ConfigError, match=r"mine.yaml: category 'pushing', field 'motion': unknown program 'juggle'"):
+        ProceduralBackend(config, str(path))
+
+
+@pytest.mark.parametrize(
+    ("motion", "message"),
+    [
+        ({"program": "traffic", "mode": "flying"}, "unknown mode 'flying' for program 'traffic'; known: animal, "),
+        ({"program": "group", "formation": "conga"}, "unknown formation 'conga' for program 'group'"),
+        ({"program": "idle", "gesture": "juggle"}, "unknown gesture 'juggle' for program 'idle'"),
+        ({"program": "stroll", "pace": "sprint"}, "unknown pace 'sprint' for program 'stroll'"),
+    ],
+)
+def test_motion_field_variant_typos_fail_before_rendering(motion, message):
+    with pytest.raises(ConfigError, match=re.escape(f"mine.yaml: category 'pushing', field 'motion': {message}")):
+        check_motions(_user_taxonomy(motion))
+
+
+def test_every_derived_program_is_a_known_variant():
+    for candidates in GROUP_PROGRAMS.values():
+        for name, options in candidates:
+            check_motions(_user_taxonomy({"program": name, **options}))  # raises on an unknown one
 
 
 def test_user_taxonomy_categories_get_distinct_stable_parameters():
@@ -58,8 +112,8 @@ def test_user_taxonomy_categories_get_distinct_stable_parameters():
         for i, group in enumerate(["violence", "hazard", "made_up", "violence"])
     ]
     taxonomy = Taxonomy.from_records(records)
-    choices = [choose_program(c.id, c.group, c.is_anomaly) for c in taxonomy]
-    assert choices == [choose_program(c.id, c.group, c.is_anomaly) for c in taxonomy]  # stable
+    choices = [choose_program(c) for c in taxonomy]
+    assert choices == [choose_program(c) for c in taxonomy]  # stable
     assert len({(c.program, c.params.accent, c.params.tempo) for c in choices}) == 4
     clips = [render_clip("A person.", c, 1, 4, 32, 32) for c in choices]
     assert all(np.abs(a.astype(int) - b).mean() > 0.3 for k, a in enumerate(clips) for b in clips[k + 1 :])
@@ -106,7 +160,9 @@ def test_night_is_darker_than_noon_and_places_differ():
 
 def test_category_found_in_caption_when_missing():
     taxonomy = default_taxonomy()
-    assert resolve_choice(None, "A violent brawl breaks out in the bar.", taxonomy).program == "group" or True
+    brawl = resolve_choice(None, "A violent brawl breaks out in the bar.", taxonomy)  # "brawl" tags fighting
+    assert brawl == resolve_choice("fighting", "", taxonomy)
+    assert (brawl.program, brawl.params.options) == ("fight", {"mode": "brawl"})
     assert resolve_choice(None, "Thick smoke pours out of a warehouse.", taxonomy) == resolve_choice(
         "smoke", "", taxonomy
     )

@@ -176,7 +176,7 @@ def cluster_tags(
     if apply and config.cluster.source == "tags":
         result.n_applied = apply_clusters(root, captions, result, taxonomy)
     if config.cluster.plot:
-        result.plot_path = plot_clusters(vectors, labels, result, out / "clusters.png", config.cluster.seed)
+        result.plot_path = plot_clusters(vectors, labels, result, out / "clusters.png", config.cluster.seed, taxonomy)
     _write_assignments(out / "tag_clusters.csv", counts, result)
     result.seconds = time.perf_counter() - start
     result.report_path = out / "clusters.json"
@@ -223,8 +223,20 @@ def _write_assignments(path: Path, counts: Counter, result: ClusterResult) -> No
             out.writerow([text, counts[text], cluster, info.name, info.category])
 
 
-def plot_clusters(vectors: np.ndarray, labels: np.ndarray, result: ClusterResult, path: Path, seed: int = 0) -> Path:
-    """A 2-D PCA scatter of the embeddings ``[N, D]`` coloured by cluster, largest clusters named."""
+def plot_clusters(
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    result: ClusterResult,
+    path: Path,
+    seed: int = 0,
+    taxonomy: Taxonomy | Path | str | None = None,
+    n_named: int = 10,
+) -> Path:
+    """A 2-D PCA scatter of the embeddings ``[N, D]``, coloured by the taxonomy group each cluster maps to.
+
+    Only the ``n_named`` largest clusters are named (at their centroid, skipping a name that would
+    overlap one already placed), so the names stay readable with ~100 clusters.
+    """
     decomposition = require("sklearn.decomposition", "embed")
     require("matplotlib", "plot").use("Agg")
     import matplotlib.pyplot as plt
@@ -234,18 +246,52 @@ def plot_clusters(vectors: np.ndarray, labels: np.ndarray, result: ClusterResult
     points = decomposition.PCA(n_components=components, random_state=seed).fit_transform(vectors)
     if points.shape[1] < 2:
         points = np.c_[points, np.zeros(len(points))]
-    fig, ax = plt.subplots(figsize=(8, 6), dpi=110)
-    ax.scatter(points[keep, 0], points[keep, 1], c=labels[keep] % 20, cmap="tab20", s=8, alpha=0.7)
-    for info in sorted(result.clusters, key=lambda c: -c.size)[:20]:
-        members = labels == info.cluster
-        x, y = points[members].mean(axis=0)
-        ax.annotate(info.name[:30], (x, y), fontsize=7, ha="center")
-    ax.set_title(f"{result.n_texts} {result.source} in {result.k} clusters (PCA)")
+    group_of_cluster = _cluster_groups(result, resolve_taxonomy(taxonomy))
+    fig, ax = plt.subplots(figsize=(9, 6.5), dpi=110)
+    tab20 = plt.get_cmap("tab20")
+    palette = [tab20(i) for i in (*range(0, 20, 2), *range(1, 20, 2))]  # ten distinct colours, then lighter shades
+    groups = sorted(set(group_of_cluster.values()))
+    for i, group in enumerate(groups):
+        members = keep[np.isin(labels[keep], [c for c, g in group_of_cluster.items() if g == group])]
+        ax.scatter(points[members, 0], points[members, 1], color=palette[i % len(palette)], s=10, alpha=0.75,
+                   label=f"{group.replace('_', ' ')} ({len(members)})")  # fmt: skip
+    ax.legend(title="taxonomy group (points)", fontsize=7, title_fontsize=8, loc="center left",
+              bbox_to_anchor=(1.01, 0.5), frameon=False)  # fmt: skip
+    named = f"the {n_named} largest named (occurrences)"
+    ax.set_title(f"{result.n_texts} {result.source} in {result.k} clusters (PCA); {named}")
     ax.set_xlabel("PC 1")
     ax.set_ylabel("PC 2")
-    fig.tight_layout()
+    fig.tight_layout()  # before naming: names are placed by their final on-screen extents
+    _name_largest(ax, points, labels, result, n_named)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return path
+
+
+def _cluster_groups(result: ClusterResult, taxonomy: Taxonomy) -> dict[int, str]:
+    """Cluster → the group of the taxonomy category it maps to (``other`` for a category it lacks)."""
+    groups = {c.id: c.group for c in taxonomy}
+    return {info.cluster: groups.get(info.category, "other") for info in result.clusters}
+
+
+def _name_largest(ax: Any, points: np.ndarray, labels: np.ndarray, result: ClusterResult, n_named: int) -> None:
+    """Name the largest clusters (by occurrences) at their centroids, dropping a name that would overlap one
+    already placed (measured on the rendered figure), until ``n_named`` are placed."""
+    renderer = ax.figure.canvas.get_renderer()
+    box = {"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.8, "edgecolor": "0.6"}
+    placed: list[Any] = []
+    for info in sorted(result.clusters, key=lambda c: (-c.weight, -c.size, c.cluster)):
+        if len(placed) == n_named:
+            break
+        members = labels == info.cluster
+        if not members.any():
+            continue
+        x, y = points[members].mean(axis=0)
+        text = ax.annotate(f"{info.name[:28]} ({info.weight})", (x, y), fontsize=8, ha="center", va="center", bbox=box)
+        extent = text.get_window_extent(renderer).expanded(1.1, 1.6)  # room for the box around the text
+        if any(extent.overlaps(other) for other in placed):
+            text.remove()
+            continue
+        placed.append(extent)

@@ -15,6 +15,7 @@ from svta.build.config import BuildConfig
 from svta.build.split import SPLITS
 from svta.registry import require
 from svta.tables import atomic_path, atomic_write_json, atomic_write_text, read_records, table_path
+from svta.taxonomy import Taxonomy, resolve_taxonomy
 
 STATS_DIR = "stats"
 COMPARISON_HEADER = (
@@ -125,8 +126,13 @@ def dataset_stats(root: Path | str, config: BuildConfig | None = None) -> StatsR
     return StatsResult(stats, out / "stats.json", out / "comparison.md", row, figures)
 
 
-def plot_stats(stats: dict[str, Any], rows: list[dict[str, Any]], out: Path) -> list[Path]:
-    """Draw the four figures (matplotlib, Agg) and return their paths."""
+def plot_stats(
+    stats: dict[str, Any], rows: list[dict[str, Any]], out: Path, taxonomy: Taxonomy | Path | str | None = None
+) -> list[Path]:
+    """Draw the four figures (matplotlib, Agg) and return their paths.
+
+    ``taxonomy`` groups the category counts (None: the shipped taxonomy).
+    """
     require("matplotlib", "plot").use("Agg")
     import matplotlib.pyplot as plt
 
@@ -139,15 +145,7 @@ def plot_stats(stats: dict[str, Any], rows: list[dict[str, Any]], out: Path) -> 
         plt.close(fig)
         figures.append(out / name)
 
-    cats = stats["categories"]
-    fig, ax = plt.subplots(figsize=(max(6, 0.12 * len(cats)), 4), dpi=110)
-    colours = ["tab:red" if c["is_anomaly"] else "tab:blue" for c in cats]
-    ax.bar(range(len(cats)), [c["count"] for c in cats], color=colours)
-    ax.set_xticks(
-        range(len(cats)), [c["category"] for c in cats], rotation=90, fontsize=max(5, min(9, 300 // len(cats)))
-    )
-    ax.set_ylabel("items")
-    ax.set_title("items per category, ranked (red: anomaly, blue: normal)")
+    fig = plot_category_counts(stats["categories"], taxonomy)
     save(fig, "category_counts.png")
 
     fig, ax = plt.subplots(figsize=(4, 3), dpi=110)
@@ -169,3 +167,70 @@ def plot_stats(stats: dict[str, Any], rows: list[dict[str, Any]], out: Path) -> 
         ax.set_ylabel("count")
         save(fig, f"{key}.png")
     return figures
+
+
+def plot_category_counts(categories: list[dict[str, Any]], taxonomy: Taxonomy | Path | str | None = None) -> Any:
+    """Items per category as horizontal bars under a heading per taxonomy group (anomaly groups first).
+
+    Args:
+        categories: ``stats["categories"]`` entries (``category``, ``count``, ``is_anomaly``).
+        taxonomy: gives each category its group; categories it does not know go under ``other``.
+
+    Returns:
+        The matplotlib figure (the caller saves and closes it).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    groups = _category_groups(categories, resolve_taxonomy(taxonomy))
+    n_rows = len(categories) + len(groups)
+    # one row per bar plus a heading row per group, ~0.17 in each, so 98 names read at 8 pt
+    fig, ax = plt.subplots(figsize=(7.5, max(3.0, 0.17 * n_rows + 1.0)), dpi=110)
+    tab20 = plt.get_cmap("tab20")
+    colours = [tab20(i) for i in range(20)]
+    y, ticks, names, top = 0, [], [], max(c["count"] for c in categories)
+    for i, (group, is_anomaly, members) in enumerate(groups):
+        kind = "anomaly" if is_anomaly else "normal"
+        total = sum(c["count"] for c in members)
+        heading = f"{group.replace('_', ' ')} · {kind} · {total} items"
+        ax.text(
+            0, y, heading, fontsize=8.5, fontweight="bold", va="center", color="#b00000" if is_anomaly else "#00308f"
+        )
+        y += 1
+        for c in members:
+            ax.barh(y, c["count"], color=colours[i % len(colours)], height=0.8)
+            ax.text(c["count"] + 0.01 * top, y, str(c["count"]), fontsize=7, va="center")
+            ticks.append(y)
+            names.append(c["category"])
+            y += 1
+    ax.set_yticks(ticks, names, fontsize=8)
+    ax.set_ylim(y - 0.4, -0.6)  # first group at the top
+    ax.set_xlim(0, top * 1.12)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("items")
+    ax.set_title(
+        f"items per category by taxonomy group\n{len(categories)} categories; headings: red anomaly, blue normal"
+    )
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def _category_groups(
+    categories: list[dict[str, Any]], taxonomy: Taxonomy
+) -> list[tuple[str, bool, list[dict[str, Any]]]]:
+    """(group, is_anomaly, its categories by count): anomaly groups first, then the taxonomy's order.
+
+    A group holding both kinds (``work``: desk work and workplace accidents) is shown once per kind.
+    """
+    group_of = {c.id: (position, c.group) for position, c in enumerate(taxonomy)}
+    first: dict[tuple[str, bool], int] = {}
+    members: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+    for c in categories:
+        position, group = group_of.get(c["category"], (len(group_of), "other"))
+        key = (group, bool(c["is_anomaly"]))
+        first[key] = min(first.get(key, position), position)
+        members.setdefault(key, []).append(c)
+    ranked = sorted(members, key=lambda key: (not key[1], first[key]))
+    return [
+        (g, anomaly, sorted(members[g, anomaly], key=lambda c: (-c["count"], c["category"]))) for g, anomaly in ranked
+    ]

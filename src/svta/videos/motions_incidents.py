@@ -1,15 +1,18 @@
 """Motion programs of incidents between people: fights and threats, falls and collapses, thefts
-and hand-overs, and acts against property. Same contract as :mod:`svta.videos.motions_people`.
+and hand-overs (acts against property are in :mod:`svta.videos.motions_acts`). Same contract as
+:mod:`svta.videos.motions_people`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from svta.videos import effects
 from svta.videos.draw import Canvas, Pose, draw_bag, draw_weapon, shade
 from svta.videos.motions_people import LIE, draw_prop, program
-from svta.videos.stage import Motion, Stage, bob, draw_actor, ease, seg, walk_pose
+from svta.videos.stage import Actor, Modes, Motion, Placement, Stage, bob, draw_actor, ease, seg, walk_pose
 
 
 @program("fight")
@@ -23,24 +26,25 @@ def fight(stage: Stage) -> Motion:
     g, tempo = stage.layout.ground, stage.params.tempo
     t_hit = 0.35 + 0.15 * stage.rng.random()
     weapon = stage.params.options.get("weapon", {"stab": "knife", "shoot": "gun", "threaten": "bat"}.get(mode))
+    bout, moves = Bout((actors[0], actors[1]), t_hit, tempo, g), FIGHTS.get(mode)
 
     def draw(canvas: Canvas, t: float, frame: int) -> None:
-        (xa, pa, fa), (xb, pb, fb) = _fighters(mode, t, t_hit, tempo)
+        a, b = moves(bout, t)
         if mode == "kidnap":
             van_x = 0.85 + (0.8 * ease(seg(t, 0.75, 1.0)))
             draw_actor(canvas, stage, actors[2], stage.x(van_x), g + 0.08, Pose(), stage.facing(1))
             if t > 0.72:
                 return
         if mode == "stab" and t > t_hit:
-            effects.puddle(canvas, stage.x(xb), g + 0.01, 0.04 + 0.12 * seg(t, t_hit, 1.0), (150, 10, 15))
+            effects.puddle(canvas, stage.x(b.x), g + 0.01, 0.04 + 0.12 * seg(t, t_hit, 1.0), (150, 10, 15))
         if mode == "arrest" and t > 0.6:
             canvas.circle(stage.x(0.9), g - 0.3, 0.02, (40, 80, 255) if frame % 2 else (255, 30, 30), lit=False)
-        ja = draw_actor(canvas, stage, actors[0], stage.x(xa), g, pa, stage.facing(fa))
-        draw_actor(canvas, stage, actors[1], stage.x(xb), g + 0.01, pb, stage.facing(fb))
+        ja = a.draw(canvas, stage)
+        b.draw(canvas, stage)
         if _impact(mode, t, t_hit, tempo):  # a burst where a blow lands, in the category's colour
-            effects.burst(canvas, stage.x((xa + xb) / 2), g - 0.6 * stage.height_at(g), 0.07, stage.params.accent)
+            effects.burst(canvas, stage.x((a.x + b.x) / 2), g - 0.6 * stage.height_at(g), 0.07, stage.params.accent)
         if weapon and "hand_f" in ja:
-            tip = draw_weapon(canvas, ja["hand_f"], stage.height_at(g), weapon, stage.facing(fa))
+            tip = draw_weapon(canvas, ja["hand_f"], stage.height_at(g), weapon, stage.facing(a.facing))
             if mode == "shoot" and (t * tempo * 5) % 1 < 0.25 and t > t_hit - 0.1:
                 effects.glow(canvas, tip[0], tip[1], 0.07, (255, 230, 120))
                 effects.flash(canvas, 0.25)
@@ -55,71 +59,101 @@ def _impact(mode: str, t: float, t_hit: float, tempo: float) -> bool:
     return mode in ("assault", "stab", "kidnap") and t_hit <= t < t_hit + 0.12
 
 
-def _fighters(
-    mode: str, t: float, t_hit: float, tempo: float
-) -> tuple[tuple[float, Pose, int], tuple[float, Pose, int]]:
-    """(x, pose, facing) of the aggressor and the other person for a fight ``mode``."""
-    down = ease(seg(t, t_hit, t_hit + 0.15))
-    jab = abs(math.sin(t * tempo * 14))
-    if mode == "brawl":
-        a = (0.42 + 0.03 * math.sin(t * 7), Pose(arms="punch", amount=jab, lean=0.15 * jab), 1)
-        b = (
-            0.58 - 0.03 * math.sin(t * 7 + 1),
-            Pose(arms="punch", amount=1 - jab, lean=0.15 * (1 - jab) - LIE * ease(seg(t, 0.8, 0.95))),
-            -1,
-        )
-        return a, b
-    if mode in ("assault", "stab"):
-        approach = ease(seg(t, 0.0, t_hit))
-        xa = 0.15 + 0.3 * approach
-        pa = walk_pose(t, 0.4, 0.5 * (approach < 1), arms="punch", amount=seg(t, t_hit - 0.08, t_hit))
-        pb = Pose(arms="clutch" if t > t_hit else "down", lean=-LIE * down)
-        return (xa, pa, 1), (0.6 + 0.1 * down, pb, -1)
-    if mode == "abuse":
-        pa = Pose(arms="punch", amount=jab, lean=0.3 * jab)
-        return (0.44, pa, 1), (0.58, Pose(arms="clutch", crouch=0.7, lean=-0.2 * jab, stride=0.0), -1)
-    if mode == "shoot":
-        pa = Pose(arms="forward")
-        return (0.2, pa, 1), (
-            0.75 + 0.2 * ease(seg(t, 0.2, t_hit)),
-            walk_pose(t, 0.6, 1.0 * (t < t_hit), arms="up", lean=-LIE * down),
-            1,
-        )
-    if mode == "threaten":
-        return (0.35, Pose(arms="forward", lean=0.1 * math.sin(t * 8)), 1), (
-            0.6 + 0.1 * seg(t, 0.2, 0.9),
-            Pose(arms="up"),
-            -1,
-        )
-    if mode == "harass":
-        xb = 0.35 + 0.45 * t * tempo + 0.15 * ease(seg(t, 0.5, 1.0))
-        return (xb - 0.12 - 0.05 * seg(t, 0.5, 1.0), walk_pose(t, 0.5, 0.5, arms="reach", amount=t), 1), (
-            xb,
-            walk_pose(t, 0.6, 0.5 + 0.5 * seg(t, 0.5, 0.6)),
-            1,
-        )
-    if mode == "argue":
-        lean = 0.15 * math.sin(t * tempo * 10)
-        return (0.42, Pose(arms="wave" if lean > 0 else "forward", amount=t, lean=lean), 1), (
-            0.58,
-            Pose(arms="wave" if lean < 0 else "spread", amount=t, lean=-lean),
-            -1,
-        )
-    if mode == "arrest":
-        catch = seg(t, 0.0, 0.55)
-        xb = 0.4 + 0.25 * catch
-        xa = 0.05 + 0.55 * catch
-        pb = walk_pose(t, 0.8, 1.0 * (catch < 1), lean=LIE * ease(seg(t, 0.55, 0.7)), arms="up")
-        pa = walk_pose(t, 0.8, 1.0 * (catch < 1), arms="forward", crouch=0.6 * seg(t, 0.6, 0.75))
-        return (xa, pa, 1), (xb, pb, 1)
-    # kidnap: grab the victim and drag them to a van on the right
-    drag = ease(seg(t, t_hit, 0.72))
-    xb = 0.55 + 0.25 * drag
-    return (0.35 + 0.2 * seg(t, 0.0, t_hit) + 0.25 * drag, walk_pose(t, 0.5, 0.5, arms="reach", amount=1.0), 1), (
-        xb,
-        Pose(arms="up", lean=-0.4 * drag),
-        -1,
-    )
+@dataclass(frozen=True)
+class Bout:
+    """What a fight mode needs: the aggressor and the other person, when the blow lands, the tempo
+    and the ground line (the aggressor stands on it, the other just in front)."""
+
+    cast: tuple[Actor, Actor]
+    t_hit: float
+    tempo: float
+    ground: float
+
+    def pair(self, a: tuple[float, Pose, int], b: tuple[float, Pose, int]) -> tuple[Placement, Placement]:
+        """Placements from the aggressor's and the other's ``(x, pose, facing)``."""
+        return (Placement(self.cast[0], a[0], self.ground, a[1], a[2]),
+                Placement(self.cast[1], b[0], self.ground + 0.01, b[1], b[2]))  # fmt: skip
+
+    def down(self, t: float) -> float:
+        """Eased progress of the victim going down after the blow."""
+        return ease(seg(t, self.t_hit, self.t_hit + 0.15))
+
+    def jab(self, t: float) -> float:
+        return abs(math.sin(t * self.tempo * 14))
+
+
+FightMode = Callable[[Bout, float], tuple[Placement, Placement]]
+FIGHTS: Modes[FightMode] = Modes("fight", default="brawl")
+
+
+@FIGHTS.register("brawl")
+def _brawl(bout: Bout, t: float) -> tuple[Placement, Placement]:
+    jab = bout.jab(t)
+    a = (0.42 + 0.03 * math.sin(t * 7), Pose(arms="punch", amount=jab, lean=0.15 * jab), 1)
+    lean = 0.15 * (1 - jab) - LIE * ease(seg(t, 0.8, 0.95))
+    return bout.pair(a, (0.58 - 0.03 * math.sin(t * 7 + 1), Pose(arms="punch", amount=1 - jab, lean=lean), -1))
+
+
+@FIGHTS.register("assault", "stab")
+def _assault(bout: Bout, t: float) -> tuple[Placement, Placement]:
+    t_hit, down = bout.t_hit, bout.down(t)
+    approach = ease(seg(t, 0.0, t_hit))
+    pa = walk_pose(t, 0.4, 0.5 * (approach < 1), arms="punch", amount=seg(t, t_hit - 0.08, t_hit))
+    pb = Pose(arms="clutch" if t > t_hit else "down", lean=-LIE * down)
+    return bout.pair((0.15 + 0.3 * approach, pa, 1), (0.6 + 0.1 * down, pb, -1))
+
+
+@FIGHTS.register("abuse")
+def _abuse(bout: Bout, t: float) -> tuple[Placement, Placement]:
+    jab = bout.jab(t)
+    pa = Pose(arms="punch", amount=jab, lean=0.3 * jab)
+    return bout.pair((0.44, pa, 1), (0.58, Pose(arms="clutch", crouch=0.7, lean=-0.2 * jab, stride=0.0), -1))
+
+
+@FIGHTS.register("shoot")
+def _shoot(bout: Bout, t: float) -> tuple[Placement, Placement]:
+    t_hit = bout.t_hit
+    fleeing = walk_pose(t, 0.6, 1.0 * (t < t_hit), arms="up", lean=-LIE * bout.down(t))
+    return bout.pair((0.2, Pose(arms="forward"), 1), (0.75 + 0.2 * ease(seg(t, 0.2, t_hit)), fleeing, 1))
+
+
+@FIGHTS.register("threaten")
+def _threaten(bout: Bout, t: float) -> tuple[Placement, Placement]:
+    a = (0.35, Pose(arms="forward", lean=0.1 * math.sin(t * 8)), 1)
+    return bout.pair(a, (0.6 + 0.1 * seg(t, 0.2, 0.9), Pose(arms="up"), -1))
+
+
+@FIGHTS.register("harass")
+def _harass(bout: Bout, t: float) -> tuple[Placement, Placement]:
+    xb = 0.35 + 0.45 * t * bout.tempo + 0.15 * ease(seg(t, 0.5, 1.0))
+    a = (xb - 0.12 - 0.05 * seg(t, 0.5, 1.0), walk_pose(t, 0.5, 0.5, arms="reach", amount=t), 1)
+    return bout.pair(a, (xb, walk_pose(t, 0.6, 0.5 + 0.5 * seg(t, 0.5, 0.6)), 1))
+
+
+@FIGHTS.register("argue")
+def _argue(bout: Bout, t: float) -> tuple[Placement, Placement]:
+    lean = 0.15 * math.sin(t * bout.tempo * 10)
+    a = (0.42, Pose(arms="wave" if lean > 0 else "forward", amount=t, lean=lean), 1)
+    return bout.pair(a, (0.58, Pose(arms="wave" if lean < 0 else "spread", amount=t, lean=-lean), -1))
+
+
+@FIGHTS.register("arrest")
+def _arrest(bout: Bout, t: float) -> tuple[Placement, Placement]:
+    catch = seg(t, 0.0, 0.55)
+    xb = 0.4 + 0.25 * catch
+    xa = 0.05 + 0.55 * catch
+    pb = walk_pose(t, 0.8, 1.0 * (catch < 1), lean=LIE * ease(seg(t, 0.55, 0.7)), arms="up")
+    pa = walk_pose(t, 0.8, 1.0 * (catch < 1), arms="forward", crouch=0.6 * seg(t, 0.6, 0.75))
+    return bout.pair((xa, pa, 1), (xb, pb, 1))
+
+
+@FIGHTS.register("kidnap")
+def _kidnap(bout: Bout, t: float) -> tuple[Placement, Placement]:
+    """Grab the victim and drag them to a van on the right."""
+    drag = ease(seg(t, bout.t_hit, 0.72))
+    xa = 0.35 + 0.2 * seg(t, 0.0, bout.t_hit) + 0.25 * drag
+    a = (xa, walk_pose(t, 0.5, 0.5, arms="reach", amount=1.0), 1)
+    return bout.pair(a, (0.55 + 0.25 * drag, Pose(arms="up", lean=-0.4 * drag), -1))
 
 
 @program("fall")
@@ -130,9 +164,11 @@ def fall(stage: Stage) -> Motion:
     g, tempo = stage.layout.ground, stage.params.tempo
     t0 = 0.35 + 0.2 * stage.rng.random()
     helper = mode in ("medical", "choke")
+    slip, falling = Slip(actors[0], t0, tempo, g), FALLS.get(mode)
 
     def draw(canvas: Canvas, t: float, frame: int) -> None:
-        x, y, pose = _faller(mode, t, t0, tempo, g)
+        faller = falling(slip, t)
+        x = faller.x
         if mode == "height":
             aspect = canvas.H / canvas.W
             canvas.line([(stage.x(0.33), g), (stage.x(0.42), g - 0.45)], (170, 170, 175), 0.012)
@@ -148,7 +184,7 @@ def fall(stage: Stage) -> Motion:
                 [(stage.x(0.2), g), (stage.x(0.35), g), (stage.x(0.8), g - 0.5), (stage.x(0.65), g - 0.5)],
                 (120, 125, 135),
             )
-        joints = draw_actor(canvas, stage, actors[0], stage.x(x), y, pose, stage.facing(1))
+        joints = faller.draw(canvas, stage)
         if mode == "drunk":
             draw_prop(canvas, stage, "bottle", joints, stage.facing(1), stage.height_at(g), t)
         if helper:
@@ -164,61 +200,95 @@ def fall(stage: Stage) -> Motion:
     return draw
 
 
-def _faller(mode: str, t: float, t0: float, tempo: float, g: float) -> tuple[float, float, Pose]:
-    """Position and pose of the person who falls."""
-    down = ease(seg(t, t0, t0 + 0.12))
-    if mode == "trip":
-        x = 0.2 + 0.35 * min(t, t0) + 0.05 * down
-        return x, g, walk_pose(t, 0.35, 0.5 * (t < t0), lean=LIE * down, arms="up" if t > t0 else "swing")
-    if mode == "faint":
-        slow = ease(seg(t, t0, t0 + 0.3))
-        return (
-            0.5,
-            g,
-            Pose(lean=0.12 * math.sin(t * 10) * (t < t0) - LIE * slow, arms="clutch" if t < t0 + 0.1 else "down"),
-        )
-    if mode == "height":
-        drop = seg(t, t0, t0 + 0.2) ** 2
-        return 0.45 + 0.08 * drop, g - 0.45 * (1 - drop), Pose(arms="up", lean=LIE * ease(seg(t, t0 + 0.1, t0 + 0.25)))
-    if mode == "injury":
-        x = 0.1 + 0.6 * min(t, t0) * 1.4
-        return (
-            x,
-            g,
-            walk_pose(
-                t, 0.75, 1.0 * (t < t0), lean=LIE * down, arms="clutch" if t > t0 else "swing", crouch=0.3 * down
-            ),
-        )
-    if mode == "drunk":
-        x = 0.25 + 0.3 * t + 0.04 * math.sin(t * 8)
-        return (
-            x,
-            g + 0.02 * math.sin(t * 5),
-            walk_pose(
-                t, 0.2, 0.4, lean=0.4 * math.sin(t * 6) * (t < 0.75) + LIE * ease(seg(t, 0.75, 0.85)), arms="spread"
-            ),
-        )
-    if mode == "medical":
-        return (
-            0.45,
-            g,
-            Pose(arms="clutch", crouch=0.8 * seg(t, t0 - 0.1, t0), lean=-LIE * ease(seg(t, t0 + 0.05, t0 + 0.2))),
-        )
-    if mode == "choke":
-        return 0.5, g, Pose(arms="clutch", lean=0.2 + 0.1 * math.sin(t * 14), crouch=0.2)
-    if mode == "startle":
-        jump = bob(seg(t, t0, t0 + 0.1), 1, 0.15)
-        back = ease(seg(t, t0, 1.0))
-        return (
-            0.45 - 0.3 * back,
-            g,
-            walk_pose(t, 0.3 + 0.6 * (t > t0), 0.5 + 0.5 * (t > t0), arms="up" if t > t0 else "swing", lift=jump),
-        )
-    # escalator: riding up the slope, then tumbling back down
-    u = seg(t, 0.0, t0)
-    tumble = seg(t, t0, t0 + 0.3)
+@dataclass(frozen=True)
+class Slip:
+    """What a fall mode needs: the person who falls, when it happens (``t0``), the tempo, the ground line."""
+
+    person: Actor
+    t0: float
+    tempo: float
+    ground: float
+
+    def at(self, x: float, y: float, pose: Pose) -> Placement:
+        return Placement(self.person, x, y, pose, 1)
+
+    def down(self, t: float) -> float:
+        """Eased progress of going down at ``t0``."""
+        return ease(seg(t, self.t0, self.t0 + 0.12))
+
+
+FallMode = Callable[[Slip, float], Placement]
+FALLS: Modes[FallMode] = Modes("fall", default="trip")
+
+
+@FALLS.register("trip")
+def _trip(slip: Slip, t: float) -> Placement:
+    t0, down = slip.t0, slip.down(t)
+    x = 0.2 + 0.35 * min(t, t0) + 0.05 * down
+    return slip.at(
+        x, slip.ground, walk_pose(t, 0.35, 0.5 * (t < t0), lean=LIE * down, arms="up" if t > t0 else "swing")
+    )
+
+
+@FALLS.register("faint")
+def _faint(slip: Slip, t: float) -> Placement:
+    t0 = slip.t0
+    slow = ease(seg(t, t0, t0 + 0.3))
+    pose = Pose(lean=0.12 * math.sin(t * 10) * (t < t0) - LIE * slow, arms="clutch" if t < t0 + 0.1 else "down")
+    return slip.at(0.5, slip.ground, pose)
+
+
+@FALLS.register("height")
+def _from_height(slip: Slip, t: float) -> Placement:
+    t0 = slip.t0
+    drop = seg(t, t0, t0 + 0.2) ** 2
+    pose = Pose(arms="up", lean=LIE * ease(seg(t, t0 + 0.1, t0 + 0.25)))
+    return slip.at(0.45 + 0.08 * drop, slip.ground - 0.45 * (1 - drop), pose)
+
+
+@FALLS.register("injury")
+def _injury(slip: Slip, t: float) -> Placement:
+    t0, down = slip.t0, slip.down(t)
+    x = 0.1 + 0.6 * min(t, t0) * 1.4
+    pose = walk_pose(t, 0.75, 1.0 * (t < t0), lean=LIE * down, arms="clutch" if t > t0 else "swing", crouch=0.3 * down)
+    return slip.at(x, slip.ground, pose)
+
+
+@FALLS.register("drunk")
+def _drunk(slip: Slip, t: float) -> Placement:
+    x = 0.25 + 0.3 * t + 0.04 * math.sin(t * 8)
+    lean = 0.4 * math.sin(t * 6) * (t < 0.75) + LIE * ease(seg(t, 0.75, 0.85))
+    return slip.at(x, slip.ground + 0.02 * math.sin(t * 5), walk_pose(t, 0.2, 0.4, lean=lean, arms="spread"))
+
+
+@FALLS.register("medical")
+def _collapse(slip: Slip, t: float) -> Placement:
+    t0 = slip.t0
+    pose = Pose(arms="clutch", crouch=0.8 * seg(t, t0 - 0.1, t0), lean=-LIE * ease(seg(t, t0 + 0.05, t0 + 0.2)))
+    return slip.at(0.45, slip.ground, pose)
+
+
+@FALLS.register("choke")
+def _choke(slip: Slip, t: float) -> Placement:
+    return slip.at(0.5, slip.ground, Pose(arms="clutch", lean=0.2 + 0.1 * math.sin(t * 14), crouch=0.2))
+
+
+@FALLS.register("startle")
+def _startle(slip: Slip, t: float) -> Placement:
+    t0 = slip.t0
+    jump = bob(seg(t, t0, t0 + 0.1), 1, 0.15)
+    back = ease(seg(t, t0, 1.0))
+    pose = walk_pose(t, 0.3 + 0.6 * (t > t0), 0.5 + 0.5 * (t > t0), arms="up" if t > t0 else "swing", lift=jump)
+    return slip.at(0.45 - 0.3 * back, slip.ground, pose)
+
+
+@FALLS.register("escalator")
+def _escalator(slip: Slip, t: float) -> Placement:
+    """Riding up the slope, then tumbling back down."""
+    u = seg(t, 0.0, slip.t0)
+    tumble = seg(t, slip.t0, slip.t0 + 0.3)
     pos = 0.3 + 0.4 * u - 0.35 * tumble
-    return pos, g - (pos - 0.27) * 1.1, Pose(lean=tumble * 6.0, arms="up" if tumble else "down")
+    return slip.at(pos, slip.ground - (pos - 0.27) * 1.1, Pose(lean=tumble * 6.0, arms="up" if tumble else "down"))
 
 
 @program("take")
@@ -228,11 +298,13 @@ def take(stage: Stage) -> Motion:
     actors = stage.cast(["bike" if mode == "snatch" else "human", "human"])
     g, accent, tempo = stage.layout.ground, stage.params.accent, stage.params.tempo
     t0 = 0.4 + 0.15 * stage.rng.random()
+    exchange = TAKES.get(mode)
 
     def draw(canvas: Canvas, t: float, frame: int) -> None:
         grab = seg(t, t0, t0 + 0.08)
         flee = ease(seg(t, t0 + 0.08, 1.0))
-        xa, xb, item = _exchange(mode, t, t0, grab, flee, tempo)
+        handover = exchange(Timing(t, t0, grab, flee, tempo))
+        xa, xb, item = handover.taker, handover.other, handover.item
         pa = walk_pose(t, 0.5 + 0.6 * flee, 0.5 + 0.5 * (flee > 0), arms="reach" if grab < 1 else "swing", amount=grab)
         pb = Pose(arms="up" if mode in ("rob", "snatch") and t > t0 else "down")
         if mode in ("deal",):
@@ -262,119 +334,72 @@ def take(stage: Stage) -> Motion:
     return draw
 
 
-def _exchange(
-    mode: str, t: float, t0: float, grab: float, flee: float, tempo: float
-) -> tuple[float, float | None, tuple[float, bool] | None]:
-    """x of the taker, x of the other person (None if absent), and (x, on_ground) of the item."""
-    if mode == "rob":
-        xa = 0.2 + 0.3 * seg(t, 0, t0) + 0.6 * flee
-        return xa, 0.6, (xa + 0.04 if grab >= 1 else 0.58, False)
-    if mode == "snatch":
-        xa = -0.1 + 1.1 * t * tempo
-        xb = 0.45 + 0.1 * t
-        taken = xa > xb
-        return xa, xb, ((xa if taken else xb + 0.03), False)
-    if mode == "pickpocket":
-        xb = 0.3 + 0.25 * t
-        xa = xb - 0.1 + 0.03 * grab - 0.4 * flee
-        return xa, xb, ((xa + 0.03) if grab >= 1 else xb - 0.02, False)
-    if mode == "deal":
-        return 0.42, 0.58, (0.5 + 0.08 * math.cos(seg(t, t0 - 0.1, t0 + 0.1) * math.pi), False)
-    if mode in ("litter", "abandon"):
-        xa = 0.15 + 0.7 * t * tempo
-        drop_x = 0.15 + 0.7 * t0 * tempo
-        return xa, None, (xa + 0.03, False) if t < t0 else (drop_x, True)
-    if mode == "shoplift":  # take from a shelf, hide it, walk out
-        xa = 0.25 + 0.2 * seg(t, 0, t0) + 0.5 * flee
-        return xa, None, (0.5, True) if t < t0 else None
-    # steal an unattended bag
-    xa = 0.1 + 0.5 * seg(t, 0, t0) + 0.45 * flee
-    return xa, 0.9, ((xa + 0.04, False) if grab >= 1 else (0.62, True))
+@dataclass(frozen=True)
+class Timing:
+    """The clock of a take: the time ``t``, the moment of the grab ``t0``, the grab's progress (0..1),
+    the eased flight after it (0..1) and the category's tempo."""
+
+    t: float
+    t0: float
+    grab: float
+    flee: float
+    tempo: float
 
 
-@program("act")
-def act(stage: Stage) -> Motion:
-    """A person acting on the scene: ``mode`` vandal, trespass, stunt, burgle, throw."""
-    mode = stage.params.options.get("mode", "throw")
-    actors = stage.cast(["human", "any"])
-    g, accent, tempo = stage.layout.ground, stage.params.accent, stage.params.tempo
-    shards = effects.Particles.make(stage.rng, 12)
-    t0 = 0.4 + 0.1 * stage.rng.random()
+@dataclass(frozen=True)
+class Handover:
+    """x of the taker, x of the other person (``None``: nobody), and the item's ``(x, on_ground)`` (``None``: gone)."""
 
-    def draw(canvas: Canvas, t: float, frame: int) -> None:
-        aspect = canvas.H / canvas.W
-        if mode in ("vandal", "burgle"):
-            wx = stage.x(0.62)
-            broken = t > t0
-            canvas.rect(
-                wx - 0.08 * aspect, g - 0.42, wx + 0.08 * aspect, g - 0.2, (40, 40, 50) if broken else (170, 205, 235)
-            )
-            if mode == "vandal":
-                for k in range(int(6 * seg(t, 0.1, 0.9))):
-                    canvas.line(
-                        [(stage.x(0.2 + 0.05 * k), g - 0.3 - 0.04 * (k % 2)), (stage.x(0.24 + 0.05 * k), g - 0.22)],
-                        accent,
-                        0.015,
-                    )
-            effects.debris(canvas, shards, wx, g - 0.3, t - t0, 0.6, (200, 230, 250), size=0.006)
-        if mode == "trespass":
-            for k in range(12):
-                fx = stage.x(0.3 + 0.04 * k)
-                canvas.line([(fx, g), (fx, g - 0.3)], (110, 110, 115), 0.008)
-            canvas.line([(stage.x(0.28), g - 0.28), (stage.x(0.78), g - 0.28)], (110, 110, 115), 0.008)
-        x, y, pose = _actor_path(mode, t, t0, tempo, g)
-        joints = draw_actor(canvas, stage, actors[0], stage.x(x), y, pose, stage.facing(1))
-        if mode == "throw" and t > t0:
-            u = seg(t, t0, t0 + 0.35)
-            canvas.circle(
-                stage.x(x + 0.05 + 0.5 * u), g - 0.3 - 0.2 * math.sin(u * math.pi) + 0.25 * u * u, 0.02, accent
-            )
-            if u >= 1:
-                effects.debris(canvas, shards, stage.x(x + 0.55), g - 0.05, t - t0 - 0.35, 0.4, accent, size=0.008)
-        if mode in ("vandal", "burgle") and "hand_f" in joints and t < t0 + 0.1:
-            draw_weapon(canvas, joints["hand_f"], stage.height_at(g), "bat", stage.facing(1))
-        if mode == "throw":
-            draw_actor(
-                canvas,
-                stage,
-                actors[1],
-                stage.x(0.78),
-                g + 0.02,
-                Pose(arms="up" if t > t0 + 0.3 else "down", crouch=0.4 * (t > t0 + 0.3)),
-                stage.facing(-1),
-            )
-
-    return draw
+    taker: float
+    other: float | None
+    item: tuple[float, bool] | None
 
 
-def _actor_path(mode: str, t: float, t0: float, tempo: float, g: float) -> tuple[float, float, Pose]:
-    if mode == "trespass":
-        climb = seg(t, t0 - 0.15, t0 + 0.15)
-        x = 0.15 + 0.35 * seg(t, 0, t0 - 0.15) + 0.3 * ease(seg(t, t0 + 0.15, 1.0))
-        return (
-            x + 0.05 * climb,
-            g - 0.3 * math.sin(climb * math.pi),
-            walk_pose(t, 0.3, 0.5, arms="up" if 0 < climb < 1 else "swing"),
-        )
-    if mode == "stunt":  # balance along a roof edge, then leap a gap
-        leap = seg(t, t0, t0 + 0.2)
-        x = 0.1 + 0.35 * seg(t, 0, t0) + 0.3 * leap + 0.2 * seg(t, t0 + 0.2, 1.0)
-        return (
-            x,
-            g - 0.18 * math.sin(leap * math.pi),
-            walk_pose(t, 0.3, 0.4, arms="spread", lean=0.15 * math.sin(t * 9)),
-        )
-    if mode == "burgle":
-        climb = ease(seg(t, t0 + 0.1, t0 + 0.4))
-        return (
-            0.3 + 0.3 * seg(t, 0, t0) + 0.02 * climb,
-            g - 0.2 * climb,
-            walk_pose(t, 0.3, 0.5 * (t < t0), arms="punch" if t < t0 + 0.1 else "up", amount=seg(t, t0 - 0.1, t0)),
-        )
-    if mode == "vandal":
-        return (
-            0.2 + 0.32 * seg(t, 0, t0),
-            g,
-            walk_pose(t, 0.3, 0.5 * (t < t0), arms="throw" if t < t0 + 0.1 else "swing", amount=seg(t, t0 - 0.15, t0)),
-        )
-    return 0.2, g, Pose(arms="throw", amount=seg(t, t0 - 0.15, t0) if t < t0 + 0.2 else 1.0)
+TakeMode = Callable[[Timing], Handover]
+TAKES: Modes[TakeMode] = Modes("take", default="steal")
+
+
+@TAKES.register("rob")
+def _rob(c: Timing) -> Handover:
+    xa = 0.2 + 0.3 * seg(c.t, 0, c.t0) + 0.6 * c.flee
+    return Handover(xa, 0.6, (xa + 0.04 if c.grab >= 1 else 0.58, False))
+
+
+@TAKES.register("snatch")
+def _snatch(c: Timing) -> Handover:
+    xa = -0.1 + 1.1 * c.t * c.tempo
+    xb = 0.45 + 0.1 * c.t
+    return Handover(xa, xb, ((xa if xa > xb else xb + 0.03), False))
+
+
+@TAKES.register("pickpocket")
+def _pickpocket(c: Timing) -> Handover:
+    xb = 0.3 + 0.25 * c.t
+    xa = xb - 0.1 + 0.03 * c.grab - 0.4 * c.flee
+    return Handover(xa, xb, ((xa + 0.03) if c.grab >= 1 else xb - 0.02, False))
+
+
+@TAKES.register("deal")
+def _deal(c: Timing) -> Handover:
+    return Handover(0.42, 0.58, (0.5 + 0.08 * math.cos(seg(c.t, c.t0 - 0.1, c.t0 + 0.1) * math.pi), False))
+
+
+@TAKES.register("litter", "abandon")
+def _leave(c: Timing) -> Handover:
+    xa = 0.15 + 0.7 * c.t * c.tempo
+    drop_x = 0.15 + 0.7 * c.t0 * c.tempo
+    return Handover(xa, None, (xa + 0.03, False) if c.t < c.t0 else (drop_x, True))
+
+
+@TAKES.register("shoplift")
+def _shoplift(c: Timing) -> Handover:
+    """Take from a shelf, hide it, walk out."""
+    xa = 0.25 + 0.2 * seg(c.t, 0, c.t0) + 0.5 * c.flee
+    return Handover(xa, None, (0.5, True) if c.t < c.t0 else None)
+
+
+@TAKES.register("steal")
+def _steal(c: Timing) -> Handover:
+    """Steal an unattended bag."""
+    xa = 0.1 + 0.5 * seg(c.t, 0, c.t0) + 0.45 * c.flee
+    return Handover(xa, 0.9, ((xa + 0.04, False) if c.grab >= 1 else (0.62, True)))

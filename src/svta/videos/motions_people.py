@@ -1,16 +1,29 @@
 """Motion programs about people going about their day: walking and running, everyday activities and
 groups. Each program takes a :class:`Stage` and returns a per-frame draw function;
-the category map (:mod:`svta.videos.programs`) picks the program and its mode.
+a category's `motion` field in the taxonomy (read by :mod:`svta.videos.programs`) picks the program and its mode.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from svta.videos import effects
-from svta.videos.draw import Canvas, Pose, draw_bag, draw_box, draw_weapon
-from svta.videos.stage import Motion, Stage, bob, draw_actor, ease, seg, walk_pose
+from svta.videos.draw import RGB, Canvas, Pose, draw_bag, draw_box, draw_weapon
+from svta.videos.stage import (
+    MODE_CATALOG,
+    Actor,
+    Modes,
+    Motion,
+    Placement,
+    Stage,
+    bob,
+    draw_actor,
+    ease,
+    seg,
+    walk_pose,
+)
 
 PROGRAMS: dict[str, Callable[[Stage], Motion]] = {}
 LIE = math.pi / 2  # lean of a body lying on the ground
@@ -26,36 +39,107 @@ def program(name: str) -> Callable[[Callable[[Stage], Motion]], Callable[[Stage]
     return decorate
 
 
+@dataclass(frozen=True)
+class Grip:
+    """A prop in a person's hand: its name, the joints of the person holding it (from
+    :func:`draw_person`), the facing, the person's height ``h``, the time ``t`` and the category's accent."""
+
+    name: str
+    joints: dict
+    facing: int
+    h: float
+    t: float
+    accent: RGB
+    aspect: float
+
+    @property
+    def hand(self) -> tuple[float, float]:
+        return self.joints["hand_f"]
+
+
+PropDrawer = Callable[[Canvas, Grip], None]
+PROPS: dict[str, PropDrawer] = {}
+
+
+def prop(*names: str) -> Callable[[PropDrawer], PropDrawer]:
+    """Register a drawer of a held prop under each of ``names``."""
+
+    def decorate(fn: PropDrawer) -> PropDrawer:
+        for name in names:
+            PROPS[name] = fn
+        return fn
+
+    return decorate
+
+
 def draw_prop(canvas: Canvas, stage: Stage, prop: str | None, joints: dict, facing: int, h: float, t: float) -> None:
-    """A small object held by a person (``joints`` from :func:`draw_person`)."""
-    if not prop or "hand_f" not in joints:
+    """A small object held by a person (``joints`` from :func:`draw_person`); unknown props are not drawn."""
+    if not prop or "hand_f" not in joints or prop not in PROPS:
         return
-    hand, accent = joints["hand_f"], stage.params.accent
-    aspect = canvas.H / canvas.W
-    if prop == "phone":
-        canvas.rect(hand[0] - 0.012 * aspect, hand[1] - 0.03, hand[0] + 0.012 * aspect, hand[1] + 0.005, (20, 20, 25))
-    elif prop == "bag":
-        draw_bag(canvas, joints["hand_b"][0], joints["hand_b"][1], 0.12 * h / 0.36, accent)
-    elif prop == "box":
-        draw_box(canvas, hand[0], hand[1] + 0.04, 0.1 * h / 0.36, accent)
-    elif prop == "camera":
-        canvas.rect(hand[0] - 0.02 * aspect, hand[1] - 0.03, hand[0] + 0.02 * aspect, hand[1], (30, 30, 35))
-        if math.sin(t * 25) > 0.93:
-            effects.glow(canvas, hand[0], hand[1] - 0.015, 0.06, (255, 255, 240))
-    elif prop in ("knife", "gun", "bat", "stick"):
-        draw_weapon(canvas, hand, h, prop, facing)
-    elif prop == "cigarette":
-        canvas.line([hand, (hand[0] + facing * 0.02 * aspect, hand[1] - 0.005)], (245, 245, 245), 0.006)
-    elif prop == "bottle":
-        canvas.line([hand, (hand[0], hand[1] - 0.05 * h / 0.36)], (60, 130, 60), 0.015)
-    elif prop == "book":
-        canvas.rect(hand[0] - 0.03 * aspect, hand[1] - 0.035, hand[0] + 0.03 * aspect, hand[1], accent)
-    elif prop == "broom":
-        foot = (hand[0] + facing * 0.08 * aspect * math.sin(t * 20), joints["foot_f"][1])
-        canvas.line([hand, foot], (150, 110, 60), 0.01)
-        canvas.line([(foot[0] - 0.03 * aspect, foot[1]), (foot[0] + 0.03 * aspect, foot[1])], (200, 170, 80), 0.02)
-    elif prop == "ball":
-        canvas.circle(hand[0], hand[1], 0.02, accent)
+    PROPS[prop](canvas, Grip(prop, joints, facing, h, t, stage.params.accent, canvas.H / canvas.W))
+
+
+@prop("phone")
+def _phone(canvas: Canvas, grip: Grip) -> None:
+    hand, aspect = grip.hand, grip.aspect
+    canvas.rect(hand[0] - 0.012 * aspect, hand[1] - 0.03, hand[0] + 0.012 * aspect, hand[1] + 0.005, (20, 20, 25))
+
+
+@prop("bag")
+def _bag(canvas: Canvas, grip: Grip) -> None:
+    draw_bag(canvas, grip.joints["hand_b"][0], grip.joints["hand_b"][1], 0.12 * grip.h / 0.36, grip.accent)
+
+
+@prop("box")
+def _box(canvas: Canvas, grip: Grip) -> None:
+    draw_box(canvas, grip.hand[0], grip.hand[1] + 0.04, 0.1 * grip.h / 0.36, grip.accent)
+
+
+@prop("camera")
+def _camera(canvas: Canvas, grip: Grip) -> None:
+    hand, aspect = grip.hand, grip.aspect
+    canvas.rect(hand[0] - 0.02 * aspect, hand[1] - 0.03, hand[0] + 0.02 * aspect, hand[1], (30, 30, 35))
+    if math.sin(grip.t * 25) > 0.93:  # the flash, now and then
+        effects.glow(canvas, hand[0], hand[1] - 0.015, 0.06, (255, 255, 240))
+
+
+@prop("knife", "gun", "bat", "stick")
+def _weapon(canvas: Canvas, grip: Grip) -> None:
+    draw_weapon(canvas, grip.hand, grip.h, grip.name, grip.facing)
+
+
+@prop("cigarette")
+def _cigarette(canvas: Canvas, grip: Grip) -> None:
+    hand = grip.hand
+    canvas.line([hand, (hand[0] + grip.facing * 0.02 * grip.aspect, hand[1] - 0.005)], (245, 245, 245), 0.006)
+
+
+@prop("bottle")
+def _bottle(canvas: Canvas, grip: Grip) -> None:
+    canvas.line([grip.hand, (grip.hand[0], grip.hand[1] - 0.05 * grip.h / 0.36)], (60, 130, 60), 0.015)
+
+
+@prop("book")
+def _book(canvas: Canvas, grip: Grip) -> None:
+    hand, aspect = grip.hand, grip.aspect
+    canvas.rect(hand[0] - 0.03 * aspect, hand[1] - 0.035, hand[0] + 0.03 * aspect, hand[1], grip.accent)
+
+
+@prop("broom")
+def _broom(canvas: Canvas, grip: Grip) -> None:
+    hand, aspect = grip.hand, grip.aspect
+    foot = (hand[0] + grip.facing * 0.08 * aspect * math.sin(grip.t * 20), grip.joints["foot_f"][1])
+    canvas.line([hand, foot], (150, 110, 60), 0.01)
+    canvas.line([(foot[0] - 0.03 * aspect, foot[1]), (foot[0] + 0.03 * aspect, foot[1])], (200, 170, 80), 0.02)
+
+
+@prop("ball")
+def _ball(canvas: Canvas, grip: Grip) -> None:
+    canvas.circle(grip.hand[0], grip.hand[1], 0.02, grip.accent)
+
+
+PACE_SPEED = {"walk": 0.32, "run": 0.75, "wander": 0.12, "pace": 0.3, "stagger": 0.18}  # scene widths per clip
+MODE_CATALOG["stroll"] = ("pace", PACE_SPEED)
 
 
 @program("stroll")
@@ -64,7 +148,7 @@ def stroll(stage: Stage) -> Motion:
     o = stage.params.options
     pace, arms, prop = o.get("pace", "walk"), o.get("arms", "swing"), o.get("prop")
     actors = stage.cast([o.get("role", "human")] * o.get("count", 1))
-    speed = {"walk": 0.32, "run": 0.75, "wander": 0.12, "pace": 0.3, "stagger": 0.18}[pace] * stage.params.tempo
+    speed = PACE_SPEED[pace] * stage.params.tempo
     stride = {"run": 1.0, "wander": 0.35}.get(pace, 0.5)
     g = stage.layout.ground
     starts = [0.12 + 0.14 * i + 0.06 * stage.rng.random() for i in range(len(actors))]
@@ -105,6 +189,9 @@ GESTURES: dict[str, tuple[str, str, str | None, str | None]] = {
 }  # fmt: skip
 
 
+MODE_CATALOG["idle"] = ("gesture", GESTURES)
+
+
 def _gesture_pose(posture: str, arms: str, t: float, tempo: float) -> Pose:
     cyc = t * tempo * 10
     pose = Pose(sit=posture == "sit", crouch=0.7 if posture == "crouch" else 0.0, arms="down")
@@ -129,40 +216,62 @@ def _gesture_pose(posture: str, arms: str, t: float, tempo: float) -> Pose:
 
 
 def _furniture(canvas: Canvas, stage: Stage, kind: str | None, x: float, y: float, h: float) -> None:
-    aspect = canvas.H / canvas.W
-    if kind == "table":
-        canvas.rect(
-            x + stage.mirror * 0.1 * aspect - 0.08 * aspect,
-            y - 0.45 * h,
-            x + stage.mirror * 0.1 * aspect + 0.08 * aspect,
-            y - 0.41 * h,
-            (150, 100, 60),
-        )
-        canvas.circle(x + stage.mirror * 0.1 * aspect, y - 0.47 * h, 0.025, stage.params.accent)
-    elif kind == "stove":
-        sx = x + stage.mirror * 0.09 * aspect
-        canvas.rect(sx - 0.07 * aspect, y - 0.5 * h, sx + 0.07 * aspect, y, (70, 70, 75))
-        canvas.ellipse(sx, y - 0.54 * h, 0.05, 0.02, stage.params.accent)
-    elif kind == "bench":
-        canvas.rect(x - 0.1 * aspect, y - 0.28 * h, x + 0.06 * aspect, y - 0.24 * h, (120, 80, 40))
-    elif kind == "desk":
-        dx = x + stage.mirror * 0.09 * aspect
-        canvas.rect(dx - 0.07 * aspect, y - 0.45 * h, dx + 0.07 * aspect, y - 0.41 * h, (140, 110, 80))
-        canvas.rect(dx - 0.035 * aspect, y - 0.62 * h, dx + 0.035 * aspect, y - 0.46 * h, (40, 120, 200))
-    elif kind == "plants":
-        for k in range(4):
-            px = x + stage.mirror * (0.06 + 0.05 * k) * aspect
-            canvas.line([(px, y), (px, y - 0.12 * h)], (40, 140, 40), 0.012)
-            canvas.circle(px, y - 0.13 * h, 0.02, stage.params.accent)
-    elif kind == "bricks":
-        for k in range(3):
-            canvas.rect(
-                x + stage.mirror * (0.08 + 0.05 * k) * aspect - 0.02 * aspect,
-                y - 0.06,
-                x + stage.mirror * (0.08 + 0.05 * k) * aspect + 0.02 * aspect,
-                y,
-                (170, 70, 50),
-            )
+    """The furniture of a gesture (a table to eat at, a stove, ...) beside a person at ``x`` (mirrored)."""
+    if kind in FURNITURE:
+        FURNITURE[kind](canvas, Spot(x, y, h, stage.mirror, canvas.H / canvas.W, stage.params.accent))
+
+
+@dataclass(frozen=True)
+class Spot:
+    """Where furniture goes: the person's mirrored x and feet y, their height, the mirror sign, the
+    frame's aspect ratio and the category's accent colour."""
+
+    x: float
+    y: float
+    h: float
+    mirror: int
+    aspect: float
+    accent: RGB
+
+
+def _table(canvas: Canvas, s: Spot) -> None:
+    cx = s.x + s.mirror * 0.1 * s.aspect
+    canvas.rect(cx - 0.08 * s.aspect, s.y - 0.45 * s.h, cx + 0.08 * s.aspect, s.y - 0.41 * s.h, (150, 100, 60))
+    canvas.circle(cx, s.y - 0.47 * s.h, 0.025, s.accent)
+
+
+def _stove(canvas: Canvas, s: Spot) -> None:
+    sx = s.x + s.mirror * 0.09 * s.aspect
+    canvas.rect(sx - 0.07 * s.aspect, s.y - 0.5 * s.h, sx + 0.07 * s.aspect, s.y, (70, 70, 75))
+    canvas.ellipse(sx, s.y - 0.54 * s.h, 0.05, 0.02, s.accent)
+
+
+def _bench(canvas: Canvas, s: Spot) -> None:
+    canvas.rect(s.x - 0.1 * s.aspect, s.y - 0.28 * s.h, s.x + 0.06 * s.aspect, s.y - 0.24 * s.h, (120, 80, 40))
+
+
+def _desk(canvas: Canvas, s: Spot) -> None:
+    dx = s.x + s.mirror * 0.09 * s.aspect
+    canvas.rect(dx - 0.07 * s.aspect, s.y - 0.45 * s.h, dx + 0.07 * s.aspect, s.y - 0.41 * s.h, (140, 110, 80))
+    canvas.rect(dx - 0.035 * s.aspect, s.y - 0.62 * s.h, dx + 0.035 * s.aspect, s.y - 0.46 * s.h, (40, 120, 200))
+
+
+def _plants(canvas: Canvas, s: Spot) -> None:
+    for k in range(4):
+        px = s.x + s.mirror * (0.06 + 0.05 * k) * s.aspect
+        canvas.line([(px, s.y), (px, s.y - 0.12 * s.h)], (40, 140, 40), 0.012)
+        canvas.circle(px, s.y - 0.13 * s.h, 0.02, s.accent)
+
+
+def _bricks(canvas: Canvas, s: Spot) -> None:
+    for k in range(3):
+        bx = s.x + s.mirror * (0.08 + 0.05 * k) * s.aspect
+        canvas.rect(bx - 0.02 * s.aspect, s.y - 0.06, bx + 0.02 * s.aspect, s.y, (170, 70, 50))
+
+
+FURNITURE: dict[str, Callable[[Canvas, Spot], None]] = {
+    "table": _table, "stove": _stove, "bench": _bench, "desk": _desk, "plants": _plants, "bricks": _bricks,
+}  # fmt: skip
 
 
 @program("idle")
@@ -208,12 +317,12 @@ def group(stage: Stage) -> Motion:
     tempo = stage.params.tempo
     jitter = [stage.rng.random() for _ in range(n)]
     particles = effects.Particles.make(stage.rng, 10)
-    fallers = {i for i in range(n) if jitter[i] < 0.3}
+    members = [Member(actor, i, n, jitter[i], jitter[i] < 0.3, tempo, g) for i, actor in enumerate(actors)]
+    place = FORMATIONS.get(formation)
 
     def draw(canvas: Canvas, t: float, frame: int) -> None:
-        for i, actor in enumerate(actors):
-            x, y, facing, pose = _formation(formation, i, n, t, tempo, jitter[i], g, i in fallers)
-            joints = draw_actor(canvas, stage, actor, stage.x(x), y, pose, stage.facing(facing))
+        for i, member in enumerate(members):
+            joints = place(member, t).draw(canvas, stage)
             if formation == "sports" and i == int(t * tempo * 4) % n and "hand_f" in joints:
                 canvas.circle(joints["hand_f"][0], joints["hand_f"][1] - 0.02, 0.025, stage.params.accent)
         if formation == "riot":
@@ -227,63 +336,98 @@ def group(stage: Stage) -> Motion:
     return draw
 
 
-def _formation(
-    kind: str, i: int, n: int, t: float, tempo: float, r: float, g: float, faller: bool
-) -> tuple[float, float, int, Pose]:
-    """Position, facing and pose of member ``i`` of ``n`` in a group formation at time ``t``."""
-    if kind == "queue":  # a line shuffling toward a counter on the right
-        step = math.floor(t * tempo * 3 + r) / 3 * 0.08
-        return 0.2 + i * 0.12 + step, g, 1, walk_pose(t, 0.1, 0.2 if (t * 3 + r) % 1 < 0.3 else 0.0, arms="down")
-    if kind == "talk":
-        side = 1 if i % 2 == 0 else -1
-        return (
-            0.5 - side * 0.1 - 0.15 * (i // 2),
-            g + 0.02 * (i // 2),
-            side,
-            Pose(arms="wave" if math.sin(t * 8 + i) > 0.4 else "down", amount=t),
+@dataclass(frozen=True)
+class Member:
+    """Member ``i`` of a group of ``n``: its actor, a seeded jitter ``r`` (0..1), whether it falls
+    (in a stampede), the category's tempo and the ground line."""
+
+    actor: Actor
+    i: int
+    n: int
+    r: float
+    faller: bool
+    tempo: float
+    ground: float
+
+    def at(self, x: float, y: float, facing: int, pose: Pose) -> Placement:
+        return Placement(self.actor, x, y, pose, facing)
+
+
+Formation = Callable[[Member, float], Placement]
+FORMATIONS: Modes[Formation] = Modes("group", default="talk", option="formation")
+
+
+@FORMATIONS.register("queue")
+def _queue(m: Member, t: float) -> Placement:
+    """A line shuffling toward a counter on the right."""
+    step = math.floor(t * m.tempo * 3 + m.r) / 3 * 0.08
+    return m.at(
+        0.2 + m.i * 0.12 + step, m.ground, 1, walk_pose(t, 0.1, 0.2 if (t * 3 + m.r) % 1 < 0.3 else 0.0, arms="down")
+    )
+
+
+@FORMATIONS.register("talk")
+def _talk(m: Member, t: float) -> Placement:
+    side = 1 if m.i % 2 == 0 else -1
+    pose = Pose(arms="wave" if math.sin(t * 8 + m.i) > 0.4 else "down", amount=t)
+    return m.at(0.5 - side * 0.1 - 0.15 * (m.i // 2), m.ground + 0.02 * (m.i // 2), side, pose)
+
+
+@FORMATIONS.register("greet")
+def _greet(m: Member, t: float) -> Placement:
+    """Approach, then embrace or shake hands."""
+    side = 1 if m.i % 2 == 0 else -1
+    u = ease(seg(t, 0.0, 0.55))
+    x = 0.5 - side * (0.35 - 0.28 * u) - 0.1 * (m.i // 2)
+    arms = "forward" if u >= 1 else ("wave" if u > 0.6 else "swing")
+    return m.at(x, m.ground, side, walk_pose(t, 0.3 * (1 - u >= 0), 0.5 if u < 1 else 0.0, arms=arms, amount=t))
+
+
+@FORMATIONS.register("play")
+def _play(m: Member, t: float) -> Placement:
+    """Children running in a loop."""
+    a = t * m.tempo * 6 + m.i * 2 * math.pi / m.n
+    pose = walk_pose(t, 0.8, 1.0, lift=bob(t, 6 + m.i, 0.05))
+    return m.at(0.5 + 0.28 * math.cos(a), m.ground + 0.06 * math.sin(a), -1 if math.sin(a) > 0 else 1, pose)
+
+
+@FORMATIONS.register("sports")
+def _sports(m: Member, t: float) -> Placement:
+    x = 0.2 + 0.6 * (m.i / max(1, m.n - 1)) + 0.08 * math.sin(t * 7 + m.i)
+    pose = walk_pose(t, 0.6, 0.9, arms="up" if (t * 4 + m.i) % 1 < 0.2 else "swing")
+    return m.at(x, m.ground + 0.05 * (m.i % 2), 1 if m.i % 2 else -1, pose)
+
+
+@FORMATIONS.register("stampede")
+def _stampede(m: Member, t: float) -> Placement:
+    x = -0.1 + m.i * 0.11 + (0.9 * t * m.tempo) + 0.05 * m.r
+    fall = m.faller and t > 0.4 + 0.3 * m.r
+    pose = walk_pose(t, 0.9, 1.0, arms="up", lean=LIE if fall else 0.25)
+    return m.at((x - (t - 0.4) * 0.7 if fall else x), m.ground + 0.05 * (m.i % 3), 1, pose)
+
+
+@FORMATIONS.register("riot")
+def _riot(m: Member, t: float) -> Placement:
+    x = 0.15 + 0.1 * m.i + 0.05 * math.sin(t * 5 + m.i)
+    throwing = (t * m.tempo * 2 + m.r) % 1
+    return m.at(x, m.ground + 0.04 * (m.i % 2), 1, Pose(arms="throw", amount=throwing, lean=0.1))
+
+
+@FORMATIONS.register("bully")
+def _bully(m: Member, t: float) -> Placement:
+    """A victim in the middle, pushed around by the others."""
+    if m.i == 0:
+        return m.at(
+            0.5 + 0.05 * math.sin(t * 9), m.ground, 1, Pose(arms="clutch", lean=0.3 * math.sin(t * 9), crouch=0.3)
         )
-    if kind == "greet":  # approach, then embrace/handshake
-        side = 1 if i % 2 == 0 else -1
-        u = ease(seg(t, 0.0, 0.55))
-        x = 0.5 - side * (0.35 - 0.28 * u) - 0.1 * (i // 2)
-        arms = "forward" if u >= 1 else ("wave" if u > 0.6 else "swing")
-        return x, g, side, walk_pose(t, 0.3 * (1 - u >= 0), 0.5 if u < 1 else 0.0, arms=arms, amount=t)
-    if kind == "play":  # children running in a loop
-        a = t * tempo * 6 + i * 2 * math.pi / n
-        return (
-            0.5 + 0.28 * math.cos(a),
-            g + 0.06 * math.sin(a),
-            -1 if math.sin(a) > 0 else 1,
-            walk_pose(t, 0.8, 1.0, lift=bob(t, 6 + i, 0.05)),
-        )
-    if kind == "sports":
-        x = 0.2 + 0.6 * (i / max(1, n - 1)) + 0.08 * math.sin(t * 7 + i)
-        return (
-            x,
-            g + 0.05 * (i % 2),
-            1 if i % 2 else -1,
-            walk_pose(t, 0.6, 0.9, arms="up" if (t * 4 + i) % 1 < 0.2 else "swing"),
-        )
-    if kind == "stampede":
-        x = -0.1 + i * 0.11 + (0.9 * t * tempo) + 0.05 * r
-        fall = faller and t > 0.4 + 0.3 * r
-        pose = walk_pose(t, 0.9, 1.0, arms="up", lean=LIE if fall else 0.25)
-        return (x - (t - 0.4) * 0.7 if fall else x), g + 0.05 * (i % 3), 1, pose
-    if kind == "riot":
-        x = 0.15 + 0.1 * i + 0.05 * math.sin(t * 5 + i)
-        throwing = (t * tempo * 2 + r) % 1
-        return x, g + 0.04 * (i % 2), 1, Pose(arms="throw", amount=throwing, lean=0.1)
-    if kind == "bully":  # a victim in the middle, pushed around
-        if i == 0:
-            return 0.5 + 0.05 * math.sin(t * 9), g, 1, Pose(arms="clutch", lean=0.3 * math.sin(t * 9), crouch=0.3)
-        a = i * 2 * math.pi / (n - 1) + 0.3 * math.sin(t * 3)
-        x = 0.5 + 0.2 * math.cos(a)
-        return (
-            x,
-            g + 0.04 * math.sin(a),
-            1 if x < 0.5 else -1,
-            Pose(arms="punch", amount=abs(math.sin(t * 9 + i)), lean=0.2),
-        )
-    if kind == "dance":
-        return 0.3 + 0.2 * i, g, 1 if i % 2 else -1, _gesture_pose("stand", "dance", t + i * 0.2, tempo)
-    return 0.3 + 0.2 * i, g, 1, Pose()
+    a = m.i * 2 * math.pi / (m.n - 1) + 0.3 * math.sin(t * 3)
+    x = 0.5 + 0.2 * math.cos(a)
+    pose = Pose(arms="punch", amount=abs(math.sin(t * 9 + m.i)), lean=0.2)
+    return m.at(x, m.ground + 0.04 * math.sin(a), 1 if x < 0.5 else -1, pose)
+
+
+@FORMATIONS.register("dance")
+def _dance(m: Member, t: float) -> Placement:
+    return m.at(
+        0.3 + 0.2 * m.i, m.ground, 1 if m.i % 2 else -1, _gesture_pose("stand", "dance", t + m.i * 0.2, m.tempo)
+    )

@@ -7,7 +7,6 @@ it); :class:`Layout` tells the motion programs where the ground, the road lanes 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -268,40 +267,51 @@ def _furnish_home(p: _Paint, sofa: bool = False) -> None:
         p.rect(0.2, 0.5, 0.35, 0.65, (150, 110, 70))
 
 
-def _furnish_misc(p: _Paint, kind: str) -> None:
-    if kind == "lockers":
-        for x in np.arange(0, 1, 0.05):
-            p.rect(x, 0.2, x + 0.045, 0.6, (70, 120, 170))
-    elif kind == "beds":
-        for x in p.spread(3):
-            p.rect(x - 0.09, 0.52, x + 0.09, 0.62, (250, 250, 250))
-        p.rect(0.48, 0.1, 0.52, 0.22, (220, 40, 40))
-        p.rect(0.44, 0.14, 0.56, 0.18, (220, 40, 40))
-    elif kind == "counter":
-        p.rect(0, 0.45, 1, 0.66, (170, 140, 100))
-        for x in np.arange(0.05, 1, 0.18):
-            p.rect(x, 0.2, x + 0.12, 0.45, (200, 225, 235))
-    elif kind == "gym":
-        for x in p.spread(4):
-            p.rect(x - 0.05, 0.55, x + 0.05, 0.58, (40, 40, 40))
-            p.circle(x - 0.05, 0.565, 0.03, (30, 30, 30))
-            p.circle(x + 0.05, 0.565, 0.03, (30, 30, 30))
-    elif kind == "racks":
-        for x in p.spread(4, 0.1):
-            p.rect(x - 0.09, 0.1, x + 0.09, 0.64, (60, 90, 160))
-            for y in (0.2, 0.35, 0.5):
-                p.rect(x - 0.08, y, x + 0.08, y + 0.1, (170, 125, 70))
-    elif kind == "escalator":
-        p.poly([(0.3, 0.66), (0.45, 0.66), (0.85, 0.15), (0.7, 0.15)], (120, 125, 135))
-        for k in range(12):
-            y = 0.66 - k * 0.042
-            x = 0.3 + k * 0.0333
-            p.line([(x, y), (x + 0.15, y)], (80, 80, 90), 0.005)
-    elif kind == "airport":
-        p.rect(0, 0.1, 1, 0.5, (160, 200, 235))
-        for x in np.arange(0, 1, 0.1):
-            p.line([(x, 0.1), (x, 0.5)], (90, 100, 110), 0.008)
-        p.poly([(0.3, 0.4), (0.6, 0.38), (0.62, 0.42), (0.3, 0.43)], (240, 240, 240))
+def _furnish_lockers(p: _Paint) -> None:
+    for x in np.arange(0, 1, 0.05):
+        p.rect(x, 0.2, x + 0.045, 0.6, (70, 120, 170))
+
+
+def _furnish_beds(p: _Paint) -> None:
+    for x in p.spread(3):
+        p.rect(x - 0.09, 0.52, x + 0.09, 0.62, (250, 250, 250))
+    p.rect(0.48, 0.1, 0.52, 0.22, (220, 40, 40))  # a red cross
+    p.rect(0.44, 0.14, 0.56, 0.18, (220, 40, 40))
+
+
+def _furnish_counter(p: _Paint) -> None:
+    p.rect(0, 0.45, 1, 0.66, (170, 140, 100))
+    for x in np.arange(0.05, 1, 0.18):
+        p.rect(x, 0.2, x + 0.12, 0.45, (200, 225, 235))
+
+
+def _furnish_gym(p: _Paint) -> None:
+    for x in p.spread(4):  # barbells
+        p.rect(x - 0.05, 0.55, x + 0.05, 0.58, (40, 40, 40))
+        p.circle(x - 0.05, 0.565, 0.03, (30, 30, 30))
+        p.circle(x + 0.05, 0.565, 0.03, (30, 30, 30))
+
+
+def _furnish_racks(p: _Paint) -> None:
+    for x in p.spread(4, 0.1):
+        p.rect(x - 0.09, 0.1, x + 0.09, 0.64, (60, 90, 160))
+        for y in (0.2, 0.35, 0.5):
+            p.rect(x - 0.08, y, x + 0.08, y + 0.1, (170, 125, 70))
+
+
+def _furnish_escalator(p: _Paint) -> None:
+    p.poly([(0.3, 0.66), (0.45, 0.66), (0.85, 0.15), (0.7, 0.15)], (120, 125, 135))
+    for k in range(12):
+        y = 0.66 - k * 0.042
+        x = 0.3 + k * 0.0333
+        p.line([(x, y), (x + 0.15, y)], (80, 80, 90), 0.005)
+
+
+def _furnish_airport(p: _Paint) -> None:
+    p.rect(0, 0.1, 1, 0.5, (160, 200, 235))  # the terminal's glass wall
+    for x in np.arange(0, 1, 0.1):
+        p.line([(x, 0.1), (x, 0.5)], (90, 100, 110), 0.008)
+    p.poly([(0.3, 0.4), (0.6, 0.38), (0.62, 0.42), (0.3, 0.43)], (240, 240, 240))
 
 
 _FURNITURE = {
@@ -312,10 +322,13 @@ _FURNITURE = {
     "desks": _furnish_desks,
     "home": lambda p: _furnish_home(p, False),
     "sofa": lambda p: _furnish_home(p, True),
-    **{
-        k: partial(_furnish_misc, kind=k)
-        for k in ("lockers", "beds", "counter", "gym", "racks", "escalator", "airport")
-    },
+    "lockers": _furnish_lockers,
+    "beds": _furnish_beds,
+    "counter": _furnish_counter,
+    "gym": _furnish_gym,
+    "racks": _furnish_racks,
+    "escalator": _furnish_escalator,
+    "airport": _furnish_airport,
 }
 
 
@@ -353,54 +366,72 @@ def _paint_transit(p: _Paint, opts: dict) -> tuple:
     return 0.42, 0.66, (0.86, 0.86), None
 
 
-def _paint_lot(p: _Paint, opts: dict) -> tuple:
-    kind = opts["kind"]
-    if kind == "parking":
-        _buildings(p, 0.15, 0.42, [(150, 150, 160), (120, 130, 140)])
-        p.rect(0, 0.42, 1, 1, (85, 85, 90))
-        for x in np.arange(0, 1, 0.07):
-            p.line([(x, 0.5), (x - 0.03, 0.62)], (235, 235, 230), 0.006)
-        for x in p.spread(5, 0.4):
-            p.rect(x - 0.03, 0.5, x + 0.03, 0.58, tuple(int(c) for c in p.rng.integers(60, 230, 3)))  # type: ignore[arg-type]
-        return 0.5, 0.74, (0.88, 0.97), None
-    if kind == "gas":
-        p.rect(0, 0.42, 1, 1, (150, 150, 150))
-        p.rect(0.1, 0.18, 0.9, 0.25, (220, 40, 40))
-        for x in (0.25, 0.5, 0.75):
-            p.line([(x, 0.25), (x, 0.6)], (200, 200, 200), 0.012)
-            p.rect(x - 0.03, 0.48, x + 0.03, 0.62, (235, 235, 235))
-        return 0.42, 0.72, (0.86, 0.96), None
-    if kind == "construction":
-        p.rect(0, 0.45, 1, 1, (170, 135, 90))
-        for x in np.arange(0.05, 0.4, 0.06):
-            p.line([(x, 0.15), (x, 0.55)], (150, 150, 155), 0.008)
-        for y in np.arange(0.2, 0.55, 0.1):
-            p.line([(0.05, y), (0.35, y)], (150, 150, 155), 0.008)
-        p.line([(0.75, 0.6), (0.75, 0.08), (0.98, 0.08)], (240, 190, 20), 0.014)
-        for x in np.arange(0.4, 0.7, 0.04):
-            p.rect(x, 0.58, x + 0.02, 0.62, (240, 140, 0))
-        return 0.45, 0.8, None, None
-    if kind == "stadium":
-        p.rect(0, 0.05, 1, 0.4, (110, 110, 120))
-        for y in np.arange(0.08, 0.38, 0.04):
-            for x in np.arange(0.0, 1, 0.015):
-                p.circle(x, y, 0.006, tuple(int(c) for c in p.rng.integers(60, 255, 3)))  # type: ignore[arg-type]
-        p.rect(0, 0.4, 1, 1, (60, 150, 60))
-        p.line([(0, 0.55), (1, 0.55)], (240, 240, 240), 0.006)
-        p.line([(0.5, 0.4), (0.5, 1)], (240, 240, 240), 0.006)
-        return 0.45, 0.78, None, None
-    if kind == "rooftop":
-        _buildings(p, 0.45, 0.75, [(120, 120, 140), (100, 110, 120), (140, 130, 120)])
-        p.rect(0, 0.75, 1, 1, (150, 145, 140))
-        p.rect(0, 0.74, 1, 0.76, (90, 90, 90))
-        return 0.75, 0.76, None, None
-    # alley: brick walls close on both sides, a dumpster
+def _paint_parking(p: _Paint) -> tuple:
+    _buildings(p, 0.15, 0.42, [(150, 150, 160), (120, 130, 140)])
+    p.rect(0, 0.42, 1, 1, (85, 85, 90))
+    for x in np.arange(0, 1, 0.07):
+        p.line([(x, 0.5), (x - 0.03, 0.62)], (235, 235, 230), 0.006)
+    for x in p.spread(5, 0.4):
+        p.rect(x - 0.03, 0.5, x + 0.03, 0.58, tuple(int(c) for c in p.rng.integers(60, 230, 3)))  # type: ignore[arg-type]
+    return 0.5, 0.74, (0.88, 0.97), None
+
+
+def _paint_gas_station(p: _Paint) -> tuple:
+    p.rect(0, 0.42, 1, 1, (150, 150, 150))
+    p.rect(0.1, 0.18, 0.9, 0.25, (220, 40, 40))
+    for x in (0.25, 0.5, 0.75):
+        p.line([(x, 0.25), (x, 0.6)], (200, 200, 200), 0.012)
+        p.rect(x - 0.03, 0.48, x + 0.03, 0.62, (235, 235, 235))
+    return 0.42, 0.72, (0.86, 0.96), None
+
+
+def _paint_construction(p: _Paint) -> tuple:
+    p.rect(0, 0.45, 1, 1, (170, 135, 90))
+    for x in np.arange(0.05, 0.4, 0.06):
+        p.line([(x, 0.15), (x, 0.55)], (150, 150, 155), 0.008)
+    for y in np.arange(0.2, 0.55, 0.1):
+        p.line([(0.05, y), (0.35, y)], (150, 150, 155), 0.008)
+    p.line([(0.75, 0.6), (0.75, 0.08), (0.98, 0.08)], (240, 190, 20), 0.014)
+    for x in np.arange(0.4, 0.7, 0.04):
+        p.rect(x, 0.58, x + 0.02, 0.62, (240, 140, 0))
+    return 0.45, 0.8, None, None
+
+
+def _paint_stadium(p: _Paint) -> tuple:
+    p.rect(0, 0.05, 1, 0.4, (110, 110, 120))
+    for y in np.arange(0.08, 0.38, 0.04):
+        for x in np.arange(0.0, 1, 0.015):
+            p.circle(x, y, 0.006, tuple(int(c) for c in p.rng.integers(60, 255, 3)))  # type: ignore[arg-type]
+    p.rect(0, 0.4, 1, 1, (60, 150, 60))
+    p.line([(0, 0.55), (1, 0.55)], (240, 240, 240), 0.006)
+    p.line([(0.5, 0.4), (0.5, 1)], (240, 240, 240), 0.006)
+    return 0.45, 0.78, None, None
+
+
+def _paint_rooftop(p: _Paint) -> tuple:
+    _buildings(p, 0.45, 0.75, [(120, 120, 140), (100, 110, 120), (140, 130, 120)])
+    p.rect(0, 0.75, 1, 1, (150, 145, 140))
+    p.rect(0, 0.74, 1, 0.76, (90, 90, 90))
+    return 0.75, 0.76, None, None
+
+
+def _paint_alley(p: _Paint) -> tuple:
+    """Brick walls close on both sides, a dumpster."""
     p.rect(0, 0, 1, 0.7, (140, 70, 50))
     for y in np.arange(0, 0.7, 0.035):
         p.line([(0, y), (1, y)], (110, 55, 40), 0.004)
     p.rect(0.6, 0.5, 0.75, 0.7, (40, 90, 60))
     p.rect(0, 0.7, 1, 1, (70, 70, 72))
     return 0.7, 0.88, None, None
+
+
+_LOTS = {"parking": _paint_parking, "gas": _paint_gas_station, "construction": _paint_construction,
+         "stadium": _paint_stadium, "rooftop": _paint_rooftop}  # fmt: skip
+
+
+def _paint_lot(p: _Paint, opts: dict) -> tuple:
+    """Open-air places of one kind (``opts["kind"]``); anything else is an alley."""
+    return _LOTS.get(opts["kind"], _paint_alley)(p)
 
 
 PLACE_STYLES: dict[str, tuple] = {

@@ -14,17 +14,17 @@ from typing import Any
 import numpy as np
 
 from svta.errors import ConfigError
-from svta.videos import effects, motions_incidents, motions_world
+from svta.videos import effects, motions_acts, motions_hazards, motions_incidents, motions_traffic, motions_world
 from svta.videos.backend import VIDEO_BACKENDS, VideoRequest
 from svta.videos.draw import Canvas, Pose
 from svta.videos.motions_people import PROGRAMS
 from svta.videos.places import PAN, paint_place
-from svta.videos.programs import ProgramChoice, choose_program
+from svta.videos.programs import ProgramChoice, choose_for_label, choose_program
 from svta.videos.scene import parse_scene
-from svta.videos.stage import Actor, Stage, draw_actor, walk_pose
+from svta.videos.stage import MODE_CATALOG, Actor, Stage, draw_actor, walk_pose
 
 # importing a program family registers its programs into PROGRAMS
-PROGRAM_FAMILIES = (motions_incidents, motions_world)
+PROGRAM_FAMILIES = (motions_acts, motions_hazards, motions_incidents, motions_traffic, motions_world)
 RENDERER_VERSION = 1  # bump when drawing changes, so recorded params tell old clips from new
 
 
@@ -83,7 +83,7 @@ def _bystanders(stage: Stage):
     if crowd is not None:
         for i in range(6):
             colour = crowd if stage.rng.random() < 0.75 else tuple(int(c) for c in stage.rng.integers(40, 220, 3))
-            members.append((stage._actor("person", colour, True, True), 0.08 + 0.15 * i + 0.04 * stage.rng.random()))
+            members.append((stage.new_actor("person", colour, True, True), 0.08 + 0.15 * i + 0.04 * stage.rng.random()))
     back = max(stage.layout.horizon + 0.06, stage.layout.ground - 0.1)
 
     def draw(canvas: Canvas, t: float, frame: int) -> None:
@@ -130,6 +130,29 @@ def _weather(stage: Stage):
     return draw
 
 
+def check_motions(taxonomy: Any) -> None:
+    """Fail before rendering if a category's ``motion`` field names a program, or a variant of it
+    (``mode``, ``formation``, ``gesture``, ``pace``), the renderer lacks.
+
+    Raises:
+        ConfigError: Naming the taxonomy file, the category and the known values.
+    """
+    for category in taxonomy:
+        if category.motion is not None:
+            _check_motion(category.motion, f"{taxonomy.source}: category {category.id!r}, field 'motion'")
+
+
+def _check_motion(motion: Any, where: str) -> None:
+    program = motion["program"]
+    if program not in PROGRAMS:
+        raise ConfigError(f"{where}: unknown program {program!r}; known: {', '.join(sorted(PROGRAMS))}")
+    option, known = MODE_CATALOG.get(program, ("", ()))
+    value = motion.get(option) if option else None
+    if value is not None and value not in known:
+        names = ", ".join(sorted(known))
+        raise ConfigError(f"{where}: unknown {option} {value!r} for program {program!r}; known: {names}")
+
+
 @lru_cache(maxsize=4)
 def _taxonomy(path: str | None) -> Any:
     from svta.taxonomy import Taxonomy, default_taxonomy
@@ -146,15 +169,13 @@ def resolve_choice(category: str | None, caption: str, taxonomy: Any) -> Program
     """The program for a request: its category if the taxonomy knows it, else one named in the caption."""
     if category:
         found = taxonomy.match(category)
-        if found is not None:
-            return choose_program(found.id, found.group, found.is_anomaly)
-        return choose_program(category)
+        return choose_program(found) if found is not None else choose_for_label(category)
     from svta.taxonomy import normalize_label
 
     text = f" {normalize_label(caption)} "
     for key, cat in _caption_keys(taxonomy):
         if re.search(rf"\b{re.escape(key)}\b", text):
-            return choose_program(cat.id, cat.group, cat.is_anomaly)
+            return choose_program(cat)
     return choose_program(None)
 
 
@@ -167,6 +188,7 @@ class ProceduralBackend:
         self.frames, self.width, self.height = config.frames, config.width, config.height
         self._fps = float(config.fps)
         self.taxonomy = _taxonomy(taxonomy_path)
+        check_motions(self.taxonomy)
 
     @property
     def fps(self) -> float:

@@ -1,135 +1,20 @@
-"""Which motion program each category plays: a hand-made map for the shipped taxonomy and a
-derivation from the category's group and a hash of its id for any other, so a user taxonomy gets
-a distinct, stable program and parameter set per category too.
+"""Which motion program each category plays: the taxonomy's ``motion`` field where a category has
+one (every shipped category does), else a derivation from the category's group and a hash of its id,
+so a user taxonomy gets a distinct, stable program and parameter set per category too.
 """
 
 from __future__ import annotations
 
 import colorsys
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from svta.taxonomy import Category, default_taxonomy
 from svta.videos.stage import ProgramParams
 
-# category id → (program, options, default place, default time or None)
-CATEGORY_PROGRAMS: dict[str, tuple[str, dict, str, str | None]] = {
-    # violence
-    "abuse": ("fight", {"mode": "abuse"}, "home", None),
-    "assault": ("fight", {"mode": "assault"}, "street", None),
-    "fighting": ("fight", {"mode": "brawl"}, "parking lot", None),
-    "shooting": ("fight", {"mode": "shoot"}, "street", None),
-    "stabbing": ("fight", {"mode": "stab"}, "alley", None),
-    "throwing_objects": ("act", {"mode": "throw"}, "street", None),
-    "kidnapping": ("fight", {"mode": "kidnap"}, "parking lot", None),
-    "bullying": ("group", {"formation": "bully", "count": 4}, "school", None),
-    "harassment": ("fight", {"mode": "harass"}, "subway station", None),
-    "weapon_threat": ("fight", {"mode": "threaten"}, "shop", None),
-    # crime
-    "arrest": ("fight", {"mode": "arrest"}, "street", None),
-    "arson": ("blaze", {"mode": "arson"}, "street", "night"),
-    "burglary": ("act", {"mode": "burgle"}, "home", "night"),
-    "robbery": ("take", {"mode": "rob"}, "shop", None),
-    "shoplifting": ("take", {"mode": "shoplift"}, "supermarket", None),
-    "stealing": ("take", {"mode": "steal"}, "park", None),
-    "pickpocketing": ("take", {"mode": "pickpocket"}, "subway station", None),
-    "purse_snatching": ("take", {"mode": "snatch"}, "street", None),
-    "vandalism": ("act", {"mode": "vandal"}, "street", None),
-    "trespassing": ("act", {"mode": "trespass"}, "construction site", None),
-    "drug_dealing": ("take", {"mode": "deal"}, "alley", "evening"),
-    # accidents
-    "road_accident": ("traffic", {"mode": "crash"}, "highway", None),
-    "pedestrian_hit": ("traffic", {"mode": "hit"}, "street", None),
-    "bike_crash": ("traffic", {"mode": "bike_crash"}, "street", None),
-    "falls": ("fall", {"mode": "trip"}, "street", None),
-    "fall_from_height": ("fall", {"mode": "height"}, "construction site", None),
-    "drowning": ("water", {"mode": "drown"}, "river", None),
-    "escalator_accident": ("fall", {"mode": "escalator"}, "escalator", None),
-    "workplace_accident": ("disaster", {"mode": "work"}, "warehouse", None),
-    "railway_accident": ("traffic", {"mode": "train"}, "railway", None),
-    "sports_injury": ("fall", {"mode": "injury"}, "stadium", None),
-    # disasters
-    "natural_disaster": ("disaster", {"mode": "storm"}, "park", None),
-    "flood": ("disaster", {"mode": "flood"}, "street", None),
-    "earthquake": ("disaster", {"mode": "quake"}, "office", None),
-    "landslide": ("disaster", {"mode": "landslide"}, "mountain", None),
-    "building_collapse": ("disaster", {"mode": "collapse"}, "street", None),
-    # fire and explosion
-    "fire": ("blaze", {"mode": "building"}, "street", None),
-    "smoke": ("blaze", {"mode": "smoke"}, "warehouse", None),
-    "explosion": ("blaze", {"mode": "explosion"}, "gas station", None),
-    "wildfire": ("blaze", {"mode": "wildfire"}, "forest", None),
-    "vehicle_fire": ("blaze", {"mode": "vehicle"}, "parking lot", None),
-    # animals
-    "animal_attack": ("animal", {"mode": "attack"}, "park", None),
-    "animal_on_road": ("traffic", {"mode": "animal"}, "highway", None),
-    "wild_animal_intrusion": ("animal", {"mode": "intrude"}, "home", None),
-    # health
-    "fainting": ("fall", {"mode": "faint"}, "supermarket", None),
-    "medical_emergency": ("fall", {"mode": "medical"}, "subway station", None),
-    "choking": ("fall", {"mode": "choke"}, "restaurant", None),
-    # public order
-    "riot": ("group", {"formation": "riot", "count": 5}, "street", None),
-    "crowd_stampede": ("group", {"formation": "stampede", "count": 7}, "stadium", None),
-    "loitering": ("stroll", {"pace": "pace"}, "parking lot", "evening"),
-    "littering": ("take", {"mode": "litter"}, "park", None),
-    "public_intoxication": ("fall", {"mode": "drunk"}, "street", "night"),
-    "abandoned_object": ("take", {"mode": "abandon"}, "airport", None),
-    "smoking_prohibited": ("idle", {"gesture": "smoke"}, "gas station", None),
-    # social
-    "startle_events": ("fall", {"mode": "startle"}, "park", None),
-    "argument": ("fight", {"mode": "argue"}, "restaurant", None),
-    "lost_child": ("stroll", {"pace": "wander", "role": "child", "arms": "clutch"}, "shop", None),
-    # hazards
-    "electrical_hazard": ("blaze", {"mode": "electric"}, "street", None),
-    "falling_objects": ("disaster", {"mode": "falling"}, "street", None),
-    "gas_leak": ("blaze", {"mode": "gas"}, "kitchen", None),
-    "chemical_spill": ("blaze", {"mode": "chemical"}, "warehouse", None),
-    "child_in_danger": ("water", {"mode": "child"}, "pool", None),
-    "dangerous_stunt": ("act", {"mode": "stunt"}, "rooftop", None),
-    # transport anomalies
-    "jaywalking": ("traffic", {"mode": "jaywalk"}, "street", None),
-    "wrong_way_driving": ("traffic", {"mode": "wrong_way"}, "highway", None),
-    "dangerous_driving": ("traffic", {"mode": "reckless"}, "highway", None),
-    "running_red_light": ("traffic", {"mode": "red_light"}, "street", None),
-    "illegal_parking": ("traffic", {"mode": "parked"}, "street", None),
-    # normal: daily life
-    "standing": ("idle", {"gesture": "stand", "look_around": True}, "street", None),
-    "walking": ("stroll", {"pace": "walk", "count": 2}, "park", None),
-    "sitting": ("idle", {"gesture": "sit"}, "park", None),
-    "eating": ("idle", {"gesture": "eat"}, "restaurant", None),
-    "cooking": ("idle", {"gesture": "cook"}, "kitchen", None),
-    "cleaning": ("idle", {"gesture": "clean"}, "living room", None),
-    "reading": ("idle", {"gesture": "read"}, "home", None),
-    "gardening": ("idle", {"gesture": "garden"}, "farm", None),
-    "taking_photos": ("idle", {"gesture": "photo"}, "beach", None),
-    "playing_with_pet": ("animal", {"mode": "pet"}, "park", None),
-    "shopping": ("stroll", {"pace": "walk", "prop": "bag"}, "supermarket", None),
-    # normal: social
-    "talking": ("group", {"formation": "talk", "count": 2}, "office", None),
-    "phone_call": ("idle", {"gesture": "phone"}, "street", None),
-    "greeting": ("group", {"formation": "greet", "count": 2}, "airport", None),
-    "queueing": ("group", {"formation": "queue", "count": 4}, "bank", None),
-    "children_playing": ("group", {"formation": "play", "count": 4, "role": "child"}, "playground", None),
-    "dancing": ("group", {"formation": "dance", "count": 3}, "living room", None),
-    # normal: sports
-    "playing_sports": ("group", {"formation": "sports", "count": 4}, "stadium", None),
-    "exercising": ("idle", {"gesture": "exercise"}, "gym", None),
-    "swimming": ("water", {"mode": "swim"}, "pool", None),
-    "running": ("stroll", {"pace": "run"}, "park", "morning"),
-    # normal: transport
-    "cycling": ("traffic", {"mode": "ride", "kind": "bicycle"}, "street", None),
-    "riding_motorcycle": ("traffic", {"mode": "ride", "kind": "motorcycle"}, "street", None),
-    "driving": ("traffic", {"mode": "drive"}, "highway", None),
-    "waiting_at_bus_stop": ("traffic", {"mode": "wait"}, "bus stop", None),
-    "crossing_street": ("traffic", {"mode": "crossing"}, "street", None),
-    "boarding_transit": ("traffic", {"mode": "board"}, "subway station", None),
-    # normal: work
-    "desk_work": ("idle", {"gesture": "desk"}, "office", None),
-    "construction_work": ("idle", {"gesture": "hammer", "count": 2}, "construction site", None),
-    "carrying_goods": ("stroll", {"pace": "walk", "prop": "box", "arms": "forward"}, "warehouse", None),
-}
-
-# For categories outside the map: candidate programs per group, one chosen by the id's hash.
+# For categories without a motion field: candidate programs per group, one chosen by the id's hash.
 GROUP_PROGRAMS: dict[str, list[tuple[str, dict]]] = {
     "violence": [("fight", {"mode": m}) for m in ("assault", "brawl", "abuse", "threaten", "harass", "stab")],
     "crime": [("take", {"mode": m}) for m in ("steal", "rob", "snatch", "deal")] + [("act", {"mode": "vandal"})],
@@ -167,6 +52,8 @@ GROUP_PLACES: dict[str, str] = {
 }  # fmt: skip
 ANOMALY_FALLBACK = [p for group in ("violence", "crime", "accident", "fire_explosion") for p in GROUP_PROGRAMS[group]]
 NORMAL_FALLBACK = [p for group in ("daily_life", "social", "sports") for p in GROUP_PROGRAMS[group]]
+# keys of a taxonomy motion field that are not the program's own settings
+MOTION_KEYS = ("program", "place", "time")
 PLACES_BY_HASH = ("street", "park", "shop", "office", "parking lot", "subway station", "kitchen", "beach")
 
 
@@ -192,21 +79,46 @@ def category_params(key: str, options: dict) -> ProgramParams:
     return ProgramParams((int(r * 255), int(g * 255), int(b * 255)), tempo, (h >> 24) % 4, dict(options))
 
 
-def choose_program(category_id: str | None, group: str | None = None, is_anomaly: bool | None = None) -> ProgramChoice:
-    """The motion program, default place/time and parameters of a category.
+def choose_program(category: Category | None) -> ProgramChoice:
+    """The motion program, default place/time and parameters of a taxonomy category.
 
     Args:
-        category_id: A taxonomy id (or any label); ``None`` plays a plain walk.
-        group: The category's group, used for categories outside the built-in map.
-        is_anomaly: Used when the group is unknown too, to stay on the right side of normal/anomaly.
+        category: A taxonomy category; ``None`` plays a plain walk. A category without a ``motion``
+            field whose id the shipped taxonomy knows plays the shipped program; any other gets one
+            derived from its group (or, for an unknown group, from its kind).
     """
-    if category_id is None:
+    if category is None:
         return ProgramChoice("stroll", "street", None, category_params("", {"pace": "walk"}))
-    if category_id in CATEGORY_PROGRAMS:
-        name, options, place, time = CATEGORY_PROGRAMS[category_id]
-        return ProgramChoice(name, place, time, category_params(category_id, options))
-    h = _digest(category_id)
+    motion = category.motion if category.motion is not None else shipped_motion(category.id)
+    if motion is not None:
+        return _from_motion(category.id, motion)
+    return _derived(category.id, category.group, category.is_anomaly)
+
+
+def choose_for_label(label: str) -> ProgramChoice:
+    """The program for a label outside the taxonomy: the shipped program of that id, else a derived one."""
+    motion = shipped_motion(label)
+    return _from_motion(label, motion) if motion is not None else _derived(label, None, None)
+
+
+def shipped_motion(category_id: str) -> Mapping[str, Any] | None:
+    """The ``motion`` field of a category of the shipped taxonomy, if it has that id."""
+    for category in default_taxonomy():
+        if category.id == category_id:
+            return category.motion
+    return None
+
+
+def _from_motion(key: str, motion: Mapping[str, Any]) -> ProgramChoice:
+    options = {k: v for k, v in motion.items() if k not in MOTION_KEYS}
+    return ProgramChoice(
+        motion["program"], motion.get("place") or "street", motion.get("time"), category_params(key, options)
+    )
+
+
+def _derived(key: str, group: str | None, is_anomaly: bool | None) -> ProgramChoice:
+    h = _digest(key)
     candidates = GROUP_PROGRAMS.get(group or "") or (NORMAL_FALLBACK if is_anomaly is False else ANOMALY_FALLBACK)
     name, options = candidates[h % len(candidates)]
     place = GROUP_PLACES.get(group or "", PLACES_BY_HASH[(h >> 5) % len(PLACES_BY_HASH)])
-    return ProgramChoice(name, place, None, category_params(category_id, options))
+    return ProgramChoice(name, place, None, category_params(key, options))

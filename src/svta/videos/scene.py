@@ -6,6 +6,7 @@ is the core; synonyms here let free-form (LLM or collected) captions map onto it
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -111,31 +112,21 @@ class SceneSpec:
 
 
 def _phrase_table() -> dict[str, tuple[str, str]]:
-    """Every phrase the parser knows → (field, canonical value)."""
-    table: dict[str, tuple[str, str]] = {}
-    for word in OBJECT_WORDS:
-        table[word] = ("object", word)
-    for word, weather in WEATHER_WORDS.items():
-        table[word] = ("weather", weather)
-    for word in TIMES:
-        table[word] = ("time", word)
-    for word, time in TIME_SYNONYMS.items():
-        table[word] = ("time", time)
-    for word in PLACES:
-        table[word] = ("place", word)
-    for word, place in PLACE_SYNONYMS.items():
-        table[word] = ("place", place)
-    for word in (*COLOURS, *COLOUR_RGB):
-        table[word] = ("colour", word)
-    for word, colour in COLOUR_SYNONYMS.items():
-        table[word] = ("colour", colour)
-    for word in ACTORS:
-        table[word] = ("actor", ACTOR_SYNONYMS.get(word, word))
-    for word, kind in ACTOR_SYNONYMS.items():
-        table[word] = ("actor", kind)
-    for word in NUMBER_WORDS:
-        table[word] = ("number", word)
-    return table
+    """Every phrase the parser knows → (field, canonical value); a later source wins a shared phrase."""
+    sources: tuple[tuple[str, Mapping[str, str]], ...] = (
+        ("object", {word: word for word in OBJECT_WORDS}),
+        ("weather", WEATHER_WORDS),
+        ("time", {word: word for word in TIMES}),
+        ("time", TIME_SYNONYMS),
+        ("place", {word: word for word in PLACES}),
+        ("place", PLACE_SYNONYMS),
+        ("colour", {word: word for word in (*COLOURS, *COLOUR_RGB)}),
+        ("colour", COLOUR_SYNONYMS),
+        ("actor", {word: ACTOR_SYNONYMS.get(word, word) for word in ACTORS}),
+        ("actor", ACTOR_SYNONYMS),
+        ("number", {word: word for word in NUMBER_WORDS}),
+    )
+    return {word: (name, value) for name, words in sources for word, value in words.items()}
 
 
 @lru_cache(maxsize=1)

@@ -5,8 +5,9 @@ caption's actors matched to the program's roles, the rest drawn as bystanders) a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -44,7 +45,7 @@ class ProgramParams:
         accent: Colour of the category's props and effects (projectiles, bags, spills, signs).
         tempo: Speed factor of the motion (0.75..1.3).
         variant: Small integer choosing among a program's variations.
-        options: Program-specific settings from the category map.
+        options: Program-specific settings from the taxonomy's `motion` field (``mode``, ``count``, ...).
     """
 
     accent: RGB
@@ -68,6 +69,71 @@ class Actor:
 
 
 Motion = Callable[[Canvas, float, int], None]
+F = TypeVar("F", bound=Callable)
+# program → (the option naming its variant, the known values): lets a taxonomy's motion field be checked
+MODE_CATALOG: dict[str, tuple[str, Collection[str]]] = {}
+
+
+@dataclass
+class Placement:
+    """Where one actor is in a frame and how it moves: feet (or wheels) at ``(x, y)`` in scene units,
+    written left to right (the stage mirrors ``x`` and ``facing``)."""
+
+    actor: Actor
+    x: float
+    y: float
+    pose: Pose
+    facing: int = 1
+
+    def draw(self, canvas: Canvas, stage: Stage) -> dict:
+        """Draw the actor; returns its joints (see :func:`draw_actor`)."""
+        return draw_actor(canvas, stage, self.actor, stage.x(self.x), self.y, self.pose, stage.facing(self.facing))
+
+
+class Modes(Generic[F]):
+    """The named variants of one motion program (its ``mode`` option), each a small registered function.
+
+    Example::
+
+        TRAFFIC = Modes("traffic")
+
+        @TRAFFIC.register("crash")
+        def _crash(road: Road, t: float) -> list[Placement]: ...
+    """
+
+    def __init__(self, program: str, default: str, option: str = "mode", catalog: bool = True) -> None:
+        self.program = program
+        self.default = default
+        self.option = option
+        self._functions: dict[str, F] = {}
+        if catalog:  # a second registry of the same program (e.g. reactions) is not the catalog
+            MODE_CATALOG[program] = (option, self)
+
+    def register(self, *names: str) -> Callable[[F], F]:
+        """Register the decorated function under each of ``names``."""
+
+        def decorate(fn: F) -> F:
+            for name in names:
+                self._functions[name] = fn
+            return fn
+
+        return decorate
+
+    def get(self, name: str) -> F:
+        """The function of mode ``name``; an unknown mode plays the program's default one."""
+        return self._functions.get(name, self._functions[self.default])
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._functions))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._functions
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._functions)
 
 
 @dataclass
@@ -129,7 +195,7 @@ class Stage:
             explicit = spec is not None and spec.colour is not None
             palette = ANIMAL_COLOURS if kind in ANIMAL_KINDS else DEFAULT_COLOURS
             colour = spec.colour if explicit else palette[int(self.rng.integers(len(palette)))]
-            actors.append(self._actor(kind, colour, named=spec is not None, explicit=explicit))
+            actors.append(self.new_actor(kind, colour, named=spec is not None, explicit=explicit))
         return actors
 
     def _take(self, role: str) -> ActorSpec | None:
@@ -147,7 +213,11 @@ class Stage:
             return self._take("human")
         return None
 
-    def _actor(self, kind: str, colour: RGB, named: bool, explicit: bool = False) -> Actor:
+    def new_actor(self, kind: str, colour: RGB, named: bool, explicit: bool = False) -> Actor:
+        """A cast member of ``kind`` in ``colour``, with seeded looks for people and riders.
+
+        ``named`` marks an actor the caption mentions; ``explicit`` keeps ``colour`` even for a uniformed kind.
+        """
         look = None
         if kind in HUMAN_KINDS or kind in ("bicycle", "motorcycle"):
             shirt = colour if explicit or kind not in UNIFORMS else UNIFORMS[kind]
@@ -163,7 +233,7 @@ class Stage:
 
     def leftovers(self) -> list[Actor]:
         """Caption actors no role used: drawn as bystanders so every named colour shows."""
-        rest = [self._actor(s.kind, s.colour or DEFAULT_COLOURS[0], True, s.colour is not None) for s in self._pool]
+        rest = [self.new_actor(s.kind, s.colour or DEFAULT_COLOURS[0], True, s.colour is not None) for s in self._pool]
         self._pool = []
         return rest
 
