@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-# Entries OpenAI's TorchScript state dicts carry that are not parameters.
-_OPENAI_NON_PARAMETERS = ("input_resolution", "context_length", "vocab_size")
+# Entries OpenAI's TorchScript state dicts carry that are not parameters; ``attn_mask`` (the causal text mask,
+# rebuilt from the context length) appears in TorchScript exports of open_clip models.
+_OPENAI_NON_PARAMETERS = ("input_resolution", "context_length", "vocab_size", "attn_mask")
 
 
 @dataclass(frozen=True)
@@ -162,13 +163,37 @@ def openai_clip_state(path: Path | str) -> dict[str, torch.Tensor]:
     return {k: v.float() for k, v in state.items() if k not in _OPENAI_NON_PARAMETERS}
 
 
+def openai_cache_path(name: str) -> Path:
+    """Where open_clip keeps OpenAI's released file for ``name`` (``~/.cache/clip/<file>``), and its URL."""
+    pretrained = require("open_clip.pretrained", "retrieval")
+    url = pretrained.get_pretrained_url(name, "openai")
+    return Path("~/.cache/clip").expanduser() / Path(url).name
+
+
 def download_openai_weights(name: str) -> Path:
-    """Download (or find in the cache) OpenAI's released weights for ``ViT-B-32`` / ``ViT-B-16``."""
+    """Find in the cache (or download) OpenAI's released weights for ``ViT-B-32`` / ``ViT-B-16``.
+
+    Raises:
+        ConfigError: no OpenAI weights exist for ``name``.
+        BackendError: not cached and no download possible (offline, server silent), or the download failed.
+    """
+    from svta.errors import BackendError
+    from svta.preflight import require_download
+
     if name not in OPENAI_PRETRAINED:
         raise ConfigError(f"OpenAI weights exist for {', '.join(OPENAI_PRETRAINED)}, not {name!r}")
     pretrained = require("open_clip.pretrained", "retrieval")
     url = pretrained.get_pretrained_url(name, "openai")
-    return Path(pretrained.download_pretrained_from_url(url))
+    cached = openai_cache_path(name)
+    if not cached.is_file():
+        fetch = (f"download {url} into {cached.parent}/ on a connected machine, or pass "
+                 f"--pretrained /path/{cached.name}")
+        require_download(f"OpenAI {name} weights", str(cached), url, fetch)
+    try:
+        return Path(pretrained.download_pretrained_from_url(url))
+    except (OSError, RuntimeError) as exc:  # URLError is an OSError; a checksum mismatch a RuntimeError
+        raise BackendError(f"OpenAI {name} weights: download from {url} failed ({first_line(exc)}); "
+                           f"pass --pretrained /path/{cached.name}") from None
 
 
 def resolve_backbone(backbone: str, pretrained: str | None) -> tuple[BackboneSpec, dict[str, torch.Tensor] | None]:
