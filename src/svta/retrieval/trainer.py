@@ -7,6 +7,7 @@ val, JSONL + TensorBoard logs. Everything lands in ``<root>/runs/<name>/``.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from svta.errors import ConfigError, InputError
-from svta.progress import info, progress, warn
+from svta.progress import format_seconds, info, progress, warn
 from svta.retrieval import results
 from svta.retrieval.checkpoint import (
     capture_rng,
@@ -210,12 +211,15 @@ class Trainer:
         """Train the remaining epochs, select on val, evaluate on test, write the run's files."""
         cfg = self.config
         if self.ctx.is_main:
-            results.write_config(self.run_dir, {"root": str(self.root), "world_size": self.ctx.world_size,
+            # The root relative to the run folder: a copied or moved root keeps evaluating (svta eval --run).
+            relative_root = os.path.relpath(self.root.resolve(), self.run_dir.resolve())
+            results.write_config(self.run_dir, {"root": relative_root, "world_size": self.ctx.world_size,
                                                 "train": cfg.model_dump(mode="json")})
         self.logger.event("start", step=self.step, epoch=self.epoch, world_size=self.ctx.world_size,
                           device=str(self.ctx.device), train_clips=len(self.datasets[cfg.splits[0]]),
                           batch_size=self.batch_size, steps_per_epoch=self.steps_per_epoch)
         start, clips = time.perf_counter(), 0
+        self._started, self._first_step = start, self.step
         for epoch in range(self.epoch, cfg.epochs):
             if cfg.max_steps is not None and self.step >= cfg.max_steps:
                 break
@@ -235,7 +239,10 @@ class Trainer:
                                     start=self.step_in_epoch * cfg.grad_accum,
                                     limit=self.steps_per_epoch * cfg.grad_accum)
         loader = make_loader(self.datasets[cfg.splits[0]], sampler, cfg.num_workers)
-        batches = progress(loader, f"epoch {epoch + 1}/{cfg.epochs}", len(sampler)) if ctx.is_main else loader
+        # The bar counts this rank's clips (decodable or not), not batches.
+        clips_total = len(sampler) * self.per_rank
+        batches = (progress(loader, f"epoch {epoch + 1}/{cfg.epochs} clips", clips_total, count=_batch_clips)
+                   if ctx.is_main else loader)
         pending, clips, tick = [], 0, time.perf_counter()
         for batch in batches:
             self._note_broken(batch["broken"])
@@ -309,6 +316,20 @@ class Trainer:
             values["logit_scale"] = float(scale.detach().exp())
         self.logger.event("step", step=self.step, epoch=epoch + 1, **{k: round(v, 6) for k, v in values.items()})
         self.logger.scalars(self.step, values, "train")
+        if self.ctx.is_main:
+            info(self._console_line(epoch, values))
+
+    def _console_line(self, epoch: int, values: dict[str, float]) -> str:
+        """CLIP4Clip-style progress: ``epoch 1/5 step 10/280 loss 2.0794 lr 1.0e-04 (clip 1.0e-07) 12.3 clips/s
+        ETA 0:03:12``; the ETA extrapolates this invocation's seconds per step to the steps left."""
+        cfg = self.config
+        planned = self.steps_per_epoch * cfg.epochs
+        planned = min(planned, cfg.max_steps) if cfg.max_steps is not None else planned
+        taken = self.step - self._first_step
+        per_step = (time.perf_counter() - self._started) / taken if taken > 0 else 0.0
+        return (f"epoch {epoch + 1}/{cfg.epochs} step {self.step}/{planned} loss {values['loss']:.4f} "
+                f"lr {values['lr']:.1e} (clip {values['lr_clip']:.1e}) {values['clips_per_s']:.1f} clips/s "
+                f"ETA {format_seconds(per_step * max(0, planned - self.step))}")
 
     # ---- epochs, selection, checkpoints -------------------------------------------------------------------------
 
@@ -422,6 +443,10 @@ class Trainer:
                 "coef_lr": cfg.coef_lr, "frames": cfg.max_frames, "ranks": self.ctx.world_size,
                 "train seconds (this invocation)": round(seconds, 1), "clips/s": round(clips_per_second, 1),
                 "skipped training videos": len(self.skipped), "selected on": f"val {cfg.select_metric}"}
+
+
+def _batch_clips(batch: dict[str, Any]) -> int:
+    return len(batch["index"]) + len(batch["broken"])
 
 
 def selection_value(metrics: dict[str, Any], select_metric: str) -> float:
