@@ -89,6 +89,7 @@ from svta.cli.evaluate import eval_command as _eval; app.command("eval")(_eval)
 from svta.cli import pipeline as _pipeline; app.add_typer(_pipeline.app, name="pipeline"); app.command("demo")(_pipeline.demo_command)
 from svta.cli import videos as _videos; app.add_typer(_videos.app, name="videos")
 from svta.cli.overlap import overlap_command as _overlap; app.command("overlap")(_overlap)
+from svta.cli.doctor import doctor_command as _doctor; app.command("doctor")(_doctor)
 
 
 def main(argv: list[str] | None = None) -> int:
