@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from svta.progress import info, progress, warn
+from svta.progress import progress, warn
 from svta.retrieval.base import RetrievalModel, TextFeatures, VideoFeatures
 from svta.retrieval.data import ClipDataset, ClipRecord, make_loader, normalize_frames, read_split, shard_batches
 from svta.retrieval.distributed import DistContext, broadcast_object, gather_objects
@@ -233,7 +233,7 @@ def evaluate_checkpoint(path: Path | str, root: Path | str, split: str = "test",
     saved = _saved_settings(Path(path))
     for key, value in given.items():
         if value is not None and key in saved and saved[key] != value:
-            info(f"{key} {value} overrides {saved[key]} from {Path(path).parent / 'config.yaml'}")
+            warn(f"{key} {value} overrides {saved[key]} from {Path(path).parent / 'config.yaml'}")
     settings = {**saved, **{k: v for k, v in given.items() if v is not None}}
     if settings.get("sample_fps") is not None:
         options["sample_fps"] = settings["sample_fps"]
