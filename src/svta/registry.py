@@ -67,7 +67,6 @@ BUILTIN_PLUGIN_MODULES: list[str] = [
     "svta.annotate.classifiers",
     "svta.build.formats",
     "svta.retrieval.factory",
-    "svta.retrieval.builders",
     "svta.search.encoders",
     "svta.videos.backends",
     "svta.eval.rerank",

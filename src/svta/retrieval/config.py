@@ -111,6 +111,14 @@ class TrainConfig(StrictModel):
         return TrainConfig.model_validate({**base.model_dump(), **update})
 
 
+def default_run_name(model: str, backbone: str) -> str:
+    """The run folder name of ``model`` trained on ``backbone``: ``<model>-<backbone>``, a weight file's backbone
+    by its file stem (``clip4clip-meanp`` on ``weights/my.pt`` -> ``clip4clip-meanp-my``)."""
+    path = Path(backbone)
+    name = path.stem if path.suffix else backbone
+    return f"{model}-{name}".replace("/", "-")
+
+
 # Named recipes. "clip4clip" is the paper's MSR-VTT recipe with OpenAI ViT-B/32 weights. "cpu-demo" trains a
 # tiny CLIP from scratch: without pretrained weights the CLIP lr must be as high as the heads' (coef_lr 1),
 # and small batches of few frames keep a 2-core step well under a second. Measured on 360 generated 64 px clips,

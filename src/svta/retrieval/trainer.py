@@ -28,7 +28,7 @@ from svta.retrieval.checkpoint import (
     save_model_weights,
     save_training_state,
 )
-from svta.retrieval.config import TrainConfig
+from svta.retrieval.config import TrainConfig, default_run_name
 from svta.retrieval.data import ClipDataset, EpochBatchSampler, make_loader, normalize_frames, read_split
 from svta.retrieval.distributed import DistContext, barrier, gather_objects, init_distributed, shutdown
 from svta.retrieval.evaluate import EvalReport, autocast_context, evaluate_dataset
@@ -63,11 +63,6 @@ class TrainResult:
     model_path: Path
 
 
-def default_run_name(config: TrainConfig) -> str:
-    backbone = Path(config.backbone).stem if Path(config.backbone).suffix else config.backbone
-    return f"{config.model}-{backbone}"
-
-
 def train(root: Path | str, train_config: TrainConfig | None = None, *, run_name: str | None = None,
           run_dir: Path | str | None = None, resume: bool = False, device: str | None = None,
           test: bool = True) -> TrainResult:
@@ -91,7 +86,7 @@ def train(root: Path | str, train_config: TrainConfig | None = None, *, run_name
     if config.cpu_threads and ctx.device.type == "cpu":
         torch.set_num_threads(config.cpu_threads)
     try:
-        directory = Path(run_dir) if run_dir else Path(root) / "runs" / (run_name or default_run_name(config))
+        directory = Path(run_dir) if run_dir else Path(root) / "runs" / (run_name or default_run_name(config.model, config.backbone))
         return Trainer(Path(root), config, directory, ctx, resume).run(test)
     finally:
         torch.set_num_threads(threads)

@@ -177,12 +177,3 @@ def apply_teacache(transformer: Any, config: TeaCacheConfig) -> TeaCacheStats:
     HookRegistry.check_if_exists_or_initialize(transformer).invalidate_child_registries_cache()
     return stats
 
-
-def remove_teacache(transformer: Any) -> None:
-    """Uninstall :func:`apply_teacache`'s hooks."""
-    from diffusers.hooks import HookRegistry
-
-    registry = HookRegistry.check_if_exists_or_initialize(transformer)
-    registry.remove_hook(TEACACHE_HOOK, recurse=True)
-    registry.remove_hook(TEACACHE_BLOCK_HOOK, recurse=True)
-    registry.invalidate_child_registries_cache()
