@@ -15,11 +15,11 @@ def loud(monkeypatch):
 
 
 def test_plain_lines_count_items(loud, capsys):
-    batches = [[1, 2, 3], [4, 5, 6], [7, 8]]
+    batches = [[1, 2, 3], [4, 5, 6], [7, 8]]  # 8 items in 3 batches: lines at 3 and 6, then the summary
     assert list(progress(batches, "encoding videos", total=8, count=len)) == batches
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("encoding videos: 3/8 (38%)") and lines[1].startswith("encoding videos: 6/8 (75%)")
-    assert "ETA" in lines[0] and lines[-1].startswith("encoding videos: 8 done in 0:00:0")
+    assert "ETA" in lines[0] and len(lines) == 3 and lines[-1].startswith("encoding videos: 8 done in 0:00:0")
 
 
 def test_quiet_prints_nothing(monkeypatch, capsys):

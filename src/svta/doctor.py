@@ -66,8 +66,8 @@ def check_torch() -> list[Check]:
         names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
         checks.append(Check("CUDA", "ok", f"CUDA {torch.version.cuda}: {names}"))
     else:
-        checks.append(Check("CUDA", "warn", "no CUDA device: GPU backends (wan, clip4clip preset) need --device cpu",
-                            "use a GPU machine for Wan2.1 and ViT-B training"))
+        checks.append(Check("CUDA", "warn", "no CUDA device visible",
+                            "wan and ViT-B training want a GPU; --device cpu forces the CPU"))
     return checks
 
 
@@ -76,7 +76,7 @@ def check_video_io() -> list[Check]:
     checks = []
     ffmpeg = shutil.which("ffmpeg")
     checks.append(Check("ffmpeg", "ok" if ffmpeg else "warn", ffmpeg or "not on PATH",
-                        "" if ffmpeg else "apt-get install ffmpeg (svta decodes with PyAV; ffmpeg is for you)"))
+                        "" if ffmpeg else "optional (svta uses PyAV): apt-get install ffmpeg"))
     if importlib.util.find_spec("av") is None:
         return [*checks, Check("PyAV", "fail", "not installed", "pip install av")]
     import av
@@ -112,7 +112,7 @@ def check_weights(wan_model: str = WAN_DEFAULT) -> list[Check]:
             found = path.is_file()
             checks.append(Check(f"weights OpenAI {name}", "ok" if found else "warn",
                                 str(path) if found else f"not in {path.parent}",
-                                "" if found else "fetched on first use of --preset clip4clip, or --pretrained FILE"))
+                                "" if found else "downloaded on first use, or --pretrained FILE"))
     if importlib.util.find_spec("huggingface_hub") is not None:
         import huggingface_hub
 

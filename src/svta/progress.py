@@ -83,7 +83,7 @@ def _plain(iterable: Iterable[T], description: str, total: int | None,
         yield item
         done += count(item) if count else 1
         now = time.monotonic()
-        if now - last >= PLAIN_INTERVAL:
+        if now - last >= PLAIN_INTERVAL and (total is None or done < total):  # the end gets its own line
             last = now
             print(plain_line(description, done, total, now - start), file=sys.stderr, flush=True)
     print(plain_line(description, done, total, time.monotonic() - start, finished=True), file=sys.stderr, flush=True)
