@@ -62,7 +62,7 @@ def test_eval_a_published_style_checkpoint(root, tmp_path, capsys, model_name):
 def test_openai_weights_offline_fail_in_one_line(root, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HOME", str(tmp_path))  # an empty ~/.cache/clip
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert main(["train", "--root", str(root), "--model", "clip4clip-seqtransf", "--preset", "clip4clip"]) == 2
+    assert main(["train", "--root", str(root), "--model", "clip4clip-seqtransf", "--preset", "clip4clip", "--device", "cpu"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "HF_HUB_OFFLINE" in err and str(tmp_path / ".cache" / "clip") in err
     assert "--pretrained" in err and not (root / "runs" / "clip4clip-seqtransf-ViT-B-32").exists()
@@ -73,7 +73,7 @@ def test_openai_weights_unreachable_server_fails_in_one_line(root, tmp_path, mon
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     monkeypatch.setattr("svta.preflight.reachable", lambda url, timeout=3.0: False)
-    assert main(["train", "--root", str(root), "--model", "clip4clip-meanp", "--preset", "clip4clip"]) == 2
+    assert main(["train", "--root", str(root), "--model", "clip4clip-meanp", "--preset", "clip4clip", "--device", "cpu"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "does not answer" in err and "openaipublic" in err
 
@@ -135,3 +135,13 @@ def test_training_prints_step_lines(tmp_path, capsys):
                       r"ETA \d+:\d\d:\d\d$", re.M)
     assert line.search(err), err
     assert "epoch 1/1 clips: 4 done in" in err and "encoding videos: 2 done in" in err
+
+
+def test_full_size_training_without_a_gpu_needs_device_cpu(root, openai_files, monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    argv = ["train", "--root", str(root), "--preset", "clip4clip", "--pretrained", str(openai_files["state_dict"]),
+            "--name", "nogpu"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "needs a CUDA GPU" in err and "--device cpu" in err
+    assert not (root / "runs" / "nogpu").exists()

@@ -81,6 +81,7 @@ def train(root: Path | str, train_config: TrainConfig | None = None, *, run_name
         ConfigError / InputError / TableSchemaError: bad config, missing manifest or split, existing run.
     """
     config = train_config or TrainConfig()
+    check_device(config, device)
     ctx = init_distributed(device)
     threads = torch.get_num_threads()
     if config.cpu_threads and ctx.device.type == "cpu":
@@ -91,6 +92,21 @@ def train(root: Path | str, train_config: TrainConfig | None = None, *, run_name
     finally:
         torch.set_num_threads(threads)
         shutdown(ctx)
+
+
+def check_device(config: TrainConfig, device: str | None) -> None:
+    """Refuse to train a full-size CLIP on the CPU unless asked: without a GPU, ``device=None`` would quietly
+    start a run of days. svta's CPU shapes (``tiny``, ``small``) may fall back.
+
+    Raises:
+        ConfigError: no CUDA device, ``device`` not given, and a backbone other than svta's CPU shapes.
+    """
+    from svta.retrieval.backbone import svta_backbones
+
+    if device is not None or config.backbone in svta_backbones() or torch.cuda.is_available():
+        return
+    raise ConfigError(f"training {config.model} on {config.backbone} needs a CUDA GPU and torch sees none; run on a "
+                      "GPU machine, or force the CPU (very slow) with --device cpu")
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
