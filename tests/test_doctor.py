@@ -38,13 +38,32 @@ def listening():
     server.close()
 
 
+def closed_address() -> str:
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    address = f"127.0.0.1:{free.getsockname()[1]}"
+    free.close()
+    return address
+
+
 def test_server_checks_answer_in_seconds(listening):
     assert reachable(listening)
     host, port = host_port(listening)
-    free = socket.socket()
-    free.bind(("127.0.0.1", 0))
-    closed = f"127.0.0.1:{free.getsockname()[1]}"
-    free.close()
+    closed = closed_address()
     with pytest.raises(BackendError, match=f"LLM server at {closed} does not answer.*vllm"):
         require_server(closed, "the LLM server", "start it with vllm serve MODEL")
     assert host_port("ray://head:10001") == ("head", 10001) and host == "127.0.0.1"
+
+
+def test_caption_stage_fails_at_once_without_its_llm_server(tmp_path):
+    import time
+
+    from svta.captions.config import CaptionsConfig
+    from svta.captions.generate import generate_captions
+
+    config = CaptionsConfig(backend="openai", per_category=2, categories=["walking"],
+                            openai={"base_url": f"http://{closed_address()}/v1"})
+    start = time.monotonic()
+    with pytest.raises(BackendError, match="LLM server at 127.0.0.1:.* does not answer.*base_url"):
+        generate_captions(tmp_path, config, seed=0)
+    assert time.monotonic() - start < 10

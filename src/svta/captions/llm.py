@@ -121,6 +121,11 @@ class OpenAICaptionBackend:
 
     def generate(self, jobs: Sequence[CategoryJob], sink: CaptionSink) -> dict[str, Any]:
         """Run every job against the server; returns counters (requests, retries, refusals, tokens, ...)."""
+        from svta.preflight import require_server
+
+        if any(job.need > 0 for job in jobs):  # seconds, not minutes of retries, when nothing listens
+            require_server(self.config.base_url, "the LLM server",
+                           "start it (e.g. `vllm serve MODEL`) or set captions.openai.base_url")
         return run_sync(_Run(self.config, self.seed, sink).run(jobs))
 
 
