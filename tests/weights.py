@@ -54,13 +54,14 @@ def write_openai_clip(path: Path, kind: str = "torchscript", seed: int = 0) -> P
     return path
 
 
-def write_wan_repo(directory: Path, seed: int = 0) -> Path:
-    """Write a tiny Wan2.1 T2V repository in the diffusers layout with random weights (about 1 MB)."""
+def write_wan_repo(directory: Path, seed: int = 0, size: str = "tiny") -> Path:
+    """Write a Wan2.1 T2V repository in the diffusers layout with random weights: ``tiny`` (under 1 MB, for
+    tests) or ``1.3b`` / ``14b`` (the real DiT and VAE sizes, for timing the real-format path on a GPU)."""
     from transformers import T5TokenizerFast
 
     from svta.videos.wan_random import build_random_pipeline, char_tokenizer
 
-    pipe = build_random_pipeline("tiny", seed=seed)
+    pipe = build_random_pipeline(size, seed=seed)
     # The released repository's tokenizer is a T5 (UMT5) fast tokenizer: keep that class, with a small vocabulary.
     fast = char_tokenizer()
     pipe.tokenizer = T5TokenizerFast(tokenizer_object=fast.backend_tokenizer, pad_token="<pad>", eos_token="</s>",

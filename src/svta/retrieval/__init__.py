@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from svta._lazy import lazy_exports
 
-__all__ = ["RetrievalModel", "TextFeatures", "TrainConfig", "VideoFeatures", "create_model", "evaluate_model", "train"]
+__all__ = ["RetrievalModel", "TextFeatures", "TrainConfig", "VideoFeatures", "create_model", "evaluate_model",
+           "register_model", "train"]
 
 _LAZY = {
     "create_model": "svta.retrieval.factory",
+    "register_model": "svta.retrieval.factory",
     "train": "svta.retrieval.trainer",
     "TrainResult": "svta.retrieval.trainer",
     "evaluate_model": "svta.retrieval.evaluate",
