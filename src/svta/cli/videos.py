@@ -81,7 +81,8 @@ def _preflight(config: Any) -> None:
 
         require_server(config.engine.ray_address, "the Ray cluster",
                        "start it with `ray start --head` or fix --ray-address")
-    if config.videos.backend == "wan":
+    # On Ray the GPUs and the weights are the workers', not this machine's: each worker checks when it starts.
+    if config.videos.backend == "wan" and config.engine.name != "ray":
         from svta.videos.wan import preflight
 
         preflight(config.videos.wan)
