@@ -98,7 +98,9 @@ def trained_models(config: SvtaConfig) -> list[str]:
 
 
 def run_name(config: SvtaConfig, model: str) -> str:
-    return f"{model}-{config.train.backbone}".replace("/", "-")
+    from svta.retrieval.config import default_run_name
+
+    return default_run_name(model, config.train.backbone)
 
 
 def run_dir(config: SvtaConfig, model: str) -> Path:

@@ -68,7 +68,6 @@ BUILTIN_PLUGIN_MODULES: list[str] = [
     "svta.build.formats",
     "svta.release.hf",
     "svta.retrieval.factory",
-    "svta.retrieval.builders",
     "svta.search.encoders",
     "svta.videos.backends",
     "svta.eval.rerank",

@@ -169,10 +169,10 @@ def test_mismatched_checkpoint_names_missing_and_unexpected_keys(models, tmp_pat
 
 
 def test_openai_format_weights_reproduce_their_features(tmp_path):
-    from svta.retrieval.backbone import BACKBONES, build_clip
+    from svta.retrieval.backbone import backbone_spec, build_clip
 
     torch.manual_seed(7)
-    reference = build_clip(BACKBONES["tiny"]).eval()  # open_clip CLIP: OpenAI's parameter names
+    reference = build_clip(backbone_spec("tiny")).eval()  # open_clip CLIP: OpenAI's parameter names
     path = tmp_path / "tiny-openai.pt"
     torch.save({**reference.state_dict(), "input_resolution": torch.tensor(SIZE)}, path)
     model = create_model("clip4clip-meanp", backbone=str(path), max_words=16).eval()
@@ -190,9 +190,9 @@ def test_openai_format_weights_reproduce_their_features(tmp_path):
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")  # torch.jit is deprecated, yet it is OpenAI's format
 def test_openai_torchscript_archive_loads(tmp_path):
-    from svta.retrieval.backbone import BACKBONES, build_clip, read_weights_file
+    from svta.retrieval.backbone import backbone_spec, build_clip, read_weights_file
 
-    reference = build_clip(BACKBONES["tiny"]).eval()
+    reference = build_clip(backbone_spec("tiny")).eval()
     path = tmp_path / "tiny-jit.pt"
     image = torch.zeros(1, 3, SIZE, SIZE)
     with torch.no_grad():
@@ -208,3 +208,37 @@ def test_unknown_model_backbone_and_override_are_config_errors():
         create_model("clip4clip-meanp", backbone="ViT-H-99")
     with pytest.raises(ConfigError, match="frames_per_second"):
         create_model("clip4clip-meanp", frames_per_second=3)
+
+
+def test_overrides_are_the_builders_keyword_only_parameters():
+    from svta.retrieval.factory import RETRIEVAL_MODELS, accepted_overrides
+
+    common = {"linear_patch", "max_words", "max_frames", "temporal_layers"}
+    assert set(accepted_overrides(RETRIEVAL_MODELS.get("clip4clip-seqtransf"))) == common  # sim_header is bound
+    assert set(accepted_overrides(RETRIEVAL_MODELS.get("xclip"))) == common | {"mask_padding", "block_elements"}
+    assert set(accepted_overrides(RETRIEVAL_MODELS.get("gram"))) >= common | {"rerank_k", "itm_weight"}
+    assert accepted_overrides(lambda spec, clip_state=None, **kw: None) is None  # third-party: checks its own
+    assert create_model("clip4clip-seqlstm", max_frames=3).sim_header == "seqLSTM"
+
+
+def test_backbone_shapes_come_from_model_config_files():
+    from svta.retrieval.backbone import backbone_spec, svta_backbones
+
+    b32 = backbone_spec("ViT-B-32")  # open_clip's own model_configs/ViT-B-32.json
+    assert (b32.embed_dim, b32.image_size, b32.patch_size, b32.vision_width, b32.vision_layers) == (512, 224, 32, 768, 12)
+    assert (b32.text_width, b32.text_heads, b32.vision_heads) == (512, 8, 12)
+    assert backbone_spec("ViT-L-14").vision_width == 1024
+    assert {"tiny", "small"} <= set(svta_backbones()) and backbone_spec("tiny").image_size == 64
+    with pytest.raises(ConfigError, match="only open_clip ViT"):
+        backbone_spec("RN50")
+
+
+def test_one_run_name_for_trainer_and_pipeline():
+    from svta.config import SvtaConfig
+    from svta.pipeline import run_name
+    from svta.retrieval.config import default_run_name
+
+    assert default_run_name("clip4clip-meanp", "weights/my.pt") == "clip4clip-meanp-my"
+    assert default_run_name("xclip", "ViT-B-32") == "xclip-ViT-B-32"
+    config = SvtaConfig.model_validate({"train": {"backbone": "weights/my.pt"}})
+    assert run_name(config, "clip4clip-meanp") == "clip4clip-meanp-my"

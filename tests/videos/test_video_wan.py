@@ -133,3 +133,76 @@ def test_wan_config_checks():
         832,
     )
     assert defaults.dtype == "bfloat16" and defaults.vae_dtype == "float32" and defaults.negative_prompt
+
+
+@pytest.fixture(scope="module")
+def wan_repo(tmp_path_factory):
+    from weights import write_wan_repo
+
+    return write_wan_repo(tmp_path_factory.mktemp("wan") / "Wan2.1-T2V-tiny-Diffusers")
+
+
+def test_repo_in_the_diffusers_layout_runs_through_the_cli(wan_repo, tmp_path, capsys):
+    from svta.cli.main import main
+
+    assert {"model_index.json", "transformer", "vae", "text_encoder", "tokenizer", "scheduler"} <= {
+        p.name for p in wan_repo.iterdir()}
+    write_captions(tmp_path, [("A man in red runs.", None)])
+    sizes = [f"videos.wan.{k}={v}" for k, v in (("height", 32), ("width", 32), ("num_frames", 5),
+                                                ("max_sequence_length", 16), ("dtype", "float32"))]
+    argv = [arg for setting in sizes for arg in ("--set", setting)]
+    code = main(["--quiet", *argv, "videos", "generate", "--root", str(tmp_path), "--backend", "wan", "--wan-model",
+                 str(wan_repo), "--cache", "teacache", "--fp8", "--offload", "model", "--device", "cpu", "--steps", "2",
+                 "--json"])
+    assert code == 0, capsys.readouterr().err
+    result = json.loads(capsys.readouterr().out)
+    assert result["generated"] == 1 and not result["failed"]
+    row = read_records(tmp_path / "videos.parquet", "videos")[0]
+    params = json.loads(row["params"])
+    assert params["fp8"] and params["cache"] == "teacache" and params["model"] == str(wan_repo)
+    assert check_decodable(tmp_path / row["path"]).frames == 5
+
+
+def test_random_tiny_covers_wide_latents():
+    # 528 px wide = 33 latent patches per row: beyond the rotary table the tiny config once had (32).
+    backend = __import__("svta.videos.wan", fromlist=["WanVideoBackend"]).WanVideoBackend(
+        tiny(width=528, height=16, num_frames=1, steps=1))
+    assert backend.generate(REQUESTS[:1])[0].shape == (1, 16, 528, 3)
+
+
+def test_missing_weights_offline_fail_in_seconds(tmp_path, monkeypatch, capsys):
+    import time
+
+    from svta.cli.main import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    write_captions(tmp_path, [("A dog sits.", None)])
+    start = time.monotonic()
+    assert main(["videos", "generate", "--root", str(tmp_path), "--backend", "wan", "--limit", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert time.monotonic() - start < 10 and "\n" not in err
+    assert "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" in err and "HF_HUB_OFFLINE" in err and "hf download" in err
+    assert not (tmp_path / "videos.parquet").exists()
+
+
+def test_no_gpu_is_refused_unless_cpu_is_asked_for(wan_repo, monkeypatch):
+    from svta.errors import ConfigError
+    from svta.videos.wan import preflight
+
+    monkeypatch.setattr("svta.preflight.cuda_available", lambda: False)
+    with pytest.raises(ConfigError, match="--device cpu"):
+        preflight(WanConfig(model=str(wan_repo)))
+    with pytest.raises(ConfigError, match="cuda:1"):
+        preflight(WanConfig(model=str(wan_repo), device="cuda:1"))
+    assert preflight(WanConfig(model=str(wan_repo), device="cpu")) == "cpu"
+    assert preflight(WanConfig(model="random:tiny")) == "cpu"  # the CPU check model may fall back
+
+
+def test_a_folder_without_model_index_is_named(tmp_path):
+    from svta.errors import ConfigError
+    from svta.videos.wan import preflight
+
+    with pytest.raises(ConfigError, match="no model_index.json"):
+        preflight(WanConfig(model=str(tmp_path), device="cpu"))

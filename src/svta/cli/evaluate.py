@@ -31,7 +31,7 @@ def eval_command(
         "--root", help="Dataset root (default: the run's, or the global --root).")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Manifest split (default: eval.split, test).")] = None,
     frames: Annotated[int | None, typer.Option(
-        "--frames", help="Frames per video for --checkpoint (default 12).")] = None,
+        "--frames", help="Frames per video for --checkpoint (default: the config.yaml beside it, else 12).")] = None,
     sample_fps: Annotated[float | None, typer.Option(
         "--sample-fps", help="Sample frames at this rate (CLIP4Clip: 1).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Videos encoded per batch.")] = 32,

@@ -16,7 +16,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from svta.cli import annotate, build, captions, evaluate, info, pipeline, report, search, train, videos
+from svta.cli import annotate, build, captions, doctor, evaluate, info, pipeline, report, search, train, videos
 from svta.cli._common import STATE
 from svta.errors import SvtaError
 
@@ -41,6 +41,7 @@ STAGES: tuple[tuple[str, typer.Typer], ...] = (
 TOOLS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("demo", pipeline.demo_command),
     ("report", report.report_command),
+    ("doctor", doctor.doctor_command),
     ("list", info.list_command),
     ("taxonomy", info.taxonomy_command),
 )

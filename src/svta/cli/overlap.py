@@ -99,7 +99,10 @@ def dataset_spec(dataset: str | None, annotations: Path | None, root: Path | Non
     if annotations is not None:
         return f"{kind}:{annotations}"
     if kind == "svta-root":
-        run_root = read_config(run).get("root") if run is not None and root is None else None
+        from svta.retrieval.evaluate import run_root as recorded_root
+
+        config = read_config(run) if run is not None and root is None else {}
+        run_root = recorded_root(run, config) if config.get("root") else None
         return f"svta-root:{run_root or resolve_root(root)}"
     raise InputError(f"--dataset {dataset} needs --annotations FILE (the spreadsheet or JSON)")
 

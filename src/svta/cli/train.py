@@ -23,7 +23,7 @@ def train_command(
     model: Annotated[str | None, typer.Option(
         "--model", "-m", help="Model name, e.g. clip4clip-seqtransf (see svta list).")] = None,
     backbone: Annotated[str | None, typer.Option(
-        "--backbone", help="tiny | small | ViT-B-32 | ViT-B-16 | an OpenAI weight file.")] = None,
+        "--backbone", help="tiny | small | an open_clip ViT (ViT-B-32, ViT-B-16, ...) | an OpenAI weight file.")] = None,
     pretrained: Annotated[str | None, typer.Option(
         "--pretrained", help="'openai' (downloads) or the path of an OpenAI .pt.")] = None,
     preset: Annotated[str | None, typer.Option(

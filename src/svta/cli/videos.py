@@ -45,6 +45,7 @@ def generate(
     cache_threshold: float | None = typer.Option(None, "--cache-threshold", help="Wan: step-cache threshold."),
     fp8: bool | None = typer.Option(None, "--fp8/--no-fp8", help="Wan: store DiT weights in FP8."),
     offload: str | None = typer.Option(None, "--offload", help="Wan: none | model | sequential CPU offload."),
+    device: str | None = typer.Option(None, "--device", help="Wan: auto | cuda | cuda:N | cpu (CPU only if asked)."),
     limit: int | None = typer.Option(None, "--limit", help="Only the first N captions."),
     ids: list[str] = IDS,
     overwrite: bool = typer.Option(False, "--overwrite", help="Make clips again even when valid ones exist."),
@@ -61,10 +62,11 @@ def generate(
         "engine.num_gpus_per_worker": gpus_per_worker, "engine.ray_address": ray_address, "videos.frames": frames,
         "videos.fps": fps, "videos.width": size, "videos.height": size, "videos.wan.model": model,
         "videos.wan.steps": steps, "videos.wan.cache": cache, "videos.wan.cache_threshold": cache_threshold,
-        "videos.wan.fp8": fp8, "videos.wan.offload": offload,
+        "videos.wan.fp8": fp8, "videos.wan.offload": offload, "videos.wan.device": device,
     })  # fmt: skip
     check_registered("video_backend", config.videos.backend, "--backend")
     _require_captions(root)
+    _preflight(config)
     save_resolved(config, root)
     result = generate_videos(root, config, ids=ids or None, limit=limit, overwrite=overwrite)
     if wants_json(json_):
@@ -92,6 +94,20 @@ def _print_generated(result: Any, backend: str) -> None:
                f"{len(q.get('near_duplicates', []))} near-duplicate pair(s)")  # fmt: skip
     for clip_id, error in list(result.failed.items())[:10]:
         typer.echo(f"  failed {clip_id}: {error}", err=True)
+
+
+def _preflight(config: Any) -> None:
+    # Seconds of checks before workers start: missing weights or an absent GPU / Ray head fail here in one line.
+    if config.engine.name == "ray" and config.engine.ray_address not in (None, "", "auto", "local"):
+        from svta.preflight import require_server
+
+        require_server(config.engine.ray_address, "the Ray cluster",
+                       "start it with `ray start --head` or fix --ray-address")
+    # On Ray the GPUs and the weights are the workers', not this machine's: each worker checks when it starts.
+    if config.videos.backend == "wan" and config.engine.name != "ray":
+        from svta.videos.wan import preflight
+
+        preflight(config.videos.wan)
 
 
 @app.command("check")

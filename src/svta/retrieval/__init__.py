@@ -11,6 +11,7 @@ from svta._lazy import lazy_dir, lazy_exports
 
 _LAZY = {
     "create_model": "svta.retrieval.factory",
+    "register_model": "svta.retrieval.factory",
     "train": "svta.retrieval.trainer",
     "TrainResult": "svta.retrieval.trainer",
     "evaluate_model": "svta.retrieval.evaluate",

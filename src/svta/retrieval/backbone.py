@@ -1,5 +1,6 @@
-"""CLIP backbones: OpenAI ViT-B/32 and ViT-B/16 built through open_clip, small in-code configs for tests and
-the CPU demo, and OpenAI-format weight files (TorchScript archives or plain state dicts).
+"""CLIP backbones built through open_clip: shapes from open_clip's model configs (``ViT-B-32``, ``ViT-B-16``, ...)
+or svta's own JSON files (``tiny``, ``small``: tests and the CPU demo), and OpenAI-format weight files (TorchScript
+archives or plain state dicts).
 
 Parameter names are OpenAI's (``visual.conv1.weight``, ``transformer.resblocks.0.attn.in_proj_weight``, ...),
 so OpenAI checkpoints load with strict key matching.
@@ -21,8 +22,9 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-# Entries OpenAI's TorchScript state dicts carry that are not parameters.
-_OPENAI_NON_PARAMETERS = ("input_resolution", "context_length", "vocab_size")
+# Entries OpenAI's TorchScript state dicts carry that are not parameters; ``attn_mask`` (the causal text mask,
+# rebuilt from the context length) appears in TorchScript exports of open_clip models.
+_OPENAI_NON_PARAMETERS = ("input_resolution", "context_length", "vocab_size", "attn_mask")
 
 
 @dataclass(frozen=True)
@@ -52,19 +54,66 @@ class BackboneSpec:
         return asdict(self)
 
 
-# Architectures as data. "tiny" and "small" are for tests and CPU demos (the 49408-token embedding is most of
-# their parameters); the ViT-B entries match OpenAI's released models.
-BACKBONES: dict[str, BackboneSpec] = {
-    "tiny": BackboneSpec(embed_dim=128, image_size=64, patch_size=16, vision_width=128, vision_layers=2,
-                         text_width=128, text_layers=2),
-    "small": BackboneSpec(embed_dim=256, image_size=112, patch_size=16, vision_width=256, vision_layers=4,
-                          text_width=256, text_layers=4),
-    "ViT-B-32": BackboneSpec(embed_dim=512, image_size=224, patch_size=32, vision_width=768, vision_layers=12,
-                             text_width=512, text_layers=12),
-    "ViT-B-16": BackboneSpec(embed_dim=512, image_size=224, patch_size=16, vision_width=768, vision_layers=12,
-                             text_width=512, text_layers=12),
-}
+    @classmethod
+    def from_open_clip(cls, config: dict[str, Any], name: str) -> BackboneSpec:
+        """The spec of an open_clip model config (``model_configs/<name>.json``: ``embed_dim``, ``vision_cfg``,
+        ``text_cfg``). Only plain ViT CLIPs with OpenAI's head rule are supported.
+
+        Raises:
+            ConfigError: a timm / Hugging Face tower, or text heads that differ from ``width // head_width``.
+        """
+        vision, text = config.get("vision_cfg", {}), config.get("text_cfg", {})
+        if "timm_model_name" in vision or "hf_model_name" in text or not isinstance(vision.get("patch_size"), int):
+            raise ConfigError(f"backbone {name!r}: only open_clip ViT CLIPs with their own text tower are supported")
+        head_width = vision.get("head_width", 64)
+        spec = cls(embed_dim=config["embed_dim"], image_size=vision["image_size"], patch_size=vision["patch_size"],
+                   vision_width=vision["width"], vision_layers=vision["layers"], text_width=text["width"],
+                   text_layers=text["layers"], context_length=text.get("context_length", 77),
+                   vocab_size=text.get("vocab_size", 49408), head_width=head_width)
+        if text.get("heads", spec.text_heads) != spec.text_heads:
+            raise ConfigError(f"backbone {name!r}: text heads {text['heads']} != width // {head_width}")
+        return spec
+
+
+# Architectures as data: svta's own shapes ("tiny" and "small", for tests and CPU demos; the 49408-token embedding
+# is most of their parameters) are open_clip-format JSON files here; every other name is open_clip's config.
+SVTA_MODEL_CONFIGS = "model_configs"
 OPENAI_PRETRAINED = ("ViT-B-32", "ViT-B-16")
+
+
+def svta_backbones() -> list[str]:
+    """The shapes svta ships (``svta/data/model_configs/*.json``)."""
+    from importlib import resources
+
+    folder = resources.files("svta").joinpath("data").joinpath(SVTA_MODEL_CONFIGS)
+    return sorted(entry.name[: -len(".json")] for entry in folder.iterdir() if entry.name.endswith(".json"))
+
+
+def backbone_config(name: str) -> dict[str, Any] | None:
+    """The open_clip-format config of ``name``: svta's JSON file, else open_clip's own; ``None`` if unknown."""
+    import json
+    from importlib import resources
+
+    if name in svta_backbones():
+        path = resources.files("svta").joinpath("data").joinpath(SVTA_MODEL_CONFIGS).joinpath(f"{name}.json")
+        return json.loads(path.read_text(encoding="utf-8"))
+    if "/" in name or "\\" in name or name.endswith((".pt", ".bin", ".pth")):
+        return None  # a file path, not a config name (spares importing open_clip)
+    open_clip = require("open_clip", "retrieval")
+    return open_clip.get_model_config(name)
+
+
+def backbone_spec(name: str) -> BackboneSpec:
+    """The shape named ``name`` (``tiny``, ``small``, ``ViT-B-32``, ``ViT-B-16``, ``ViT-L-14``, ...).
+
+    Raises:
+        ConfigError: no such config, or one svta cannot build.
+    """
+    config = backbone_config(name)
+    if config is None:
+        raise ConfigError(f"unknown backbone {name!r}; known: {', '.join(svta_backbones())}, an open_clip ViT "
+                          "config name (ViT-B-32, ViT-B-16, ...) or a weight file path")
+    return BackboneSpec.from_open_clip(config, name)
 
 
 def build_clip(spec: BackboneSpec) -> nn.Module:
@@ -162,33 +211,56 @@ def openai_clip_state(path: Path | str) -> dict[str, torch.Tensor]:
     return {k: v.float() for k, v in state.items() if k not in _OPENAI_NON_PARAMETERS}
 
 
+def openai_cache_path(name: str) -> Path:
+    """Where open_clip keeps OpenAI's released file for ``name`` (``~/.cache/clip/<file>``), and its URL."""
+    pretrained = require("open_clip.pretrained", "retrieval")
+    url = pretrained.get_pretrained_url(name, "openai")
+    return Path("~/.cache/clip").expanduser() / Path(url).name
+
+
 def download_openai_weights(name: str) -> Path:
-    """Download (or find in the cache) OpenAI's released weights for ``ViT-B-32`` / ``ViT-B-16``."""
+    """Find in the cache (or download) OpenAI's released weights for ``ViT-B-32`` / ``ViT-B-16``.
+
+    Raises:
+        ConfigError: no OpenAI weights exist for ``name``.
+        BackendError: not cached and no download possible (offline, server silent), or the download failed.
+    """
+    from svta.errors import BackendError
+    from svta.preflight import require_download
+
     if name not in OPENAI_PRETRAINED:
         raise ConfigError(f"OpenAI weights exist for {', '.join(OPENAI_PRETRAINED)}, not {name!r}")
     pretrained = require("open_clip.pretrained", "retrieval")
     url = pretrained.get_pretrained_url(name, "openai")
-    return Path(pretrained.download_pretrained_from_url(url))
+    cached = openai_cache_path(name)
+    if not cached.is_file():
+        fetch = (f"download {url} into {cached.parent}/ on a connected machine, or pass "
+                 f"--pretrained /path/{cached.name}")
+        require_download(f"OpenAI {name} weights", str(cached), url, fetch)
+    try:
+        return Path(pretrained.download_pretrained_from_url(url))
+    except (OSError, RuntimeError) as exc:  # URLError is an OSError; a checksum mismatch a RuntimeError
+        raise BackendError(f"OpenAI {name} weights: download from {url} failed ({first_line(exc)}); "
+                           f"pass --pretrained /path/{cached.name}") from None
 
 
 def resolve_backbone(backbone: str, pretrained: str | None) -> tuple[BackboneSpec, dict[str, torch.Tensor] | None]:
     """The architecture and (optionally) the CLIP weights named by ``backbone`` and ``pretrained``.
 
     Args:
-        backbone: a name in :data:`BACKBONES`, or the path of an OpenAI-format weight file.
+        backbone: a shape name (:func:`backbone_spec`), or the path of an OpenAI-format weight file.
         pretrained: ``None`` (random init), ``"openai"`` (download the released weights), or a weight file path.
 
     Returns:
         ``(spec, state)``; ``state`` is ``None`` for a random init.
     """
-    if backbone not in BACKBONES:
-        if Path(backbone).is_file() and pretrained is None:
-            pretrained = backbone
-        else:
-            raise ConfigError(f"unknown backbone {backbone!r}; known: {', '.join(BACKBONES)} or a weight file path")
+    config = backbone_config(backbone)
+    if config is None and Path(backbone).is_file() and pretrained is None:
+        pretrained = backbone
+    elif config is None:
+        backbone_spec(backbone)  # raises the unknown-backbone error
     if pretrained is None:
-        return BACKBONES[backbone], None
+        return backbone_spec(backbone), None
     path = download_openai_weights(backbone) if pretrained == "openai" else Path(pretrained)
     state = openai_clip_state(path)
     return spec_from_state_dict(state, str(path)), state
-

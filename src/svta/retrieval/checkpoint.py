@@ -157,7 +157,7 @@ def model_from_checkpoint(path: Path | str, model_name: str | None = None, **ove
         InputError: the file holds no ``clip.*`` weights, or its keys do not match the model (named).
     """
     from svta.retrieval.backbone import spec_from_state_dict
-    from svta.retrieval.factory import RETRIEVAL_MODELS
+    from svta.retrieval.factory import RETRIEVAL_MODELS, accepted_overrides
 
     state = read_weights_file(path)
     clip_state = {k[len("clip."):]: v for k, v in state.items() if k.startswith("clip.")}
@@ -167,8 +167,8 @@ def model_from_checkpoint(path: Path | str, model_name: str | None = None, **ove
     inferred_name, inferred = infer_clip4clip_arguments(state)
     name = model_name or inferred_name
     builder = RETRIEVAL_MODELS.get(name)
-    accepted = getattr(builder, "accepted_overrides", ())
-    arguments = {**{k: v for k, v in inferred.items() if k in accepted}, **overrides}
+    accepted = accepted_overrides(builder)
+    arguments = {**{k: v for k, v in inferred.items() if accepted is None or k in accepted}, **overrides}
     model = builder(spec, clip_state=None, **arguments)
     load_state_strict(model, state, str(path))
     return model

@@ -22,7 +22,7 @@ class TrainConfig(StrictModel):
 
     # model
     model: str = "clip4clip-meanp"  # registry "retrieval_model": clip4clip-meanp|seqlstm|seqtransf|tighttransf
-    backbone: str = "tiny"  # tiny | small | ViT-B-32 | ViT-B-16 | path of an OpenAI-format .pt
+    backbone: str = "tiny"  # tiny | small (svta/data/model_configs) | an open_clip ViT name (ViT-B-32) | an OpenAI .pt
     pretrained: str | None = None  # None (random init) | "openai" (download) | path of an OpenAI .pt / state dict
     linear_patch: Literal["2d", "3d"] = "2d"
     temporal_layers: int = 4  # CLIP4Clip: cross_num_hidden_layers 4 (seqTransf / tightTransf)
@@ -109,6 +109,14 @@ class TrainConfig(StrictModel):
         """``base`` with the fields explicitly set on ``self`` (config file, ``--set``) taking precedence."""
         update = {name: getattr(self, name) for name in self.model_fields_set}
         return TrainConfig.model_validate({**base.model_dump(), **update})
+
+
+def default_run_name(model: str, backbone: str) -> str:
+    """The run folder name of ``model`` trained on ``backbone``: ``<model>-<backbone>``, a weight file's backbone
+    by its file stem (``clip4clip-meanp`` on ``weights/my.pt`` -> ``clip4clip-meanp-my``)."""
+    path = Path(backbone)
+    name = path.stem if path.suffix else backbone
+    return f"{model}-{name}".replace("/", "-")
 
 
 # Named recipes. "clip4clip" is the paper's MSR-VTT recipe with OpenAI ViT-B/32 weights. "cpu-demo" trains a

@@ -90,7 +90,8 @@ def encode_videos(model: RetrievalModel, dataset: ClipDataset, ctx: DistContext,
     batches = shard_batches(len(dataset), batch_size, ctx.world_size, ctx.rank)
     parts, indices, broken = [], [], {}
     loader = make_loader(dataset, batches, workers)
-    for batch in progress(loader, description="encoding videos", total=len(batches)):
+    count = lambda batch: len(batch["index"]) + len(batch["broken"])  # noqa: E731 - videos, not batches
+    for batch in progress(loader, description="encoding videos", total=sum(map(len, batches)), count=count):
         broken.update(dict(batch["broken"]))
         if batch["frames"] is None:
             continue
@@ -210,36 +211,75 @@ def evaluate_checkpoint(path: Path | str, root: Path | str, split: str = "test",
                         model_args: dict[str, Any] | None = None, **options: Any) -> EvalReport:
     """Evaluate a weight file (CLIP4Clip ``pytorch_model.bin.N`` or svta's) on ``split`` of ``root``.
 
+    When the file sits in an svta run (a ``config.yaml`` from ``svta train`` beside it), the model name, frames,
+    words, head arguments and frame rate come from that config; an argument given here overrides it, and an
+    info line says so.
+
     Args:
         path: the weights; the CLIP shape and (without ``model_name``) the CLIP4Clip head come from them.
         root: dataset root.
         split: manifest split.
         model_name: registry name, when it cannot be inferred.
         device: ``cpu`` / ``cuda``; default CUDA when available.
-        max_frames: frames per video (default 12, CLIP4Clip's).
-        max_words: caption token positions (default 32).
+        max_frames: frames per video (default: the run's, else 12, CLIP4Clip's).
+        max_words: caption token positions (default: the run's, else 32).
         model_args: further model arguments the weights do not determine (e.g. GRAM's ``rerank_k``).
         **options: passed to :func:`evaluate_model` (``batch_size``, ``workers``, ``ties``, ``compat``, ...).
     """
     from svta.retrieval.checkpoint import model_from_checkpoint
 
-    overrides = {k: v for k, v in (("max_frames", max_frames), ("max_words", max_words)) if v is not None}
-    model = model_from_checkpoint(path, model_name, **{**(model_args or {}), **overrides})
+    given = {"model": model_name, "max_frames": max_frames, "max_words": max_words,
+             "sample_fps": options.get("sample_fps")}
+    saved = _saved_settings(Path(path))
+    for key, value in given.items():
+        if value is not None and key in saved and saved[key] != value:
+            warn(f"{key} {value} overrides {saved[key]} from {Path(path).parent / 'config.yaml'}")
+    settings = {**saved, **{k: v for k, v in given.items() if v is not None}}
+    if settings.get("sample_fps") is not None:
+        options["sample_fps"] = settings["sample_fps"]
+    arguments = {**saved.get("model_args", {}), **(model_args or {}),
+                 **{k: settings[k] for k in ("max_frames", "max_words") if settings.get(k) is not None}}
+    model = model_from_checkpoint(path, settings.get("model"), **arguments)
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     return evaluate_model(model.to(target), root, split, ctx=DistContext(device=target), **options)
+
+
+def _saved_settings(path: Path) -> dict[str, Any]:
+    """Model name, frames, words, head arguments and frame rate from the ``config.yaml`` of the run holding
+    ``path`` (``{}`` when there is none)."""
+    from svta.retrieval.results import read_config, read_train_config
+
+    config = read_config(path.parent)
+    if "train" not in config:
+        return {}
+    train = read_train_config(path.parent, config)
+    overrides = train.model_overrides()
+    return {"model": train.model, "max_frames": overrides.pop("max_frames"), "max_words": overrides.pop("max_words"),
+            "sample_fps": train.sample_fps, "model_args": overrides}
+
+
+def run_root(run_dir: Path | str, config: dict[str, Any]) -> Path:
+    """The dataset root a run was trained on. Runs record it relative to the run folder, so a copied or moved
+    root still finds its data; runs written before kept the path as given to ``svta train``."""
+    run_dir = Path(run_dir)
+    recorded = Path(config["root"])
+    if recorded.is_absolute():
+        return recorded
+    beside = (run_dir / recorded).resolve()
+    if (beside / "manifest.parquet").exists() or not recorded.exists():
+        return beside
+    return recorded
 
 
 def evaluate_run(run_dir: Path | str, root: Path | str | None = None, split: str = "test", *,
                  device: str | None = None, **options: Any) -> EvalReport:
     """Evaluate a training run's selected weights (``best_model.bin``) on ``split`` (default root: the run's)."""
     from svta.errors import InputError
-    from svta.retrieval.results import BEST_MODEL_FILE, read_config, read_train_config
+    from svta.retrieval.results import BEST_MODEL_FILE, read_config
 
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     if not config or not (run_dir / BEST_MODEL_FILE).exists():
         raise InputError(f"{run_dir}: not a finished svta run (needs config.yaml and {BEST_MODEL_FILE})")
-    train = read_train_config(run_dir, config)
-    options.setdefault("sample_fps", train.sample_fps)
-    return evaluate_checkpoint(run_dir / BEST_MODEL_FILE, root or config["root"], split, model_name=train.model,
-                               device=device, model_args=train.model_overrides(), **options)
+    return evaluate_checkpoint(run_dir / BEST_MODEL_FILE, root or run_root(run_dir, config), split, device=device,
+                               **options)

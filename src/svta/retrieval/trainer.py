@@ -7,6 +7,7 @@ val, JSONL + TensorBoard logs. Everything lands in ``<root>/runs/<name>/``.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections import Counter
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 
 from svta.errors import ConfigError, InputError
-from svta.progress import info, progress, warn
+from svta.progress import format_seconds, info, progress, warn
 from svta.retrieval import results
 from svta.retrieval.analysis import KEEP_TOPK
 from svta.retrieval.checkpoint import (
@@ -29,7 +30,7 @@ from svta.retrieval.checkpoint import (
     save_model_weights,
     save_training_state,
 )
-from svta.retrieval.config import TrainConfig
+from svta.retrieval.config import TrainConfig, default_run_name
 from svta.retrieval.data import ClipDataset, EpochBatchSampler, make_loader, normalize_frames, read_split
 from svta.retrieval.distributed import DistContext, barrier, gather_objects, init_distributed, shutdown
 from svta.retrieval.evaluate import EvalReport, autocast_context, evaluate_dataset
@@ -64,11 +65,6 @@ class TrainResult:
     model_path: Path
 
 
-def default_run_name(config: TrainConfig) -> str:
-    backbone = Path(config.backbone).stem if Path(config.backbone).suffix else config.backbone
-    return f"{config.model}-{backbone}"
-
-
 def train(root: Path | str, train_config: TrainConfig | None = None, *, run_name: str | None = None,
           run_dir: Path | str | None = None, resume: bool = False, device: str | None = None,
           test: bool = True, analysis: bool = True) -> TrainResult:
@@ -88,16 +84,33 @@ def train(root: Path | str, train_config: TrainConfig | None = None, *, run_name
         ConfigError / InputError / TableSchemaError: bad config, missing manifest or split, existing run.
     """
     config = train_config or TrainConfig()
+    check_device(config, device)
     ctx = init_distributed(device)
     threads = torch.get_num_threads()
     if config.cpu_threads and ctx.device.type == "cpu":
         torch.set_num_threads(config.cpu_threads)
     try:
-        directory = Path(run_dir) if run_dir else Path(root) / "runs" / (run_name or default_run_name(config))
+        name = run_name or default_run_name(config.model, config.backbone)
+        directory = Path(run_dir) if run_dir else Path(root) / "runs" / name
         return Trainer(Path(root), config, directory, ctx, resume).run(test, analysis)
     finally:
         torch.set_num_threads(threads)
         shutdown(ctx)
+
+
+def check_device(config: TrainConfig, device: str | None) -> None:
+    """Refuse to train a full-size CLIP on the CPU unless asked: without a GPU, ``device=None`` would quietly
+    start a run of days. svta's CPU shapes (``tiny``, ``small``) may fall back.
+
+    Raises:
+        ConfigError: no CUDA device, ``device`` not given, and a backbone other than svta's CPU shapes.
+    """
+    from svta.retrieval.backbone import svta_backbones
+
+    if device is not None or config.backbone in svta_backbones() or torch.cuda.is_available():
+        return
+    raise ConfigError(f"training {config.model} on {config.backbone} needs a CUDA GPU and torch sees none; run on a "
+                      "GPU machine, or force the CPU (very slow) with --device cpu")
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
@@ -213,12 +226,15 @@ class Trainer:
         """Train the remaining epochs, select on val, evaluate on test, write the run's files."""
         cfg = self.config
         if self.ctx.is_main:
-            results.write_config(self.run_dir, {"root": str(self.root), "world_size": self.ctx.world_size,
+            # The root relative to the run folder: a copied or moved root keeps evaluating (svta eval --run).
+            relative_root = os.path.relpath(self.root.resolve(), self.run_dir.resolve())
+            results.write_config(self.run_dir, {"root": relative_root, "world_size": self.ctx.world_size,
                                                 "train": cfg.model_dump(mode="json")})
         self.logger.event("start", step=self.step, epoch=self.epoch, world_size=self.ctx.world_size,
                           device=str(self.ctx.device), train_clips=len(self.datasets[cfg.splits[0]]),
                           batch_size=self.batch_size, steps_per_epoch=self.steps_per_epoch)
         start, clips = time.perf_counter(), 0
+        self._started, self._first_step = start, self.step
         for epoch in range(self.epoch, cfg.epochs):
             if cfg.max_steps is not None and self.step >= cfg.max_steps:
                 break
@@ -238,7 +254,10 @@ class Trainer:
                                     start=self.step_in_epoch * cfg.grad_accum,
                                     limit=self.steps_per_epoch * cfg.grad_accum)
         loader = make_loader(self.datasets[cfg.splits[0]], sampler, cfg.num_workers)
-        batches = progress(loader, f"epoch {epoch + 1}/{cfg.epochs}", len(sampler)) if ctx.is_main else loader
+        # The bar counts this rank's clips (decodable or not), not batches.
+        clips_total = len(sampler) * self.per_rank
+        batches = (progress(loader, f"epoch {epoch + 1}/{cfg.epochs} clips", clips_total, count=_batch_clips)
+                   if ctx.is_main else loader)
         pending, clips, tick = [], 0, time.perf_counter()
         for batch in batches:
             self._note_broken(batch["broken"])
@@ -312,6 +331,20 @@ class Trainer:
             values["logit_scale"] = float(scale.detach().exp())
         self.logger.event("step", step=self.step, epoch=epoch + 1, **{k: round(v, 6) for k, v in values.items()})
         self.logger.scalars(self.step, values, "train")
+        if self.ctx.is_main:
+            info(self._console_line(epoch, values))
+
+    def _console_line(self, epoch: int, values: dict[str, float]) -> str:
+        """CLIP4Clip-style progress: ``epoch 1/5 step 10/280 loss 2.0794 lr 1.0e-04 (clip 1.0e-07) 12.3 clips/s
+        ETA 0:03:12``; the ETA extrapolates this invocation's seconds per step to the steps left."""
+        cfg = self.config
+        planned = self.steps_per_epoch * cfg.epochs
+        planned = min(planned, cfg.max_steps) if cfg.max_steps is not None else planned
+        taken = self.step - self._first_step
+        per_step = (time.perf_counter() - self._started) / taken if taken > 0 else 0.0
+        return (f"epoch {epoch + 1}/{cfg.epochs} step {self.step}/{planned} loss {values['loss']:.4f} "
+                f"lr {values['lr']:.1e} (clip {values['lr_clip']:.1e}) {values['clips_per_s']:.1f} clips/s "
+                f"ETA {format_seconds(per_step * max(0, planned - self.step))}")
 
     # ---- epochs, selection, checkpoints -------------------------------------------------------------------------
 
@@ -427,6 +460,10 @@ class Trainer:
                 "coef_lr": cfg.coef_lr, "frames": cfg.max_frames, "ranks": self.ctx.world_size,
                 "train seconds (this invocation)": round(seconds, 1), "clips/s": round(clips_per_second, 1),
                 "skipped training videos": len(self.skipped), "selected on": f"val {cfg.select_metric}"}
+
+
+def _batch_clips(batch: dict[str, Any]) -> int:
+    return len(batch["index"]) + len(batch["broken"])
 
 
 def selection_value(metrics: dict[str, Any], select_metric: str) -> float:

@@ -3,13 +3,19 @@ steps whose timestep-modulated input barely changed, re-adding the residual cach
 computed step (Liu et al., "Timestep Embedding Tells", 2024; Wan2.1 coefficients from its authors).
 
 Built on diffusers' hook machinery, so the pipeline's ``cache_context("cond"/"uncond", step_index=…)``
-keeps separate state for the conditional and unconditional passes.
+keeps separate state for the conditional and unconditional passes. This module imports diffusers; the
+``wan`` backend imports it only when TeaCache is configured.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+import torch
+from diffusers.hooks import HookRegistry
+from diffusers.hooks.hooks import BaseState, ModelHook, StateManager
 
 # Polynomials (highest power first) rescaling the relative L1 change of the modulated input into
 # an estimate of the output change. T2V; "ret" variants modulate on timestep_proj (Wan's e0).
@@ -63,95 +69,89 @@ def coefficients_for(model: str, ret_steps: bool) -> list[float]:
     return list(WAN_TEACACHE_COEFFICIENTS["1.3b-ret" if ret_steps else "1.3b"])
 
 
-def _hook_classes() -> tuple[type, type, type]:
-    """The hook classes, defined on first use so importing this module does not import diffusers."""
-    import numpy as np
-    import torch
-    from diffusers.hooks.hooks import BaseState, ModelHook
+class TeaCacheState(BaseState):
+    """Per-context (cond / uncond) state: the last modulated input, the cached residual, the decision."""
 
-    class State(BaseState):
-        def __init__(self) -> None:
-            self.reset()
+    def __init__(self) -> None:
+        self.reset()
 
-        def reset(self) -> None:
-            self.accumulated = 0.0
-            self.previous: torch.Tensor | None = None
-            self.residual: torch.Tensor | None = None
-            self.stack_input: torch.Tensor | None = None
-            self.compute = True
-            self.calls = 0
+    def reset(self) -> None:
+        self.accumulated = 0.0
+        self.previous: torch.Tensor | None = None
+        self.residual: torch.Tensor | None = None
+        self.stack_input: torch.Tensor | None = None
+        self.compute = True
+        self.calls = 0
 
-    class Decider(ModelHook):
-        """On ``condition_embedder``: decides, from the modulated input, whether this pass computes the blocks."""
+class TeaCacheDecider(ModelHook):
+    """On ``condition_embedder``: decides, from the modulated input, whether this pass computes the blocks."""
 
-        _is_stateful = True
+    _is_stateful = True
 
-        def __init__(self, state_manager: Any, config: TeaCacheConfig, stats: TeaCacheStats):
-            super().__init__()
-            self.state_manager, self.config, self.stats = state_manager, config, stats
-            self.rescale = np.poly1d(config.coefficients)
+    def __init__(self, state_manager: Any, config: TeaCacheConfig, stats: TeaCacheStats):
+        super().__init__()
+        self.state_manager, self.config, self.stats = state_manager, config, stats
+        self.rescale = np.poly1d(config.coefficients)
 
-        def post_forward(self, module: torch.nn.Module, output: Any) -> Any:
-            temb, timestep_proj = output[0], output[1]
-            modulated = (timestep_proj if self.config.ret_steps else temb).detach().float()
-            state = self.state_manager.get_state()
-            context = self.state_manager.context
-            step = context.step_index if context.step_index is not None else state.calls
-            total = context.num_inference_steps
-            last = (
-                self.config.compute_last_step
-                if self.config.compute_last_step is not None
-                else not self.config.ret_steps
-            )
-            forced = state.previous is None or state.residual is None or step < self.config.warmup_steps
-            forced = forced or (last and total is not None and step >= total - 1)
-            if forced:
-                state.compute, state.accumulated = True, 0.0
-            else:
-                change = (
-                    (modulated - state.previous).abs().mean() / state.previous.abs().mean().clamp_min(1e-12)
-                ).item()
-                state.accumulated += float(self.rescale(change))
-                state.compute = state.accumulated >= self.config.threshold
-                if state.compute:
-                    state.accumulated = 0.0
-            state.previous = modulated
-            state.calls += 1
-            self.stats.passes += 1
-            self.stats.skipped += int(not state.compute)
-            return output
+    def post_forward(self, module: torch.nn.Module, output: Any) -> Any:
+        temb, timestep_proj = output[0], output[1]
+        modulated = (timestep_proj if self.config.ret_steps else temb).detach().float()
+        state = self.state_manager.get_state()
+        context = self.state_manager.context
+        step = context.step_index if context.step_index is not None else state.calls
+        total = context.num_inference_steps
+        last = (
+            self.config.compute_last_step
+            if self.config.compute_last_step is not None
+            else not self.config.ret_steps
+        )
+        forced = state.previous is None or state.residual is None or step < self.config.warmup_steps
+        forced = forced or (last and total is not None and step >= total - 1)
+        if forced:
+            state.compute, state.accumulated = True, 0.0
+        else:
+            change = (
+                (modulated - state.previous).abs().mean() / state.previous.abs().mean().clamp_min(1e-12)
+            ).item()
+            state.accumulated += float(self.rescale(change))
+            state.compute = state.accumulated >= self.config.threshold
+            if state.compute:
+                state.accumulated = 0.0
+        state.previous = modulated
+        state.calls += 1
+        self.stats.passes += 1
+        self.stats.skipped += int(not state.compute)
+        return output
 
-        def reset_state(self, module: torch.nn.Module) -> torch.nn.Module:
-            self.state_manager.reset()
-            return module
+    def reset_state(self, module: torch.nn.Module) -> torch.nn.Module:
+        self.state_manager.reset()
+        return module
 
-    class Block(ModelHook):
-        """On each DiT block: run it, or (when skipping) pass through, the first block adding the cached residual."""
+class TeaCacheBlockHook(ModelHook):
+    """On each DiT block: run it, or (when skipping) pass through, the first block adding the cached residual."""
 
-        _is_stateful = True
+    _is_stateful = True
 
-        def __init__(self, state_manager: Any, head: bool, tail: bool):
-            super().__init__()
-            self.state_manager, self.head, self.tail = state_manager, head, tail
+    def __init__(self, state_manager: Any, head: bool, tail: bool):
+        super().__init__()
+        self.state_manager, self.head, self.tail = state_manager, head, tail
 
-        def new_forward(self, module: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
-            hidden = args[0] if args else kwargs["hidden_states"]
-            state = self.state_manager.get_state()
-            if not state.compute:
-                return hidden + state.residual.to(hidden.dtype) if self.head else hidden
-            if self.head:
-                state.stack_input = hidden
-            output = self.fn_ref.original_forward(*args, **kwargs)
-            if self.tail:
-                state.residual = (output - state.stack_input).detach()
-                state.stack_input = None
-            return output
+    def new_forward(self, module: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+        hidden = args[0] if args else kwargs["hidden_states"]
+        state = self.state_manager.get_state()
+        if not state.compute:
+            return hidden + state.residual.to(hidden.dtype) if self.head else hidden
+        if self.head:
+            state.stack_input = hidden
+        output = self.fn_ref.original_forward(*args, **kwargs)
+        if self.tail:
+            state.residual = (output - state.stack_input).detach()
+            state.stack_input = None
+        return output
 
-        def reset_state(self, module: torch.nn.Module) -> torch.nn.Module:
-            self.state_manager.reset()
-            return module
-
-    return State, Decider, Block
+    def reset_state(self, module: torch.nn.Module) -> torch.nn.Module:
+        self.state_manager.reset()
+        return module
 
 
 def apply_teacache(transformer: Any, config: TeaCacheConfig) -> TeaCacheStats:
@@ -160,29 +160,16 @@ def apply_teacache(transformer: Any, config: TeaCacheConfig) -> TeaCacheStats:
     Returns:
         Live counters of passes and skipped passes.
     """
-    from diffusers.hooks import HookRegistry
-    from diffusers.hooks.hooks import StateManager
-
-    state_cls, decider_cls, block_cls = _hook_classes()
-    manager = StateManager(state_cls)
+    manager = StateManager(TeaCacheState)
     stats = TeaCacheStats()
     HookRegistry.check_if_exists_or_initialize(transformer.condition_embedder).register_hook(
-        decider_cls(manager, config, stats), TEACACHE_HOOK
+        TeaCacheDecider(manager, config, stats), TEACACHE_HOOK
     )
     blocks = list(transformer.blocks)
     for i, block in enumerate(blocks):
-        hook = block_cls(manager, head=i == 0, tail=i == len(blocks) - 1)
+        hook = TeaCacheBlockHook(manager, head=i == 0, tail=i == len(blocks) - 1)
         HookRegistry.check_if_exists_or_initialize(block).register_hook(hook, TEACACHE_BLOCK_HOOK)
     # the pipeline's cache_context reaches hooks through a cached list of child registries
     HookRegistry.check_if_exists_or_initialize(transformer).invalidate_child_registries_cache()
     return stats
 
-
-def remove_teacache(transformer: Any) -> None:
-    """Uninstall :func:`apply_teacache`'s hooks."""
-    from diffusers.hooks import HookRegistry
-
-    registry = HookRegistry.check_if_exists_or_initialize(transformer)
-    registry.remove_hook(TEACACHE_HOOK, recurse=True)
-    registry.remove_hook(TEACACHE_BLOCK_HOOK, recurse=True)
-    registry.invalidate_child_registries_cache()

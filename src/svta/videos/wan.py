@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from svta.errors import BackendError, ConfigError
+from svta.progress import warn
 from svta.registry import require
 from svta.videos.backend import VIDEO_BACKENDS, VideoRequest
 from svta.videos.config import WanConfig
@@ -20,12 +21,54 @@ from svta.videos.config import WanConfig
 DEFAULT_THRESHOLDS = {"teacache": 0.08, "first_block": 0.05, "mag": 0.06}
 
 
-def resolve_device(name: str) -> str:
-    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``."""
-    torch = require("torch", "gen")
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
+def resolve_device(cfg: WanConfig) -> str:
+    """The device the pipeline runs on. ``auto`` is ``cuda``; without a GPU only ``random:tiny`` (the CPU check
+    model) falls back to CPU: a real Wan2.1 clip on CPU takes days, so that needs ``--device cpu`` explicitly."""
+    from svta.preflight import cuda_available, resolve_gpu_device
+
+    if cfg.device == "auto" and cfg.model == "random:tiny":
+        return "cuda" if cuda_available() else "cpu"
+    return resolve_gpu_device(cfg.device, f"the wan backend ({cfg.model})", "--device cpu (videos.wan.device: cpu)")
+
+
+def check_weights(model: str) -> None:
+    """Fail in seconds when Wan2.1 weights are neither on disk nor downloadable (offline, hub unreachable).
+
+    ``model`` is a local diffusers folder, a hub id (found in the Hugging Face cache or downloaded), or
+    ``random:<size>`` (nothing to check).
+
+    Raises:
+        ConfigError: a local folder without ``model_index.json``.
+        BackendError: a hub id absent from the cache while no download is possible.
+    """
+    from pathlib import Path
+
+    if model.startswith("random:"):
+        return
+    local = Path(model).expanduser()
+    if local.exists() or model.startswith((".", "/", "~")):
+        if not (local / "model_index.json").is_file():
+            raise ConfigError(f"videos.wan.model: {local} is not a diffusers Wan2.1 folder (no model_index.json); "
+                              "download one with `hf download Wan-AI/Wan2.1-T2V-1.3B-Diffusers --local-dir DIR`")
+        return
+    hub = require("huggingface_hub", "gen")
+    if isinstance(hub.try_to_load_from_cache(model, "model_index.json"), str):
+        return
+    from svta.preflight import hub_endpoint, require_download
+
+    require_download(f"Wan2.1 weights {model!r}", f"the Hugging Face cache {hub.constants.HF_HUB_CACHE}",
+                     hub_endpoint(), f"fetch them on a connected machine with `hf download {model} --local-dir DIR` "
+                     "and pass --wan-model DIR")
+
+
+def preflight(cfg: WanConfig) -> str:
+    """Everything the backend checks before loading, in seconds (a stage runs it before starting workers).
+
+    Returns:
+        The device the pipeline will run on.
+    """
+    check_weights(cfg.model)
+    return resolve_device(cfg)
 
 
 def _dtype(name: str) -> Any:
@@ -46,16 +89,19 @@ def load_pipeline(cfg: WanConfig, device: str) -> Any:
         pipe = build_random_pipeline(cfg.model.split(":", 1)[1], dtype, vae_dtype, build_on)
     else:
         try:
-            vae = diffusers.AutoencoderKLWan.from_pretrained(cfg.model, subfolder="vae", torch_dtype=vae_dtype)
-            pipe = diffusers.WanPipeline.from_pretrained(cfg.model, vae=vae, torch_dtype=dtype)
+            vae = diffusers.AutoencoderKLWan.from_pretrained(cfg.model, subfolder="vae", dtype=vae_dtype)
+            pipe = diffusers.WanPipeline.from_pretrained(cfg.model, vae=vae, dtype=dtype)
         except (OSError, ValueError) as exc:
-            raise BackendError(f"videos.wan.model: cannot load {cfg.model!r}: {str(exc).splitlines()[0]}") from None
+            raise BackendError(f"videos.wan.model: cannot load {cfg.model!r}: {str(exc).strip().splitlines()[0]}") from None
     pipe.scheduler = diffusers.UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=cfg.flow_shift)
     if cfg.fp8:
         pipe.transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
     if cfg.vae_tiling:
         pipe.vae.enable_tiling()
-    if cfg.offload == "model":
+    if cfg.offload != "none" and device == "cpu":
+        warn("videos.wan.offload: the pipeline runs on the CPU, where its weights already are; offload ignored")
+        pipe.to(device)
+    elif cfg.offload == "model":
         pipe.enable_model_cpu_offload(device=device)
     elif cfg.offload == "sequential":
         pipe.enable_sequential_cpu_offload(device=device)
@@ -93,7 +139,7 @@ class WanVideoBackend:
 
     def __init__(self, config: Any, taxonomy_path: str | None = None):
         self.cfg: WanConfig = config.wan
-        self.device = resolve_device(self.cfg.device)
+        self.device = preflight(self.cfg)
         self.pipe = load_pipeline(self.cfg, self.device)
         self.cache_stats = apply_step_cache(self.pipe.transformer, self.cfg)
 

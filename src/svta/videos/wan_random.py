@@ -12,8 +12,7 @@ import string
 from typing import Any
 
 WAN_DIT_CONFIGS: dict[str, dict[str, Any]] = {
-    "tiny": {"num_attention_heads": 2, "attention_head_dim": 12, "text_dim": 32, "ffn_dim": 32, "num_layers": 3,
-             "rope_max_seq_len": 32},
+    "tiny": {"num_attention_heads": 2, "attention_head_dim": 12, "text_dim": 32, "ffn_dim": 32, "num_layers": 3},
     "1.3b": {"num_attention_heads": 12, "attention_head_dim": 128, "text_dim": 4096, "ffn_dim": 8960, "num_layers": 30},
     "14b": {"num_attention_heads": 40, "attention_head_dim": 128, "text_dim": 4096, "ffn_dim": 13824, "num_layers": 40},
 }  # fmt: skip

@@ -1,0 +1,102 @@
+"""Checks a stage runs before long work: weights on disk or fetchable, a GPU where one is needed, servers that
+answer. Each takes seconds and raises one :class:`~svta.errors.SvtaError` line naming the fix.
+
+Nothing here imports torch or a hub client at import time; ``svta doctor`` reports the same checks as a table.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlparse
+
+from svta.errors import BackendError, ConfigError
+
+CONNECT_TIMEOUT = 3.0  # seconds: a reachable host answers a TCP connect in well under this
+_TRUE = ("1", "true", "yes", "on")
+
+
+def hub_offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) asks for no downloads."""
+    return any(os.environ.get(name, "").strip().lower() in _TRUE for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def hub_endpoint() -> str:
+    """The Hugging Face hub URL downloads go to (``HF_ENDPOINT`` or huggingface.co)."""
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+
+
+def host_port(url: str, default_port: int = 443) -> tuple[str, int]:
+    """``(host, port)`` of ``url``; a bare ``host:port`` works too."""
+    parsed = urlparse(url if "://" in url else f"tcp://{url}")
+    default = {"http": 80, "https": 443}.get(parsed.scheme, default_port)
+    return parsed.hostname or "", parsed.port or default
+
+
+def reachable(url: str, timeout: float = CONNECT_TIMEOUT) -> bool:
+    """Whether a TCP connection to ``url``'s host and port opens within ``timeout`` seconds."""
+    host, port = host_port(url)
+    if not host:
+        return False
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_download(what: str, looked_in: str, url: str, fetch: str) -> None:
+    """Before downloading ``what`` from ``url``: fail now when offline or when the server does not answer.
+
+    Args:
+        what: the weights, e.g. ``"OpenAI ViT-B-32 weights"``.
+        looked_in: where they were looked for on disk.
+        url: where they would be downloaded from.
+        fetch: how to get them onto this machine.
+
+    Raises:
+        BackendError: ``HF_HUB_OFFLINE`` is set, or ``url``'s host is not reachable.
+    """
+    if hub_offline():
+        raise BackendError(f"{what} not found in {looked_in} and HF_HUB_OFFLINE is set (no downloads); {fetch}")
+    if not reachable(url):
+        host, port = host_port(url)
+        raise BackendError(f"{what} not found in {looked_in} and {host}:{port} does not answer; {fetch}")
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device (imports torch)."""
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def resolve_gpu_device(device: str, what: str, cpu_hint: str) -> str:
+    """The device a GPU backend runs on: ``auto`` -> ``cuda``; refuses to fall back to CPU silently.
+
+    Args:
+        device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``.
+        what: the backend, for the message.
+        cpu_hint: the flag or setting that forces CPU.
+
+    Raises:
+        ConfigError: no CUDA device while ``device`` is ``auto`` or names one.
+    """
+    if device == "cpu":
+        return device
+    if not cuda_available():
+        wanted = "a CUDA GPU" if device == "auto" else device
+        raise ConfigError(f"{what} needs {wanted} and torch sees none; run on a GPU machine, or force the CPU "
+                          f"(very slow) with {cpu_hint}")
+    return "cuda" if device == "auto" else device
+
+
+def require_server(url: str, what: str, fix: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Fail in seconds when nothing listens at ``url`` (an LLM server, a Ray head).
+
+    Raises:
+        BackendError: naming ``what``, the address and ``fix``.
+    """
+    if not reachable(url, timeout):
+        host, port = host_port(url)
+        raise BackendError(f"{what} at {host}:{port} does not answer (connect timed out or refused); {fix}")
