@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import typer
 
-from svta.cli.main import ALIASES, STAGES, app, main
+from svta.cli.main import ALIASES, STAGES, TOOLS, app, main
 from svta.tables import write_table
 from svta.videos.backend import VIDEO_BACKENDS
 
@@ -67,7 +67,8 @@ def test_usage_errors_are_one_line_with_a_hint_exit_2(argv, expected, capsys):
 def test_help_lists_stages_in_pipeline_order_and_hides_old_spellings(capsys):
     assert main(["--help"]) == 0
     listed = re.findall(r"^\W (\w[\w-]*)\s{2,}", capsys.readouterr().out.split("Commands")[1], re.M)
-    assert listed[: len(STAGES) + 3] == [name for name, _ in STAGES] + ["demo", "list", "taxonomy"]
+    assert listed[: len(STAGES) + len(TOOLS)] == [name for name, _ in (*STAGES, *TOOLS)]
+    assert listed[len(STAGES)] == "demo"
     assert not set(listed) & {alias for alias, _ in ALIASES}
 
 
