@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from searchkit import CLIPS, FRAMES, ColourEncoder, make_root, write_clip
 
+from svta.engine import EngineConfig
 from svta.errors import ConfigError
 from svta.search.build import build_index, collect_videos
 from svta.search.config import SearchConfig
@@ -150,7 +151,7 @@ def test_ray_engine_builds_the_same_index(tmp_path):
     temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths have a length limit
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=temp_dir)
     try:
-        remote = build_index(root, tmp_path / "ray", spec, CONFIG.model_copy(update={"engine": "ray", "workers": 1}))
+        remote = build_index(root, tmp_path / "ray", spec, CONFIG, EngineConfig(name="ray", workers=1))
     finally:
         ray.shutdown()
         shutil.rmtree(temp_dir, ignore_errors=True)

@@ -23,6 +23,17 @@ def _search_config(root: Path | None, **updates: Any) -> Any:
         raise ConfigError(f"search options: {exc}") from None
 
 
+def _engine_config(root: Path | None, **updates: Any) -> Any:
+    """The top-level ``engine:`` section (shared with the video stage) with the command's options applied."""
+    from svta.errors import ConfigError
+
+    base = load_cli_config(root).engine
+    try:
+        return base.model_validate({**base.model_dump(), **{k: v for k, v in updates.items() if v is not None}})
+    except ValueError as exc:
+        raise ConfigError(f"engine options: {exc}") from None
+
+
 def index_command(
     out: Annotated[Path, typer.Option("--out", help="Index directory (created, or grown incrementally).")],
     run: Annotated[
@@ -39,9 +50,12 @@ def index_command(
     ] = "best",
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Videos per encoder call.")] = None,
     engine: Annotated[
-        str | None, typer.Option("--engine", help="local, or ray to fan encoding out to Ray actors.")
+        str | None, typer.Option("--engine", help="local | ray (fan encoding out to Ray actors).")
     ] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Ray encoder actors.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Ray encoder actors (engine.workers).")] = None,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster to join ('auto': the running one).")
+    ] = None,
     device: Annotated[str | None, typer.Option("--device", help="Torch device of the model (cpu, cuda).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -53,14 +67,15 @@ def index_command(
     from svta.search import build_index, encoder_spec_for_run
 
     data_root = resolve_root(root)
-    config = _search_config(root, batch_size=batch_size, engine=engine, workers=workers, device=device)
+    config = _search_config(root, batch_size=batch_size, device=device)
+    engine_config = _engine_config(root, name=engine, workers=workers, ray_address=ray_address)
     if (run is None) == (encoder is None):
         raise ConfigError("give exactly one of --run (a trained model) or --encoder (e.g. hashing)")
     if run is not None:
         spec = encoder_spec_for_run(run, data_root, checkpoint=checkpoint, device=config.device)
     else:
         spec = {"name": encoder, **config.encoder_options}
-    report = build_index(data_root, out, spec, config)
+    report = build_index(data_root, out, spec, config, engine_config)
     if wants_json(json_):
         emit_json(asdict(report))
         return

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from svta.engine import EngineConfig
 from svta.errors import ConfigError, InputError, SvtaError
 from svta.search.config import SearchConfig
 from svta.search.encoders import Encoder, VideoEmbeddings, create_encoder
@@ -191,15 +192,18 @@ def build_index(
     out_dir: Path | str,
     encoder: Encoder | Mapping[str, Any],
     config: SearchConfig | None = None,
+    engine: EngineConfig | None = None,
 ) -> IndexReport:
     """Encode every video of ``root`` that ``out_dir`` does not hold yet, and commit them.
 
     Args:
         root: a dataset root or a folder of video files.
         out_dir: the index directory (created, or grown incrementally).
-        encoder: an encoder (used in this process) or its spec (required with ``engine="ray"``, where
+        encoder: an encoder (used in this process) or its spec (required with a Ray engine, where
             each actor builds its own).
-        config: batch size, commit size, thumbnail size, engine and workers.
+        config: batch size, commit size, thumbnail size and device.
+        engine: the top-level ``engine:`` section shared with the video stage (``local``: in this process;
+            ``ray``: ``workers`` encoder actors at ``ray_address``). Default: local.
 
     Returns:
         An :class:`IndexReport`; videos that fail to decode are listed there, not fatal.
@@ -209,7 +213,7 @@ def build_index(
     records, rejected = collect_videos(root)
     instance = encoder if isinstance(encoder, Encoder) else create_encoder(encoder)
     with exclusive_writer(out_dir):
-        return _build_locked(root, out_dir, instance, config, records, rejected, start)
+        return _build_locked(root, out_dir, instance, config, engine or EngineConfig(), records, rejected, start)
 
 
 @contextmanager
@@ -234,6 +238,7 @@ def _build_locked(
     out_dir: Path,
     instance: Encoder,
     config: SearchConfig,
+    engine: EngineConfig,
     records: list[VideoRecord],
     rejected: list[dict[str, str]],
     start: float,
@@ -248,28 +253,33 @@ def _build_locked(
         failed=list(rejected),
     )
     if todo:
-        worker_encoder: Encoder | Mapping[str, Any] = instance if config.engine == "local" else instance.spec()
-        _encode_and_commit(
-            store, todo, partial(_make_worker, worker_encoder, root, config.thumbnail_size), config, report
-        )
+        worker_encoder: Encoder | Mapping[str, Any] = instance if engine.name == "local" else instance.spec()
+        make_worker = partial(_make_worker, worker_encoder, root, config.thumbnail_size)
+        _encode_and_commit(store, todo, make_worker, config, _indexing_engine(engine, config), report)
     report.count = store.compact()
     report.seconds = time.perf_counter() - start
     return report
 
 
+def _indexing_engine(engine: EngineConfig, config: SearchConfig) -> EngineConfig:
+    """The engine the encoders run on: local encoding stays in this process (the encoder is already loaded
+    here, and torch uses the cores); on Ray each actor holds one encoder, with one GPU when encoding on CUDA."""
+    if engine.name != "ray":
+        return engine.model_copy(update={"workers": 1})
+    gpus = engine.num_gpus_per_worker or (1.0 if config.device.startswith("cuda") else 0.0)
+    return engine.model_copy(update={"num_gpus_per_worker": gpus})
+
+
 def _encode_and_commit(
-    store: IndexStore, todo: Sequence[VideoRecord], make_worker: Any, config: SearchConfig, report: IndexReport
+    store: IndexStore,
+    todo: Sequence[VideoRecord],
+    make_worker: Any,
+    config: SearchConfig,
+    engine: EngineConfig,
+    report: IndexReport,
 ) -> None:
-    from svta.config import EngineConfig
     from svta.engine import run_items
 
-    ray = config.engine == "ray"
-    engine = EngineConfig(
-        name=config.engine,
-        workers=config.workers if ray else 1,
-        ray_address=config.ray_address,
-        num_gpus_per_worker=1.0 if ray and config.device.startswith("cuda") else 0.0,  # one GPU per encoder actor
-    )
     pending: list[tuple[dict[str, Any], VideoEmbeddings]] = []
 
     def commit() -> None:

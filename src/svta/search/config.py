@@ -4,8 +4,6 @@ service answers, including the limits that keep it safe to expose.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, field_validator, model_validator
 
 from svta._configbase import StrictModel
@@ -39,9 +37,6 @@ class SearchConfig(StrictModel):
     batch_size: int = 16  # videos per encoder call
     commit_every: int = 256  # videos per committed part (a crash re-encodes at most these)
     thumbnail_size: int = 256  # longest side of the JPEG thumbnails, pixels
-    engine: Literal["local", "ray"] = "local"
-    workers: int = 2  # Ray encoder actors
-    ray_address: str | None = None  # None: start a local Ray; "auto": join a running cluster
     device: str = "cpu"  # torch device of a trained model's encoders
     encoder_options: dict[str, int | float | str | bool] = Field(default_factory=dict)
 
@@ -67,7 +62,6 @@ class SearchConfig(StrictModel):
         "limit_concurrency",
         "batch_size",
         "commit_every",
-        "workers",
         "thumbnail_size",
         "rerank_top",
     )
