@@ -33,6 +33,13 @@ class SearchConfig(StrictModel):
     faiss_threads: int = 1
     coalesce_queries: bool = True  # answer concurrent queries in one FAISS call (one pass over the vectors)
     rerank_top: int = 50  # candidates re-scored by models whose similarity is not a dot product
+    # Two-stage search: an IVF index of 8-bit clip vectors proposes `candidates` per query (scanning ~nprobe/lists
+    # of them), whose exact float32 scores then rank them. Off by default: it must match the exact ranking's top 10
+    # (recall@10 >= 0.99, see benchmarks/search.py) on the index at hand before it is worth switching on.
+    two_stage: bool = False
+    candidates: int = 100  # first-stage candidates re-scored exactly (at least k)
+    ivf_lists: int = 0  # inverted lists of the first stage; 0: about sqrt(N)
+    ivf_probe: int = 16  # lists scanned per query
     # indexing
     batch_size: int = 16  # videos per encoder call
     commit_every: int = 256  # videos per committed part (a crash re-encodes at most these)
@@ -40,7 +47,7 @@ class SearchConfig(StrictModel):
     device: str = "cpu"  # torch device of a trained model's encoders
     encoder_options: dict[str, int | float | str | bool] = Field(default_factory=dict)
 
-    @field_validator("faiss_threads")
+    @field_validator("faiss_threads", "ivf_lists")
     @classmethod
     def _non_negative(cls, value: int) -> int:
         if value < 0:
@@ -64,6 +71,8 @@ class SearchConfig(StrictModel):
         "commit_every",
         "thumbnail_size",
         "rerank_top",
+        "candidates",
+        "ivf_probe",
     )
     @classmethod
     def _positive(cls, value: int) -> int:
