@@ -55,17 +55,20 @@ class StageResult:
 
 
 def scaled_counts(counts: dict[str, int], total: int) -> dict[str, int]:
-    """Per-category counts with the same proportions summing exactly to ``total`` (largest remainder; every
-    category keeps at least one caption while ``total`` allows it)."""
-    keys = list(counts)
-    floor = 1 if total >= len(keys) else 0
-    spare = total - floor * len(keys)
-    whole = sum(counts.values())
-    shares = [counts[k] * spare / whole for k in keys]
-    out = [math.floor(s) for s in shares]
-    for i in sorted(range(len(keys)), key=lambda i: (out[i] - shares[i], i))[: spare - sum(out)]:
-        out[i] += 1
-    return {k: floor + v for k, v in zip(keys, out)}
+    """Per-category counts in the same proportions summing exactly to ``total`` (largest remainder; every
+    category keeps at least one caption while ``total`` allows it; ``total`` = the sum gives ``counts`` back)."""
+    keys, whole = list(counts), sum(counts.values())
+    shares = {k: counts[k] * total / whole for k in keys}
+    out = {k: math.floor(shares[k]) for k in keys}
+    if total >= len(keys):
+        out = {k: max(1, v) for k, v in out.items()}
+    leftover = total - sum(out.values())
+    by_remainder = sorted(keys, key=lambda k: (out[k] - shares[k], keys.index(k)))  # largest remainder first
+    for k in by_remainder[:max(0, leftover)]:
+        out[k] += 1
+    for k in sorted(keys, key=lambda k: -out[k])[:max(0, -leftover)]:  # the floor of 1 overshot: trim the largest
+        out[k] -= 1
+    return out
 
 
 def scaled_config(base: dict, n: int, root: Path, epochs: int | None = None) -> dict:
