@@ -1,4 +1,4 @@
-# `make demo` and `make test` (and `make scale`, SVTA's full size). Each creates .venv when it is missing.
+# Two commands: `make demo` and `make test`. Each creates .venv when it is missing.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
