@@ -68,7 +68,7 @@ def test_selector_and_short_results():
 def test_searcher_with_two_stage_gives_the_same_hits(colour_index):
     from searchkit import ColourEncoder
 
-    exact = Searcher.open(colour_index[1], ColourEncoder(), SearchConfig(coalesce_queries=False))
+    exact = Searcher.open(colour_index[1], ColourEncoder(), SearchConfig(coalesce_queries=False, two_stage=False))
     staged = Searcher.open(colour_index[1], ColourEncoder(), SearchConfig(coalesce_queries=False, two_stage=True))
     for query, kind in [("red", "all"), ("blue", "anomaly"), ("green yellow", "normal")]:
         a, b = exact.search(query, 4, kind), staged.search(query, 4, kind)
