@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from svta.errors import ConfigError, InputError, SvtaError
 from svta.search.config import SearchConfig
 from svta.search.encoders import Encoder, VideoEmbeddings, create_encoder
 from svta.search.paths import resolve_inside
-from svta.search.store import SAFE_ID, THUMBNAILS_DIR, IndexStore
+from svta.search.store import PARTS_DIR, SAFE_ID, THUMBNAILS_DIR, IndexStore
 from svta.tables import atomic_write_bytes, stable_id, table_path
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
@@ -212,8 +213,14 @@ def build_index(
     root, out_dir, start = Path(root).resolve(), Path(out_dir), time.perf_counter()
     records, rejected = collect_videos(root)
     instance = encoder if isinstance(encoder, Encoder) else create_encoder(encoder)
-    with exclusive_writer(out_dir):
-        return _build_locked(root, out_dir, instance, config, engine or EngineConfig(), records, rejected, start)
+    fresh = not out_dir.exists()
+    try:
+        with exclusive_writer(out_dir):
+            return _build_locked(root, out_dir, instance, config, engine or EngineConfig(), records, rejected, start)
+    except SvtaError:
+        if fresh and not any((out_dir / PARTS_DIR).glob("part-*.npz")):  # e.g. Ray unreachable: leave nothing
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
 
 
 @contextmanager
