@@ -70,7 +70,7 @@ def test_faiss_matches_brute_force(tmp_path):
     ]
     store.write_part(records, VideoEmbeddings(video, frames, np.ones((n, t), bool), None))
     store.compact()
-    searcher = Searcher.open(tmp_path / "idx", encoder)
+    searcher = Searcher.open(tmp_path / "idx", encoder, SearchConfig(two_stage=False))  # the exact scan
     queries = l2_normalize(rng.standard_normal((7, d)))
     scores, rows = searcher.search_vectors(queries, 10)
     exact = queries @ video.T

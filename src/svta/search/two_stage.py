@@ -22,16 +22,19 @@ class TwoStageIndex:
     Args:
         flat: the index's ``IndexFlatIP`` of ``[N, D]`` unit clip vectors (kept as the exact store).
         lists: inverted lists (0: about ``sqrt(N)``, at most ``N / 39``).
-        probe: lists scanned per query.
+        probe: lists scanned per query (0: a third of them, rounded up).
         candidates: first-stage candidates per query (at least ``k`` are taken).
         seed: seed of the k-means training sample.
     """
 
-    def __init__(self, flat: Any, lists: int = 0, probe: int = 16, candidates: int = 100, seed: int = 0):
+    def __init__(self, flat: Any, lists: int = 0, probe: int = 0, candidates: int = 100, seed: int = 0):
         self.faiss = require("faiss", "search")
         self.flat, self.probe, self.candidates = flat, probe, candidates
         n, dim = int(flat.ntotal), int(flat.d)
         self.lists = max(1, min(lists or round(math.sqrt(n)), n // 39 or 1))
+        # Real tiny-model features (1,000 clips, 1,000 captions) needed a third of the lists for recall@10 >= 0.99
+        # (0.889 at 8% scanned, 0.9985 at 32%); clustered synthetic 41k clips needed 4%.
+        self.probe = probe or math.ceil(self.lists / 3)
         vectors = flat.reconstruct_n(0, n) if n else np.zeros((0, dim), np.float32)
         self.quantizer = self.faiss.IndexFlatIP(dim)  # referenced here: the IVF index does not own it
         self.ivf = self.faiss.IndexIVFScalarQuantizer(
