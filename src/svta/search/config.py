@@ -35,8 +35,8 @@ class SearchConfig(StrictModel):
     rerank_top: int = 50  # candidates re-scored by models whose similarity is not a dot product
     # Two-stage search: an IVF index of 8-bit clip vectors proposes `candidates` per query (scanning ivf_probe of
     # ivf_lists lists), whose exact float32 scores then rank them. recall@10 against the exact ranking: 1.000 on
-    # 41,315 clustered synthetic clips, 0.9985 on real tiny-model features at a third of the lists
-    # (benchmarks/search.py, benchmarks/RESULTS.md); false: the exact scan of every clip vector.
+    # 41,315 clustered synthetic clips, 0.9985 on real tiny-model features at a third of the lists; p99 at 8
+    # connections 53 ms against 70 ms (benchmarks/search.py, RESULTS.md); false: the exact scan of every vector.
     two_stage: bool = True
     candidates: int = 100  # first-stage candidates re-scored exactly (at least k)
     ivf_lists: int = 0  # inverted lists of the first stage; 0: about sqrt(N)
