@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: demo test venv bench clean
+.PHONY: demo test venv bench clean scale
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 	$(PY) -m mypy
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# SVTA's size (41,315 pairs) on the embedded backends, then a search index over every clip; resumable (hours on 2 cores)
+scale: $(STAMP)
+	$(VENV)/bin/svta pipeline run configs/svta-scale.yaml
+	$(VENV)/bin/svta --config configs/svta-scale.yaml index --root svta-scale --run clip4clip-seqtransf-tiny \
+		--out svta-scale/index
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

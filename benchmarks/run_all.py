@@ -30,6 +30,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "train_step": ([], ["--steps", "3", "--clips", "48"]),
     "eval_pairwise": ([], ["--n", "128", "--repeats", "1"]),
     "search": ([], ["--requests", "300"]),
+    "frame_cache": ([], ["--clips", "300", "--steps", "10", "--rounds", "2"]),
+    "commit_interval": ([], ["--clips", "16", "--rows", "300"]),
 }
 
 

@@ -1,12 +1,14 @@
-"""Search service at SVTA scale: a bounded HTTP load run against a 41,315-video index, and FAISS
-against brute-force numpy top-k on the same vectors.
+"""Search service at SVTA scale: a bounded HTTP load run against a 41,315-video index, FAISS against
+brute-force numpy top-k on the same vectors, and the two-stage search (IVF-SQ8 candidates re-scored exactly)
+against the exact ranking: recall@10 on 1,000 queries and its latency.
 
-The index holds seeded random clip embeddings (D=512) and per-frame embeddings (T frames, float16),
-committed through the real index store; queries are embedded by the model-free hashing encoder, so
-the run measures the service (HTTP, validation, encoding a query, top-k, per-frame relevance, JSON)
-rather than a model. The server runs in its own process (``svta serve``) and a client with
-``--concurrency`` connections sends ``--requests`` distinct queries over loopback. The script exits
-non-zero if any request fails.
+The index holds seeded synthetic embeddings (D=512) shaped like a trained model's: each clip lies around one of
+98 category directions (cosine ~0.5 to it) and its frames around the clip; the recall queries are other points
+around the same directions, like captions of those categories. They are committed through the real index store;
+HTTP queries are embedded by the model-free hashing encoder, so the load run measures the service (HTTP,
+validation, encoding a query, top-k, per-frame relevance, JSON) rather than a model. The server runs in its own
+process (``svta serve``) and a client with ``--concurrency`` connections sends ``--requests`` distinct queries
+over loopback. The script exits non-zero if any request fails.
 
     .venv/bin/python benchmarks/search.py [--videos 41315 --dim 512 --frames 12 --requests 2000 --concurrency 8]
 """
@@ -59,19 +61,41 @@ WORDS = [
 ]
 
 
+CATEGORIES = 98
+CLIP_SPREAD = 1.5  # noise norm around a category direction of norm 1: cosine ~0.55 to it
+FRAME_SPREAD = 0.5  # noise norm of a frame around its clip
+
+
+def category_directions(dim: int, seed: int) -> np.ndarray:
+    """``[98, D]`` unit category directions shared by the index and the recall queries."""
+    from svta.search.encoders import l2_normalize
+
+    return l2_normalize(np.random.default_rng(seed + 7).standard_normal((CATEGORIES, dim), dtype=np.float32))
+
+
+def around(centres: np.ndarray, spread: float, rng: np.random.Generator) -> np.ndarray:
+    """Unit points at a random offset of norm ~``spread`` from each row of ``centres`` (any leading shape)."""
+    from svta.search.encoders import l2_normalize
+
+    dim = centres.shape[-1]
+    return l2_normalize(centres + rng.standard_normal(centres.shape, dtype=np.float32) * spread / np.sqrt(dim))
+
+
 def build_index(directory: Path, videos: int, dim: int, frames: int, seed: int) -> float:
-    """Write a ``videos``-row index of random unit embeddings with the real store; returns seconds."""
-    from svta.search.encoders import HashingEncoder, VideoEmbeddings, l2_normalize, pool_frames
+    """Write a ``videos``-row index of clustered unit embeddings with the real store; returns seconds."""
+    from svta.search.encoders import HashingEncoder, VideoEmbeddings, pool_frames
     from svta.search.store import IndexStore
 
     start = time.perf_counter()
     encoder = HashingEncoder(dim=dim, num_frames=frames)
     store = IndexStore.open_or_create(directory, encoder.spec(), dim, frames, directory)
     rng = np.random.default_rng(seed)
+    directions = category_directions(dim, seed)
     chunk = 4096
     for first in range(0, videos, chunk):
         n = min(chunk, videos - first)
-        frame_emb = l2_normalize(rng.standard_normal((n, frames, dim), dtype=np.float32))
+        clips = around(directions[rng.integers(0, CATEGORIES, n)], CLIP_SPREAD, rng)
+        frame_emb = around(np.repeat(clips[:, None], frames, axis=1), FRAME_SPREAD, rng)
         mask = np.ones((n, frames), dtype=bool)
         times = np.tile(np.arange(frames, dtype=np.float32) / 2.0, (n, 1))
         is_anomaly = rng.random(n) < ANOMALY_SHARE
@@ -89,6 +113,35 @@ def build_index(directory: Path, videos: int, dim: int, frames: int, seed: int) 
         store.write_part(records, VideoEmbeddings(pool_frames(frame_emb, mask), frame_emb, mask, times))
     store.compact()
     return time.perf_counter() - start
+
+
+def two_stage_recall(index_dir: Path, args: argparse.Namespace) -> list[tuple[int, float, float, float, float]]:
+    """``(probe, recall@10, two-stage ms, exact ms, build s)`` per probe: 1,000 category queries, batches of 8."""
+    import faiss
+
+    from svta.search.store import IndexStore
+    from svta.search.two_stage import TwoStageIndex
+
+    faiss.omp_set_num_threads(1)
+    faiss.cvar.distance_compute_blas_threshold = 4  # what the searcher sets
+    flat = IndexStore(index_dir).load().vectors
+    rng = np.random.default_rng(args.seed + 3)
+    queries = around(category_directions(args.dim, args.seed)[rng.integers(0, CATEGORIES, 1000)], CLIP_SPREAD, rng)
+    _, exact = flat.search(queries, 10)
+    start = time.perf_counter()
+    staged = TwoStageIndex(flat, candidates=args.candidates)
+    built = time.perf_counter() - start
+    batches = [queries[i : i + 8] for i in range(0, 400, 8)]
+    exact_ms = time_calls(lambda: [flat.search(b, 10) for b in batches], 3) / len(batches) * 1e3
+    rows = []
+    default_probe = staged.probe  # a third of the lists
+    for probe in sorted({4, 8, 16, 32, default_probe}):
+        staged.probe = probe
+        _, got = staged.search(queries, 10)
+        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, got)]))
+        staged_ms = time_calls(lambda: [staged.search(b, 10) for b in batches], 3) / len(batches) * 1e3
+        rows.append((probe, recall, staged_ms, exact_ms, built))
+    return rows
 
 
 def time_calls(fn, repeats: int) -> float:
@@ -171,10 +224,12 @@ def _compare_search(index_dir: Path, k: int, seed: int, threads: int) -> list[tu
     return rows
 
 
-def start_server(index_dir: Path, port: int, coalesce: bool) -> subprocess.Popen:
+def start_server(index_dir: Path, port: int, mode: dict[str, str]) -> subprocess.Popen:
     """``svta serve`` in its own process (so client and server do not share an interpreter)."""
     env = {**os.environ, "SVTA_QUIET": "1"}
-    settings = ["--set", "search.limit_concurrency=256", "--set", f"search.coalesce_queries={str(coalesce).lower()}"]
+    settings = ["--set", "search.limit_concurrency=256"]
+    for key, value in mode.items():
+        settings += ["--set", f"search.{key}={value}"]
     command = [sys.executable, "-m", "svta.cli.main", "-q", *settings, "serve", "--index", str(index_dir)]
     return subprocess.Popen([*command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -194,7 +249,9 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout_s: float = 120.0) -> fl
     raise RuntimeError("server did not become ready")
 
 
-async def load_run(url: str, requests: int, concurrency: int, k: int, seed: int) -> tuple[list[float], int, float]:
+async def load_run(
+    url: str, requests: int, concurrency: int, k: int, seed: int, seconds: float = 60.0
+) -> tuple[list[float], int, float]:
     """``requests`` distinct queries over ``concurrency`` keep-alive connections → (latencies, errors, seconds)."""
     import httpx
 
@@ -206,9 +263,11 @@ async def load_run(url: str, requests: int, concurrency: int, k: int, seed: int)
     next_index = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
+    deadline = time.perf_counter() + seconds
+
     async def worker(client: httpx.AsyncClient) -> None:
         nonlocal next_index, errors
-        while next_index < len(queries):
+        while next_index < len(queries) and time.perf_counter() < deadline:
             q, kind = queries[next_index]
             next_index += 1
             start = time.perf_counter()
@@ -243,6 +302,8 @@ def main() -> int:
     parser.add_argument("--k", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="threads for FAISS vs numpy (the server uses 1)")
+    parser.add_argument("--candidates", type=int, default=100, help="two-stage: candidates re-scored exactly")
+    parser.add_argument("--seconds", type=float, default=60.0, help="most seconds of load per server mode")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="svta-search-bench-") as tmp:
         index_dir = Path(tmp) / "index"
@@ -257,33 +318,41 @@ def main() -> int:
         )
         for case, faiss_s, numpy_s in compare_search(index_dir, args.k, args.seed, args.threads):
             print(f"  {case:<34} | {faiss_s * 1e3:8.2f} ms | {numpy_s * 1e3:8.2f} ms | {numpy_s / faiss_s:5.2f}x")
+        print(f"\ntwo-stage search (IVF-SQ8, {args.candidates} candidates re-scored exactly) against the exact ranking, "
+              "1,000 category queries; latency per batch of 8 queries, 1 thread")
+        for probe, recall, staged_ms, exact_ms, built in two_stage_recall(index_dir, args):
+            print(f"  nprobe {probe:3d} | recall@10 {recall:.4f} | two-stage {staged_ms:6.2f} ms | "
+                  f"exact {exact_ms:6.2f} ms | {exact_ms / staged_ms:5.2f}x | first stage built in {built:.1f} s")
         print(
             f"\nHTTP load, svta serve in its own process: {args.requests} distinct queries over {args.concurrency} "
-            f"connections, k={args.k}, kinds all/anomaly/normal in turn"
+            f"connections, k={args.k}, kinds all/anomaly/normal in turn, at most {args.seconds:.0f} s per mode"
         )
         errors = 0
-        rates = {}
-        for label, coalesce in (("one FAISS call per request", False), ("coalesced queries (default)", True)):
-            latencies, failed, elapsed = serve_and_load(index_dir, coalesce, args)
+        modes = {
+            "exact, one call per request": {"coalesce_queries": "false", "two_stage": "false"},
+            "exact, coalesced": {"coalesce_queries": "true", "two_stage": "false"},
+            "two-stage, coalesced (default)": {"coalesce_queries": "true", "two_stage": "true"},
+        }
+        for label, mode in modes.items():
+            latencies, failed, elapsed = serve_and_load(index_dir, mode, args)
             ms = np.array(latencies) * 1e3
-            rates[coalesce] = len(ms) / elapsed
             errors += failed
+            p50, p95, p99 = np.percentile(ms, [50, 95, 99])
             print(
-                f"  {label:<28} | {rates[coalesce]:6.1f} requests/s | p50 {np.percentile(ms, 50):6.1f} ms | "
-                f"p99 {np.percentile(ms, 99):6.1f} ms | max {ms.max():6.1f} ms | errors {failed}"
+                f"  {label:<30} | {len(ms) / elapsed:6.1f} requests/s | p50 {p50:6.1f} ms | p95 {p95:6.1f} ms | "
+                f"p99 {p99:6.1f} ms | max {ms.max():6.1f} ms | {len(ms)} requests | errors {failed}"
             )
-        print(f"  coalesced / per-request throughput: {rates[True] / rates[False]:.2f}x")
         print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 1 if errors else 0
 
 
-def serve_and_load(index_dir: Path, coalesce: bool, args: argparse.Namespace) -> tuple[list[float], int, float]:
+def serve_and_load(index_dir: Path, mode: dict[str, str], args: argparse.Namespace) -> tuple[list[float], int, float]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = start_server(index_dir, port, coalesce)
+    proc = start_server(index_dir, port, mode)
     try:
         wait_ready(url, proc)
-        return asyncio.run(load_run(url, args.requests, args.concurrency, args.k, args.seed))
+        return asyncio.run(load_run(url, args.requests, args.concurrency, args.k, args.seed, args.seconds))
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -259,6 +259,55 @@ class _RayActorBody:
         return call_worker(self.worker, items)
 
 
+RAY_PROBE_SECONDS = 3.0  # a reachable head answers a TCP connect at once; Ray itself retries for minutes
+
+
+def connect_ray(ray: Any, address: str | None) -> None:
+    """``ray.init`` that fails fast, in one line naming ``address`` and the likely fix.
+
+    Ray retries an unreachable cluster for minutes and reports it, like a missing auth token, as a long
+    traceback; a TCP probe of ``host:port`` first and a translation of Ray's errors replace both.
+
+    Raises:
+        BackendError: nothing answers at ``address``, no cluster runs (``auto``), or the cluster refused us.
+    """
+    import socket
+
+    where = address or "a new local Ray"
+    host_port = _ray_host_port(address)
+    if host_port is not None:
+        try:
+            socket.create_connection(host_port, timeout=RAY_PROBE_SECONDS).close()
+        except OSError as exc:
+            raise BackendError(
+                f"Ray cluster at {address}: cannot connect ({exc.strerror or exc}); start it with "
+                f"`ray start --head --port={host_port[1]}` or fix --ray-address / engine.ray_address"
+            ) from None
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    except Exception as exc:  # noqa: BLE001 - translated below, re-raised when not a connection problem
+        if type(exc).__name__ == "AuthenticationError":
+            raise BackendError(
+                f"Ray cluster at {where} refused the connection: missing or wrong auth token; set RAY_AUTH_TOKEN "
+                "(or ~/.ray/auth_token) to the cluster's token and RAY_AUTH_MODE=token"
+            ) from None
+        if isinstance(exc, ConnectionError):
+            hint = "start one with `ray start --head`" if address == "auto" else "check that the cluster is up"
+            raise BackendError(f"Ray cluster at {where}: {describe_error(exc)}; {hint}") from None
+        raise
+
+
+def _ray_host_port(address: str | None) -> tuple[str, int] | None:
+    """``(host, port)`` of an explicit ``[ray://]host:port`` address (None for a local start or ``auto``)."""
+    if not address or address == "auto":
+        return None
+    bare = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = bare.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
 class _RayDispatcher:
     """Ray actors with ``num_gpus`` each; the driver keeps a few batches queued per actor."""
 
@@ -266,7 +315,7 @@ class _RayDispatcher:
         self.ray = require("ray", "ray")
         self.started = False
         if not self.ray.is_initialized():
-            self.ray.init(address=config.ray_address, include_dashboard=False, log_to_driver=False)
+            connect_ray(self.ray, config.ray_address)
             self.started = True
         options = {"num_cpus": cpus_per_worker, "num_gpus": config.num_gpus_per_worker, "max_restarts": 0}
         self.actor_cls = self.ray.remote(_RayActorBody).options(**options)

@@ -100,6 +100,20 @@ def test_blank_query_and_boundaries(client):
     assert client.get("/api/search", params={"q": "red", "k": 1}).json()["k"] == 1
 
 
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [("red%00car", "NUL"), ("red%FFcar", "UTF-8"), ("%C3%28", "UTF-8"), ("a+%E2%82", "UTF-8")],
+)
+def test_nul_and_invalid_utf8_queries_are_422(client, raw, reason):
+    response = client.get(f"/api/search?k=2&q={raw}")
+    assert response.status_code == 422 and reason in response.json()["error"]
+
+
+def test_valid_utf8_queries_still_answer(client):
+    assert client.get("/api/search?q=caf%C3%A9+red").status_code == 200
+    assert client.get("/api/search", params={"q": "naïve 車 red"}).status_code == 200
+
+
 def test_videos_and_thumbnails_are_served_with_ranges(client, served):
     root = served[2]
     full = client.get("/videos/red1")

@@ -45,6 +45,22 @@ def test_index_command_errors_are_one_line(root, tmp_path, capsys):
     assert "not a search index" in capsys.readouterr().err
 
 
+def test_index_takes_the_video_stage_engine_options(root, tmp_path, capsys):
+    """--engine/--workers/--ray-address are the top-level engine options; a dead cluster is one fast line."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{sock.getsockname()[1]}"
+    args = ["index", "--root", str(root), "--out", str(tmp_path / "i"), "--encoder", "hashing"]
+    start = time.perf_counter()
+    assert main([*args, "--engine", "ray", "--workers", "2", "--ray-address", dead]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert time.perf_counter() - start < 30
+    assert len(err) == 1 and f"Ray cluster at {dead}: cannot connect" in err[0]
+    assert not (tmp_path / "i").exists()  # nothing left behind
+    assert main([*args, "--engine", "nosuch"]) == 2
+    assert "engine" in capsys.readouterr().err
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

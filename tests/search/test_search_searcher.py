@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import itertools
+import queue
+import threading
 
 import numpy as np
 import pytest
@@ -68,7 +70,7 @@ def test_faiss_matches_brute_force(tmp_path):
     ]
     store.write_part(records, VideoEmbeddings(video, frames, np.ones((n, t), bool), None))
     store.compact()
-    searcher = Searcher.open(tmp_path / "idx", encoder)
+    searcher = Searcher.open(tmp_path / "idx", encoder, SearchConfig(two_stage=False))  # the exact scan
     queries = l2_normalize(rng.standard_normal((7, d)))
     scores, rows = searcher.search_vectors(queries, 10)
     exact = queries @ video.T
@@ -102,24 +104,41 @@ def test_reranker_reorders_candidates(colour_index):
     assert {h.id for h in hits[-2:]} == {"blue1", "blue2red"}  # first-stage winners for "blue", re-ranked last
 
 
-def test_concurrent_queries_are_coalesced_into_batches():
-    import threading
-    import time
+class _CountingQueue(queue.Queue):
+    """A queue that sets ``full`` once ``expected`` items were put, so a test waits on an event, not a sleep."""
 
+    def __init__(self, expected: int):
+        super().__init__()
+        self.expected, self.puts, self.full = expected, 0, threading.Event()
+
+    def put(self, item, block=True, timeout=None):
+        super().put(item, block, timeout)
+        if item is not None:
+            self.puts += 1
+            if self.puts >= self.expected:
+                self.full.set()
+
+
+def test_concurrent_queries_are_coalesced_into_batches():
     from svta.search.batching import QueryCoalescer
 
     rng = np.random.default_rng(1)
     vectors = l2_normalize(rng.standard_normal((300, 16)))
     batches: list[int] = []
+    queued = _CountingQueue(expected=12)
+    searching = threading.Event()
 
-    def slow_search(queries, k, kind):
+    def gated_search(queries, k, kind):
         batches.append(len(queries))
-        time.sleep(0.05)  # the others arrive while this runs
+        searching.set()
+        # the first call holds the search thread until all 12 queries are queued
+        assert queued.full.wait(timeout=30), "queries were never all queued"
         scores = queries @ vectors.T
         rows = np.argsort(-scores, axis=1)[:, :k]
         return np.take_along_axis(scores, rows, axis=1), rows
 
-    coalescer = QueryCoalescer(slow_search)
+    coalescer = QueryCoalescer(gated_search)
+    coalescer._queue = queued
     queries = l2_normalize(rng.standard_normal((12, 16)))
     results: dict[int, tuple] = {}
 
@@ -127,12 +146,15 @@ def test_concurrent_queries_are_coalesced_into_batches():
         results[i] = coalescer.submit(queries[i], 3 + i % 4, "all" if i % 2 else "anomaly")
 
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(12)]
-    for t in threads:
+    threads[0].start()
+    assert searching.wait(timeout=30)  # query 0 is being searched alone; the others arrive meanwhile
+    for t in threads[1:]:
         t.start()
     for t in threads:
         t.join()
     coalescer.close()
-    assert sum(batches) == 12 and len(batches) <= 5  # one lone first call, then per-kind batches
+    # one lone first call, then the 11 queued queries answered as one batch per kind
+    assert batches[0] == 1 and sum(batches) == 12 and len(batches) == 3 and coalescer.calls == 3
     for i, (scores, rows) in results.items():
         expected = np.argsort(-(queries[i] @ vectors.T))[: 3 + i % 4]
         assert np.array_equal(rows, expected) and len(scores) == 3 + i % 4

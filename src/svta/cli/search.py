@@ -35,9 +35,9 @@ def index_command(
     ] = "best",
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Videos per encoder call.")] = None,
     engine: Annotated[
-        str | None, typer.Option("--engine", help="local, or ray to fan encoding out to Ray actors.")
+        str | None, typer.Option("--engine", help="local | ray (fan encoding out to Ray actors).")
     ] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Ray encoder actors.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Ray encoder actors (engine.workers).")] = None,
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help="Ray cluster to join ('auto': the running one).")
     ] = None,

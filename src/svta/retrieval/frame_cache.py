@@ -1,14 +1,19 @@
 """Pre-extracted frames: every clip's sampled, resized uint8 frames decoded once into ``.npy`` shards, so
-epochs after the first read memory-mapped arrays instead of decoding video.
+epochs after the first read them from disk instead of decoding video.
 
 Layout: ``<cache_dir>/t<T>-s<S>[-fps<F>]/shard-00000.npy`` (``[n, T, S, S, 3]`` uint8) and ``index.json`` mapping clip
 ids to ``(shard, row, real frames, fingerprint)``; clips that failed to decode are recorded with their error.
 A clip whose file changed (sha256, or size and mtime) is decoded again; shards and index are written atomically.
+
+Reads are positioned reads of one row (``os.preadv``), not a memory map: the OS page cache still keeps hot
+shards in RAM, but a process's resident memory stays one batch, whatever the cache's size (a memory map
+grows the reader's RSS towards the whole cache over an epoch: ~18 GB at SVTA's 41k clips x 16 x 96 px).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +26,8 @@ from svta.retrieval.data import ClipRecord, decode_clip
 from svta.tables import atomic_path, atomic_write_json
 
 CACHE_VERSION = 1
-SHARD_ITEMS = 256  # clips per shard: ~0.6 GB at 12 x 224 px, small enough to rewrite, big enough to mmap well
+SHARD_ITEMS = 256  # clips per shard: ~0.6 GB at 12 x 224 px, small enough to rewrite, few enough files to keep open
+MAX_OPEN_SHARDS = 64  # shard files one reader keeps open
 
 
 def cache_directory(cache_dir: Path | str, num_frames: int, size: int, sample_fps: float | None = None) -> Path:
@@ -42,11 +48,27 @@ def fingerprint(record: ClipRecord) -> str:
 
 
 class FrameCache:
-    """Read access to a built cache directory (see :func:`build_frame_cache`)."""
+    """Read access to a built cache directory (see :func:`build_frame_cache`); picklable, so DataLoader
+    workers each open their own file handles."""
 
     def __init__(self, directory: Path, index: dict[str, Any]):
         self.directory, self.index = directory, index
-        self._shards: dict[int, np.ndarray] = {}  # opened lazily, per process (DataLoader workers included)
+        self._shards: dict[int, _ShardFile] = {}  # opened lazily, per process (DataLoader workers included)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"directory": self.directory, "index": self.index}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["directory"], state["index"])  # type: ignore[misc]
+
+    def __del__(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the shard files (they reopen on the next :meth:`load`)."""
+        for shard in getattr(self, "_shards", {}).values():
+            shard.close()
+        self._shards = {}
 
     @property
     def num_frames(self) -> int:
@@ -60,11 +82,11 @@ class FrameCache:
         return clip_id in self.index["items"] or clip_id in self.index["broken"]
 
     def load(self, clip_id: str) -> tuple[np.ndarray, int]:
-        """``([T, S, S, 3] uint8, real frame count)`` of a clip.
+        """``([T, S, S, 3] uint8, real frame count)`` of a clip, read from disk (a fresh, writable array).
 
         Raises:
             VideoDecodeError: the clip failed to decode when the cache was built.
-            InputError: the clip is not in the cache.
+            InputError: the clip is not in the cache, or its shard is damaged.
         """
         broken = self.index["broken"].get(clip_id)
         if broken is not None:
@@ -74,9 +96,47 @@ class FrameCache:
             raise InputError(f"{self.directory}: clip {clip_id!r} is not in the frame cache")
         shard = self._shards.get(entry["shard"])
         if shard is None:
-            shard = np.load(self.directory / self.index["shards"][entry["shard"]], mmap_mode="r")
+            if len(self._shards) >= MAX_OPEN_SHARDS:  # bound open files; reopening a shard costs one header read
+                self.close()
+            shard = _ShardFile(self.directory / self.index["shards"][entry["shard"]])
             self._shards[entry["shard"]] = shard
-        return np.array(shard[entry["row"]]), int(entry["n"])
+        return shard.row(int(entry["row"])), int(entry["n"])
+
+
+class _ShardFile:
+    """One ``.npy`` shard read a row at a time: ``[n, T, S, S, 3]`` uint8, C order."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY)
+        try:
+            with open(path, "rb", buffering=0) as handle:
+                version = np.lib.format.read_magic(handle)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, fortran, dtype = read_header(handle)
+                self.offset = handle.tell()
+        except (OSError, ValueError) as exc:
+            os.close(self.fd)
+            raise InputError(f"{path}: damaged frame-cache shard ({exc}); delete the cache directory to rebuild") from None
+        if fortran or dtype != np.uint8 or len(shape) != 5:
+            os.close(self.fd)
+            raise InputError(f"{path}: not a frame-cache shard (shape {shape}, dtype {dtype})")
+        self.rows, self.row_shape = int(shape[0]), tuple(int(d) for d in shape[1:])
+        self.row_bytes = int(np.prod(self.row_shape))
+
+    def row(self, i: int) -> np.ndarray:
+        if not 0 <= i < self.rows:
+            raise InputError(f"{self.path}: row {i} outside the shard's {self.rows} rows")
+        out = np.empty(self.row_shape, dtype=np.uint8)  # not zero-filled: the read overwrites every byte
+        got = os.preadv(self.fd, [memoryview(out).cast("B")], self.offset + i * self.row_bytes)
+        if got != self.row_bytes:
+            raise InputError(f"{self.path}: short read of row {i}; delete the cache directory to rebuild")
+        return out
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def _read_index(directory: Path, num_frames: int, size: int) -> dict[str, Any]:

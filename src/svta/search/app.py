@@ -15,8 +15,9 @@ import re
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import unquote_to_bytes
 
-from fastapi import FastAPI, HTTPException, Path, Query
+from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -228,10 +229,14 @@ def _add_api_routes(app: FastAPI, searcher: Searcher, config: SearchConfig) -> N
     # Limits come from the config, so the parameters are declared here (default-value style).
     @app.get("/api/search", response_model=SearchResponse, summary="Rank indexed videos for a text query")
     def search(
+        request: Request,
         q: str = Query(..., min_length=1, max_length=config.max_query_chars, description="the text query"),
         k: int = Query(config.default_k, ge=1, le=config.max_k, description="how many videos to return"),
         kind: Literal["all", "anomaly", "normal"] = Query("all", description="restrict to anomaly or normal clips"),
     ) -> SearchResponse:
+        problem = query_text_problem(request.scope.get("query_string") or b"", q)
+        if problem:
+            raise HTTPException(422, problem)
         query = q.strip()
         if not query:
             raise HTTPException(422, "q must contain non-space characters")
@@ -250,6 +255,22 @@ def _add_api_routes(app: FastAPI, searcher: Searcher, config: SearchConfig) -> N
             encoder=str(meta.encoder.get("name")),
             dim=meta.dim,
         )
+
+
+def query_text_problem(raw_query: bytes, q: str) -> str | None:
+    """Why a query text is refused, or None. Starlette decodes the query string leniently (invalid UTF-8
+    becomes U+FFFD), so the raw bytes of every ``q`` are checked strictly here."""
+    if "\x00" in q:
+        return "q must not contain NUL characters"
+    for part in raw_query.split(b"&"):
+        name, _, value = part.partition(b"=")
+        if unquote_to_bytes(name.replace(b"+", b" ")) != b"q":
+            continue
+        try:
+            unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            return "q is not valid UTF-8 (percent-encode the query's UTF-8 bytes)"
+    return None
 
 
 def _add_file_routes(app: FastAPI, searcher: Searcher) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from svta.errors import ConfigError, InputError, SvtaError
 from svta.search.config import SearchConfig
 from svta.search.encoders import Encoder, VideoEmbeddings, create_encoder
 from svta.search.paths import resolve_inside
-from svta.search.store import SAFE_ID, THUMBNAILS_DIR, IndexStore
+from svta.search.store import PARTS_DIR, SAFE_ID, THUMBNAILS_DIR, IndexStore
 from svta.tables import atomic_write_bytes, stable_id, table_path
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
@@ -199,10 +200,11 @@ def build_index(
     Args:
         root: a dataset root or a folder of video files.
         out_dir: the index directory (created, or grown incrementally).
-        encoder: an encoder (used in this process) or its spec (required with ``engine="ray"``, where
+        encoder: an encoder (used in this process) or its spec (required with a Ray engine, where
             each actor builds its own).
-        config: batch size, commit size, thumbnail size.
-        engine: where encoding runs (the ``engine:`` section; default: in this process).
+        config: batch size, commit size, thumbnail size and device.
+        engine: the top-level ``engine:`` section shared with the video stage (``local``: in this process;
+            ``ray``: ``workers`` encoder actors at ``ray_address``). Default: local.
 
     Returns:
         An :class:`IndexReport`; videos that fail to decode are listed there, not fatal.
@@ -211,8 +213,14 @@ def build_index(
     root, out_dir, start = Path(root).resolve(), Path(out_dir), time.perf_counter()
     records, rejected = collect_videos(root)
     instance = encoder if isinstance(encoder, Encoder) else create_encoder(encoder)
-    with exclusive_writer(out_dir):
-        return _build_locked(root, out_dir, instance, config, engine or EngineConfig(), records, rejected, start)
+    fresh = not out_dir.exists()
+    try:
+        with exclusive_writer(out_dir):
+            return _build_locked(root, out_dir, instance, config, engine or EngineConfig(), records, rejected, start)
+    except SvtaError:
+        if fresh and not any((out_dir / PARTS_DIR).glob("part-*.npz")):  # e.g. Ray unreachable: leave nothing
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
 
 
 @contextmanager
@@ -254,10 +262,19 @@ def _build_locked(
     if todo:
         worker_encoder: Encoder | Mapping[str, Any] = instance if engine.name == "local" else instance.spec()
         make_worker = partial(_make_worker, worker_encoder, root, config.thumbnail_size)
-        _encode_and_commit(store, todo, make_worker, config, engine, report)
+        _encode_and_commit(store, todo, make_worker, config, _indexing_engine(engine, config), report)
     report.count = store.compact()
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _indexing_engine(engine: EngineConfig, config: SearchConfig) -> EngineConfig:
+    """The engine the encoders run on: local encoding stays in this process (the encoder is already loaded
+    here, and torch uses the cores); on Ray each actor holds one encoder, with one GPU when encoding on CUDA."""
+    if engine.name != "ray":
+        return engine.model_copy(update={"workers": 1})
+    gpus = engine.num_gpus_per_worker or (1.0 if config.device.startswith("cuda") else 0.0)
+    return engine.model_copy(update={"num_gpus_per_worker": gpus})
 
 
 def _encode_and_commit(
@@ -270,11 +287,6 @@ def _encode_and_commit(
 ) -> None:
     from svta.engine import run_items
 
-    ray = engine.name == "ray"
-    engine = engine.model_copy(update={
-        "workers": engine.workers if ray else 1,
-        "num_gpus_per_worker": 1.0 if ray and config.device.startswith("cuda") else 0.0,  # one GPU per encoder actor
-    })  # fmt: skip
     pending: list[tuple[dict[str, Any], VideoEmbeddings]] = []
 
     def commit() -> None:

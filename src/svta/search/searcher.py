@@ -76,7 +76,8 @@ class _LruCache:
 
 
 class Searcher:
-    """Answers text queries over one index.
+    """Answers text queries over one index: an exact FAISS scan of the clip vectors, or with
+    ``config.two_stage`` an IVF first stage whose candidates are re-scored exactly (:mod:`.two_stage`).
 
     Args:
         index: a loaded index.
@@ -104,7 +105,14 @@ class Searcher:
         # Batches of >= this many queries take FAISS's BLAS path (a process-wide FAISS setting; see SearchConfig).
         self.faiss.cvar.distance_compute_blas_threshold = self.config.faiss_blas_threshold
         self._selectors = {kind: self._selector(kind) for kind in ("anomaly", "normal")}
+        self._two_stage = self._first_stage() if self.config.two_stage else None
         self._coalescer = QueryCoalescer(self.search_vectors) if self.config.coalesce_queries else None
+
+    def _first_stage(self) -> Any:
+        from svta.search.two_stage import TwoStageIndex
+
+        c = self.config
+        return TwoStageIndex(self.index.vectors, lists=c.ivf_lists, probe=c.ivf_probe, candidates=c.candidates)
 
     def _spec_on_device(self, spec: dict[str, Any]) -> dict[str, Any]:
         # the device a model encodes queries on is a serving choice, not part of the index
@@ -154,7 +162,10 @@ class Searcher:
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         # OpenMP's thread count is per calling thread, so it is set here, in the thread that searches
         self.faiss.omp_set_num_threads(self.config.faiss_threads or os.cpu_count() or 1)
-        params = None if kind == "all" else self.faiss.SearchParameters(sel=self._selectors[kind][0])
+        selector = None if kind == "all" else self._selectors[kind][0]
+        if self._two_stage is not None:
+            return self._two_stage.search(queries, k, selector)
+        params = None if selector is None else self.faiss.SearchParameters(sel=selector)
         return self.index.vectors.search(queries, k, params=params)
 
     def search(self, query: str, k: int = 10, kind: Kind = "all") -> list[SearchHit]:

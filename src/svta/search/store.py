@@ -146,10 +146,6 @@ class IndexStore:
     def root(self) -> Path:
         return Path(self.meta.root)
 
-    @property
-    def thumbnails_dir(self) -> Path:
-        return self.directory / THUMBNAILS_DIR
-
     def part_files(self) -> list[Path]:
         parts = self.directory / PARTS_DIR
         return sorted(p for p in parts.glob("part-*.npz") if not p.name.startswith(".")) if parts.exists() else []

@@ -1,0 +1,116 @@
+"""benchmarks/scale.py: the scaled SVTA config is right, and the measuring code (tree RSS, exponents) works."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def scale():
+    spec = importlib.util.spec_from_file_location("scale_benchmark", REPO / "benchmarks" / "scale.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["scale_benchmark"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _groups(counts: dict[str, int]) -> tuple[int, int]:
+    from svta.taxonomy import default_taxonomy
+
+    taxonomy = default_taxonomy()
+    anomaly = {c.id for c in taxonomy.anomaly()}
+    return sum(v for k, v in counts.items() if k in anomaly), sum(v for k, v in counts.items() if k not in anomaly)
+
+
+def test_the_scale_config_has_svta_size_and_shape():
+    from svta.captions.base import allocate_counts
+    from svta.config import load_config
+    from svta.taxonomy import default_taxonomy
+
+    config = load_config(REPO / "configs" / "svta-scale.yaml")
+    counts = allocate_counts(list(default_taxonomy()), config.captions, config.seed)
+    assert len(counts) == 98 and min(counts.values()) > 0
+    assert sum(counts.values()) == 41_315 and _groups(counts) == (25_170, 16_145)
+    ordered = sorted(counts.values(), reverse=True)
+    assert ordered[0] > 10 * ordered[-1]  # a long tail, not a flat allocation
+    videos = config.videos
+    assert (videos.backend, videos.width, videos.height, videos.frames, videos.fps) == ("procedural", 96, 96, 16, 8.0)
+    assert config.annotate.classifier == "minilm" and config.build.split == (0.7, 0.1, 0.2)
+    assert config.models == ["clip4clip-meanp", "clip4clip-seqtransf"] and config.train.backbone == "tiny"
+    assert config.train.frame_cache and 1 <= config.train.epochs <= 5
+    assert "eval" in config.stages and config.annotate.cluster.k_min <= 98 <= config.annotate.cluster.k_max
+
+
+@pytest.mark.parametrize("n", [200, 400, 1000])
+def test_scaled_configs_keep_the_totals_and_ratio(scale, n, tmp_path):
+    from svta.config import SvtaConfig
+
+    base = yaml.safe_load((REPO / "configs" / "svta-scale.yaml").read_text())
+    config = scale.scaled_config(base, n, tmp_path / "root", epochs=1)
+    counts = config["captions"]["counts"]
+    anomaly, normal = _groups(counts)
+    assert sum(counts.values()) == n and min(counts.values()) >= 1 and len(counts) == 98
+    assert abs(anomaly / n - 25_170 / 41_315) < 0.05
+    validated = SvtaConfig.model_validate(config)
+    assert validated.root == tmp_path / "root" and validated.train.epochs == 1
+    assert scale.scaled_counts(base["captions"]["counts"], 41_315) == base["captions"]["counts"]
+
+
+def test_growth_exponent(scale):
+    sizes = [200, 400, 1600]
+    assert scale.growth_exponent(sizes, [3 * n**1.5 for n in sizes]) == pytest.approx(1.5)
+    assert scale.growth_exponent(sizes, [7.0] * 3) == pytest.approx(0.0)
+    assert scale.growth_exponent([200], [1.0]) is None
+    assert scale.growth_exponent([200, 400], [0.0, 1.0]) is None  # a zero has no logarithm
+
+
+def test_peak_rss_counts_the_whole_process_tree(scale):
+    # the parent stays small; a grandchild holds ~160 MiB until the parent has seen it, so only a sampler that
+    # adds up descendants can report it
+    child = (
+        "import time; block = bytearray(160 * 2**20); block[::4096] = b'x' * len(block[::4096]); time.sleep(1.5)"
+    )
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}], check=True)"
+    seconds, peak, returncode, _ = scale.run_measured([sys.executable, "-c", parent], interval=0.05)
+    assert returncode == 0 and seconds >= 1.5
+    assert peak >= 150 * 2**20
+    assert scale.tree_rss(2**22 + 12345) == 0  # no such process
+
+
+def test_a_ci_sized_run_measures_every_size(scale, tmp_path, capsys):
+    code = scale.main(["--sizes", "200,400", "--stages", "captions", "--workdir", str(tmp_path / "w"),
+                       "--out", str(tmp_path / "out" / "scale")])
+    assert code == 0
+    payload = json.loads((tmp_path / "out" / "scale.json").read_text())
+    assert [(r["stage"], r["n"], r["returncode"]) for r in payload["stages"]] == [("captions", 200, 0),
+                                                                                ("captions", 400, 0)]
+    assert all(r["seconds"] > 0 and r["peak_rss"] > 20 * 2**20 and r["disk"] > 0 for r in payload["stages"])
+    assert payload["exponents"]["captions"]["time"] is not None
+    from svta.tables import read_records, table_path
+
+    for n in (200, 400):
+        rows = read_records(table_path(tmp_path / "w" / f"n{n}", "captions"), "captions")
+        assert len(rows) == n
+    table = (tmp_path / "out" / "scale.md").read_text()
+    assert "| captions |" in table and "N=400" in table
+
+
+def test_a_failing_stage_stops_that_size_and_exits_3(scale, tmp_path):
+    # build before anything exists: the stage fails, the script reports it and exits 3
+    code = scale.main(["--sizes", "200", "--stages", "build,train", "--workdir", str(tmp_path)])
+    assert code == 3
+
+
+def test_the_script_runs_as_a_program():
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "scale.py"), "--stages", "nosuch"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "stages must be among" in result.stderr
