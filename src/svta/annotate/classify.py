@@ -55,11 +55,14 @@ def carried_category(caption: dict[str, Any], taxonomy: Taxonomy) -> str | None:
 
 
 def label_row(caption_id: str, prediction: Prediction, method: str, taxonomy: Taxonomy, min_confidence: float) -> dict:
-    """A ``labels`` row for one prediction; unmatched or too-unsure answers become ``needs_review``."""
+    """A ``labels`` row for one prediction; unmatched or too-unsure answers become ``needs_review``.
+
+    A ``needs_review`` row stores ``is_anomaly`` as null: nobody has decided it yet.
+    """
     category = prediction.category
     if category is not None and prediction.confidence < min_confidence:
         category = None
-    is_anomaly = taxonomy.get(category).is_anomaly if category else False  # meaningless for needs_review
+    is_anomaly = taxonomy.get(category).is_anomaly if category else None
     return {
         "id": caption_id,
         "category": category or NEEDS_REVIEW,

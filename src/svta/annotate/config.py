@@ -40,6 +40,21 @@ class ClusterConfig(StrictModel):
     plot: bool = True
 
 
+class HeadConfig(StrictModel):
+    """The ``minilm-head`` classifier: logistic-regression heads trained on generated examples."""
+
+    exemplars: int = 24  # template-grammar captions per category in the training set
+    seed: int = 0
+    c: float = 16.0  # inverse L2 strength of the category head
+    anomaly_c: float = 4.0  # ... and of the anomaly-vs-normal head
+    reviewed_weight: int = 4  # a human-reviewed caption counts this many times
+    # calibration of P(anomaly) and the abstention threshold, fitted on the dev half of
+    # tests/data/annotate_eval.csv by benchmarks/annotate.py (never on the test half)
+    anomaly_temperature: float = 0.5
+    review_below: float = 0.65  # below this P(anomaly side) the label is needs_review
+    cache_dir: str | None = None  # fitted heads; None: $SVTA_CACHE_DIR/annotate or ~/.cache/svta/annotate
+
+
 class ReviewConfig(StrictModel):
     """Label Studio export: how a task points at its video."""
 
@@ -51,12 +66,13 @@ class ReviewConfig(StrictModel):
 
 
 class AnnotateConfig(StrictModel):
-    classifier: str = "minilm"  # registry kind "category_classifier": minilm | openai
+    classifier: str = "minilm-head"  # registry kind "category_classifier": minilm-head | minilm | openai
     embedder: str = "minilm"  # registry kind "text_embedder"
     embedder_model: str | None = None  # for embedder "sentence-transformers"
     batch_size: int = 256  # captions per classification batch (and per committed part)
     confidence_scale: float = 0.05  # MiniLM: confidence = 1 - exp(-margin / scale)
     min_confidence: float = 0.0  # below it a label becomes "needs_review"
     llm: LLMClassifierConfig = Field(default_factory=LLMClassifierConfig)
+    head: HeadConfig = Field(default_factory=HeadConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
