@@ -34,6 +34,8 @@ class ClassifyResult:
     n_needs_review: int
     failed: list[tuple[str, str]] = field(default_factory=list)  # (caption id, error), not labelled
     agreement: Agreement | None = None  # with the captions' own categories (all_captions only)
+    anomaly_agreement: Agreement | None = None  # the same on anomaly / normal / needs_review
+    n_reviewed_learned: int = 0  # human-reviewed captions the classifier learned from first
     labels_path: Path | None = None
     report_path: Path | None = None
     seconds: float = 0.0
@@ -123,11 +125,12 @@ def classify_captions(
     if targets:
         classifier = classifier or create_classifier(taxonomy, config)
         result.method = classifier.method
+        result.n_reviewed_learned = learn_reviewed(classifier, captions, labels)
         _run_batches(targets, classifier, writer, taxonomy, config, result, predictions)
     writer.compact()
     result.labels_path = writer.table_path
     if all_captions:
-        result.agreement = _agreement_with_carried(captions, predictions, taxonomy)
+        result.agreement, result.anomaly_agreement = _agreement_with_carried(captions, predictions, taxonomy)
     result.seconds = time.perf_counter() - start
     result.report_path = root / REPORT_DIR / "classify_report.json"
     atomic_write_json(result.report_path, result.to_dict())
@@ -161,14 +164,34 @@ def _run_batches(
         result.n_needs_review += sum(row["category"] == NEEDS_REVIEW for row in rows)
 
 
+def learn_reviewed(classifier: CategoryClassifier, captions: Sequence[dict], labels: dict[str, dict]) -> int:
+    """Let a trainable classifier (``minilm-head``) learn the human-reviewed labels; returns how many."""
+    from svta.annotate.head import MiniLMHeadClassifier
+
+    if not isinstance(classifier, MiniLMHeadClassifier):
+        return 0
+    texts, categories = [], []
+    for caption in captions:
+        label = labels.get(caption["id"])
+        if label is not None and label.get("reviewed") and label["category"] != NEEDS_REVIEW:
+            texts.append(caption["caption"])
+            categories.append(label["category"])
+    return classifier.learn(texts, categories) if texts else 0
+
+
 def _agreement_with_carried(
     captions: Sequence[dict], predictions: dict[str, Prediction], taxonomy: Taxonomy
-) -> Agreement | None:
-    predicted, carried = [], []
+) -> tuple[Agreement | None, Agreement | None]:
+    predicted, carried, predicted_kind, carried_kind = [], [], [], []
     for caption in captions:
         truth = carried_category(caption, taxonomy)
         if truth is None or caption["id"] not in predictions:
             continue
+        category = predictions[caption["id"]].category
         carried.append(truth)
-        predicted.append(predictions[caption["id"]].category or NEEDS_REVIEW)
-    return agreement(predicted, carried) if carried else None
+        predicted.append(category or NEEDS_REVIEW)
+        carried_kind.append(taxonomy.get(truth).kind)
+        predicted_kind.append(taxonomy.get(category).kind if category else NEEDS_REVIEW)
+    if not carried:
+        return None, None
+    return agreement(predicted, carried), agreement(predicted_kind, carried_kind)

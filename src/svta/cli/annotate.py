@@ -27,7 +27,7 @@ def classify(
     all_: Annotated[
         bool, typer.Option("--all", help="Re-classify every caption; report agreement with their categories.")
     ] = False,
-    classifier: Annotated[str | None, typer.Option("--classifier", help="Registry name: minilm | openai.")] = None,
+    classifier: Annotated[str | None, typer.Option("--classifier", help="Registry name: minilm-head | minilm | openai.")] = None,
     json_: JsonOption = False,
 ) -> None:
     """Label captions without a category into labels.parquet."""
@@ -46,6 +46,7 @@ def classify(
         typer.echo(f"  failed {caption_id}: {error}", err=True)
     if all_:
         typer.echo(_agreement_line(result.agreement, "the captions' categories"))
+        typer.echo(_agreement_line(result.anomaly_agreement, "their anomaly/normal kind"))
 
 
 @app.command("cluster")
