@@ -112,9 +112,13 @@ class MiniLMHeadClassifier:
         """
         known = set(self.ids)
         extra = [(text, category) for text, category in zip(texts, categories) if category in known and text]
-        if extra:
-            repeat = max(1, int(self.head_config.reviewed_weight))
-            self.weights = self._fit(self.pairs + extra * repeat)
+        if not extra:
+            return 0
+        repeat = max(1, int(self.head_config.reviewed_weight))
+        vectors = np.concatenate([self.weights["vectors"], np.repeat(self.embed([t for t, _ in extra]), repeat, axis=0)])
+        labels = [self.ids.index(c) for _, c in self.pairs] + [self.ids.index(c) for _, c in extra for _ in range(repeat)]
+        fitted = fit_heads(vectors, np.asarray(labels), self.kinds, self.head_config.c, self.head_config.anomaly_c)
+        self.weights = {**fitted, "vectors": self.weights["vectors"]}
         return len(extra)
 
     def probabilities(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,10 +182,11 @@ def cache_directory(config: HeadConfig) -> Path:
 def _fit_cached(
     spec: HeadSpec, texts: tuple[str, ...], labels: tuple[int, ...], kinds: tuple[bool, ...]
 ) -> dict[str, np.ndarray]:
-    # Embedding a few thousand examples takes most of a minute on two busy cores: fitted heads are
-    # kept on disk by content hash, so only a changed taxonomy, grammar or review set refits.
+    # Embedding a few thousand examples takes most of a minute on two busy cores: fitted heads and
+    # their training embeddings are kept on disk by content hash, so only a changed taxonomy,
+    # grammar or exemplar file refits.
     sklearn = require("sklearn", "embed")
-    key = json.dumps([asdict(spec) | {"cache_dir": None}, texts, labels, kinds, sklearn.__version__])
+    key = json.dumps([2, asdict(spec) | {"cache_dir": None}, texts, labels, kinds, sklearn.__version__])
     path = Path(spec.cache_dir) / f"head-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:24]}.npz"
     if path.is_file():
         with np.load(path) as data:
@@ -190,6 +195,7 @@ def _fit_cached(
 
     vectors = embed_texts(texts, spec.embedder, spec.embedder_model)
     weights = fit_heads(vectors, np.asarray(labels), np.asarray(kinds, dtype=bool), spec.c, spec.anomaly_c)
+    weights["vectors"] = vectors  # [M, D] training embeddings: learning reviewed labels refits without re-embedding
     _save_npz(path, weights)
     return weights
 
