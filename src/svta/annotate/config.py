@@ -35,11 +35,11 @@ class ClusterConfig(StrictModel):
     # the smallest k whose silhouette is within k_tolerance of the best wins (silhouette on tag
     # embeddings keeps creeping up with k; a flat gain is not worth more clusters), and the scan
     # stops after k_patience candidates without a gain beyond the tolerance
-    k_tolerance: float = 0.01
+    k_tolerance: float = 0.005
     k_patience: int = 3
     k_search_sample: int = 5000  # choose k on a seeded sample of this many texts; the final fit uses all
     silhouette_sample: int = 4000  # silhouette is O(n^2): score a seeded sample
-    minibatch_above: int = 4000  # mini-batch K-Means above this many texts (41k tags in seconds)
+    minibatch_above: int = 10000  # mini-batch K-Means above this many texts (the 5k k-search sample uses full K-Means)
     n_init: int = 3
     seed: int = 0
     examples: int = 5
