@@ -70,8 +70,11 @@ def cluster(
         return
     score = f"{result.silhouette:.3f}" if result.silhouette is not None else "n/a"
     typer.echo(f"{result.n_texts} {result.source} in {result.k} clusters (silhouette {score}) -> {result.report_path}")
+    typer.echo(result.k_rule)
     for info in sorted(result.clusters, key=lambda c: -c.size)[:20]:
-        typer.echo(f"  {info.size:5d}  {info.name[:40]:40s} -> {info.category}")
+        mark = "  (candidate new category)" if info.candidate else ""
+        typer.echo(f"  {info.size:5d}  {info.name[:40]:40s} -> {info.category} ({info.category_similarity:.2f}){mark}")
+    typer.echo(f"{len(result.candidates)} candidate new categor(ies) -> {result.summary_path}")
     if apply:
         typer.echo(f"labelled {result.n_applied} caption(s) from their tags")
 
