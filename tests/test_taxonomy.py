@@ -208,3 +208,25 @@ def test_unreadable_files(tmp_path):
 def test_import_is_light():
     code = "import sys, svta.taxonomy; bad = {'torch', 'yaml', 'numpy'} & set(sys.modules); assert not bad, bad"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_match_does_not_confuse_short_words(tax):
+    # one letter apart, but different words: not typos of each other
+    assert tax.match("talking").id == "talking"
+    assert tax.match("stalking").id == "harassment"  # its synonym, not talking
+    assert tax.match("stalkin").id == "harassment"
+    assert tax.match("balking") is None  # neither walking nor talking
+    assert tax.match("walkin").id == "walking"
+    assert tax.match("talkng").id == "talking"
+    assert tax.match("figthing").id == "fighting"
+    assert tax.match("Loss of balance/falls").id == "falls"
+
+
+def test_words_resemble():
+    from svta.taxonomy import words_resemble
+
+    assert words_resemble("road accidents", "road accident")
+    assert words_resemble("theft stealing", "theft or stealing")
+    assert not words_resemble("walking", "talking")
+    assert not words_resemble("stalking", "talking")
+    assert not words_resemble("run", "gun")

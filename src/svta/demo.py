@@ -33,7 +33,7 @@ def demo_config(out: Path | str, size: int = DEFAULT_SIZE, overrides: list[str] 
         "captions": {"backend": "template", "per_category": size},
         # small clips keep rendering, decoding and the tiny model fast; the content stays learnable
         "videos": {"backend": "procedural", "frames": 16, "fps": 8.0, "width": 96, "height": 96},
-        "annotate": {"classifier": "minilm"},
+        "annotate": {"classifier": "minilm-head"},
         "train": train,
     }
     return SvtaConfig.model_validate(apply_overrides(data, overrides or []))

@@ -93,7 +93,7 @@ SCHEMAS: dict[str, pa.Schema] = {
 REQUIRED: dict[str, tuple[str, ...]] = {
     "captions": ("id", "caption", "source"),
     "videos": ("id", "path", "frames", "fps", "width", "height", "sha256", "backend"),
-    "labels": ("id", "category", "is_anomaly", "method"),
+    "labels": ("id", "category", "method"),  # is_anomaly is null while a label needs review
     "manifest": ("id", "caption", "category", "is_anomaly", "path", "split"),
 }
 

@@ -48,6 +48,25 @@ def normalize_label(text: str) -> str:
     return _NON_ALNUM.sub(" ", spaced.lower()).strip()
 
 
+def words_resemble(label: str, key: str) -> bool:
+    """Whether every word of ``label`` is a word of ``key`` or a typo of one (both normalised).
+
+    A typo keeps a word's first letter and most of its letters ("figthing", "accidents"); a word
+    that differs in its first letter is another word, however similar ("walking"/"talking",
+    "stalking"/"talking"). Words of up to three letters must be exact.
+    """
+    words = key.split()
+    for word in label.split():
+        if word in words:
+            continue
+        if len(word) <= 3 or not any(
+            other[0] == word[0] and difflib.SequenceMatcher(None, word, other).ratio() >= MATCH_CUTOFF
+            for other in words
+        ):
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Category:
     """One category of the taxonomy.
@@ -194,15 +213,17 @@ class Taxonomy:
         """The category a free-form label names, or ``None``.
 
         Exact keys win (after normalising case and punctuation); otherwise the key with the best
-        difflib ratio at or above :data:`MATCH_CUTOFF`.
+        difflib ratio at or above :data:`MATCH_CUTOFF` whose words the label's words resemble (see
+        :func:`words_resemble`), so a typo matches but a different short word does not.
         """
         key = normalize_label(text) if isinstance(text, str) else ""
         if not key:
             return None
         if key in self._index:
             return self._index[key]
-        close = difflib.get_close_matches(key, list(self._index), n=1, cutoff=MATCH_CUTOFF)
-        return self._index[close[0]] if close else None
+        close = difflib.get_close_matches(key, list(self._index), n=5, cutoff=MATCH_CUTOFF)
+        found = next((candidate for candidate in close if words_resemble(key, candidate)), None)
+        return self._index[found] if found else None
 
     def anomaly(self) -> tuple[Category, ...]:
         """The anomaly categories, in file order."""

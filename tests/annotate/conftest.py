@@ -25,3 +25,12 @@ def caption_root(tmp_path: Path) -> Path:
         rows.append({"id": f"c{index:02d}", "caption": caption, "category": category if index % 2 == 0 else None})
     write_captions(tmp_path, rows)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def head_classifier():
+    """One ``minilm-head`` classifier with the default config (fitted heads are cached on disk)."""
+    from svta.annotate.head import MiniLMHeadClassifier
+    from svta.taxonomy import default_taxonomy
+
+    return MiniLMHeadClassifier(default_taxonomy())

@@ -17,7 +17,7 @@ def test_annotate_commands(tmp_path, capsys, minilm_classifier):
     root = str(tmp_path)
     assert main(["annotate", "classify", "--root", root, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["n_labelled"] == 2 and result["method"] == "minilm"
+    assert result["n_labelled"] == 2 and result["method"] == "minilm-head"
     assert main(["annotate", "classify", "--root", root, "--all"]) == 0
     assert "agreement with the captions' categories: accuracy 1.000" in capsys.readouterr().out
     assert main(["annotate", "cluster", "--root", root, "--k", "3", "--json"]) == 0

@@ -59,3 +59,23 @@ def agreement(a: Sequence[str], b: Sequence[str], top: int = 10) -> Agreement:
         kappa=cohen_kappa(a, b),
         confusions=[(x, y, c) for (x, y), c in confusions],
     )
+
+
+def macro_f1(predicted: Sequence[str], truth: Sequence[str]) -> float:
+    """Mean F1 over the labels that occur in ``truth`` (an abstention counts as a miss)."""
+    if len(predicted) != len(truth):
+        raise ValueError(f"labelings differ in length: {len(predicted)} vs {len(truth)}")
+    scores = []
+    for label in sorted(set(truth)):
+        hits = sum(p == t == label for p, t in zip(predicted, truth))
+        claimed, actual = sum(p == label for p in predicted), sum(t == label for t in truth)
+        scores.append(2 * hits / (claimed + actual) if claimed + actual else 0.0)
+    return sum(scores) / len(scores) if scores else float("nan")
+
+
+def confusion(predicted: Sequence[str], truth: Sequence[str]) -> dict[str, Counter]:
+    """``truth label -> Counter(predicted label)``, e.g. per taxonomy group."""
+    table: dict[str, Counter] = {}
+    for p, t in zip(predicted, truth):
+        table.setdefault(t, Counter())[p] += 1
+    return table

@@ -1,7 +1,8 @@
 """Category classifiers (registry kind ``category_classifier``): map a caption to a taxonomy category.
 
-The embedded default ``minilm`` scores a caption against each category's name, description and
-synonyms with MiniLM cosine similarity; ``openai`` asks an OpenAI-compatible chat server.
+The embedded default ``minilm-head`` runs logistic-regression heads over MiniLM embeddings
+(:mod:`svta.annotate.head`); ``minilm`` scores a caption against each category's name, description
+and synonyms with MiniLM cosine similarity; ``openai`` asks an OpenAI-compatible chat server.
 """
 
 from __future__ import annotations
@@ -32,12 +33,15 @@ class Prediction:
         confidence: in [0, 1]; how sure the classifier is.
         answer: what the classifier said (the LLM's raw text, or MiniLM's runner-up category).
         error: set when the item failed (server error, ...); such items are not labelled.
+        is_anomaly: the classifier's own anomaly-vs-normal decision, when it makes one (None: take
+            the category's kind).
     """
 
     category: str | None
     confidence: float
     answer: str = ""
     error: str | None = None
+    is_anomaly: bool | None = None
 
 
 class CategoryClassifier(Protocol):
@@ -122,6 +126,15 @@ def _embed_cached(embedder: str, model: str | None, texts: tuple[str, ...]) -> n
 @CATEGORY_CLASSIFIERS.register("minilm", "nearest category by MiniLM similarity (embedded, offline)")
 def _minilm(taxonomy: Taxonomy, config: AnnotateConfig) -> MiniLMClassifier:
     return MiniLMClassifier(taxonomy, config)
+
+
+@CATEGORY_CLASSIFIERS.register(
+    "minilm-head", "logistic-regression heads on MiniLM embeddings; anomaly-aware, abstains (embedded, offline)"
+)
+def _minilm_head(taxonomy: Taxonomy, config: AnnotateConfig) -> Any:
+    from svta.annotate.head import MiniLMHeadClassifier
+
+    return MiniLMHeadClassifier(taxonomy, config)
 
 
 @CATEGORY_CLASSIFIERS.register("openai", "an OpenAI-compatible chat server answering with a category name")

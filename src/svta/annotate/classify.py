@@ -35,6 +35,8 @@ class ClassifyResult:
     n_needs_review: int
     failed: list[tuple[str, str]] = field(default_factory=list)  # (caption id, error), not labelled
     agreement: Agreement | None = None  # with the captions' own categories (all_captions only)
+    anomaly_agreement: Agreement | None = None  # the same on anomaly / normal / needs_review
+    n_reviewed_learned: int = 0  # human-reviewed captions the classifier learned from first
     labels_path: Path | None = None
     report_path: Path | None = None
     seconds: float = 0.0
@@ -47,11 +49,14 @@ class ClassifyResult:
 
 
 def label_row(caption_id: str, prediction: Prediction, method: str, taxonomy: Taxonomy, min_confidence: float) -> dict:
-    """A ``labels`` row for one prediction; unmatched or too-unsure answers become ``needs_review``."""
+    """A ``labels`` row for one prediction; unmatched or too-unsure answers become ``needs_review``.
+
+    A ``needs_review`` row stores ``is_anomaly`` as null: nobody has decided it yet.
+    """
     category = prediction.category
     if category is not None and prediction.confidence < min_confidence:
         category = None
-    is_anomaly = taxonomy.get(category).is_anomaly if category else False  # meaningless for needs_review
+    is_anomaly = taxonomy.get(category).is_anomaly if category else None
     return {
         "id": caption_id,
         "category": category or NEEDS_REVIEW,
@@ -115,12 +120,13 @@ def classify_captions(
         result.method = classifier.method
         if hasattr(classifier, "attach_root"):  # e.g. the LLM classifier records token usage there
             classifier.attach_root(root)
+        result.n_reviewed_learned = learn_reviewed(classifier, captions, labels)
         _run_batches(targets, classifier, writer, taxonomy, config, result, predictions)
     writer.compact()
     record_failed(root, result.failed)
     result.labels_path = writer.table_path
     if all_captions:
-        result.agreement = _agreement_with_carried(captions, predictions, taxonomy)
+        result.agreement, result.anomaly_agreement = _agreement_with_carried(captions, predictions, taxonomy)
     result.seconds = time.perf_counter() - start
     result.report_path = root / REPORT_DIR / "classify_report.json"
     atomic_write_json(result.report_path, result.to_dict())
@@ -155,14 +161,34 @@ def _run_batches(
         result.n_needs_review += sum(row["category"] == NEEDS_REVIEW for row in rows)
 
 
+def learn_reviewed(classifier: CategoryClassifier, captions: Sequence[dict], labels: dict[str, dict]) -> int:
+    """Let a trainable classifier (``minilm-head``) learn the human-reviewed labels; returns how many."""
+    from svta.annotate.head import MiniLMHeadClassifier
+
+    if not isinstance(classifier, MiniLMHeadClassifier):
+        return 0
+    texts, categories = [], []
+    for caption in captions:
+        label = labels.get(caption["id"])
+        if label is not None and label.get("reviewed") and label["category"] != NEEDS_REVIEW:
+            texts.append(caption["caption"])
+            categories.append(label["category"])
+    return classifier.learn(texts, categories) if texts else 0
+
+
 def _agreement_with_carried(
     captions: Sequence[dict], predictions: dict[str, Prediction], taxonomy: Taxonomy
-) -> Agreement | None:
-    predicted, carried = [], []
+) -> tuple[Agreement | None, Agreement | None]:
+    predicted, carried, predicted_kind, carried_kind = [], [], [], []
     for caption in captions:
         truth = carried_category(caption, taxonomy)
         if truth is None or caption["id"] not in predictions:
             continue
+        category = predictions[caption["id"]].category
         carried.append(truth)
-        predicted.append(predictions[caption["id"]].category or NEEDS_REVIEW)
-    return agreement(predicted, carried) if carried else None
+        predicted.append(category or NEEDS_REVIEW)
+        carried_kind.append(taxonomy.get(truth).kind)
+        predicted_kind.append(taxonomy.get(category).kind if category else NEEDS_REVIEW)
+    if not carried:
+        return None, None
+    return agreement(predicted, carried), agreement(predicted_kind, carried_kind)

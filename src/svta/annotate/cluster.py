@@ -1,6 +1,8 @@
 """Stage 3b: group free-form tags (or captions) with K-Means over MiniLM embeddings, name each
 cluster by the tag nearest its centroid, and map it to the nearest taxonomy category, as SVTA
-grouped its tags into 68 anomaly and 30 normal categories. Writes a JSON report and a PCA plot.
+grouped its tags into 68 anomaly and 30 normal categories. Clusters far from every category are
+candidate new categories: what the paper clusters tags for. Writes ``clusters.json``, a readable
+``clusters.md``, the k-choice curve and a PCA plot.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from svta.annotate.classifiers import MiniLMClassifier
 from svta.annotate.classify import REPORT_DIR
+from svta.annotate.cluster_report import plot_k_curve, write_summary
 from svta.annotate.config import AnnotateConfig, ClusterConfig
 from svta.errors import InputError
 from svta.registry import require
@@ -33,6 +36,9 @@ class ClusterInfo:
     category: str  # the taxonomy category nearest the centroid
     category_similarity: float
     examples: list[str]
+    candidate: bool = False  # far from every category: maybe a category the taxonomy misses
+    top_texts: list[str] = field(default_factory=list)  # the most frequent members
+    example_captions: list[str] = field(default_factory=list)  # captions with a member tag
 
 
 @dataclass
@@ -42,12 +48,20 @@ class ClusterResult:
     k: int
     silhouette: float | None
     silhouette_by_k: dict[int, float] = field(default_factory=dict)
+    k_rule: str = ""  # how k was chosen, in words
     clusters: list[ClusterInfo] = field(default_factory=list)
     assignments: dict[str, int] = field(default_factory=dict)  # text → cluster
     report_path: Path | None = None
     plot_path: Path | None = None
+    curve_path: Path | None = None  # silhouette against k
+    summary_path: Path | None = None  # clusters.md
     n_applied: int = 0  # labels written by ``apply``
     seconds: float = 0.0
+
+    @property
+    def candidates(self) -> list[ClusterInfo]:
+        """Clusters far from every category, largest first."""
+        return sorted((c for c in self.clusters if c.candidate), key=lambda c: -c.weight)
 
     def category_of(self, text: str) -> str:
         """The taxonomy category a clustered text was mapped to."""
@@ -56,7 +70,9 @@ class ClusterResult:
     def to_dict(self, with_assignments: bool = False) -> dict[str, Any]:
         data = asdict(self)
         data["report_path"] = str(self.report_path) if self.report_path else None
-        data["plot_path"] = str(self.plot_path) if self.plot_path else None
+        for name in ("plot_path", "curve_path", "summary_path"):
+            data[name] = str(getattr(self, name)) if getattr(self, name) else None
+        data["candidates"] = [c.cluster for c in self.candidates]
         if not with_assignments:
             data.pop("assignments")
         return data
@@ -71,15 +87,30 @@ def collect_texts(captions: Sequence[dict], source: str) -> Counter:
     return counts
 
 
-def choose_k(vectors: np.ndarray, config: ClusterConfig) -> tuple[int, dict[int, float]]:
-    """``config.k`` if set, else the k in ``[k_min, k_max]`` with the best (sampled) silhouette.
+def k_candidates(n: int, config: ClusterConfig, n_categories: int) -> list[int]:
+    """The k values to try: ``[k_min, k_max]`` (default half to 1.5x the taxonomy size) by ``k_step``."""
+    k_min = config.k_min if config.k_min is not None else max(2, n_categories // 2)
+    k_max = config.k_max if config.k_max is not None else max(k_min, round(1.5 * n_categories))
+    k_max = min(k_max, n - 1)
+    k_min = max(2, min(k_min, k_max))
+    step = config.k_step or max(1, round((k_max - k_min) / 12))
+    return list(range(k_min, k_max + 1, step))
 
-    The search fits one K-Means per candidate k, so on large inputs it runs on a seeded sample of
-    ``k_search_sample`` texts (cluster structure at a given k survives subsampling; the final fit
-    uses every text).
+
+def choose_k(vectors: np.ndarray, config: ClusterConfig, n_categories: int = 98) -> tuple[int, dict[int, float]]:
+    """``config.k`` if set, else the smallest k whose silhouette is within ``k_tolerance`` of the best.
+
+    Candidates run from small to large k and the scan stops after ``k_patience`` candidates that do
+    not beat the best so far by more than the tolerance: silhouette on sentence embeddings tends to
+    creep upwards with k, and taking the maximum would always pick the top of the range. The search
+    runs on a seeded sample of ``k_search_sample`` texts (the final fit uses every text).
 
     Args:
         vectors: unit-norm embeddings ``[N, D]``.
+        n_categories: the taxonomy's size, the centre of the default range.
+
+    Returns:
+        k and the silhouette of every k tried.
     """
     n = len(vectors)
     if config.k is not None:
@@ -87,17 +118,31 @@ def choose_k(vectors: np.ndarray, config: ClusterConfig) -> tuple[int, dict[int,
     if n > config.k_search_sample:
         keep = np.random.default_rng(config.seed).permutation(n)[: config.k_search_sample]
         vectors = vectors[np.sort(keep)]
-    n = len(vectors)
-    ks = range(max(2, config.k_min), min(config.k_max, n - 1) + 1, max(1, config.k_step))
-    scores = {k: silhouette(vectors, fit_kmeans(vectors, k, config).labels_, config) for k in ks}
-    scores = {k: s for k, s in scores.items() if s is not None}
+    candidates = k_candidates(len(vectors), config, n_categories)
+    scores: dict[int, float] = {}
+    best, stale = -np.inf, 0
+    for k in candidates:
+        score = silhouette(vectors, fit_kmeans(vectors, k, config).labels_, config)
+        if score is None:
+            continue
+        scores[k] = score
+        stale = 0 if score > best + config.k_tolerance else stale + 1
+        best = max(best, score)
+        if stale >= config.k_patience:
+            break
     if not scores:
-        return min(n, max(1, config.k_min)), {}
-    return max(scores, key=lambda k: (scores[k], -k)), scores
+        return min(len(vectors), max(1, candidates[0] if candidates else 1)), {}
+    top = max(scores.values())
+    return min(k for k, score in scores.items() if score >= top - config.k_tolerance), scores
 
 
 def fit_kmeans(vectors: np.ndarray, k: int, config: ClusterConfig) -> Any:
+    """K-Means with ``k`` clusters; mini-batch K-Means above ``config.minibatch_above`` texts."""
     cluster = require("sklearn.cluster", "embed")
+    if len(vectors) > config.minibatch_above:
+        return cluster.MiniBatchKMeans(
+            n_clusters=k, n_init=config.n_init, random_state=config.seed, batch_size=2048
+        ).fit(vectors)
     return cluster.KMeans(n_clusters=k, n_init=config.n_init, random_state=config.seed).fit(vectors)
 
 
@@ -119,7 +164,7 @@ def cluster_texts(
         raise InputError(f"clustering needs at least 2 distinct {config.cluster.source}, found {len(texts)}")
     classifier = classifier or MiniLMClassifier(taxonomy, config)
     vectors = classifier.embed(texts)
-    k, by_k = choose_k(vectors, config.cluster)
+    k, by_k = choose_k(vectors, config.cluster, len(taxonomy))
     model = fit_kmeans(vectors, k, config.cluster)
     labels = model.labels_
     centroids = model.cluster_centers_ / np.maximum(
@@ -127,6 +172,7 @@ def cluster_texts(
     )
     category_scores = classifier.scores(centroids)  # [k, C]
     result = ClusterResult(config.cluster.source, len(texts), k, silhouette(vectors, labels, config.cluster), by_k)
+    result.k_rule = describe_k_rule(config.cluster, by_k, k)
     for c in range(k):
         members = np.flatnonzero(labels == c)
         order = members[np.argsort(-(vectors[members] @ centroids[c]))]
@@ -140,10 +186,35 @@ def cluster_texts(
                 category=classifier.ids[best],
                 category_similarity=float(category_scores[c, best]),
                 examples=[texts[i] for i in order[: config.cluster.examples]],
+                candidate=bool(category_scores[c, best] < config.cluster.new_category_below),
+                top_texts=[texts[i] for i in sorted(members, key=lambda i: (-counts[texts[i]], texts[i]))[:10]],
             )
         )
     result.assignments = {text: int(label) for text, label in zip(texts, labels)}
     return result, vectors, labels
+
+
+def describe_k_rule(config: ClusterConfig, scores: dict[int, float], k: int) -> str:
+    """How k was chosen, for the report."""
+    if not scores:
+        return f"k={k} as configured" if config.k is not None else f"k={k}: no silhouette could be computed"
+    best = max(scores, key=scores.get)
+    return (
+        f"k={k}: the smallest k in {min(scores)}..{max(scores)} whose silhouette is within {config.k_tolerance} "
+        f"of the best ({scores[best]:.3f} at k={best}); {len(scores)} k tried, stopping after {config.k_patience} "
+        "without a gain"
+    )
+
+
+def attach_example_captions(result: ClusterResult, captions: Sequence[dict], config: ClusterConfig) -> None:
+    """Give every cluster up to ``config.examples`` captions that carry one of its tags (or are members)."""
+    for caption in captions:
+        items = (caption.get("tags") or []) if config.source == "tags" else [caption["caption"]]
+        clusters = {result.assignments.get(" ".join(str(item).split()).lower()) for item in items if item}
+        for cluster in clusters - {None}:
+            info = result.clusters[cluster]
+            if len(info.example_captions) < config.examples:
+                info.example_captions.append(caption["caption"])
 
 
 def cluster_tags(
@@ -162,8 +233,8 @@ def cluster_tags(
         taxonomy: categories the clusters are mapped to; None: the shipped taxonomy.
         apply: label captions that have tags but no category (and no label) with the majority
             category of their tags' clusters (method ``kmeans``).
-        out_dir: where ``clusters.json``, ``tag_clusters.csv`` and ``clusters.png`` go
-            (default ``<root>/annotate``).
+        out_dir: where ``clusters.json``, ``clusters.md``, ``tag_clusters.csv``, ``k_curve.png`` and
+            ``clusters.png`` go (default ``<root>/annotate``).
     """
     start = time.perf_counter()
     config = config or AnnotateConfig()
@@ -172,12 +243,16 @@ def cluster_tags(
     captions = read_records(table_path(root, "captions"), "captions")
     counts = collect_texts(captions, config.cluster.source)
     result, vectors, labels = cluster_texts(counts, config, taxonomy)
+    attach_example_captions(result, captions, config.cluster)
     out = Path(out_dir) if out_dir else root / REPORT_DIR
     if apply and config.cluster.source == "tags":
         result.n_applied = apply_clusters(root, captions, result, taxonomy)
     if config.cluster.plot:
         result.plot_path = plot_clusters(vectors, labels, result, out / "clusters.png", config.cluster.seed, taxonomy)
+        if result.silhouette_by_k:
+            result.curve_path = plot_k_curve(result, out / "k_curve.png")
     _write_assignments(out / "tag_clusters.csv", counts, result)
+    result.summary_path = write_summary(out / "clusters.md", result, taxonomy)
     result.seconds = time.perf_counter() - start
     result.report_path = out / "clusters.json"
     atomic_write_json(result.report_path, result.to_dict())
@@ -187,14 +262,16 @@ def cluster_tags(
 def apply_clusters(root: Path, captions: Sequence[dict], result: ClusterResult, taxonomy: Taxonomy) -> int:
     """Write ``kmeans`` labels for captions with tags but no category and no label yet.
 
-    The label is the majority category over the caption's tags; confidence is that majority's share.
+    The label is the majority category over the caption's tags (tags of candidate new categories
+    excluded); confidence is that majority's share.
     """
     writer = PartWriter(table_path(root, "labels"), "labels")
     labelled = writer.done_ids()
     rows = []
     for caption in captions:
         tags = [" ".join(str(t).split()).lower() for t in caption.get("tags") or []]
-        tags = [t for t in tags if t in result.assignments]
+        # tags of candidate clusters are far from every category: they vote for none
+        tags = [t for t in tags if t in result.assignments and not result.clusters[result.assignments[t]].candidate]
         if caption.get("category") or caption["id"] in labelled or not tags:
             continue
         votes = Counter(result.category_of(t) for t in tags)

@@ -33,7 +33,7 @@ def classify(
     all_: Annotated[
         bool, typer.Option("--all", help="Re-classify every caption; report agreement with their categories.")
     ] = False,
-    classifier: Annotated[str | None, typer.Option("--classifier", help="Registry name: minilm | openai.")] = None,
+    classifier: Annotated[str | None, typer.Option("--classifier", help="Registry name: minilm-head | minilm | openai.")] = None,
     json_: JsonOption = False,
 ) -> None:
     """Label captions without a category into labels.parquet."""
@@ -60,6 +60,7 @@ def _print_classified(result: Any, all_: bool) -> None:
         typer.echo(f"{len(result.failed)} caption(s) failed; rerun the same command to retry them", err=True)
     if all_:
         typer.echo(_agreement_line(result.agreement, "the captions' categories"))
+        typer.echo(_agreement_line(result.anomaly_agreement, "their anomaly/normal kind"))
 
 
 @app.command("cluster")
@@ -83,8 +84,11 @@ def cluster(
         return
     score = f"{result.silhouette:.3f}" if result.silhouette is not None else "n/a"
     typer.echo(f"{result.n_texts} {result.source} in {result.k} clusters (silhouette {score}) -> {result.report_path}")
+    typer.echo(result.k_rule)
     for info in sorted(result.clusters, key=lambda c: -c.size)[:20]:
-        typer.echo(f"  {info.size:5d}  {info.name[:40]:40s} -> {info.category}")
+        mark = "  (candidate new category)" if info.candidate else ""
+        typer.echo(f"  {info.size:5d}  {info.name[:40]:40s} -> {info.category} ({info.category_similarity:.2f}){mark}")
+    typer.echo(f"{len(result.candidates)} candidate new categor(ies) -> {result.summary_path}")
     if apply:
         typer.echo(f"labelled {result.n_applied} caption(s) from their tags")
 
