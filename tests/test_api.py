@@ -51,5 +51,5 @@ def test_readme_python_api_script_runs_and_prints_the_table(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     exec(compile(script, "README.md (Python API)", "exec"), {"__name__": "__main__"})
     out = capsys.readouterr().out
-    assert out.startswith("| Method | T2V R@1 |") and "| clip4clip-meanp |" in out
+    assert out.startswith("| Method | T2V R@1 |") and "| CLIP4Clip-MeanP (tiny) |" in out
     assert (tmp_path / "api-demo" / "runs" / "results.md").exists()

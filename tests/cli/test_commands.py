@@ -191,7 +191,7 @@ def test_missing_inputs_name_the_next_step(tmp_path, capsys):
     assert "run `svta build` first" in _one_error_line(capsys)
     assert main(["search", "serve", "--index", str(tmp_path / "nope")]) == 2
     captured = capsys.readouterr()
-    assert "serving" not in captured.out + captured.err and "svta index" in captured.err
+    assert "serving" not in captured.out + captured.err and "svta search index" in captured.err
     assert main(["eval", "--run", "nosuch", "--root", str(tmp_path)]) == 2
     assert "train one with `svta train`" in _one_error_line(capsys)
 

@@ -169,6 +169,6 @@ def test_two_writers_are_refused(colour_index):
     from svta.search.build import exclusive_writer
 
     root, index_dir = colour_index
-    with exclusive_writer(index_dir), pytest.raises(ConfigError, match="another `svta index`"):
+    with exclusive_writer(index_dir), pytest.raises(ConfigError, match="another `svta search index`"):
         build_index(root, index_dir, ColourEncoder(), CONFIG)
     assert build_index(root, index_dir, ColourEncoder(), CONFIG).added == 0  # the lock is released
