@@ -217,6 +217,7 @@ def test_kill_and_rerun_gives_exact_count_without_duplicates(tmp_path):
         args = [sys.executable, "-m", "svta.cli.main", "--quiet", "--root", str(tmp_path),
                 "--set", "captions.openai.batch_size=6", "--set", "captions.openai.backoff_s=0.01",
                 "--set", "captions.openai.commit_interval_s=0.05",
+                "--set", "captions.openai.max_rounds=200",  # 30% duplicates must never exhaust a category's rounds
                 "captions", "generate", "--backend", "openai", "--base-url", server.url, "--per-category", "24",
                 "--concurrency", "4", *[a for c in categories for a in ("--category", c)]]  # fmt: skip
         env = {**os.environ, "SVTA_QUIET": "1"}
