@@ -158,8 +158,10 @@ def bench_kmeans(n: int, figure: Path | None) -> None:
     print(f"clustering {n} tags x 384-d (embeddings given; MiniLM embedding is timed separately above)")
     print(f"  k search on a {config.k_search_sample} sample: {search_s:.1f}s, k tried {sorted(scores)}")
     print(f"  chosen k = {k} (true 98), final mini-batch fit on all {n}: {final_s:.1f}s, silhouette {score:.3f}")
-    print(f"  total {search_s + final_s:.1f}s wall, {search_cpu + final_cpu:.1f} CPU s = "
-          f"{(search_cpu + final_cpu) / 2:.1f}s on 2 dedicated cores (goal: <= 120 s; load average {os.getloadavg()[0]:.1f})")
+    print(
+        f"  total {search_s + final_s:.1f}s wall, {search_cpu + final_cpu:.1f} CPU s = "
+        f"{(search_cpu + final_cpu) / 2:.1f}s on 2 dedicated cores (goal: <= 120 s; load average {os.getloadavg()[0]:.1f})"
+    )
     if figure is not None:
         result = ClusterResult("tags", n, k, score, scores)
         print(f"  k curve -> {plot_k_curve(result, figure)}")
@@ -167,8 +169,10 @@ def bench_kmeans(n: int, figure: Path | None) -> None:
     start = time.perf_counter()
     fit_kmeans(vectors, 98, exact)
     full_s = time.perf_counter() - start
-    print(f"baseline: one full K-Means fit, k = 98, on all {n}: {full_s:.1f}s; the old rule fit every k in 2..98 "
-          f"on a 5k sample, then one full fit")
+    print(
+        f"baseline: one full K-Means fit, k = 98, on all {n}: {full_s:.1f}s; the old rule fit every k in 2..98 "
+        f"on a 5k sample, then one full fit"
+    )
 
 
 def load_eval(split: str) -> list[dict]:
@@ -280,8 +284,10 @@ def bench_eval(llm_url: str | None, llm_model: str, template_per_category: int) 
     _, _, dev_p = head_answers(head, [r["caption"] for r in dev])
     raw = 1 / (1 + np.exp(-np.log(dev_p / (1 - dev_p)) * head.head_config.anomaly_temperature))  # undo T
     temperature, threshold = fit_calibration(raw, np.array([r["is_anomaly"] == "true" for r in dev]))
-    print(f"calibration on the dev half: temperature {temperature}, review below {threshold} "
-          f"(config: {head.head_config.anomaly_temperature}, {head.head_config.review_below})")
+    print(
+        f"calibration on the dev half: temperature {temperature}, review below {threshold} "
+        f"(config: {head.head_config.anomaly_temperature}, {head.head_config.review_below})"
+    )
 
     captions, truth = [r["caption"] for r in test], [r["category"] for r in test]
     rows = {}
@@ -301,8 +307,10 @@ def bench_eval(llm_url: str | None, llm_model: str, template_per_category: int) 
     print("| classifier | top-1 | top-3 | macro-F1 | anomaly acc | review rate | anomaly acc (kept) |")
     print("|---|---|---|---|---|---|---|")
     for name, m in rows.items():
-        print(f"| {name} | {m['top1']:.3f} | {m['top3']:.3f} | {m['macro_f1']:.3f} | {m['anomaly']:.3f} "
-              f"| {m['review']:.3f} | {m['anomaly_kept']:.3f} |")
+        print(
+            f"| {name} | {m['top1']:.3f} | {m['top3']:.3f} | {m['macro_f1']:.3f} | {m['anomaly']:.3f} "
+            f"| {m['review']:.3f} | {m['anomaly_kept']:.3f} |"
+        )
     print("minilm-head:")
     group_table(taxonomy, truth, [r[0] for r in head_ranked])
     print("minilm (before):")
@@ -312,8 +320,10 @@ def bench_eval(llm_url: str | None, llm_model: str, template_per_category: int) 
     texts, cats = [p[0] for p in pairs], [p[1] for p in pairs]
     head_top = [r[0] for r in head_answers(head, texts)[0]]
     old_top = [r[0] for r in minilm_answers(old, texts)]
-    print(f"\ntemplate captions ({len(texts)}, the generator's seed-0 stream): top-1 minilm-head "
-          f"{np.mean([a == b for a, b in zip(head_top, cats)]):.3f}, minilm {np.mean([a == b for a, b in zip(old_top, cats)]):.3f}")
+    print(
+        f"\ntemplate captions ({len(texts)}, the generator's seed-0 stream): top-1 minilm-head "
+        f"{np.mean([a == b for a, b in zip(head_top, cats)]):.3f}, minilm {np.mean([a == b for a, b in zip(old_top, cats)]):.3f}"
+    )
 
     batch = (captions * (1024 // len(captions) + 1))[:1024]
     for name, classifier in (("minilm-head", head), ("minilm", old)):
@@ -323,8 +333,10 @@ def bench_eval(llm_url: str | None, llm_model: str, template_per_category: int) 
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         # on a shared machine wall time measures the neighbours; CPU seconds / 2 is the wall time
         # the same work takes on two cores of its own
-        print(f"{name} classify: {len(batch) / wall:.0f} captions/s wall, {len(batch) / (cpu / 2):.0f} captions/s "
-              f"per 2 dedicated cores ({cpu:.1f} CPU s; load average {os.getloadavg()[0]:.1f})")
+        print(
+            f"{name} classify: {len(batch) / wall:.0f} captions/s wall, {len(batch) / (cpu / 2):.0f} captions/s "
+            f"per 2 dedicated cores ({cpu:.1f} CPU s; load average {os.getloadavg()[0]:.1f})"
+        )
 
 
 def main() -> None:

@@ -117,11 +117,15 @@ def near_dup_benchmark(n: int, subset: int, threshold: float, embed_all: bool) -
     near_duplicates(small, threshold, fast=False)
     block_small = time.perf_counter() - started
     naive_full = naive_s * (n / subset) ** 2  # both scale with N^2 comparisons
-    print(f"near-dup, {subset} rows: naive row loop {naive_s:.2f} s vs blockwise fp32 {block_small:.2f} s "
-          f"-> {naive_s / block_small:.1f}x")  # fmt: skip
+    print(
+        f"near-dup, {subset} rows: naive row loop {naive_s:.2f} s vs blockwise fp32 {block_small:.2f} s "
+        f"-> {naive_s / block_small:.1f}x"
+    )
     for label, (seconds, dups) in timings.items():
-        print(f"near-dup, {n} rows, blockwise {label}: {seconds:.2f} s ({dups} duplicates) "
-              f"vs naive ~{naive_full:.0f} s (extrapolated) -> {naive_full / seconds:.0f}x")  # fmt: skip
+        print(
+            f"near-dup, {n} rows, blockwise {label}: {seconds:.2f} s ({dups} duplicates) "
+            f"vs naive ~{naive_full:.0f} s (extrapolated) -> {naive_full / seconds:.0f}x"
+        )
     print(f"bf16 auto-selected on this CPU: {_bf16_is_fast()}")
 
 
@@ -163,8 +167,10 @@ def main() -> None:
             llm_requests_per_second(url, 4, 16)  # warm-up: imports and first connections stay out of the timings
             one, sent = llm_requests_per_second(url, 1, args.requests)
             many, _ = llm_requests_per_second(url, 32, args.requests)
-        print(f"LLM backend, {sent} requests at {args.latency * 1000:.0f} ms latency (server in its own process): "
-              f"concurrency 1 {one:.1f} req/s vs concurrency 32 {many:.1f} req/s -> {many / one:.1f}x")  # fmt: skip
+        print(
+            f"LLM backend, {sent} requests at {args.latency * 1000:.0f} ms latency (server in its own process): "
+            f"concurrency 1 {one:.1f} req/s vs concurrency 32 {many:.1f} req/s -> {many / one:.1f}x"
+        )
     if not args.skip_neardup:
         near_dup_benchmark(args.captions, args.subset, args.threshold, args.embed_all)
 

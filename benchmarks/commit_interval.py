@@ -25,9 +25,18 @@ def write_captions(root: Path, count: int) -> None:
     from svta.taxonomy import default_taxonomy
 
     categories = list(default_taxonomy().ids())[:8]
-    rows = [{"id": f"c{i:05d}", "caption": f"a person walks past a parked car, take {i}",
-             "category": categories[i % len(categories)], "tags": [], "source": "benchmark", "source_ref": None,
-             "seed": i} for i in range(count)]
+    rows = [
+        {
+            "id": f"c{i:05d}",
+            "caption": f"a person walks past a parked car, take {i}",
+            "category": categories[i % len(categories)],
+            "tags": [],
+            "source": "benchmark",
+            "source_ref": None,
+            "seed": i,
+        }
+        for i in range(count)
+    ]
     write_table(rows, root / "captions.parquet", "captions")
 
 
@@ -52,9 +61,21 @@ def commit_seconds(base: Path, rows: int, every: int) -> tuple[float, float]:
     from svta.tables import PartWriter
 
     writer = PartWriter(base / f"videos-{every}.parquet", "videos")
-    records = [{"id": f"v{i:06d}", "path": f"videos/v{i:06d}.mp4", "frames": 16, "fps": 8.0, "width": 96,
-                "height": 96, "sha256": "0" * 64, "backend": "procedural", "params": "{}", "seconds": 0.1}
-               for i in range(rows)]
+    records = [
+        {
+            "id": f"v{i:06d}",
+            "path": f"videos/v{i:06d}.mp4",
+            "frames": 16,
+            "fps": 8.0,
+            "width": 96,
+            "height": 96,
+            "sha256": "0" * 64,
+            "backend": "procedural",
+            "params": "{}",
+            "seconds": 0.1,
+        }
+        for i in range(rows)
+    ]
     start = time.perf_counter()
     for first in range(0, rows, every):
         writer.append(records[first : first + every])
@@ -78,14 +99,18 @@ def main() -> None:
         walls = {every: generate_seconds(base, args.clips, every) for every in INTERVALS}
         for every, wall in walls.items():
             overhead = (wall / walls[INTERVALS[-1]] - 1) * 100
-            print(f"  commit_every {every:3d}: {wall:6.2f} s, {wall / args.clips * 1e3:6.1f} ms/clip, "
-                  f"{overhead:+5.1f}% against every {INTERVALS[-1]}; a driver crash loses <= {every} clip(s)")
+            print(
+                f"  commit_every {every:3d}: {wall:6.2f} s, {wall / args.clips * 1e3:6.1f} ms/clip, "
+                f"{overhead:+5.1f}% against every {INTERVALS[-1]}; a driver crash loses <= {every} clip(s)"
+            )
         print(f"(2) the commit alone: {args.rows} rows")
         for every in INTERVALS:
             appended, merged = commit_seconds(base, args.rows, every)
             parts = -(-args.rows // every)
-            print(f"  parts of {every:3d}: {parts:5d} parts, append {appended:6.2f} s "
-                  f"({appended / parts * 1e3:5.2f} ms/part), merge {merged:5.2f} s")
+            print(
+                f"  parts of {every:3d}: {parts:5d} parts, append {appended:6.2f} s "
+                f"({appended / parts * 1e3:5.2f} ms/part), merge {merged:5.2f} s"
+            )
 
 
 if __name__ == "__main__":

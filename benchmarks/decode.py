@@ -60,12 +60,14 @@ def clip4clip_tensor(path: Path, samples: int, size: int):
 
     from svta.video_io import CLIP_MEAN, CLIP_STD
 
-    transform = transforms.Compose([
-        transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),
-        transforms.CenterCrop(size),
-        transforms.ToTensor(),
-        transforms.Normalize(CLIP_MEAN, CLIP_STD),
-    ])
+    transform = transforms.Compose(
+        [
+            transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),
+            transforms.CenterCrop(size),
+            transforms.ToTensor(),
+            transforms.Normalize(CLIP_MEAN, CLIP_STD),
+        ]
+    )
     return torch.stack([transform(Image.fromarray(frame)) for frame in clip4clip_frames(path, samples)])
 
 
@@ -105,19 +107,25 @@ def main() -> None:
         ours_frames = read_frames(paths[0], num_frames=args.samples)
         theirs_frames = clip4clip_frames(paths[0], args.samples)
         diff = np.abs(ours_frames.astype(int) - theirs_frames.astype(int)).mean()
-        print(f"{args.clips} clips, {args.seconds * args.fps} frames at {args.size}x{args.size} {args.fps} fps, "
-              f"{args.samples} samples per clip, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"{args.clips} clips, {args.seconds * args.fps} frames at {args.size}x{args.size} {args.fps} fps, "
+            f"{args.samples} samples per clip, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+        )
         print(f"same frames check: mean |ours - opencv| = {diff:.2f} levels (colour conversion rounding)")
         rows = [
-            ("decode", lambda p: read_frames(p, num_frames=args.samples),
-             lambda p: clip4clip_frames(p, args.samples)),
-            ("decode+preprocess", lambda p: load_clip_frames(p, args.samples, args.size),
-             lambda p: clip4clip_tensor(p, args.samples, args.size)),
+            ("decode", lambda p: read_frames(p, num_frames=args.samples), lambda p: clip4clip_frames(p, args.samples)),
+            (
+                "decode+preprocess",
+                lambda p: load_clip_frames(p, args.samples, args.size),
+                lambda p: clip4clip_tensor(p, args.samples, args.size),
+            ),
         ]
         for name, ours, theirs in rows:
             ours_rate, theirs_rate = clips_per_second([ours, theirs], paths, args.repeats)
-            print(f"{name:18s} svta.video_io {ours_rate:7.1f} clips/s | CLIP4Clip OpenCV seek-per-frame "
-                  f"{theirs_rate:7.1f} clips/s | ratio {ours_rate / theirs_rate:.2f}x")
+            print(
+                f"{name:18s} svta.video_io {ours_rate:7.1f} clips/s | CLIP4Clip OpenCV seek-per-frame "
+                f"{theirs_rate:7.1f} clips/s | ratio {ours_rate / theirs_rate:.2f}x"
+            )
 
 
 if __name__ == "__main__":

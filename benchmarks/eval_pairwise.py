@@ -44,10 +44,13 @@ def features(n: int, seed: int):
     mask = torch.ones(n, WORDS, dtype=torch.long)
     mask[:, 20:] = 0  # captions shorter than 32 tokens, as most are
     text = TextFeatures(embeds=unit(n, DIM), tokens=unit(n, WORDS, DIM), mask=mask)
-    video = VideoFeatures(embeds=unit(n, DIM), frames=unit(n, FRAMES, DIM), mask=torch.ones(n, FRAMES, dtype=torch.long))
+    video = VideoFeatures(
+        embeds=unit(n, DIM), frames=unit(n, FRAMES, DIM), mask=torch.ones(n, FRAMES, dtype=torch.long)
+    )
     sizes = {"global_mat_weight": DIM, "local_mat_weight": DIM}
-    weights = XCLIPWeights(*(torch.eye(sizes.get(name, WORDS if "word" in name else FRAMES))
-                             for name in XCLIPWeights._fields))
+    weights = XCLIPWeights(
+        *(torch.eye(sizes.get(name, WORDS if "word" in name else FRAMES)) for name in XCLIPWeights._fields)
+    )
     return text, video, weights
 
 
@@ -66,15 +69,28 @@ def child(role: str, n: int, seed: int, threads: int, budget: int | None, sample
         for _ in range(1 if role == "per-pair" else repeats):  # best of: the machine may be shared
             start = time.perf_counter()
             if role == "per-pair":
-                rows = [[xclip_logits(weights, text[i : i + 1], video[j : j + 1], 100.0, block_elements=None).item()
-                         for j in range(n)] for i in range(sample)]
+                rows = [
+                    [
+                        xclip_logits(weights, text[i : i + 1], video[j : j + 1], 100.0, block_elements=None).item()
+                        for j in range(n)
+                    ]
+                    for i in range(sample)
+                ]
                 logits, pairs = torch.tensor(rows), sample * n
             else:
                 block = None if role == "one-block" else (budget or DEFAULT_BLOCK_ELEMENTS)
                 logits, pairs = xclip_logits(weights, text, video, 100.0, block_elements=block), n * n
             times.append(time.perf_counter() - start)
-    return {"role": role, "budget": budget, "n": n, "pairs": pairs, "seconds": min(times), "peak_mib": peak_rss_mib(),
-            "setup_mib": setup_mib, "head": logits[:sample].tolist()}
+    return {
+        "role": role,
+        "budget": budget,
+        "n": n,
+        "pairs": pairs,
+        "seconds": min(times),
+        "peak_mib": peak_rss_mib(),
+        "setup_mib": setup_mib,
+        "head": logits[:sample].tolist(),
+    }
 
 
 def peak_rss_mib() -> float:
@@ -82,8 +98,22 @@ def peak_rss_mib() -> float:
 
 
 def run_child(role: str, args: argparse.Namespace, budget: int | None = None) -> dict:
-    cmd = [sys.executable, __file__, "--role", role, "--n", str(args.n), "--seed", str(args.seed), "--threads",
-           str(args.threads), "--sample", str(args.sample), "--repeats", str(args.repeats)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--role",
+        role,
+        "--n",
+        str(args.n),
+        "--seed",
+        str(args.seed),
+        "--threads",
+        str(args.threads),
+        "--sample",
+        str(args.sample),
+        "--repeats",
+        str(args.repeats),
+    ]
     cmd += ["--budget", str(budget)] if budget else []
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env={**os.environ, "SVTA_QUIET": "1"})
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -91,8 +121,10 @@ def run_child(role: str, args: argparse.Namespace, budget: int | None = None) ->
 
 def line(name: str, r: dict) -> str:
     rate = r["pairs"] / r["seconds"]
-    return (f"  {name:22s} {rate:12,.0f} pairs/s   {r['seconds']:7.2f} s for {r['pairs']:,} pairs   "
-            f"peak RSS +{r['peak_mib'] - r['setup_mib']:7.0f} MiB over setup")
+    return (
+        f"  {name:22s} {rate:12,.0f} pairs/s   {r['seconds']:7.2f} s for {r['pairs']:,} pairs   "
+        f"peak RSS +{r['peak_mib'] - r['setup_mib']:7.0f} MiB over setup"
+    )
 
 
 def max_difference(a: dict, b: dict) -> float:
@@ -114,17 +146,23 @@ def main() -> None:
         print(json.dumps(child(args.role, args.n, args.seed, args.threads, args.budget, args.sample, args.repeats)))
         return
     ours, whole, pairwise = (run_child(role, args) for role in ("blockwise", "one-block", "per-pair"))
-    print(f"\nX-CLIP similarity, {args.n} x {args.n} pairs, D = {DIM}, {WORDS} words, {FRAMES} frames, "
-          f"CPU, {args.threads} thread(s)")
+    print(
+        f"\nX-CLIP similarity, {args.n} x {args.n} pairs, D = {DIM}, {WORDS} words, {FRAMES} frames, "
+        f"CPU, {args.threads} thread(s)"
+    )
     for name, r in (("svta blockwise", ours), ("naive: one block", whole), ("naive: pair by pair", pairwise)):
         print(line(name, r))
     rate = {k: r["pairs"] / r["seconds"] for k, r in (("ours", ours), ("whole", whole), ("pair", pairwise))}
-    print(f"  blockwise vs one block:    {rate['ours'] / rate['whole']:.2f}x throughput, "
-          f"{(whole['peak_mib'] - whole['setup_mib']) / max(ours['peak_mib'] - ours['setup_mib'], 1):.1f}x "
-          f"less memory above setup")
+    print(
+        f"  blockwise vs one block:    {rate['ours'] / rate['whole']:.2f}x throughput, "
+        f"{(whole['peak_mib'] - whole['setup_mib']) / max(ours['peak_mib'] - ours['setup_mib'], 1):.1f}x "
+        f"less memory above setup"
+    )
     print(f"  blockwise vs pair by pair: {rate['ours'] / rate['pair']:.1f}x throughput")
-    print(f"  max |difference| on the first {args.sample} texts: vs one block {max_difference(ours, whole):.2e}, "
-          f"vs pair by pair {max_difference(ours, pairwise):.2e}")
+    print(
+        f"  max |difference| on the first {args.sample} texts: vs one block {max_difference(ours, whole):.2e}, "
+        f"vs pair by pair {max_difference(ours, pairwise):.2e}"
+    )
     if args.sweep:
         print("  block budget sweep (elements of the [texts, words, videos, frames] tensor):")
         for shift in (18, 20, 22, 24):

@@ -32,8 +32,10 @@ def write_cache(directory: Path, clips: int, frames: int, size: int) -> dict:
     rng = np.random.default_rng(0)
     for first in range(0, clips, SHARD_ITEMS):
         n = min(SHARD_ITEMS, clips - first)
-        chunk = [(f"c{first + i:06d}", rng.integers(0, 256, (frames, size, size, 3), dtype=np.uint8), frames)
-                 for i in range(n)]
+        chunk = [
+            (f"c{first + i:06d}", rng.integers(0, 256, (frames, size, size, 3), dtype=np.uint8), frames)
+            for i in range(n)
+        ]
         _write_shard(directory, index, chunk, {cid: "x" for cid, _, _ in chunk})
     return index
 
@@ -48,8 +50,9 @@ class MemoryMapReader:
         entry = self.index["items"][clip_id]
         shard = self.shards.get(entry["shard"])
         if shard is None:
-            shard = self.shards[entry["shard"]] = np.load(self.directory / self.index["shards"][entry["shard"]],
-                                                           mmap_mode="r")
+            shard = self.shards[entry["shard"]] = np.load(
+                self.directory / self.index["shards"][entry["shard"]], mmap_mode="r"
+            )
         return np.array(shard[entry["row"]]), int(entry["n"])
 
 
@@ -97,8 +100,10 @@ def main() -> None:
         batches = [list(rng.choice(ids, args.batch, replace=False)) for _ in range(args.steps)]
         epoch = [ids[i : i + args.batch] for i in range(0, len(ids), args.batch)]
         size_mib = args.clips * args.frames * args.size**2 * 3 / 2**20
-        print(f"{args.clips} clips x {args.frames} x {args.size}^2 x 3 = {size_mib:.0f} MiB cache, "
-              f"batch {args.batch}, {args.steps} steps (page cache warm)")
+        print(
+            f"{args.clips} clips x {args.frames} x {args.size}^2 x 3 = {size_mib:.0f} MiB cache, "
+            f"batch {args.batch}, {args.steps} steps (page cache warm)"
+        )
         readers, grown = {}, {}
         for name, make in READERS:
             before = rss_mib()
@@ -106,13 +111,14 @@ def main() -> None:
             time_steps(readers[name], epoch)  # one pass over every clip, as an epoch does
             grown[name] = rss_mib() - before
         # The machine is shared: readers take turns over several rounds and each keeps its best round.
-        results = {name: min(time_steps(readers[name], batches) for _ in range(args.rounds))
-                   for name, _ in READERS}
+        results = {name: min(time_steps(readers[name], batches) for _ in range(args.rounds)) for name, _ in READERS}
         for name, _ in READERS:
             print(f"{name:32s} {results[name] * 1e3:7.2f} ms/step  RSS +{grown[name]:7.1f} MiB after an epoch")
         base = results["in memory"]
-        print(f"in-memory / disk time per step: {base / results['disk, positioned reads (svta)']:.2f} "
-              "(>= 1: the disk-backed cache is at least as fast)")
+        print(
+            f"in-memory / disk time per step: {base / results['disk, positioned reads (svta)']:.2f} "
+            "(>= 1: the disk-backed cache is at least as fast)"
+        )
 
 
 if __name__ == "__main__":

@@ -45,9 +45,13 @@ def reference_metrics(x) -> dict:
     sx = np.sort(-x, axis=1)
     d = np.diag(-x)[:, np.newaxis]
     ind = np.where(sx - d == 0)[1]
-    return {"R1": float(np.sum(ind == 0)) * 100 / len(ind), "R5": float(np.sum(ind < 5)) * 100 / len(ind),
-            "R10": float(np.sum(ind < 10)) * 100 / len(ind), "MdR": float(np.median(ind) + 1),
-            "MnR": float(np.mean(ind) + 1)}
+    return {
+        "R1": float(np.sum(ind == 0)) * 100 / len(ind),
+        "R5": float(np.sum(ind < 5)) * 100 / len(ind),
+        "R10": float(np.sum(ind < 10)) * 100 / len(ind),
+        "MdR": float(np.median(ind) + 1),
+        "MnR": float(np.mean(ind) + 1),
+    }
 
 
 def peak_rss_mib() -> float:
@@ -80,13 +84,31 @@ def child(role: str, n: int, dim: int, seed: int, block: int | None, device: str
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    return {"role": role, "n": n, "seconds": seconds, "peak_mib": peak_rss_mib(), "setup_mib": setup_mib,
-            "metrics": {d: {k: result[d][k] for k in KEYS} for d in result}}
+    return {
+        "role": role,
+        "n": n,
+        "seconds": seconds,
+        "peak_mib": peak_rss_mib(),
+        "setup_mib": setup_mib,
+        "metrics": {d: {k: result[d][k] for k in KEYS} for d in result},
+    }
 
 
 def run_child(role: str, args: argparse.Namespace, n: int) -> dict:
-    cmd = [sys.executable, __file__, "--role", role, "--n", str(n), "--dim", str(args.dim), "--seed",
-           str(args.seed), "--device", args.device] + (["--block", str(args.block)] if args.block else [])
+    cmd = [
+        sys.executable,
+        __file__,
+        "--role",
+        role,
+        "--n",
+        str(n),
+        "--dim",
+        str(args.dim),
+        "--seed",
+        str(args.seed),
+        "--device",
+        args.device,
+    ] + (["--block", str(args.block)] if args.block else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=_quiet_env())
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -103,15 +125,19 @@ def report(ours: dict, ref: dict | None, floor: dict) -> None:
     rows = [("svta streamed", ours), ("one N×N product", floor)] + ([("reference", ref)] if ref else [])
     for name, r in rows:
         extra = r["peak_mib"] - r["setup_mib"]
-        print(f"  {name:16s} {r['seconds']:8.2f} s   peak RSS {r['peak_mib']:9.0f} MiB "
-              f"(+{extra:8.0f} MiB over setup {r['setup_mib']:.0f} MiB)")
+        print(
+            f"  {name:16s} {r['seconds']:8.2f} s   peak RSS {r['peak_mib']:9.0f} MiB "
+            f"(+{extra:8.0f} MiB over setup {r['setup_mib']:.0f} MiB)"
+        )
     print(f"  svta / product time: {ours['seconds'] / floor['seconds']:.2f}x")
     if ref:
         same = ours["metrics"] == ref["metrics"]
-        print(f"  speed-up vs reference: {ref['seconds'] / ours['seconds']:.1f}x   "
-              f"peak RSS: {ref['peak_mib'] / ours['peak_mib']:.1f}x lower "
-              f"(above setup: reference +{ref['peak_mib'] - ref['setup_mib']:.0f} MiB, "
-              f"svta +{ours['peak_mib'] - ours['setup_mib']:.0f} MiB)")
+        print(
+            f"  speed-up vs reference: {ref['seconds'] / ours['seconds']:.1f}x   "
+            f"peak RSS: {ref['peak_mib'] / ours['peak_mib']:.1f}x lower "
+            f"(above setup: reference +{ref['peak_mib'] - ref['setup_mib']:.0f} MiB, "
+            f"svta +{ours['peak_mib'] - ours['setup_mib']:.0f} MiB)"
+        )
         print(f"  identical metrics: {same}")
         if not same:
             print("   svta:     ", json.dumps(ours["metrics"]))
@@ -144,8 +170,10 @@ def main() -> None:
         if ref:
             scale = (SVTA_N / args.n) ** 2
             est = ref["setup_mib"] + (ref["peak_mib"] - ref["setup_mib"]) * scale
-            print(f"  reference at N = {SVTA_N:,} (not run): ~{est / 1024:.1f} GiB peak RSS estimated "
-                  f"({scale:.2f}x the measured matrix-sized memory); svta peak {big['peak_mib'] / 1024:.2f} GiB")
+            print(
+                f"  reference at N = {SVTA_N:,} (not run): ~{est / 1024:.1f} GiB peak RSS estimated "
+                f"({scale:.2f}x the measured matrix-sized memory); svta peak {big['peak_mib'] / 1024:.2f} GiB"
+            )
 
 
 if __name__ == "__main__":

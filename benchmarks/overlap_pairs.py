@@ -36,8 +36,10 @@ def main() -> None:
     cosine = (embedder.encode([r["a"] for r in rows]) * embedder.encode([r["b"] for r in rows])).sum(axis=1)
     positive = np.array([r["label"] == "para" for r in rows])
     agrees = np.array([agree(r["a"], r["b"]) for r in rows])
-    print(f"{positive.sum()} paraphrase and {(~positive).sum()} different-event pairs; agreement keeps "
-          f"{agrees[positive].sum()} paraphrases and rejects {(~agrees[~positive]).sum()} different events")
+    print(
+        f"{positive.sum()} paraphrase and {(~positive).sum()} different-event pairs; agreement keeps "
+        f"{agrees[positive].sum()} paraphrases and rejects {(~agrees[~positive]).sum()} different events"
+    )
     print("| threshold | cosine alone P | R | cosine + agreement P | R |\n|---:|---:|---:|---:|---:|")
     for threshold in (float(t) for t in args.thresholds.split(",")):
         alone = precision_recall(cosine >= threshold, positive)

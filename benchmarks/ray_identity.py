@@ -97,13 +97,17 @@ def main() -> int:
         ray_tmp = tempfile.mkdtemp(prefix="r", dir="/tmp")
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=ray_tmp)
         try:
-            remote = run_stages(base / "ray", {**config, "root": str(base / "ray")}, EngineConfig(name="ray", workers=2))
+            remote = run_stages(
+                base / "ray", {**config, "root": str(base / "ray")}, EngineConfig(name="ray", workers=2)
+            )
         finally:
             ray.shutdown()
             shutil.rmtree(ray_tmp, ignore_errors=True)
         problems = compare(base / "local", base / "ray")
-    print(f"{args.n} clips: local engine videos {local[0]:.1f} s + index {local[1]:.1f} s; "
-          f"Ray (2 actors) videos {remote[0]:.1f} s + index {remote[1]:.1f} s")
+    print(
+        f"{args.n} clips: local engine videos {local[0]:.1f} s + index {local[1]:.1f} s; "
+        f"Ray (2 actors) videos {remote[0]:.1f} s + index {remote[1]:.1f} s"
+    )
     print("identical: clip bytes, videos table, index vectors and frames" if not problems else "; ".join(problems))
     return 1 if problems else 0
 

@@ -56,10 +56,15 @@ def bench_procedural(clips: int, size: int, frames: int, fps: float) -> dict[str
     encode_s = time.perf_counter() - start
     frames_per_s = clips * frames / render_s
     return {
-        "clips": clips, "size": size, "frames": frames, "render_clips_per_s": clips / render_s,
-        "render_frames_per_s": frames_per_s, "encode_clips_per_s": clips / encode_s,
-        "end_to_end_clips_per_s": clips / (render_s + encode_s), "x_realtime": frames_per_s / fps,
-    }  # fmt: skip
+        "clips": clips,
+        "size": size,
+        "frames": frames,
+        "render_clips_per_s": clips / render_s,
+        "render_frames_per_s": frames_per_s,
+        "encode_clips_per_s": clips / encode_s,
+        "end_to_end_clips_per_s": clips / (render_s + encode_s),
+        "x_realtime": frames_per_s / fps,
+    }
 
 
 def _wan_variants(kind: str, threshold: float | None) -> list[tuple[str, dict[str, Any]]]:
@@ -109,11 +114,22 @@ def bench_wan(
         seconds = time.perf_counter() - start
         denoise = probe.last_end - probe.first_start
         total = steps * 2 * len(backend.pipe.transformer.blocks)
-        rows.append({"variant": name, "device": _device_name(torch, device), "model": model, "steps": steps,
-                     "frames": frames, "size": f"{width}x{height}", "s_per_clip": seconds, "s_per_step": denoise / steps,
-                     "s_text_and_vae": seconds - denoise, "s_per_clip_at_50_steps": seconds - denoise + 50 * denoise / steps,
-                     "blocks_skipped": 1 - probe.blocks / total,
-                     "peak_gib": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None})  # fmt: skip
+        rows.append(
+            {
+                "variant": name,
+                "device": _device_name(torch, device),
+                "model": model,
+                "steps": steps,
+                "frames": frames,
+                "size": f"{width}x{height}",
+                "s_per_clip": seconds,
+                "s_per_step": denoise / steps,
+                "s_text_and_vae": seconds - denoise,
+                "s_per_clip_at_50_steps": seconds - denoise + 50 * denoise / steps,
+                "blocks_skipped": 1 - probe.blocks / total,
+                "peak_gib": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None,
+            }
+        )
         del backend, probe
         gc.collect()  # diffusers' hook registries make reference cycles: free the pipeline before the next one
         if device == "cuda":
@@ -182,11 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_procedural:
         p = bench_procedural(args.clips, args.size, args.frames, 8.0)
         results["procedural"] = p
-        print(f"procedural {p['size']}px x {p['frames']} frames, 1 core: {p['render_clips_per_s']:.1f} clips/s, "
-              f"{p['render_frames_per_s']:.0f} frames/s render ({p['x_realtime']:.0f}x real-time at 8 fps); "
-              f"encode {p['encode_clips_per_s']:.1f} clips/s; end-to-end {p['end_to_end_clips_per_s']:.1f} clips/s")  # fmt: skip
-    runs = [("tiny", not args.no_wan_tiny, 20, 9, 64, 64), ("full", args.wan_random_full_size, 50, args.wan_frames, 480, 832),
-            ("real", args.wan_real, 50, args.wan_frames, 480, 832)]  # fmt: skip
+        print(
+            f"procedural {p['size']}px x {p['frames']} frames, 1 core: {p['render_clips_per_s']:.1f} clips/s, "
+            f"{p['render_frames_per_s']:.0f} frames/s render ({p['x_realtime']:.0f}x real-time at 8 fps); "
+            f"encode {p['encode_clips_per_s']:.1f} clips/s; end-to-end {p['end_to_end_clips_per_s']:.1f} clips/s"
+        )
+    runs = [
+        ("tiny", not args.no_wan_tiny, 20, 9, 64, 64),
+        ("full", args.wan_random_full_size, 50, args.wan_frames, 480, 832),
+        ("real", args.wan_real, 50, args.wan_frames, 480, 832),
+    ]
     for kind, wanted, steps, frames, height, width in runs:
         if not wanted:
             continue
@@ -194,10 +215,12 @@ def main(argv: list[str] | None = None) -> int:
         results[f"wan_{kind}"] = rows
         for r in rows:
             peak = f", peak {r['peak_gib']:.1f} GiB" if r["peak_gib"] else ""
-            print(f"wan {kind} [{r['device']}] {r['size']} {r['frames']}f {r['steps']} steps, {r['variant']}: "
-                  f"{r['s_per_clip']:.2f} s/clip ({r['s_per_step']:.3f} s/step + {r['s_text_and_vae']:.2f} s text/VAE; "
-                  f"~{r['s_per_clip_at_50_steps']:.1f} s at 50 steps), {r['blocks_skipped']:.0%} blocks skipped, "
-                  f"x{r['speedup_vs_baseline']:.2f} vs no cache{peak}")  # fmt: skip
+            print(
+                f"wan {kind} [{r['device']}] {r['size']} {r['frames']}f {r['steps']} steps, {r['variant']}: "
+                f"{r['s_per_clip']:.2f} s/clip ({r['s_per_step']:.3f} s/step + {r['s_text_and_vae']:.2f} s text/VAE; "
+                f"~{r['s_per_clip_at_50_steps']:.1f} s at 50 steps), {r['blocks_skipped']:.0%} blocks skipped, "
+                f"x{r['speedup_vs_baseline']:.2f} vs no cache{peak}"
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

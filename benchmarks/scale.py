@@ -64,9 +64,9 @@ def scaled_counts(counts: dict[str, int], total: int) -> dict[str, int]:
         out = {k: max(1, v) for k, v in out.items()}
     leftover = total - sum(out.values())
     by_remainder = sorted(keys, key=lambda k: (out[k] - shares[k], keys.index(k)))  # largest remainder first
-    for k in by_remainder[:max(0, leftover)]:
+    for k in by_remainder[: max(0, leftover)]:
         out[k] += 1
-    for k in sorted(keys, key=lambda k: -out[k])[:max(0, -leftover)]:  # the floor of 1 overshot: trim the largest
+    for k in sorted(keys, key=lambda k: -out[k])[: max(0, -leftover)]:  # the floor of 1 overshot: trim the largest
         out[k] -= 1
     return out
 
@@ -162,8 +162,18 @@ def stage_command(stage: str, config_path: Path, root: Path, model: str, backbon
     svta = [sys.executable, "-m", "svta.cli.main", "-q"]
     if stage == "index":
         run = f"{model}-{backbone}".replace("/", "-")
-        return [*svta, "--config", str(config_path), "index", "--root", str(root), "--run", run,
-                "--out", str(root / "index")]
+        return [
+            *svta,
+            "--config",
+            str(config_path),
+            "index",
+            "--root",
+            str(root),
+            "--run",
+            run,
+            "--out",
+            str(root / "index"),
+        ]
     return [*svta, "pipeline", "run", str(config_path), "--stages", stage]
 
 
@@ -181,8 +191,11 @@ def run_size(base: dict, n: int, workdir: Path, stages: Sequence[str], epochs: i
         seconds, peak, returncode, last = run_measured(command)
         result = StageResult(stage, n, seconds, peak, dir_bytes(root) - before, returncode, last if returncode else "")
         results.append(result)
-        print(f"  N={n:>6} {stage:<9} {seconds:8.1f} s  {result.items_per_s:9.1f} items/s  "
-              f"peak RSS {peak / 2**20:7.0f} MiB  disk +{result.disk / 2**20:7.1f} MiB  rc {returncode}", flush=True)
+        print(
+            f"  N={n:>6} {stage:<9} {seconds:8.1f} s  {result.items_per_s:9.1f} items/s  "
+            f"peak RSS {peak / 2**20:7.0f} MiB  disk +{result.disk / 2**20:7.1f} MiB  rc {returncode}",
+            flush=True,
+        )
         if returncode != 0:
             print(f"    stopped: {last}", flush=True)
             break
@@ -220,8 +233,13 @@ def markdown(results: Sequence[StageResult], growth: dict[str, dict[str, float |
         fmt = [f"{v:.2f}" if v is not None else "—" for v in (growth[stage]["time"], growth[stage]["rss"])]
         lines.append(f"| {stage} | " + " | ".join(cells) + f" | {fmt[0]} | {fmt[1]} |")
     totals = [sum(by[(s, n)].seconds for s in STAGES if (s, n) in by) for n in sizes]
-    lines.append("| **whole run** | " + " | ".join(f"{t:.0f} s" for t in totals) + " | "
-                 + (f"{growth_exponent(sizes, totals):.2f}" if len(sizes) > 1 else "—") + " | |")
+    lines.append(
+        "| **whole run** | "
+        + " | ".join(f"{t:.0f} s" for t in totals)
+        + " | "
+        + (f"{growth_exponent(sizes, totals):.2f}" if len(sizes) > 1 else "—")
+        + " | |"
+    )
     return "\n".join(lines)
 
 
@@ -258,8 +276,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"machine after: {machine_note()}")
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"machine": machine_note(), "sizes": sizes, "stages": [asdict(r) for r in results],
-                   "exponents": growth}
+        payload = {
+            "machine": machine_note(),
+            "sizes": sizes,
+            "stages": [asdict(r) for r in results],
+            "exponents": growth,
+        }
         args.out.with_suffix(".json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
         args.out.with_suffix(".md").write_text(table + "\n", encoding="utf-8")
     return 0 if all(r.returncode == 0 for r in results) else 3

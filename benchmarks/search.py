@@ -318,11 +318,15 @@ def main() -> int:
         )
         for case, faiss_s, numpy_s in compare_search(index_dir, args.k, args.seed, args.threads):
             print(f"  {case:<34} | {faiss_s * 1e3:8.2f} ms | {numpy_s * 1e3:8.2f} ms | {numpy_s / faiss_s:5.2f}x")
-        print(f"\ntwo-stage search (IVF-SQ8, {args.candidates} candidates re-scored exactly) against the exact ranking, "
-              "1,000 category queries; latency per batch of 8 queries, 1 thread")
+        print(
+            f"\ntwo-stage search (IVF-SQ8, {args.candidates} candidates re-scored exactly) against the exact ranking, "
+            "1,000 category queries; latency per batch of 8 queries, 1 thread"
+        )
         for probe, recall, staged_ms, exact_ms, built in two_stage_recall(index_dir, args):
-            print(f"  nprobe {probe:3d} | recall@10 {recall:.4f} | two-stage {staged_ms:6.2f} ms | "
-                  f"exact {exact_ms:6.2f} ms | {exact_ms / staged_ms:5.2f}x | first stage built in {built:.1f} s")
+            print(
+                f"  nprobe {probe:3d} | recall@10 {recall:.4f} | two-stage {staged_ms:6.2f} ms | "
+                f"exact {exact_ms:6.2f} ms | {exact_ms / staged_ms:5.2f}x | first stage built in {built:.1f} s"
+            )
         print(
             f"\nHTTP load, svta serve in its own process: {args.requests} distinct queries over {args.concurrency} "
             f"connections, k={args.k}, kinds all/anomaly/normal in turn, at most {args.seconds:.0f} s per mode"

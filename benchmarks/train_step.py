@@ -31,8 +31,16 @@ def make_clips(folder: Path, clips: int, frames: int, width: int, height: int) -
         texture = (rng.integers(0, 256, (height, 2 * width, 3), dtype=np.uint8) // 32 * 32).astype(np.uint8)
         video = np.stack([np.roll(texture, -(1 + i % 4) * t, axis=1)[:, :width] for t in range(frames)])
         write_mp4(folder / "videos" / f"c{i:04d}.mp4", video, 16, crf=23, preset="veryfast")
-        rows.append({"id": f"c{i:04d}", "caption": f"a person does thing number {i} in a parking lot",
-                     "category": "walking", "is_anomaly": False, "path": f"videos/c{i:04d}.mp4", "split": "train"})
+        rows.append(
+            {
+                "id": f"c{i:04d}",
+                "caption": f"a person does thing number {i} in a parking lot",
+                "category": "walking",
+                "is_anomaly": False,
+                "path": f"videos/c{i:04d}.mp4",
+                "split": "train",
+            }
+        )
     return rows
 
 
@@ -120,10 +128,12 @@ def run(args: argparse.Namespace) -> None:
     pretrained = None if args.random_init else args.pretrained
     model = create_model(args.model, args.backbone, pretrained, max_frames=args.frames).to(args.device)
     size, amp = model.image_size, resolve_precision(args.precision, torch.device(args.device))
-    print(f"device {args.device} ({torch.cuda.get_device_name() if args.device.startswith('cuda') else 'cpu'}), "
-          f"{args.model} on {args.backbone} ({'random init' if pretrained is None else pretrained}), "
-          f"{args.frames} frames x {size} px, batch {args.batch}, precision {amp or 'fp32'}, "
-          f"{torch.get_num_threads()} threads, {args.workers} loader workers")
+    print(
+        f"device {args.device} ({torch.cuda.get_device_name() if args.device.startswith('cuda') else 'cpu'}), "
+        f"{args.model} on {args.backbone} ({'random init' if pretrained is None else pretrained}), "
+        f"{args.frames} frames x {size} px, batch {args.batch}, precision {amp or 'fp32'}, "
+        f"{torch.get_num_threads()} threads, {args.workers} loader workers"
+    )
     step = step_throughput(model, args.batch, args.frames, size, args.device, args.steps, amp)
     print(f"training step:            {step:8.1f} clips/s")
     with tempfile.TemporaryDirectory() as tmp:

@@ -46,9 +46,11 @@ def test_importing_the_config_imports_no_stage():
     import subprocess
     import sys
 
-    code = ("import sys, svta.config, svta.engine, svta.tables; "
-            "print(sorted(m for m in sys.modules if m.split('.')[:2][-1] in "
-            "('captions', 'videos', 'annotate', 'build', 'retrieval', 'eval', 'search', 'transfer')))")  # fmt: skip
+    code = (
+        "import sys, svta.config, svta.engine, svta.tables; "
+        "print(sorted(m for m in sys.modules if m.split('.')[:2][-1] in "
+        "('captions', 'videos', 'annotate', 'build', 'retrieval', 'eval', 'search', 'transfer')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -23,8 +23,21 @@ def test_shipped_configs_load():
 
 def _small_demo_args(out: Path) -> list[str]:
     categories = "[abuse,fighting,falls,explosion,fire,shooting,walking,shopping,talking,cycling]"
-    return ["demo", "--out", str(out), "--size", "3", "--set", f"captions.categories={categories}",
-            "--set", "train.epochs=2", "--set", "videos.width=64", "--set", "videos.height=64"]
+    return [
+        "demo",
+        "--out",
+        str(out),
+        "--size",
+        "3",
+        "--set",
+        f"captions.categories={categories}",
+        "--set",
+        "train.epochs=2",
+        "--set",
+        "videos.width=64",
+        "--set",
+        "videos.height=64",
+    ]
 
 
 def test_small_demo_end_to_end_and_rerun(tmp_path, capsys):
@@ -34,15 +47,28 @@ def test_small_demo_end_to_end_and_rerun(tmp_path, capsys):
     assert main(_small_demo_args(out)) == 0
     text = capsys.readouterr().out
     assert "CLIP4Clip-MeanP" in text and "CLIP4Clip-seqTransf" in text and "chance level" in text
-    for name in ("captions.parquet", "videos.parquet", "labels.parquet", "manifest.parquet", "stats/stats.json",
-                 "runs/results.md", "svta.yaml"):
+    for name in (
+        "captions.parquet",
+        "videos.parquet",
+        "labels.parquet",
+        "manifest.parquet",
+        "stats/stats.json",
+        "runs/results.md",
+        "svta.yaml",
+    ):
         assert (out / name).exists(), name
     for model in ("clip4clip-meanp", "clip4clip-seqtransf"):
         metrics = json.loads((out / "runs" / f"{model}-tiny" / "metrics.json").read_text())
         assert set(metrics["t2v"]) >= {"R1", "R5", "R10", "MdR", "MnR"}
         analysis = out / "runs" / f"{model}-tiny" / "analysis"
-        for name in ("per_category.csv", "anomaly_normal.csv", "head_tail.csv", "category_hit.csv",
-                     "per_category_R5.png", "qualitative.png"):
+        for name in (
+            "per_category.csv",
+            "anomaly_normal.csv",
+            "head_tail.csv",
+            "category_hit.csv",
+            "per_category_R5.png",
+            "qualitative.png",
+        ):
             assert (analysis / name).stat().st_size > 0, name
     from svta.build.verify import verify_dataset
 
@@ -92,9 +118,23 @@ def test_pipeline_run_cli_runs_selected_stages_and_records_them(tmp_path, capsys
     from svta.cli.main import main
 
     root = tmp_path / "p"
-    args = ["pipeline", "run", str(REPO / "configs" / "demo.yaml"), "--root", str(root), "--stages", "captions,videos",
-            "--set", "captions.per_category=1", "--set", "captions.categories=[fire,walking]",
-            "--set", "videos.width=32", "--set", "videos.height=32"]
+    args = [
+        "pipeline",
+        "run",
+        str(REPO / "configs" / "demo.yaml"),
+        "--root",
+        str(root),
+        "--stages",
+        "captions,videos",
+        "--set",
+        "captions.per_category=1",
+        "--set",
+        "captions.categories=[fire,walking]",
+        "--set",
+        "videos.width=32",
+        "--set",
+        "videos.height=32",
+    ]
     assert main(args) == 0
     assert "ran: captions, videos" in capsys.readouterr().out
     assert len(list((root / "videos").glob("*.mp4"))) == 2

@@ -61,8 +61,9 @@ def test_caption_stage_fails_at_once_without_its_llm_server(tmp_path):
     from svta.captions.config import CaptionsConfig
     from svta.captions.generate import generate_captions
 
-    config = CaptionsConfig(backend="openai", per_category=2, categories=["walking"],
-                            openai={"base_url": f"http://{closed_address()}/v1"})
+    config = CaptionsConfig(
+        backend="openai", per_category=2, categories=["walking"], openai={"base_url": f"http://{closed_address()}/v1"}
+    )
     start = time.monotonic()
     with pytest.raises(BackendError, match="connection refused at http://127.0.0.1:.*is the server running"):
         generate_captions(tmp_path, config, seed=0)

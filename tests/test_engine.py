@@ -92,6 +92,7 @@ def test_empty_items_build_no_worker():
 
 def test_ray_actors():
     import ray
+
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # test module is not importable by workers
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay under 108 bytes
     ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, log_to_driver=False)

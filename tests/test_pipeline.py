@@ -34,9 +34,17 @@ if _NoClips.name not in VIDEO_BACKENDS.entries:
 
 
 def _config(root, *overrides):
-    return load_config(overrides=["captions.per_category=1", "captions.categories=[fighting, walking]",
-                                  "videos.frames=4", "videos.width=32", "videos.height=32", *overrides],
-                       root=root)  # fmt: skip
+    return load_config(
+        overrides=[
+            "captions.per_category=1",
+            "captions.categories=[fighting, walking]",
+            "videos.frames=4",
+            "videos.width=32",
+            "videos.height=32",
+            *overrides,
+        ],
+        root=root,
+    )
 
 
 def test_a_stage_with_failed_items_is_kept_but_not_recorded_as_done(tmp_path):
@@ -51,9 +59,11 @@ def test_a_stage_with_failed_items_is_kept_but_not_recorded_as_done(tmp_path):
 
 def test_unknown_names_fail_before_the_root_is_touched(tmp_path):
     root = tmp_path / "root"
-    for override, message in (("videos.backend=nosuch", "videos.backend: unknown video_backend 'nosuch'"),
-                              ("annotate.classifier=nosuch", "annotate.classifier: unknown category_classifier"),
-                              ("models=[nosuch]", "models: unknown retrieval_model 'nosuch'")):  # fmt: skip
+    for override, message in (
+        ("videos.backend=nosuch", "videos.backend: unknown video_backend 'nosuch'"),
+        ("annotate.classifier=nosuch", "annotate.classifier: unknown category_classifier"),
+        ("models=[nosuch]", "models: unknown retrieval_model 'nosuch'"),
+    ):
         with pytest.raises(ConfigError, match=message):
             run_pipeline(_config(root, override))
         assert not root.exists()

@@ -14,7 +14,14 @@ from svta.tables import PartWriter, atomic_path, read_records, read_table, stabl
 
 
 def _caption(i: int, **extra):
-    row = {"id": f"c{i}", "caption": f"caption {i}", "category": "abuse", "tags": ["abuse"], "source": "template", "seed": 0}
+    row = {
+        "id": f"c{i}",
+        "caption": f"caption {i}",
+        "category": "abuse",
+        "tags": ["abuse"],
+        "source": "template",
+        "seed": 0,
+    }
     row.update(extra)
     return row
 

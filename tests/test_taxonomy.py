@@ -19,9 +19,20 @@ from svta.taxonomy import (
 )
 
 PAPER_ANOMALIES = [
-    "abuse", "throw", "smoke", "fighting", "theft", "stealing", "shooting", "explosion", "arson",
-    "loss of balance or falls", "natural disasters", "animal-related anomaly", "startle events",
-]  # fmt: skip
+    "abuse",
+    "throw",
+    "smoke",
+    "fighting",
+    "theft",
+    "stealing",
+    "shooting",
+    "explosion",
+    "arson",
+    "loss of balance or falls",
+    "natural disasters",
+    "animal-related anomaly",
+    "startle events",
+]
 PAPER_NORMALS = ["standing", "walking", "sports", "shopping", "talking", "phone call", "riding a motorcycle", "riding"]
 
 

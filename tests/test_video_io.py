@@ -190,8 +190,15 @@ def test_fps_read_and_max_frames(clip40):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"indices": [1], "num_frames": 2}, {"num_frames": 2, "sample_fps": 1.0}, {"num_frames": 0}, {"indices": [-1]},
-     {"sample_fps": 0.0}, {"max_frames": 0}, {"indices": []}],
+    [
+        {"indices": [1], "num_frames": 2},
+        {"num_frames": 2, "sample_fps": 1.0},
+        {"num_frames": 0},
+        {"indices": [-1]},
+        {"sample_fps": 0.0},
+        {"max_frames": 0},
+        {"indices": []},
+    ],
 )
 def test_contradictory_or_invalid_selection_raises_input_error(clip40, kwargs):
     with pytest.raises(InputError):
@@ -306,8 +313,18 @@ READERS = {
     "read_fps": lambda p: read_frames(p, sample_fps=1),
     "load_clip_frames": lambda p: load_clip_frames(p, 4, 32),
 }
-CASES = ["missing", "zero_bytes", "text", "truncated", "truncated_faststart", "still_image", "directory",
-         "no_decodable_frame", "audio_only", "zero_frames"]
+CASES = [
+    "missing",
+    "zero_bytes",
+    "text",
+    "truncated",
+    "truncated_faststart",
+    "still_image",
+    "directory",
+    "no_decodable_frame",
+    "audio_only",
+    "zero_frames",
+]
 
 
 @pytest.mark.parametrize("reader", sorted(READERS))
@@ -396,12 +413,14 @@ def clip_reference(frames: np.ndarray, size: int) -> torch.Tensor:
     from PIL import Image
     from torchvision import transforms
 
-    transform = transforms.Compose([
-        transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),
-        transforms.CenterCrop(size),
-        transforms.ToTensor(),
-        transforms.Normalize(CLIP_MEAN, CLIP_STD),
-    ])
+    transform = transforms.Compose(
+        [
+            transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),
+            transforms.CenterCrop(size),
+            transforms.ToTensor(),
+            transforms.Normalize(CLIP_MEAN, CLIP_STD),
+        ]
+    )
     return torch.stack([transform(Image.fromarray(frame)) for frame in frames])
 
 

@@ -17,8 +17,15 @@ from pathlib import Path
 import torch
 
 # ViT-B/32 geometry with a narrow width: 7 x 7 patches of 32 px on a 224 px image, one 64-wide head.
-NARROW_VIT_B_32 = {"embed_dim": 64, "image_size": 224, "patch_size": 32, "vision_width": 64, "vision_layers": 2,
-                   "text_width": 64, "text_layers": 2}
+NARROW_VIT_B_32 = {
+    "embed_dim": 64,
+    "image_size": 224,
+    "patch_size": 32,
+    "vision_width": 64,
+    "vision_layers": 2,
+    "text_width": 64,
+    "text_layers": 2,
+}
 
 
 def openai_clip(seed: int = 0) -> torch.nn.Module:
@@ -64,15 +71,15 @@ def write_wan_repo(directory: Path, seed: int = 0, size: str = "tiny") -> Path:
     pipe = build_random_pipeline(size, seed=seed)
     # The released repository's tokenizer is a T5 (UMT5) fast tokenizer: keep that class, with a small vocabulary.
     fast = char_tokenizer()
-    pipe.tokenizer = T5TokenizerFast(tokenizer_object=fast.backend_tokenizer, pad_token="<pad>", eos_token="</s>",
-                                     unk_token="<unk>", extra_ids=0)
+    pipe.tokenizer = T5TokenizerFast(
+        tokenizer_object=fast.backend_tokenizer, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", extra_ids=0
+    )
     pipe.register_modules(tokenizer=pipe.tokenizer)
     pipe.save_pretrained(directory)
     return directory
 
 
-def write_clip4clip_checkpoint(path: Path, model_name: str = "clip4clip-seqtransf", seed: int = 0,
-                               **overrides) -> Path:
+def write_clip4clip_checkpoint(path: Path, model_name: str = "clip4clip-seqtransf", seed: int = 0, **overrides) -> Path:
     """A CLIP4Clip / X-CLIP ``pytorch_model.bin.N``: the model's plain state dict, CLIP under ``clip.``."""
     from svta.retrieval.backbone import BackboneSpec
     from svta.retrieval.factory import RETRIEVAL_MODELS

@@ -45,7 +45,9 @@ def accepts_config_fields(func: F, config_cls: type[BaseModel]) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        fields = {k: kwargs.pop(k) for k in list(kwargs) if k not in signature.parameters and k in config_cls.model_fields}
+        fields = {
+            k: kwargs.pop(k) for k in list(kwargs) if k not in signature.parameters and k in config_cls.model_fields
+        }
         if not fields:
             return func(*args, **kwargs)
         bound = signature.bind_partial(*args, **kwargs)

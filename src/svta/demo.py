@@ -52,8 +52,12 @@ class DemoResult:
         return max(float(m["t2v"]["R5"]) for m in self.runs.values())
 
 
-def run_demo(out: Path | str = "svta-demo", size: int = DEFAULT_SIZE, overrides: list[str] | None = None,
-             config: SvtaConfig | None = None) -> DemoResult:
+def run_demo(
+    out: Path | str = "svta-demo",
+    size: int = DEFAULT_SIZE,
+    overrides: list[str] | None = None,
+    config: SvtaConfig | None = None,
+) -> DemoResult:
     """Run (or resume) the demo under ``out`` and return its test-split results."""
     config = config or demo_config(out, size, overrides)
     result = run_pipeline(config)

@@ -66,8 +66,14 @@ def check_torch() -> list[Check]:
         names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
         checks.append(Check("CUDA", "ok", f"CUDA {torch.version.cuda}: {names}"))
     else:
-        checks.append(Check("CUDA", "warn", "no CUDA device visible",
-                            "wan and ViT-B training want a GPU; --device cpu forces the CPU"))
+        checks.append(
+            Check(
+                "CUDA",
+                "warn",
+                "no CUDA device visible",
+                "wan and ViT-B training want a GPU; --device cpu forces the CPU",
+            )
+        )
     return checks
 
 
@@ -75,21 +81,36 @@ def check_video_io() -> list[Check]:
     """ffmpeg on PATH and the H.264 encoder and decoder PyAV was built with."""
     checks = []
     ffmpeg = shutil.which("ffmpeg")
-    checks.append(Check("ffmpeg", "ok" if ffmpeg else "warn", ffmpeg or "not on PATH",
-                        "" if ffmpeg else "optional (svta uses PyAV): apt-get install ffmpeg"))
+    checks.append(
+        Check(
+            "ffmpeg",
+            "ok" if ffmpeg else "warn",
+            ffmpeg or "not on PATH",
+            "" if ffmpeg else "optional (svta uses PyAV): apt-get install ffmpeg",
+        )
+    )
     if importlib.util.find_spec("av") is None:
         return [*checks, Check("PyAV", "fail", "not installed", "pip install av")]
     import av
 
-    missing = [f"{name} {mode}" for name, mode in (("h264", "w"), ("libx264", "w"), ("h264", "r"))
-               if not _has_codec(av, name, mode)]
+    missing = [
+        f"{name} {mode}"
+        for name, mode in (("h264", "w"), ("libx264", "w"), ("h264", "r"))
+        if not _has_codec(av, name, mode)
+    ]
     encoders = "libx264 or h264" if {"h264 w", "libx264 w"} <= set(missing) else ""
     decode_missing = "h264 r" in missing
-    problems = [p for p in (f"no {encoders} encoder" if encoders else "", "no h264 decoder" if decode_missing else "")
-                if p]
-    checks.append(Check("PyAV codecs", "fail" if problems else "ok",
-                        "; ".join(problems) or f"PyAV {av.__version__}: H.264 encode and decode",
-                        "pip install --force-reinstall av (wheels bundle ffmpeg with x264)" if problems else ""))
+    problems = [
+        p for p in (f"no {encoders} encoder" if encoders else "", "no h264 decoder" if decode_missing else "") if p
+    ]
+    checks.append(
+        Check(
+            "PyAV codecs",
+            "fail" if problems else "ok",
+            "; ".join(problems) or f"PyAV {av.__version__}: H.264 encode and decode",
+            "pip install --force-reinstall av (wheels bundle ffmpeg with x264)" if problems else "",
+        )
+    )
     return checks
 
 
@@ -110,18 +131,29 @@ def check_weights(wan_model: str = WAN_DEFAULT) -> list[Check]:
         for name in OPENAI_PRETRAINED:
             path = openai_cache_path(name)
             found = path.is_file()
-            checks.append(Check(f"weights OpenAI {name}", "ok" if found else "warn",
-                                str(path) if found else f"not in {path.parent}",
-                                "" if found else "downloaded on first use, or --pretrained FILE"))
+            checks.append(
+                Check(
+                    f"weights OpenAI {name}",
+                    "ok" if found else "warn",
+                    str(path) if found else f"not in {path.parent}",
+                    "" if found else "downloaded on first use, or --pretrained FILE",
+                )
+            )
     if importlib.util.find_spec("huggingface_hub") is not None:
         import huggingface_hub
 
         local = Path(wan_model).expanduser()
         found = (local / "model_index.json").is_file() or isinstance(
-            huggingface_hub.try_to_load_from_cache(wan_model, "model_index.json"), str)
-        checks.append(Check(f"weights {wan_model}", "ok" if found else "warn",
-                            "found" if found else f"not in {huggingface_hub.constants.HF_HUB_CACHE}",
-                            "" if found else f"hf download {wan_model} --local-dir DIR; --wan-model DIR"))
+            huggingface_hub.try_to_load_from_cache(wan_model, "model_index.json"), str
+        )
+        checks.append(
+            Check(
+                f"weights {wan_model}",
+                "ok" if found else "warn",
+                "found" if found else f"not in {huggingface_hub.constants.HF_HUB_CACHE}",
+                "" if found else f"hf download {wan_model} --local-dir DIR; --wan-model DIR",
+            )
+        )
     return checks
 
 
@@ -130,13 +162,25 @@ def check_hub() -> list[Check]:
     from svta.preflight import hub_endpoint, hub_offline, reachable
 
     if hub_offline():
-        return [Check("hub", "warn", "HF_HUB_OFFLINE is set: nothing is downloaded",
-                      "put real-backend weights on disk first (see the weights rows)")]
+        return [
+            Check(
+                "hub",
+                "warn",
+                "HF_HUB_OFFLINE is set: nothing is downloaded",
+                "put real-backend weights on disk first (see the weights rows)",
+            )
+        ]
     endpoint = hub_endpoint()
     if reachable(endpoint):
         return [Check("hub", "ok", f"{endpoint} reachable")]
-    return [Check("hub", "warn", f"{endpoint} does not answer",
-                  "set HF_HUB_OFFLINE=1 so nothing waits on it, and use local weights")]
+    return [
+        Check(
+            "hub",
+            "warn",
+            f"{endpoint} does not answer",
+            "set HF_HUB_OFFLINE=1 so nothing waits on it, and use local weights",
+        )
+    ]
 
 
 def check_servers(llm_url: str | None = None, ray_address: str | None = None) -> list[Check]:
@@ -144,30 +188,47 @@ def check_servers(llm_url: str | None = None, ray_address: str | None = None) ->
     from svta.preflight import reachable
 
     checks = []
-    for name, url, fix in (("LLM server", llm_url, "start the server (vllm serve MODEL) or fix captions.llm.base_url"),
-                           ("Ray head", ray_address, "ray start --head, or fix engine.ray_address")):
+    for name, url, fix in (
+        ("LLM server", llm_url, "start the server (vllm serve MODEL) or fix captions.llm.base_url"),
+        ("Ray head", ray_address, "ray start --head, or fix engine.ray_address"),
+    ):
         if not url or url in ("auto", "local"):
             continue
         ok = reachable(url)
-        checks.append(Check(name, "ok" if ok else "warn", f"{url} {'answers' if ok else 'does not answer'}",
-                            "" if ok else fix))
+        checks.append(
+            Check(name, "ok" if ok else "warn", f"{url} {'answers' if ok else 'does not answer'}", "" if ok else fix)
+        )
     return checks
 
 
 def check_chromium() -> list[Check]:
     """A Chromium for the search page's browser test."""
     configured = os.environ.get("SVTA_CHROMIUM")
-    found = configured if configured and Path(configured).exists() else next(
-        (p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
-    return [Check("Chromium", "ok" if found else "warn", found or "not found",
-                  "" if found else "apt-get install chromium, or set SVTA_CHROMIUM=/path/to/chromium")]
+    found = (
+        configured
+        if configured and Path(configured).exists()
+        else next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
+    )
+    return [
+        Check(
+            "Chromium",
+            "ok" if found else "warn",
+            found or "not found",
+            "" if found else "apt-get install chromium, or set SVTA_CHROMIUM=/path/to/chromium",
+        )
+    ]
 
 
-def run_checks(llm_url: str | None = None, ray_address: str | None = None, wan_model: str = WAN_DEFAULT,
-               network: bool = True) -> list[Check]:
+def run_checks(
+    llm_url: str | None = None, ray_address: str | None = None, wan_model: str = WAN_DEFAULT, network: bool = True
+) -> list[Check]:
     """Every check, in the order the table shows them (``network=False`` skips the connects)."""
-    groups: list[Callable[[], list[Check]]] = [check_extras, check_torch, check_video_io,
-                                               lambda: check_weights(wan_model)]
+    groups: list[Callable[[], list[Check]]] = [
+        check_extras,
+        check_torch,
+        check_video_io,
+        lambda: check_weights(wan_model),
+    ]
     if network:
         groups += [check_hub, lambda: check_servers(llm_url, ray_address)]
     groups.append(check_chromium)

@@ -497,4 +497,3 @@ def run_items(
     finally:
         report.seconds = time.perf_counter() - start
     return report
-

@@ -294,8 +294,14 @@ class UsageLog:
 
     def __init__(self, path: Path, model: str, base_url: str, group_key: str | None = "by_category"):
         self.path, self.group_key = path, group_key
-        self.data: dict[str, Any] = {"model": model, "base_url": base_url, "requests": 0, "prompt_tokens": 0,
-                                     "completion_tokens": 0, "total_tokens": 0}  # fmt: skip
+        self.data: dict[str, Any] = {
+            "model": model,
+            "base_url": base_url,
+            "requests": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "total_tokens": 0,
+        }
         if group_key is not None:
             self.data[group_key] = {}
         if path.exists():

@@ -128,8 +128,7 @@ def _run_train(config: SvtaConfig) -> dict[str, Any]:
         train_config = config.train.model_copy(update={"model": model})
         resume = (directory / CHECKPOINT_DIR / LATEST_POINTER).exists()  # a killed run continues exactly
         # analysis=False: the eval stage writes each run's analysis/ (seeded by the pipeline's config)
-        out[directory.name] = train(config.root, train_config, run_dir=directory, resume=resume,
-                                    analysis=False).metrics
+        out[directory.name] = train(config.root, train_config, run_dir=directory, resume=resume, analysis=False).metrics
     return out
 
 
@@ -199,8 +198,13 @@ def _summary(result: Any) -> dict[str, Any]:
     return {"result": str(result)}
 
 
-def run_pipeline(config: SvtaConfig, *, stages: list[str] | None = None, force: bool = False,
-                 on_stage: Callable[[str, dict[str, Any]], None] | None = None) -> PipelineResult:
+def run_pipeline(
+    config: SvtaConfig,
+    *,
+    stages: list[str] | None = None,
+    force: bool = False,
+    on_stage: Callable[[str, dict[str, Any]], None] | None = None,
+) -> PipelineResult:
     """Run ``stages`` (default: ``config.stages``) in pipeline order, skipping finished ones.
 
     Args:
@@ -232,8 +236,13 @@ def run_pipeline(config: SvtaConfig, *, stages: list[str] | None = None, force: 
         short = shortfall(stage, summary)
         if short is not None:  # kept, but not recorded as done, so a rerun retries what is missing
             result.incomplete[stage] = short
-        state[stage] = {"done": short is None, "config": digest, "seconds": round(seconds, 2), "summary": summary,
-                        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        state[stage] = {
+            "done": short is None,
+            "config": digest,
+            "seconds": round(seconds, 2),
+            "summary": summary,
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
         atomic_write_json(root / STATE_FILE, state)
         result.ran.append(stage)
         upstream_ran = True

@@ -86,8 +86,10 @@ def resolve_gpu_device(device: str, what: str, cpu_hint: str) -> str:
         return device
     if not cuda_available():
         wanted = "a CUDA GPU" if device == "auto" else device
-        raise ConfigError(f"{what} needs {wanted} and torch sees none; run on a GPU machine, or force the CPU "
-                          f"(very slow) with {cpu_hint}")
+        raise ConfigError(
+            f"{what} needs {wanted} and torch sees none; run on a GPU machine, or force the CPU "
+            f"(very slow) with {cpu_hint}"
+        )
     return "cuda" if device == "auto" else device
 
 

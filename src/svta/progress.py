@@ -28,8 +28,13 @@ def set_quiet(quiet: bool) -> None:
 PLAIN_INTERVAL = float(os.environ.get("SVTA_PROGRESS_SECONDS", "10"))
 
 
-def progress(iterable: Iterable[T], description: str, total: int | None = None,
-             count: Callable[[T], int] | None = None, summary: Callable[[], str] | None = None) -> Iterator[T]:
+def progress(
+    iterable: Iterable[T],
+    description: str,
+    total: int | None = None,
+    count: Callable[[T], int] | None = None,
+    summary: Callable[[], str] | None = None,
+) -> Iterator[T]:
     """Iterate ``iterable`` while showing progress on stderr (nothing when quiet).
 
     On a terminal this is a rich bar; otherwise a line ``description: done/total (pct) elapsed, ETA`` is
@@ -56,8 +61,9 @@ def progress(iterable: Iterable[T], description: str, total: int | None = None,
         yield from _plain(iterable, description, total, count, summary)
 
 
-def _bar(iterable: Iterable[T], description: str, total: int | None, count: Callable[[T], int] | None,
-         console: Any) -> Iterator[T]:
+def _bar(
+    iterable: Iterable[T], description: str, total: int | None, count: Callable[[T], int] | None, console: Any
+) -> Iterator[T]:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -67,8 +73,13 @@ def _bar(iterable: Iterable[T], description: str, total: int | None, count: Call
         TimeRemainingColumn,
     )
 
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(description, total=total)
         for item in iterable:
@@ -76,8 +87,13 @@ def _bar(iterable: Iterable[T], description: str, total: int | None, count: Call
             bar.advance(task, count(item) if count else 1)
 
 
-def _plain(iterable: Iterable[T], description: str, total: int | None,
-           count: Callable[[T], int] | None, summary: Callable[[], str] | None = None) -> Iterator[T]:
+def _plain(
+    iterable: Iterable[T],
+    description: str,
+    total: int | None,
+    count: Callable[[T], int] | None,
+    summary: Callable[[], str] | None = None,
+) -> Iterator[T]:
     start = last = time.monotonic()
     done = 0
     for item in iterable:

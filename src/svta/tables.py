@@ -224,7 +224,9 @@ def _conform(table: pa.Table, schema: pa.Schema, kind: str, path: Path | str) ->
             arrays.append(column.cast(f.type, safe=True))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             row = _first_bad_row(column.to_pylist(), f.type)
-            raise TableSchemaError(path, f"expected {f.type}, found {column.type}: {exc}", row=row, field=f.name) from None
+            raise TableSchemaError(
+                path, f"expected {f.type}, found {column.type}: {exc}", row=row, field=f.name
+            ) from None
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

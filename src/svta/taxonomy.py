@@ -21,14 +21,37 @@ from svta.errors import ConfigError
 
 KINDS = ("anomaly", "normal")
 UCF_CRIME_CLASSES = (
-    "Abuse", "Arrest", "Arson", "Assault", "Burglary", "Explosion", "Fighting",
-    "RoadAccidents", "Robbery", "Shooting", "Shoplifting", "Stealing", "Vandalism",
-)  # fmt: skip
+    "Abuse",
+    "Arrest",
+    "Arson",
+    "Assault",
+    "Burglary",
+    "Explosion",
+    "Fighting",
+    "RoadAccidents",
+    "Robbery",
+    "Shooting",
+    "Shoplifting",
+    "Stealing",
+    "Vandalism",
+)
 # Groups of the shipped file; a user file may use its own.
 GROUPS = (
-    "violence", "crime", "accident", "disaster", "fire_explosion", "animal", "health",
-    "public_order", "hazard", "social", "daily_life", "sports", "transport", "work",
-)  # fmt: skip
+    "violence",
+    "crime",
+    "accident",
+    "disaster",
+    "fire_explosion",
+    "animal",
+    "health",
+    "public_order",
+    "hazard",
+    "social",
+    "daily_life",
+    "sports",
+    "transport",
+    "work",
+)
 REQUIRED_FIELDS = ("id", "name", "kind", "group", "description", "synonyms")
 OPTIONAL_FIELDS = ("ucf_crime", "motion")
 # difflib ratio a label must reach to count as a category: 0.8 takes typos and plurals
@@ -266,9 +289,12 @@ class Taxonomy:
                 other = index.setdefault(key, category)
                 if other is not category:
                     raise _entry_error(
-                        self.source, position, category.id, "synonyms",
+                        self.source,
+                        position,
+                        category.id,
+                        "synonyms",
                         f"{key!r} already names category {other.id!r}",
-                    )  # fmt: skip
+                    )
         return index
 
     def _check_unique(self, field: str, value_of: Callable[[Category], Any]) -> None:

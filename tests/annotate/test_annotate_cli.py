@@ -9,11 +9,19 @@ from svta.tables import read_records, table_path
 
 
 def test_annotate_commands(tmp_path, capsys, minilm_classifier):
-    write_captions(tmp_path, [
-        {"id": "a", "caption": "Two men punch each other in a bar.", "tags": ["fist fight", "brawl"]},
-        {"id": "b", "caption": "A woman walks slowly along the sidewalk.", "category": "walking", "tags": ["walking", "stroll"]},
-        {"id": "c", "caption": "A gas tank explodes.", "tags": ["explosion", "blast"]},
-    ])  # fmt: skip
+    write_captions(
+        tmp_path,
+        [
+            {"id": "a", "caption": "Two men punch each other in a bar.", "tags": ["fist fight", "brawl"]},
+            {
+                "id": "b",
+                "caption": "A woman walks slowly along the sidewalk.",
+                "category": "walking",
+                "tags": ["walking", "stroll"],
+            },
+            {"id": "c", "caption": "A gas tank explodes.", "tags": ["explosion", "blast"]},
+        ],
+    )
     root = str(tmp_path)
     assert main(["annotate", "classify", "--root", root, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

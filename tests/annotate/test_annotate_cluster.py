@@ -99,20 +99,30 @@ def test_k_rule_does_not_take_the_top_of_a_creeping_curve():
     config = ClusterConfig(k_min=4, k_max=60, k_step=4, k_tolerance=0.02)
     k, scores = choose_k(points, config)
     assert k < 60 and max(scores) < 60  # neither chosen at nor scanned up to the top of the range
-    assert k_candidates(5000, ClusterConfig(), 98)[:2] == [49, 57] and k_candidates(5000, ClusterConfig(), 98)[-1] <= 147
+    assert (
+        k_candidates(5000, ClusterConfig(), 98)[:2] == [49, 57] and k_candidates(5000, ClusterConfig(), 98)[-1] <= 147
+    )
 
 
 def test_planted_cluster_of_a_removed_category_is_a_candidate(tmp_path):
     """Tags of a category the taxonomy lacks (drug dealing, removed) come back as a candidate new category."""
     from svta.taxonomy import Taxonomy
 
-    planted = ["drug deal", "selling drugs", "passing small packets for cash", "narcotics sale",
-               "dealer on the corner", "buying drugs"]  # fmt: skip
+    planted = [
+        "drug deal",
+        "selling drugs",
+        "passing small packets for cash",
+        "narcotics sale",
+        "dealer on the corner",
+        "buying drugs",
+    ]
     taxonomy = Taxonomy([c for c in default_taxonomy() if c.id != "drug_dealing"], "without drug_dealing")
     rows = [{"id": f"t{i:02d}", "caption": f"known video {i}", "tags": [tag]} for i, tag in enumerate(TRUTH)]
     rows += [{"id": f"p{i}", "caption": f"A man on a corner: {tag}.", "tags": [tag]} for i, tag in enumerate(planted)]
     write_captions(tmp_path, rows)
-    result = cluster_tags(tmp_path, AnnotateConfig(cluster=ClusterConfig(k_min=4, k_max=10)), taxonomy=taxonomy, apply=True)
+    result = cluster_tags(
+        tmp_path, AnnotateConfig(cluster=ClusterConfig(k_min=4, k_max=10)), taxonomy=taxonomy, apply=True
+    )
     assert len(result.candidates) == 1
     found = result.candidates[0]
     assert set(found.top_texts) <= set(planted) and len(found.top_texts) >= 4 and found.category_similarity < 0.6

@@ -48,10 +48,13 @@ def test_category_and_anomaly_agree_and_abstention_follows_the_threshold(head_cl
 
 
 def test_needs_review_label_stores_null_is_anomaly(tmp_path, head_classifier):
-    write_captions(tmp_path, [
-        {"id": "a", "caption": "Two men punch each other in a bar until one falls down."},
-        {"id": "b", "caption": "A woman walks slowly along the sidewalk with her shopping bag."},
-    ])  # fmt: skip
+    write_captions(
+        tmp_path,
+        [
+            {"id": "a", "caption": "Two men punch each other in a bar until one falls down."},
+            {"id": "b", "caption": "A woman walks slowly along the sidewalk with her shopping bag."},
+        ],
+    )
     config = AnnotateConfig(head={"review_below": 1.0})  # nothing is that sure: everything abstains
     strict = MiniLMHeadClassifier.__new__(MiniLMHeadClassifier)
     strict.__dict__.update(head_classifier.__dict__, head_config=config.head)
@@ -74,8 +77,14 @@ def test_learns_reviewed_labels(tmp_path, head_classifier):
     write_captions(tmp_path, [{"id": "r", "caption": odd[0]}, {"id": "n", "caption": "another zorblat ceremony"}])
     from svta.tables import write_table
 
-    reviewed = {"id": "r", "category": "gardening", "is_anomaly": False, "method": "human", "confidence": 1.0,
-                "reviewed": True}  # fmt: skip
+    reviewed = {
+        "id": "r",
+        "category": "gardening",
+        "is_anomaly": False,
+        "method": "human",
+        "confidence": 1.0,
+        "reviewed": True,
+    }
     write_table([reviewed], table_path(tmp_path, "labels"), "labels")
     fresh = MiniLMHeadClassifier.__new__(MiniLMHeadClassifier)
     fresh.__dict__.update(head_classifier.__dict__)

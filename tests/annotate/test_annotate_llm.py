@@ -187,7 +187,19 @@ def test_cli_exits_3_after_its_summary_when_captions_failed(tmp_path, capsys):
 
     write_captions(tmp_path, [{"id": f"c{i}", "caption": c} for i, c in enumerate(ANSWERS)])
     with FakeChatServer(responder=answer) as server:
-        code = main(["--root", str(tmp_path), "--set", f"annotate.llm.base_url={server.url}",
-                     "--set", "annotate.llm.max_retries=0", "annotate", "classify", "--classifier", "openai"])  # fmt: skip
+        code = main(
+            [
+                "--root",
+                str(tmp_path),
+                "--set",
+                f"annotate.llm.base_url={server.url}",
+                "--set",
+                "annotate.llm.max_retries=0",
+                "annotate",
+                "classify",
+                "--classifier",
+                "openai",
+            ]
+        )
     captured = capsys.readouterr()
     assert code == 3 and "1 failed" in captured.out and "failed c4" in captured.err

@@ -20,12 +20,15 @@ from svta.taxonomy import default_taxonomy
 @pytest.fixture
 def review_root(tmp_path):
     """4 captions: two auto-labelled, one needs review, one carrying its category; two have videos."""
-    write_captions(tmp_path, [
-        {"id": "a", "caption": "Two men fight."},
-        {"id": "b", "caption": "A woman walks."},
-        {"id": "c", "caption": "Something odd."},
-        {"id": "d", "caption": "A building explodes.", "category": "explosion"},
-    ])  # fmt: skip
+    write_captions(
+        tmp_path,
+        [
+            {"id": "a", "caption": "Two men fight."},
+            {"id": "b", "caption": "A woman walks."},
+            {"id": "c", "caption": "Something odd."},
+            {"id": "d", "caption": "A building explodes.", "category": "explosion"},
+        ],
+    )
     labels = [
         {
             "id": "a",
@@ -53,8 +56,19 @@ def review_root(tmp_path):
         },
     ]
     write_table(labels, table_path(tmp_path, "labels"), "labels")
-    videos = [{"id": i, "path": f"videos/{i}.mp4", "frames": 4, "fps": 8.0, "width": 32, "height": 32, "sha256": "0" * 64,
-               "backend": "test"} for i in ("a", "b")]  # fmt: skip
+    videos = [
+        {
+            "id": i,
+            "path": f"videos/{i}.mp4",
+            "frames": 4,
+            "fps": 8.0,
+            "width": 32,
+            "height": 32,
+            "sha256": "0" * 64,
+            "backend": "test",
+        }
+        for i in ("a", "b")
+    ]
     write_table(videos, table_path(tmp_path, "videos"), "videos")
     return tmp_path
 
@@ -66,9 +80,16 @@ def label_studio_export(tasks: list[dict], answers: dict[str, str | None]) -> li
         answer = answers.get(task["data"]["svta_id"])
         annotations = []
         if answer is not None:
-            annotations.append({"id": number, "was_cancelled": False, "updated_at": "2025-01-01T00:00:00Z",
-                                "result": [{"from_name": "category", "to_name": "video", "type": "choices",
-                                            "value": {"choices": [answer]}}]})  # fmt: skip
+            annotations.append(
+                {
+                    "id": number,
+                    "was_cancelled": False,
+                    "updated_at": "2025-01-01T00:00:00Z",
+                    "result": [
+                        {"from_name": "category", "to_name": "video", "type": "choices", "value": {"choices": [answer]}}
+                    ],
+                }
+            )
         out.append({"id": 100 + number, "data": task["data"], "annotations": annotations, "predictions": []})
     return out
 
@@ -81,8 +102,12 @@ def test_export_tasks_and_labeling_config(review_root):
     assert by_id["a"]["data"]["video"] == "/data/local-files/?d=videos/a.mp4" and by_id["c"]["data"]["video"] == ""
     prediction = by_id["a"]["predictions"][0]
     assert prediction["score"] == 0.9 and prediction["model_version"] == "minilm"
-    assert prediction["result"][0] == {"from_name": "category", "to_name": "video", "type": "choices",
-                                       "value": {"choices": ["fighting"]}}  # fmt: skip
+    assert prediction["result"][0] == {
+        "from_name": "category",
+        "to_name": "video",
+        "type": "choices",
+        "value": {"choices": ["fighting"]},
+    }
     assert "predictions" not in by_id["c"]  # nothing to pre-annotate
     assert by_id["d"]["predictions"][0]["model_version"] == "caption"
     view = ET.fromstring(result.config_path.read_text())
@@ -109,8 +134,14 @@ def test_label_studio_round_trip(review_root):
     assert result.agreement.n == 2 and result.agreement.accuracy == 0.5
     assert result.agreement.confusions == [("running", "walking", 1)]
     labels = {row["id"]: row for row in read_records(table_path(review_root, "labels"), "labels")}
-    assert labels["c"] == {"id": "c", "category": "stealing", "is_anomaly": True, "method": "human", "confidence": 1.0,
-                           "reviewed": True}  # fmt: skip
+    assert labels["c"] == {
+        "id": "c",
+        "category": "stealing",
+        "is_anomaly": True,
+        "method": "human",
+        "confidence": 1.0,
+        "reviewed": True,
+    }
     assert labels["b"]["category"] == "walking" and labels["b"]["reviewed"] is True
     # reviewed items leave the next export
     again = json.loads(export_label_studio(review_root).tasks_path.read_text())
@@ -122,11 +153,27 @@ def test_json_min_export_and_latest_annotation(review_root):
     path = review_root / "min.json"
     path.write_text(json.dumps(rows))
     assert import_label_studio(review_root, path).n_imported == 1
-    full = [{"id": 3, "data": {"svta_id": "c"}, "annotations": [
-        {"updated_at": "2025-01-02", "result": [{"type": "choices", "from_name": "category", "value": {"choices": ["smoke"]}}]},
-        {"updated_at": "2025-01-01", "result": [{"type": "choices", "from_name": "category", "value": {"choices": ["fire"]}}]},
-        {"updated_at": "2025-01-03", "was_cancelled": True, "result": [{"type": "choices", "value": {"choices": ["fog"]}}]},
-    ]}]  # fmt: skip
+    full = [
+        {
+            "id": 3,
+            "data": {"svta_id": "c"},
+            "annotations": [
+                {
+                    "updated_at": "2025-01-02",
+                    "result": [{"type": "choices", "from_name": "category", "value": {"choices": ["smoke"]}}],
+                },
+                {
+                    "updated_at": "2025-01-01",
+                    "result": [{"type": "choices", "from_name": "category", "value": {"choices": ["fire"]}}],
+                },
+                {
+                    "updated_at": "2025-01-03",
+                    "was_cancelled": True,
+                    "result": [{"type": "choices", "value": {"choices": ["fog"]}}],
+                },
+            ],
+        }
+    ]
     path.write_text(json.dumps(full))
     import_label_studio(review_root, path)
     labels = {row["id"]: row["category"] for row in read_records(table_path(review_root, "labels"), "labels")}
@@ -135,8 +182,15 @@ def test_json_min_export_and_latest_annotation(review_root):
 
 def test_unknown_choice_names_the_task(review_root):
     path = review_root / "bad.json"
-    export = [{"id": 7, "data": {"svta_id": "a"}, "annotations": [{"result": [
-        {"type": "choices", "from_name": "category", "value": {"choices": ["Fightclub"]}}]}]}]  # fmt: skip
+    export = [
+        {
+            "id": 7,
+            "data": {"svta_id": "a"},
+            "annotations": [
+                {"result": [{"type": "choices", "from_name": "category", "value": {"choices": ["Fightclub"]}}]}
+            ],
+        }
+    ]
     path.write_text(json.dumps(export))
     with pytest.raises(InputError, match=r"task 7.*'Fightclub'"):
         import_label_studio(review_root, path)
@@ -289,9 +343,19 @@ class FakeLabelStudio(BaseHTTPRequestHandler):
         if self.path == "/api/storages/localfiles":
             path = Path(body["path"])
             if self.refuse_storage or not path.is_absolute() or self.document_root not in (path, *path.parents):
-                return self._reply(400, {"status_code": 400, "detail": "Validation error", "validation_errors": {
-                    "non_field_errors": [f'Absolute local path "{path}" must be a subdirectory of '
-                                         f'LOCAL_FILES_DOCUMENT_ROOT="{self.document_root}"']}})  # fmt: skip
+                return self._reply(
+                    400,
+                    {
+                        "status_code": 400,
+                        "detail": "Validation error",
+                        "validation_errors": {
+                            "non_field_errors": [
+                                f'Absolute local path "{path}" must be a subdirectory of '
+                                f'LOCAL_FILES_DOCUMENT_ROOT="{self.document_root}"'
+                            ]
+                        },
+                    },
+                )
             return self._reply(201, {"id": 3, "type": "localfiles", "project": body["project"], "path": str(path)})
         if self.path == "/api/projects/7/import":
             assert isinstance(body, list) and all("data" in task for task in body)
@@ -315,16 +379,25 @@ def test_export_creates_project_storage_and_tasks_through_the_api(review_root, l
     handler, url = label_studio
     result = export_label_studio(review_root, labelstudio_url=url, token=handler.pat, project_title="clips")
     calls = [(method, path) for method, path, _, _ in handler.log]
-    assert calls == [("POST", "/api/token/refresh"), ("POST", "/api/projects"), ("POST", "/api/storages/localfiles"),
-                     ("POST", "/api/projects/7/import")]  # fmt: skip
+    assert calls == [
+        ("POST", "/api/token/refresh"),
+        ("POST", "/api/projects"),
+        ("POST", "/api/storages/localfiles"),
+        ("POST", "/api/projects/7/import"),
+    ]
     assert all(auth == "Bearer access-1" for _, _, auth, _ in handler.log[1:])
     project, storage, tasks = (entry[3] for entry in handler.log[1:])
     assert project["title"] == "clips" and project["label_config"] == result.config_path.read_text()
     assert storage["project"] == 7 and storage["path"] == str((review_root / "videos").resolve())
     assert storage["use_blob_urls"] is True
     assert tasks == json.loads(result.tasks_path.read_text())
-    assert result.project == {"id": 7, "url": f"{url}/projects/7/data", "storage_id": 3, "n_tasks": 4,
-                              "clips_dir": storage["path"]}  # fmt: skip
+    assert result.project == {
+        "id": 7,
+        "url": f"{url}/projects/7/data",
+        "storage_id": 3,
+        "n_tasks": 4,
+        "clips_dir": storage["path"],
+    }
 
 
 def test_legacy_token_and_refused_storage(review_root, label_studio):
@@ -332,8 +405,11 @@ def test_legacy_token_and_refused_storage(review_root, label_studio):
 
     handler, url = label_studio
     handler.refuse_storage = True
-    with pytest.raises(BackendError, match=r'localfiles: HTTP 400: Absolute local path ".*" must be a subdirectory '
-                       r"of LOCAL_FILES_DOCUMENT_ROOT.*LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true"):
+    with pytest.raises(
+        BackendError,
+        match=r'localfiles: HTTP 400: Absolute local path ".*" must be a subdirectory '
+        r"of LOCAL_FILES_DOCUMENT_ROOT.*LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true",
+    ):
         export_label_studio(review_root, labelstudio_url=url, token=handler.legacy)
     assert handler.log[0][2] == f"Token {handler.legacy}"
     assert handler.log[-1][:2] == ("DELETE", "/api/projects/7")  # no half-made project left behind
@@ -348,12 +424,25 @@ def test_review_export_command_creates_the_project(review_root, label_studio, ca
 
     handler, url = label_studio
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", handler.pat)
-    code = main(["annotate", "review-export", "--root", str(review_root), "--labelstudio-url", url,
-                 "--project-title", "from the CLI", "--json"])  # fmt: skip
+    code = main(
+        [
+            "annotate",
+            "review-export",
+            "--root",
+            str(review_root),
+            "--labelstudio-url",
+            url,
+            "--project-title",
+            "from the CLI",
+            "--json",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["project"]["id"] == 7 and out["framerate"] == 8
     assert handler.log[1][3]["title"] == "from the CLI"
-    assert main(["annotate", "review-export", "--root", str(review_root), "--labelstudio-url", url,
-                 "--token", "0" * 40]) == 2  # fmt: skip
+    assert (
+        main(["annotate", "review-export", "--root", str(review_root), "--labelstudio-url", url, "--token", "0" * 40])
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "POST /api/projects: HTTP 401" in err[0] and "personal access token" in err[0]

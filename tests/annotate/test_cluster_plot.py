@@ -21,8 +21,9 @@ def _clusters(n: int = 30, per: int = 5, seed: int = 0):
     centres = rng.normal(size=(n, 16)) * 3
     labels = np.repeat(np.arange(n), per)
     vectors = centres[labels] + rng.normal(size=(n * per, 16)) * 0.2
-    infos = [ClusterInfo(i, per, 100 - i, f"cluster name {i}", CATEGORIES[i % len(CATEGORIES)], 0.5, [])
-             for i in range(n)]  # fmt: skip
+    infos = [
+        ClusterInfo(i, per, 100 - i, f"cluster name {i}", CATEGORIES[i % len(CATEGORIES)], 0.5, []) for i in range(n)
+    ]
     return vectors, labels, ClusterResult("tags", n * per, n, None, clusters=infos)
 
 

@@ -76,9 +76,7 @@ def test_growth_exponent(scale):
 def test_peak_rss_counts_the_whole_process_tree(scale):
     # the parent stays small; a grandchild holds ~160 MiB until the parent has seen it, so only a sampler that
     # adds up descendants can report it
-    child = (
-        "import time; block = bytearray(160 * 2**20); block[::4096] = b'x' * len(block[::4096]); time.sleep(1.5)"
-    )
+    child = "import time; block = bytearray(160 * 2**20); block[::4096] = b'x' * len(block[::4096]); time.sleep(1.5)"
     parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}], check=True)"
     seconds, peak, returncode, _ = scale.run_measured([sys.executable, "-c", parent], interval=0.05)
     assert returncode == 0 and seconds >= 1.5
@@ -87,12 +85,24 @@ def test_peak_rss_counts_the_whole_process_tree(scale):
 
 
 def test_a_ci_sized_run_measures_every_size(scale, tmp_path, capsys):
-    code = scale.main(["--sizes", "200,400", "--stages", "captions", "--workdir", str(tmp_path / "w"),
-                       "--out", str(tmp_path / "out" / "scale")])
+    code = scale.main(
+        [
+            "--sizes",
+            "200,400",
+            "--stages",
+            "captions",
+            "--workdir",
+            str(tmp_path / "w"),
+            "--out",
+            str(tmp_path / "out" / "scale"),
+        ]
+    )
     assert code == 0
     payload = json.loads((tmp_path / "out" / "scale.json").read_text())
-    assert [(r["stage"], r["n"], r["returncode"]) for r in payload["stages"]] == [("captions", 200, 0),
-                                                                                ("captions", 400, 0)]
+    assert [(r["stage"], r["n"], r["returncode"]) for r in payload["stages"]] == [
+        ("captions", 200, 0),
+        ("captions", 400, 0),
+    ]
     assert all(r["seconds"] > 0 and r["peak_rss"] > 20 * 2**20 and r["disk"] > 0 for r in payload["stages"])
     assert payload["exponents"]["captions"]["time"] is not None
     from svta.tables import read_records, table_path
@@ -111,6 +121,7 @@ def test_a_failing_stage_stops_that_size_and_exits_3(scale, tmp_path):
 
 
 def test_the_script_runs_as_a_program():
-    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "scale.py"), "--stages", "nosuch"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "scale.py"), "--stages", "nosuch"], capture_output=True, text=True
+    )
     assert result.returncode == 2 and "stages must be among" in result.stderr

@@ -20,14 +20,30 @@ def make_root(root: Path, video_bank: list[Path], sizes: dict[str, int] = CATEGO
     for category, n in sizes.items():
         for k in range(n):
             item_id = f"{category}-{k}"
-            captions.append({"id": item_id, "caption": f"a video of {category} number {k} " + "word " * (k % 4),
-                             "category": category, "source": "test"})  # fmt: skip
+            captions.append(
+                {
+                    "id": item_id,
+                    "caption": f"a video of {category} number {k} " + "word " * (k % 4),
+                    "category": category,
+                    "source": "test",
+                }
+            )
             dest = root / "videos" / f"{item_id}.mp4"
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(video_bank[index % len(video_bank)], dest)
             info = probe(dest)
-            videos.append({"id": item_id, "path": f"videos/{item_id}.mp4", "frames": info.frames, "fps": info.fps,
-                           "width": info.width, "height": info.height, "sha256": sha256_file(dest), "backend": "test"})  # fmt: skip
+            videos.append(
+                {
+                    "id": item_id,
+                    "path": f"videos/{item_id}.mp4",
+                    "frames": info.frames,
+                    "fps": info.fps,
+                    "width": info.width,
+                    "height": info.height,
+                    "sha256": sha256_file(dest),
+                    "backend": "test",
+                }
+            )
             index += 1
     write_table(captions, table_path(root, "captions"), "captions")
     write_table(videos, table_path(root, "videos"), "videos")

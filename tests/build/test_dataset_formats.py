@@ -15,8 +15,10 @@ from svta.tables import read_records, table_path
 
 
 def pairs(root) -> set[tuple]:
-    return {(r["id"], r["caption"], r["category"], r["is_anomaly"], r["split"])
-            for r in read_records(table_path(root, "manifest"), "manifest")}  # fmt: skip
+    return {
+        (r["id"], r["caption"], r["category"], r["is_anomaly"], r["split"])
+        for r in read_records(table_path(root, "manifest"), "manifest")
+    }
 
 
 def test_formats_are_registered():
@@ -63,10 +65,17 @@ def test_msrvtt_import_of_original_style_files(tmp_path, video_bank):
     (src / "videos").mkdir(parents=True)
     for i in range(3):
         shutil.copyfile(video_bank[i], src / "videos" / f"video{i}.mp4")
-    data = {"videos": [{"video_id": f"video{i}", "category": i, "url": "https://www.youtube.com/watch?v=x", "split": "train"}
-                       for i in range(3)],
-            "sentences": [{"video_id": f"video{i}", "caption": f"caption {i} {j}", "sen_id": 2 * i + j}
-                          for i in range(3) for j in range(2)]}  # fmt: skip
+    data = {
+        "videos": [
+            {"video_id": f"video{i}", "category": i, "url": "https://www.youtube.com/watch?v=x", "split": "train"}
+            for i in range(3)
+        ],
+        "sentences": [
+            {"video_id": f"video{i}", "caption": f"caption {i} {j}", "sen_id": 2 * i + j}
+            for i in range(3)
+            for j in range(2)
+        ],
+    }
     (src / "MSRVTT_data.json").write_text(json.dumps(data))
     (src / "MSRVTT_train.9k.csv").write_text("video_id\nvideo0\nvideo1\n")
     (src / "MSRVTT_JSFUSION_test.csv").write_text("key,vid_key,video_id,sentence\nret0,msr2,video2,caption 2 1\n")
@@ -111,15 +120,30 @@ def test_svta_release_with_column_mapping(tmp_path, video_bank):
     (src / "clips").mkdir(parents=True)
     for i in range(6):
         shutil.copyfile(video_bank[i], src / "clips" / f"clip{i}.mp4")
-    rows = [{"file": f"clip{i}", "text": f" A caption\n{i} ", "label": ["Falling", "Walk"][i % 2], "subset": ["training", "testing"][i % 2]}
-            for i in range(6)]  # fmt: skip
+    rows = [
+        {
+            "file": f"clip{i}",
+            "text": f" A caption\n{i} ",
+            "label": ["Falling", "Walk"][i % 2],
+            "subset": ["training", "testing"][i % 2],
+        }
+        for i in range(6)
+    ]
     rows.append({"file": "clip99", "text": "no video", "label": "Walk", "subset": "test"})
     pd.DataFrame(rows).to_csv(src / "annotations.csv", index=False)
-    options = {"videos_dir": "clips", "video_column": "file", "caption_column": "text", "category_column": "label",
-               "split_column": "subset", "normal_categories": "Walk"}  # fmt: skip
+    options = {
+        "videos_dir": "clips",
+        "video_column": "file",
+        "caption_column": "text",
+        "category_column": "label",
+        "split_column": "subset",
+        "normal_categories": "Walk",
+    }
     result = import_dataset("svta-release", src, tmp_path / "root", options)
     manifest = {r["id"]: r for r in read_records(table_path(tmp_path / "root", "manifest"), "manifest")}
-    assert result.n_items == 6 and result.skipped[0][0] == "annotations.csv: row 7" and "not found" in result.skipped[0][1]
+    assert (
+        result.n_items == 6 and result.skipped[0][0] == "annotations.csv: row 7" and "not found" in result.skipped[0][1]
+    )
     assert manifest["clip0"]["caption"] == "A caption 0"
     assert manifest["clip0"]["category"] == "Falling" and manifest["clip0"]["is_anomaly"] is True
     assert manifest["clip1"]["category"] == "Walk" and manifest["clip1"]["is_anomaly"] is False
@@ -155,9 +179,18 @@ def test_ucfcrime_ar_from_spreadsheets(tmp_path, video_bank):
     for i, name in enumerate(names):
         (src / "videos" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(video_bank[i], src / "videos" / name)
-    sheet = pd.DataFrame({"Video Name": [n + "\n" for n in names] + ["Arson/Arson001_x264.mp4\n"],
-                          "Chinese Text": ["一个男人"] * 4,
-                          "English Text": ["A man in a hat beat a white dog\nin the yard.", "A car hits a man.", "People walk.", "Fire."]})  # fmt: skip
+    sheet = pd.DataFrame(
+        {
+            "Video Name": [n + "\n" for n in names] + ["Arson/Arson001_x264.mp4\n"],
+            "Chinese Text": ["一个男人"] * 4,
+            "English Text": [
+                "A man in a hat beat a white dog\nin the yard.",
+                "A car hits a man.",
+                "People walk.",
+                "Fire.",
+            ],
+        }
+    )
     sheet.to_excel(src / "ucf_crime_test.xlsx", index=False)
     result = import_dataset("ucfcrime-ar", src, tmp_path / "root")
     manifest = {r["id"]: r for r in read_records(table_path(tmp_path / "root", "manifest"), "manifest")}
@@ -189,7 +222,9 @@ def test_msrvtt_export_into_an_earlier_export_replaces_it_whole(built_root, tmp_
     (out / "notes.txt").write_text("mine")
     (out / "videos" / "stale.mp4").write_bytes(b"old")
     result = export_dataset(built_root, "msrvtt", out)
-    assert result.out == out and (out / "notes.txt").read_text() == "mine" and not (out / "videos" / "stale.mp4").exists()
+    assert (
+        result.out == out and (out / "notes.txt").read_text() == "mine" and not (out / "videos" / "stale.mp4").exists()
+    )
     assert "--data_path " + str(out) in (out / "README.txt").read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
 
@@ -226,8 +261,9 @@ def test_webdataset_shards_read_back_through_the_reader(built_root, tmp_path):
     export_dataset(built_root, "webdataset", out, {"shard_size": 4})
     manifest = {r["id"]: r for r in read_records(table_path(built_root, "manifest"), "manifest")}
     back = read_dataset("wds", out, videos=tmp_path / "clips", split="test")
-    assert back.kind == "webdataset" and {i.id for i in back.items} == {k for k, r in manifest.items()
-                                                                        if r["split"] == "test"}
+    assert back.kind == "webdataset" and {i.id for i in back.items} == {
+        k for k, r in manifest.items() if r["split"] == "test"
+    }
     item = back.items[0]
     assert item.caption == " ".join(manifest[item.id]["caption"].split()) and item.sha256 == manifest[item.id]["sha256"]
     assert item.video.read_bytes() == (built_root / manifest[item.id]["path"]).read_bytes()

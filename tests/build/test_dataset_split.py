@@ -7,9 +7,18 @@ from svta.build.split import split_counts, stratified_split
 
 @pytest.mark.parametrize(
     "n, expected",
-    [(0, (0, 0, 0)), (1, (1, 0, 0)), (2, (1, 0, 1)), (3, (2, 0, 1)), (4, (3, 0, 1)), (5, (4, 0, 1)),
-     (10, (7, 1, 2)), (20, (14, 2, 4)), (100, (70, 10, 20))],
-)  # fmt: skip
+    [
+        (0, (0, 0, 0)),
+        (1, (1, 0, 0)),
+        (2, (1, 0, 1)),
+        (3, (2, 0, 1)),
+        (4, (3, 0, 1)),
+        (5, (4, 0, 1)),
+        (10, (7, 1, 2)),
+        (20, (14, 2, 4)),
+        (100, (70, 10, 20)),
+    ],
+)
 def test_split_counts_rare_and_regular(n, expected):
     assert split_counts(n, (0.7, 0.1, 0.2)) == expected
 

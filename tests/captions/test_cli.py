@@ -8,8 +8,23 @@ from svta.tables import read_records
 
 def test_generate_import_filter_from_the_command_line(tmp_path, capsys):
     root = tmp_path / "root"
-    code = main(["--root", str(root), "captions", "generate", "-n", "3", "--category", "abuse", "--category", "walking",
-                 "--seed", "5", "--json"])  # fmt: skip
+    code = main(
+        [
+            "--root",
+            str(root),
+            "captions",
+            "generate",
+            "-n",
+            "3",
+            "--category",
+            "abuse",
+            "--category",
+            "walking",
+            "--seed",
+            "5",
+            "--json",
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["added"] == 6 and out["complete"] and out["backend"] == "template"
@@ -20,14 +35,41 @@ def test_generate_import_filter_from_the_command_line(tmp_path, capsys):
     data.write_text(
         '{"words": "A man juggles three knives on a crowded platform.", "vid": "v9", "label": "dangerous stunt"}\n'
     )
-    code = main(["captions", "import", str(data), "--root", str(root), "--map", "caption=words", "--map", "source_ref=vid",
-                 "--map", "category=label", "--json"])  # fmt: skip
+    code = main(
+        [
+            "captions",
+            "import",
+            str(data),
+            "--root",
+            str(root),
+            "--map",
+            "caption=words",
+            "--map",
+            "source_ref=vid",
+            "--map",
+            "category=label",
+            "--json",
+        ]
+    )
     assert code == 0 and json.loads(capsys.readouterr().out)["added"] == 1
     rows = {r["source_ref"]: r for r in read_records(root / "captions.parquet", "captions")}
     assert rows["v9"]["category"] == "dangerous_stunt" and rows["v9"]["source"] == "mine"
 
-    code = main(["--root", str(root), "--set", "captions.filter.embedder=test-hash", "captions", "filter",
-                 "--block", "juggles", "--threshold", "0.99", "--json"])  # fmt: skip
+    code = main(
+        [
+            "--root",
+            str(root),
+            "--set",
+            "captions.filter.embedder=test-hash",
+            "captions",
+            "filter",
+            "--block",
+            "juggles",
+            "--threshold",
+            "0.99",
+            "--json",
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["removed"] == 1 and out["by_reason"] == {"blocked_term": 1} and out["kept"] == 6

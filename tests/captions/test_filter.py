@@ -117,11 +117,15 @@ def test_blockwise_near_duplicates_match_the_naive_greedy_reference(fast):
 
 def test_minilm_finds_paraphrases(tmp_path):
     import sentence_transformers  # noqa: F401
-    _write(tmp_path, [
-        "A man throws a bottle at a passing car on a busy street at night.",
-        "A man throws a bottle at a passing car on a busy street late at night.",
-        "Children play on the swings at a playground in the afternoon.",
-        "A truck catches fire on the highway.",
-    ])  # fmt: skip
+
+    _write(
+        tmp_path,
+        [
+            "A man throws a bottle at a passing car on a busy street at night.",
+            "A man throws a bottle at a passing car on a busy street late at night.",
+            "Children play on the swings at a playground in the afternoon.",
+            "A truck catches fire on the highway.",
+        ],
+    )
     result = filter_captions(tmp_path, FilterConfig(near_threshold=0.95))
     assert result.by_reason == {"near_duplicate": 1} and result.kept == 3

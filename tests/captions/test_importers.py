@@ -31,7 +31,10 @@ def test_generic_csv_with_mapping_and_skipped_rows(tmp_path):
     )
     assert result.read == 6 and result.added == 3 and result.source == "mine" and result.format == "csv"
     assert [(s["where"], s["reason"].split()[3]) for s in result.skipped] == [
-        ("line 5 (v3)", "empty"), ("line 6 (v4)", "too_long"), ("line 7 (v5)", "control_chars")]
+        ("line 5 (v3)", "empty"),
+        ("line 6 (v4)", "too_long"),
+        ("line 7 (v5)", "control_chars"),
+    ]
     rows = _rows(tmp_path / "root")
     assert rows["v1"]["category"] == "throwing_objects" and rows["v1"]["tags"] == ["stone", "car"]
     assert rows["v2"]["caption"] == "A woman slips on ice." and rows["v2"]["category"] == "falls"
@@ -74,9 +77,13 @@ def test_csv_errors(tmp_path):
 
 def test_msrvtt(tmp_path):
     path = tmp_path / "MSRVTT_data.json"
-    data = {"videos": [{"video_id": "video0", "category": 9}],
-            "sentences": [{"caption": "a man is driving a car", "video_id": "video0", "sen_id": 0},
-                          {"caption": "a car drives down a road", "video_id": "video0", "sen_id": 1}]}  # fmt: skip
+    data = {
+        "videos": [{"video_id": "video0", "category": 9}],
+        "sentences": [
+            {"caption": "a man is driving a car", "video_id": "video0", "sen_id": 0},
+            {"caption": "a car drives down a road", "video_id": "video0", "sen_id": 1},
+        ],
+    }
     path.write_text(json.dumps(data, indent=1))
     assert detect_format(path) == "msrvtt"
     result = import_captions(tmp_path / "root", path)
@@ -93,10 +100,15 @@ def test_msrvtt(tmp_path):
 
 def test_uca(tmp_path):
     path = tmp_path / "UCFCrime_Train.json"
-    data = {"Abuse037_x264": {"duration": 80.1, "timestamps": [[0.0, 5.2], [5.2, 9.9]],
-                              "sentences": ["A man in black hits a dog.", "The dog runs away."]},
-            "Normal_Videos_003_x264": {"duration": 20.0, "timestamps": [[1.0, 3.0]], "sentences": ["A woman walks."]},
-            "RoadAccidents012_x264": {"duration": 9.0, "timestamps": [[0, 4]], "sentences": ["Two cars collide."]}}  # fmt: skip
+    data = {
+        "Abuse037_x264": {
+            "duration": 80.1,
+            "timestamps": [[0.0, 5.2], [5.2, 9.9]],
+            "sentences": ["A man in black hits a dog.", "The dog runs away."],
+        },
+        "Normal_Videos_003_x264": {"duration": 20.0, "timestamps": [[1.0, 3.0]], "sentences": ["A woman walks."]},
+        "RoadAccidents012_x264": {"duration": 9.0, "timestamps": [[0, 4]], "sentences": ["Two cars collide."]},
+    }
     path.write_text(json.dumps(data, indent=2))
     assert detect_format(path) == "uca"
     import_captions(tmp_path / "root", path)
@@ -114,6 +126,7 @@ def test_uca(tmp_path):
 
 def test_ucfcrime_ar_xlsx_and_csv(tmp_path):
     import openpyxl
+
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["Video Name", "Chinese Text", "English Text"])
@@ -125,7 +138,10 @@ def test_ucfcrime_ar_xlsx_and_csv(tmp_path):
     result = import_captions(tmp_path / "root", path)
     assert result.format == "ucfcrime-ar" and result.added == 2
     assert result.skipped == [
-        {"where": "row 4 (Shoplifting/Shoplifting001_x264.mp4)", "reason": "empty or unusable 'English Text' caption (empty)"}
+        {
+            "where": "row 4 (Shoplifting/Shoplifting001_x264.mp4)",
+            "reason": "empty or unusable 'English Text' caption (empty)",
+        }
     ]
     rows = _rows(tmp_path / "root")
     abuse = rows["Abuse/Abuse028_x264.mp4"]

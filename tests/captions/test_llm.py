@@ -146,7 +146,9 @@ def test_no_wait_after_the_last_failed_attempt(monkeypatch):
                     return "<html><body>502 Bad Gateway</body></html>"
 
     async def ask():
-        async with ChatClient(ChatSettings("http://127.0.0.1:1/v1", "m", max_retries=3), transport=HtmlTransport()) as c:
+        async with ChatClient(
+            ChatSettings("http://127.0.0.1:1/v1", "m", max_retries=3), transport=HtmlTransport()
+        ) as c:
             return await c.complete([{"role": "user", "content": "hi"}])
 
     with pytest.raises(ChatError, match="gave up after 4 attempt.*502 Bad Gateway"):
@@ -178,9 +180,28 @@ def test_cli_exits_3_when_categories_are_short(tmp_path, capsys):
     from svta.cli.main import main
 
     with FakeChatServer(script=["500"] * 2) as server:
-        code = main(["--root", str(tmp_path), "--set", "captions.openai.max_retries=1",
-                     "--set", "captions.openai.backoff_s=0", "captions", "generate", "--backend", "openai",
-                     "--base-url", server.url, "-n", "2", "--category", "abuse", "--concurrency", "1"])  # fmt: skip
+        code = main(
+            [
+                "--root",
+                str(tmp_path),
+                "--set",
+                "captions.openai.max_retries=1",
+                "--set",
+                "captions.openai.backoff_s=0",
+                "captions",
+                "generate",
+                "--backend",
+                "openai",
+                "--base-url",
+                server.url,
+                "-n",
+                "2",
+                "--category",
+                "abuse",
+                "--concurrency",
+                "1",
+            ]
+        )
     captured = capsys.readouterr()
     assert code == 3 and "incomplete: 1 categor(ies) short" in captured.err and "abuse: " in captured.err
 
@@ -214,12 +235,33 @@ def test_kill_and_rerun_gives_exact_count_without_duplicates(tmp_path):
     """SIGKILL the CLI mid-run, rerun it: exactly the target per category, no duplicates, nothing lost."""
     categories = ["abuse", "throw", "walking", "fighting"]
     with FakeChatServer(latency_s=0.1, fault_rates={"duplicates": 0.3, "429": 0.1}, seed=3) as server:
-        args = [sys.executable, "-m", "svta.cli.main", "--quiet", "--root", str(tmp_path),
-                "--set", "captions.openai.batch_size=6", "--set", "captions.openai.backoff_s=0.01",
-                "--set", "captions.openai.commit_interval_s=0.05",
-                "--set", "captions.openai.max_rounds=200",  # 30% duplicates must never exhaust a category's rounds
-                "captions", "generate", "--backend", "openai", "--base-url", server.url, "--per-category", "24",
-                "--concurrency", "4", *[a for c in categories for a in ("--category", c)]]  # fmt: skip
+        args = [
+            sys.executable,
+            "-m",
+            "svta.cli.main",
+            "--quiet",
+            "--root",
+            str(tmp_path),
+            "--set",
+            "captions.openai.batch_size=6",
+            "--set",
+            "captions.openai.backoff_s=0.01",
+            "--set",
+            "captions.openai.commit_interval_s=0.05",
+            "--set",
+            "captions.openai.max_rounds=200",  # 30% duplicates must never exhaust a category's rounds
+            "captions",
+            "generate",
+            "--backend",
+            "openai",
+            "--base-url",
+            server.url,
+            "--per-category",
+            "24",
+            "--concurrency",
+            "4",
+            *[a for c in categories for a in ("--category", c)],
+        ]
         env = {**os.environ, "SVTA_QUIET": "1"}
         proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         parts = PartWriter(tmp_path / "captions.parquet", "captions")

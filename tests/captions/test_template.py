@@ -51,13 +51,20 @@ def test_parse_caption_example():
 
 
 def test_action_verbs():
-    assert [action_verb(t) for t in ("throws a bottle", "punches him", "carries boxes", "is pinned down", "dresses")] == [
-        "throw", "punch", "carry", "pinned", "dress"]  # fmt: skip
+    assert [
+        action_verb(t) for t in ("throws a bottle", "punches him", "carries boxes", "is pinned down", "dresses")
+    ] == ["throw", "punch", "carry", "pinned", "dress"]
 
 
 def test_fallback_grammar_for_a_user_category():
-    category = Category("pet_escape", "pet escape", "anomaly", "animal",
-                        "A dog slips its leash and bolts across the road.", ("runaway pet", "escaping"))  # fmt: skip
+    category = Category(
+        "pet_escape",
+        "pet escape",
+        "anomaly",
+        "animal",
+        "A dog slips its leash and bolts across the road.",
+        ("runaway pet", "escaping"),
+    )
     grammar = fallback_grammar(category, ["street", "park"])
     assert grammar.subjects == ("dog",)
     texts = [a.text for a in grammar.actions]
@@ -93,7 +100,8 @@ def test_generate_template_is_exact_deterministic_and_resumable(tmp_path):
     assert again.added == 0 and again.complete
     generate_captions(tmp_path / "b", cfg, seed=3)
     assert read_table(tmp_path / "b" / "captions.parquet", "captions").equals(
-        read_table(tmp_path / "a" / "captions.parquet", "captions"))  # fmt: skip
+        read_table(tmp_path / "a" / "captions.parquet", "captions")
+    )
     assert generate_captions(tmp_path / "c", cfg.model_copy(update={"categories": ["abuse"]}), seed=4).added == 6
     assert read_records(tmp_path / "c" / "captions.parquet", "captions")[0]["caption"] != row["caption"]
 
@@ -107,15 +115,26 @@ def test_generate_grows_to_a_larger_target(tmp_path):
 
 def test_user_grammar_and_taxonomy(tmp_path):
     grammar = tmp_path / "grammar.yaml"
-    grammar.write_text("categories:\n  fighting:\n    subjects: [dog]\n    places: [farm]\n"
-                       "    actions: [snaps at another dog]\n")  # fmt: skip
+    grammar.write_text(
+        "categories:\n  fighting:\n    subjects: [dog]\n    places: [farm]\n    actions: [snaps at another dog]\n"
+    )
     cfg = CaptionsConfig(per_category=4, categories=["fighting"])
     cfg.template.grammar = grammar
     generate_captions(tmp_path / "r", cfg, seed=0)
     captions = [r["caption"] for r in read_records(tmp_path / "r" / "captions.parquet", "captions")]
     assert all(parse_caption(c).actor == "dog" and "farm" in c for c in captions)
-    taxonomy = Taxonomy.from_records([{"id": "kite_flying", "name": "kite flying", "kind": "normal", "group": "leisure",
-                                      "description": "A person flies a kite on a windy hill.", "synonyms": ["kite"]}])  # fmt: skip
+    taxonomy = Taxonomy.from_records(
+        [
+            {
+                "id": "kite_flying",
+                "name": "kite flying",
+                "kind": "normal",
+                "group": "leisure",
+                "description": "A person flies a kite on a windy hill.",
+                "synonyms": ["kite"],
+            }
+        ]
+    )
     result = generate_captions(tmp_path / "u", CaptionsConfig(per_category=5), seed=0, taxonomy=taxonomy)
     assert result.counts == {"kite_flying": 5}
     bad = tmp_path / "bad.yaml"

@@ -141,15 +141,29 @@ if _FailingBackend.name not in VIDEO_BACKENDS.entries:
 
 
 def _captions(root: Path, n: int = 2) -> None:
-    rows = [{"id": f"c{i}", "caption": f"a person walks {i}", "category": "walking", "source": "test", "seed": i}
-            for i in range(n)]  # fmt: skip
+    rows = [
+        {"id": f"c{i}", "caption": f"a person walks {i}", "category": "walking", "source": "test", "seed": i}
+        for i in range(n)
+    ]
     write_table(rows, root / "captions.parquet", "captions")
 
 
 def test_videos_that_all_fail_exit_3_after_the_summary(tmp_path, capsys):
     _captions(tmp_path)
-    code = main(["videos", "generate", "--root", str(tmp_path), "--backend", _FailingBackend.name, "--frames", "4",
-                 "--size", "32"])  # fmt: skip
+    code = main(
+        [
+            "videos",
+            "generate",
+            "--root",
+            str(tmp_path),
+            "--backend",
+            _FailingBackend.name,
+            "--frames",
+            "4",
+            "--size",
+            "32",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 3
     assert "made 0" in captured.out and "failed 2 of 2" in captured.out

@@ -10,10 +10,16 @@ import numpy as np
 # (name as the spreadsheet writes it, caption); the folder each video sits in inside the archive.
 UCF_TEST = [
     ("Abuse/Abuse028_x264.mp4\n", "A man in a hat beat a white dog in the yard with a stick.", "Anomaly-Videos-Part-1"),
-    ("RoadAccidents/RoadAccidents010_x264.mp4\n", "A white car ran a red light and hit a motorcycle.",
-     "Anomaly-Videos-Part-3"),
-    ("Shoplifting/Shoplifting005_x264.mp4\n", "A woman slipped a bottle of perfume into her handbag.",
-     "Anomaly-Videos-Part-4"),
+    (
+        "RoadAccidents/RoadAccidents010_x264.mp4\n",
+        "A white car ran a red light and hit a motorcycle.",
+        "Anomaly-Videos-Part-3",
+    ),
+    (
+        "Shoplifting/Shoplifting005_x264.mp4\n",
+        "A woman slipped a bottle of perfume into her handbag.",
+        "Anomaly-Videos-Part-4",
+    ),
     ("Testing_Normal_Videos_Anomaly/Normal_Videos_003_x264.mp4\n", "Customers walk slowly between the shelves.", ""),
     ("Normal_Videos_014_x264.mp4\n", "People cross a hall at a train station.", "Testing_Normal_Videos_Anomaly"),
 ]

@@ -15,8 +15,18 @@ from svta.datasets.ucf import UCF_NORMAL_CATEGORY, ucf_category, ucf_class
 from svta.errors import ConfigError, InputError
 from svta.tables import read_records, table_path
 
-READERS = {"csv", "json", "jsonl", "msrvtt", "svta-release", "svta-root", "uca", "ucfcrime-ar", "video-folder",
-           "webdataset"}
+READERS = {
+    "csv",
+    "json",
+    "jsonl",
+    "msrvtt",
+    "svta-release",
+    "svta-root",
+    "uca",
+    "ucfcrime-ar",
+    "video-folder",
+    "webdataset",
+}
 
 
 def test_every_reader_has_one_canonical_name_and_its_aliases():
@@ -31,15 +41,18 @@ def test_every_reader_has_one_canonical_name_and_its_aliases():
         canonical_name("nope")
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("Testing_Normal_Videos_Anomaly/Normal_Videos_003_x264.mp4", "Normal"),
-    ("Normal_Videos014_x264", "Normal"),
-    ("Shoplifting_x264.mp4", "Shoplifting"),
-    ("Abuse/Abuse028_x264.mp4", "Abuse"),
-    ("Anomaly-Videos-Part-2/RoadAccidents/RoadAccidents012_x264.mp4", "RoadAccidents"),
-    ("roadaccidents012_x264", "RoadAccidents"),
-    ("Arson/clip.mp4", "Arson"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Testing_Normal_Videos_Anomaly/Normal_Videos_003_x264.mp4", "Normal"),
+        ("Normal_Videos014_x264", "Normal"),
+        ("Shoplifting_x264.mp4", "Shoplifting"),
+        ("Abuse/Abuse028_x264.mp4", "Abuse"),
+        ("Anomaly-Videos-Part-2/RoadAccidents/RoadAccidents012_x264.mp4", "RoadAccidents"),
+        ("roadaccidents012_x264", "RoadAccidents"),
+        ("Arson/clip.mp4", "Arson"),
+    ],
+)
 def test_one_ucf_class_rule(name, expected):
     assert ucf_class(name) == expected
 
@@ -78,8 +91,13 @@ def test_detect_reader(tmp_path):
     (tmp_path / "m.json").write_text(json.dumps({"videos": [], "sentences": []}))
     (tmp_path / "clips").mkdir()
     kinds = {name: detect_reader(tmp_path / name) for name in ("a.csv", "b.csv", "u.json", "m.json", "clips")}
-    assert kinds == {"a.csv": "csv", "b.csv": "ucfcrime-ar", "u.json": "uca", "m.json": "msrvtt",
-                     "clips": "video-folder"}
+    assert kinds == {
+        "a.csv": "csv",
+        "b.csv": "ucfcrime-ar",
+        "u.json": "uca",
+        "m.json": "msrvtt",
+        "clips": "video-folder",
+    }
 
 
 def test_import_of_the_real_ucf_crime_layout_finds_every_video_and_lists_what_it_drops(tmp_path, capsys):
@@ -96,8 +114,12 @@ def test_import_of_the_real_ucf_crime_layout_finds_every_video_and_lists_what_it
     captured = capsys.readouterr()
     result = json.loads(captured.out)
     assert result["n_items"] == len(UCF_TEST) and result["format"] == "ucfcrime-ar"
-    assert result["skipped"] == [{"where": "ucf_crime_test.xlsx: row 7 (Arson/Arson007_x264.mp4)",
-                                  "why": f"no video file matches it under {source}"}]
+    assert result["skipped"] == [
+        {
+            "where": "ucf_crime_test.xlsx: row 7 (Arson/Arson007_x264.mp4)",
+            "why": f"no video file matches it under {source}",
+        }
+    ]
     assert "import ucfcrime-ar: 1 item(s) skipped" in captured.err
     manifest = {r["id"]: r for r in read_records(table_path(root, "manifest"), "manifest")}
     assert manifest["Normal_Videos_014_x264"]["category"] == UCF_NORMAL_CATEGORY == "walking"
@@ -138,12 +160,18 @@ def test_video_folder_and_msrvtt_captions(tmp_path):
     write_mp4(folder / "two.mp4", clip(2), fps=8, preset="ultrafast")
     (folder / "two.txt").write_text("A dog  runs.\n")
     found = read_dataset("video_folder", folder)
-    assert [(i.id, i.caption, i.video_rel) for i in found.items] == [("one", "", "a/one.mp4"),
-                                                                     ("two", "A dog runs.", "two.mp4")]
+    assert [(i.id, i.caption, i.video_rel) for i in found.items] == [
+        ("one", "", "a/one.mp4"),
+        ("two", "A dog runs.", "two.mp4"),
+    ]
     assert found.items[0].sha256 == sha256_file(folder / "a" / "one.mp4")
-    data = {"videos": [{"video_id": "v0"}, {"video_id": "v1"}],
-            "sentences": [{"video_id": "v0", "caption": "a man cooks", "sen_id": 0},
-                          {"video_id": "v1", "caption": "a car drives", "sen_id": 1}]}
+    data = {
+        "videos": [{"video_id": "v0"}, {"video_id": "v1"}],
+        "sentences": [
+            {"video_id": "v0", "caption": "a man cooks", "sen_id": 0},
+            {"video_id": "v1", "caption": "a car drives", "sen_id": 1},
+        ],
+    }
     path = tmp_path / "MSRVTT_data.json"
     path.write_text(json.dumps(data))
     (tmp_path / "mv").mkdir()
@@ -166,8 +194,13 @@ def test_unknown_options_and_missing_paths(tmp_path):
 def test_a_name_matching_several_files_is_a_bad_row_not_a_crash(tmp_path):
     from svta.video_io import write_mp4
 
-    source = write_archive(tmp_path / "ucf", [("Normal_Videos_003_x264.mp4", "People walk in a hall.", "Testing"),
-                                              ("Abuse/Abuse028_x264.mp4", "A man hits a dog.", "")])
+    source = write_archive(
+        tmp_path / "ucf",
+        [
+            ("Normal_Videos_003_x264.mp4", "People walk in a hall.", "Testing"),
+            ("Abuse/Abuse028_x264.mp4", "A man hits a dog.", ""),
+        ],
+    )
     write_mp4(source / "Event_Recognition" / "Normal_Videos_003_x264.mp4", clip(9), fps=8, preset="ultrafast")
     sheet = source / "ucf_crime_test.xlsx"
     with pytest.raises(InputError, match=r"row 2 \(Normal_Videos_003_x264.mp4\): 2 files match video"):

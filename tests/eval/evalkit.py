@@ -11,6 +11,7 @@ import torch
 
 # -- our documented default semantics ---------------------------------------------------------
 
+
 def _rank(higher: int, tied: int, ties: str) -> float:
     return 1.0 + higher + {"optimistic": 0, "pessimistic": tied, "mean": tied / 2}[ties]
 
@@ -67,11 +68,13 @@ def summary(ranks: np.ndarray, ks=(1, 5, 10), counts=None, n_candidates: int = 0
     if counts is None:
         out = {f"R{k}": 100.0 * np.mean(ranks <= k) for k in ks}
     else:
+
         def p_hit(c, k):
             if c is None:
                 return float(n_candidates <= k)
             higher, tied = c
             return min(max((k - higher) / (tied + 1), 0.0), 1.0)
+
         out = {f"R{k}": 100.0 * np.mean([p_hit(c, k) for c in counts]) for k in ks}
     out.update(MdR=float(np.median(ranks)), MnR=float(np.mean(ranks)))
     return out
@@ -79,14 +82,20 @@ def summary(ranks: np.ndarray, ks=(1, 5, 10), counts=None, n_candidates: int = 0
 
 # -- the reference evaluation -------------------------------------------------------------------
 
+
 def clip4clip_compute_metrics(x: np.ndarray) -> dict:
     """The reference single-caption metric: positions of the diagonal value in each sorted row."""
     sx = np.sort(-x, axis=1)
     d = np.diag(-x)[:, np.newaxis]
     with np.errstate(invalid="ignore"):
         ind = np.where(sx - d == 0)[1]
-    return {"R1": float(np.sum(ind == 0)) * 100 / len(ind), "R5": float(np.sum(ind < 5)) * 100 / len(ind),
-            "R10": float(np.sum(ind < 10)) * 100 / len(ind), "MdR": np.median(ind) + 1, "MnR": np.mean(ind) + 1}
+    return {
+        "R1": float(np.sum(ind == 0)) * 100 / len(ind),
+        "R5": float(np.sum(ind < 5)) * 100 / len(ind),
+        "R10": float(np.sum(ind < 10)) * 100 / len(ind),
+        "MdR": np.median(ind) + 1,
+        "MnR": np.mean(ind) + 1,
+    }
 
 
 def clip4clip_multi(S: np.ndarray, t2v: np.ndarray) -> tuple[dict, dict]:
@@ -111,6 +120,7 @@ def clip4clip_multi(S: np.ndarray, t2v: np.ndarray) -> tuple[dict, dict]:
 
 
 # -- re-ranking references ----------------------------------------------------------------------
+
 
 def dsl_dense(S: np.ndarray, temperature: float) -> tuple[np.ndarray, np.ndarray]:
     """(T2V matrix, V2T matrix) after dual softmax, dense, float64."""

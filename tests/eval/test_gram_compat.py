@@ -38,9 +38,13 @@ def reference_gram(S: torch.Tensor, t2v: list[int], pair_score=None, k: int | No
     v_rank = [min(order[v].index(c) for c in range(S.shape[0]) if t2v[c] == v) for v in range(S.shape[1])]
     for name, rank in (("t2v", t_rank), ("v2t", v_rank)):
         r = torch.tensor(rank, dtype=torch.float32)
-        out[name] = {"R1": (r < 1).sum().item() / len(rank) * 100, "R5": (r < 5).sum().item() / len(rank) * 100,
-                     "R10": (r < 10).sum().item() / len(rank) * 100, "MdR": torch.median(r).item() + 1,
-                     "MnR": torch.mean(r).item() + 1}
+        out[name] = {
+            "R1": (r < 1).sum().item() / len(rank) * 100,
+            "R5": (r < 5).sum().item() / len(rank) * 100,
+            "R10": (r < 10).sum().item() / len(rank) * 100,
+            "MdR": torch.median(r).item() + 1,
+            "MnR": torch.mean(r).item() + 1,
+        }
     return out
 
 
@@ -97,8 +101,15 @@ def test_rescored_top_k_in_zeros_and_median_under_misses(multi):
         return second[text, video]
 
     for tail in ("keep", "zero"):  # GRAM's matrix whatever the tail
-        result = evaluate_model_scores(lambda t, v: t @ v.T, S, torch.eye(n_video), t2v, compat="gram",
-                                       rerank=TopKRescore(scorer, k=3, tail=tail), block=5)
+        result = evaluate_model_scores(
+            lambda t, v: t @ v.T,
+            S,
+            torch.eye(n_video),
+            t2v,
+            compat="gram",
+            rerank=TopKRescore(scorer, k=3, tail=tail),
+            block=5,
+        )
         check(result, reference_gram(S, t2v.tolist(), pair_score, k=3))
         assert result.t2v.extra["outside_topk"] > len(t2v) / 2
     assert result.t2v.MdR > 3

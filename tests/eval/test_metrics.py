@@ -109,10 +109,15 @@ def test_integer_and_torch_inputs():
     assert compute_metrics(torch.tensor(S, dtype=torch.float64))["t2v"]["R1"] == 100.0
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    ({"ties": "random"}, ConfigError), ({"compat": "xclip"}, ConfigError), ({"nan": "skip"}, ConfigError),
-    ({"compat": "clip4clip", "ties": "mean"}, ConfigError),
-])
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"ties": "random"}, ConfigError),
+        ({"compat": "xclip"}, ConfigError),
+        ({"nan": "skip"}, ConfigError),
+        ({"compat": "clip4clip", "ties": "mean"}, ConfigError),
+    ],
+)
 def test_bad_options(kwargs, error):
     with pytest.raises(error):
         compute_metrics(np.eye(3), **kwargs)
@@ -133,8 +138,11 @@ def test_bad_inputs():
         compute_metrics(np.full((3, 3), np.inf), compat="clip4clip")
 
 
-matrices = arrays(np.float64, st.tuples(st.integers(1, 12), st.integers(1, 12)),
-                  elements=st.sampled_from([0.0, 0.5, 1.0, -1.0, np.nan, -np.inf]))
+matrices = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 12), st.integers(1, 12)),
+    elements=st.sampled_from([0.0, 0.5, 1.0, -1.0, np.nan, -np.inf]),
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

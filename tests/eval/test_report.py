@@ -16,10 +16,14 @@ from svta.eval.figures import CORRECT, WRONG, plot_per_category, qualitative_fig
 from svta.eval.metrics import evaluate_similarity
 from svta.eval.report import results_table, write_table
 
-RUN_A = {"t2v": {"R1": 54.0, "R5": 81.7, "R10": 88.9, "MdR": 1.0, "MnR": 8.8},
-         "v2t": {"R1": 55.8, "R5": 82.5, "R10": 89.4, "MdR": 1.0, "MnR": 7.9}}
-RUN_B = {"t2v": {"R1": 57.3, "R5": 82.0, "R10": 88.7, "MdR": 1.0, "MnR": 130.5},
-         "v2t": {"R1": 56.5, "R5": 81.6, "R10": 88.3, "MdR": 1.0, "MnR": 137.9}}
+RUN_A = {
+    "t2v": {"R1": 54.0, "R5": 81.7, "R10": 88.9, "MdR": 1.0, "MnR": 8.8},
+    "v2t": {"R1": 55.8, "R5": 82.5, "R10": 89.4, "MdR": 1.0, "MnR": 7.9},
+}
+RUN_B = {
+    "t2v": {"R1": 57.3, "R5": 82.0, "R10": 88.7, "MdR": 1.0, "MnR": 130.5},
+    "v2t": {"R1": 56.5, "R5": 81.6, "R10": 88.3, "MdR": 1.0, "MnR": 137.9},
+}
 
 
 def test_markdown_layout():
@@ -78,8 +82,17 @@ def test_qualitative_figure_borders(tmp_path):
     def frames(video):
         return np.full((5, 20, 30, 3), shades[video], dtype=np.uint8)
 
-    path = qualitative_figure(result, [0, 1], ["a man falls", "two men fight", "x"], frames, tmp_path / "q.png",
-                              categories=["fall", "fight", "walk"], frame_height=20, border=3, n_frames=2)
+    path = qualitative_figure(
+        result,
+        [0, 1],
+        ["a man falls", "two men fight", "x"],
+        frames,
+        tmp_path / "q.png",
+        categories=["fall", "fight", "walk"],
+        frame_height=20,
+        border=3,
+        n_frames=2,
+    )
     image = np.asarray(Image.open(path).convert("RGB"))
     colors = {tuple(int(c) for c in px) for px in image.reshape(-1, 3)}
     assert CORRECT in colors and WRONG in colors  # query 0 hits at #1; query 1 misses at #1
@@ -97,9 +110,13 @@ def _metrics(r1: float, n_videos: int = 20, model: str = "clip4clip-meanp", back
 def test_method_names_chance_row_and_bold_best_in_one_decimal():
     from svta.eval.report import CHANCE, chance_metrics, method_name
 
-    assert method_name("clip4clip-meanp") == "CLIP4Clip-MeanP" and method_name("xclip", "ViT-B-16") == "X-CLIP (ViT-B/16)"
-    assert method_name("gram", "ViT-B-32") == "GRAM" and method_name("clip4clip-seqtransf", "tiny") == \
-        "CLIP4Clip-seqTransf (tiny)"
+    assert (
+        method_name("clip4clip-meanp") == "CLIP4Clip-MeanP" and method_name("xclip", "ViT-B-16") == "X-CLIP (ViT-B/16)"
+    )
+    assert (
+        method_name("gram", "ViT-B-32") == "GRAM"
+        and method_name("clip4clip-seqtransf", "tiny") == "CLIP4Clip-seqTransf (tiny)"
+    )
     chance = chance_metrics(20)
     assert chance["t2v"]["R1"] == 5.0 and chance["v2t"]["R10"] == 50.0 and chance["t2v"]["MdR"] == 10.5
     rows = {"A": _metrics(10.04), "B": _metrics(12.0), CHANCE: chance}

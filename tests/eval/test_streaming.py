@@ -121,8 +121,9 @@ def test_property_multi_caption_streaming(data):
     if all(c is None for c in v2t_counts(S, t2v)[1]):
         return
     # features are the item indices, so the head sees which (possibly regrouped) texts it scores
-    result = evaluate_model_scores(lambda a, b: S[np.ix_(a, b)], np.arange(len(t2v)), np.arange(n_video), t2v,
-                                   block=block, ties=ties)
+    result = evaluate_model_scores(
+        lambda a, b: S[np.ix_(a, b)], np.arange(len(t2v)), np.arange(n_video), t2v, block=block, ties=ties
+    )
     np.testing.assert_allclose(result.t2v_ranks.query_ranks(ties), brute_t2v(S, t2v, ties))
     np.testing.assert_array_equal(result.v2t_ranks.queries, ids)
     np.testing.assert_allclose(result.v2t_ranks.query_ranks(ties), v_ranks)
@@ -195,8 +196,10 @@ def test_cuda_blocks_equal_cpu():
     on_cpu = stream_ranks(lambda r, c: S[r, c], 900, 300, t2v, block=128, **kwargs)
     assert on_gpu.to_dict() == on_cpu.to_dict()
     np.testing.assert_array_equal(on_gpu.t2v_ranks.ranks, brute_t2v(S.numpy(), t2v, "mean"))
-    compat = [stream_ranks(lambda r, c, m=m: m[r, c], 900, 300, t2v, block=100, compat="clip4clip",
-                           device=m.device).to_dict() for m in (gpu, S)]
+    compat = [
+        stream_ranks(lambda r, c, m=m: m[r, c], 900, 300, t2v, block=100, compat="clip4clip", device=m.device).to_dict()
+        for m in (gpu, S)
+    ]
     assert compat[0] == compat[1]
 
 
@@ -215,7 +218,7 @@ def test_clip4clip_compat_reads_both_directions_from_one_text_by_video_product(m
     original = RankCounter.count
 
     def spy(self, t_blk, v_blk, rows, cols):
-        seen.append(bool(torch.equal(v_blk, full[rows[0]:rows[1], cols[0]:cols[1]])) and v_blk is t_blk)
+        seen.append(bool(torch.equal(v_blk, full[rows[0] : rows[1], cols[0] : cols[1]])) and v_blk is t_blk)
         return original(self, t_blk, v_blk, rows, cols)
 
     monkeypatch.setattr(RankCounter, "count", spy)

@@ -26,11 +26,26 @@ def built_root(tmp_path_factory) -> Path:
             frames = np.full((4, 32, 32, 3), 20 * c + 10 * k, dtype=np.uint8)
             path = write_mp4(root / "videos" / f"{item_id}.mp4", frames, 8.0, preset="ultrafast")
             info = probe(path)
-            captions.append({"id": item_id, "caption": f"a clip of {category} number {k}", "category": category,
-                             "source": "template"})  # fmt: skip
-            videos.append({"id": item_id, "path": f"videos/{item_id}.mp4", "frames": info.frames, "fps": info.fps,
-                           "width": info.width, "height": info.height, "sha256": sha256_file(path),
-                           "backend": "procedural"})  # fmt: skip
+            captions.append(
+                {
+                    "id": item_id,
+                    "caption": f"a clip of {category} number {k}",
+                    "category": category,
+                    "source": "template",
+                }
+            )
+            videos.append(
+                {
+                    "id": item_id,
+                    "path": f"videos/{item_id}.mp4",
+                    "frames": info.frames,
+                    "fps": info.fps,
+                    "width": info.width,
+                    "height": info.height,
+                    "sha256": sha256_file(path),
+                    "backend": "procedural",
+                }
+            )
     write_table(captions, table_path(root, "captions"), "captions")
     write_table(videos, table_path(root, "videos"), "videos")
     build_dataset(root, seed=0)

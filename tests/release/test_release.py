@@ -50,8 +50,16 @@ def test_card_header_and_sections(release):
     assert header["license"] == "cc-by-4.0" and header["language"] == ["en"]
     assert header["size_categories"] == ["n<1K"] and "text-to-video" in header["task_categories"]
     assert [f["split"] for f in header["configs"][0]["data_files"]] == ["train", "val", "test"]
-    for section in ("## Motivation", "## Composition", "## Collection process", "## Labelling",
-                    "## Contamination report", "## Uses", "## Limitations and biases", "## Citation"):  # fmt: skip
+    for section in (
+        "## Motivation",
+        "## Composition",
+        "## Collection process",
+        "## Labelling",
+        "## Contamination report",
+        "## Uses",
+        "## Limitations and biases",
+        "## Citation",
+    ):
         assert section in text
     assert "| UCFCrime-AR test | 40 | 3 | 7.5% | exact 1, near 2 |" in text
     assert (

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-COLORS = {"red": (220, 40, 40), "green": (40, 200, 60), "blue": (50, 80, 230), "yellow": (230, 220, 40),
-          "white": (240, 240, 240), "purple": (150, 50, 200)}
+COLORS = {
+    "red": (220, 40, 40),
+    "green": (40, 200, 60),
+    "blue": (50, 80, 230),
+    "yellow": (230, 220, 40),
+    "white": (240, 240, 240),
+    "purple": (150, 50, 200),
+}
 MOTIONS = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
 
 
@@ -27,8 +33,9 @@ def render_clip(color: str, motion: str, frames: int, size: int, rng: np.random.
     return out
 
 
-def make_dataset(root: Path, counts: dict[str, int], frames: int = 6, size: int = 48, seed: int = 0,
-                 broken: int = 0) -> list[dict]:
+def make_dataset(
+    root: Path, counts: dict[str, int], frames: int = 6, size: int = 48, seed: int = 0, broken: int = 0
+) -> list[dict]:
     """Write ``root/videos/*.mp4`` and ``root/manifest.parquet``; ``broken`` train videos are garbage bytes."""
     from svta.tables import write_table
     from svta.video_io import write_mp4
@@ -46,9 +53,21 @@ def make_dataset(root: Path, counts: dict[str, int], frames: int = 6, size: int 
                 path.write_bytes(b"not a video at all")
             else:
                 write_mp4(path, render_clip(color, motion, frames, size, rng), fps=8, preset="ultrafast")
-            rows.append({"id": clip_id, "caption": f"a {color} square moves {motion}", "category": motion,
-                         "is_anomaly": motion in ("left", "up"), "path": f"videos/{clip_id}.mp4", "frames": frames,
-                         "fps": 8.0, "width": size, "height": size, "sha256": None, "split": split,
-                         "source": "test"})
+            rows.append(
+                {
+                    "id": clip_id,
+                    "caption": f"a {color} square moves {motion}",
+                    "category": motion,
+                    "is_anomaly": motion in ("left", "up"),
+                    "path": f"videos/{clip_id}.mp4",
+                    "frames": frames,
+                    "fps": 8.0,
+                    "width": size,
+                    "height": size,
+                    "sha256": None,
+                    "split": split,
+                    "source": "test",
+                }
+            )
     write_table(rows, root / "manifest.parquet", "manifest")
     return rows

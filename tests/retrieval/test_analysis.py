@@ -31,11 +31,27 @@ def test_train_and_eval_write_tables_and_analysis(tmp_path, capsys):
     from svta.retrieval.trainer import train
 
     make_dataset(tmp_path, {"train": 4, "val": 2, "test": 6}, frames=2, size=48)
-    config = TrainConfig(model="clip4clip-meanp", backbone="tiny", max_words=12, max_frames=2, batch_size=4,
-                         epochs=1, num_workers=0, tensorboard=False, validate_every_epoch=False, precision="fp32")
+    config = TrainConfig(
+        model="clip4clip-meanp",
+        backbone="tiny",
+        max_words=12,
+        max_frames=2,
+        batch_size=4,
+        epochs=1,
+        num_workers=0,
+        tensorboard=False,
+        validate_every_epoch=False,
+        precision="fp32",
+    )
     run = train(tmp_path, config).run_dir
-    for name in ("results.md", "results.tex", "results.csv", "analysis/per_category.csv",
-                 "analysis/per_category_R5.png", "analysis/qualitative.png"):
+    for name in (
+        "results.md",
+        "results.tex",
+        "results.csv",
+        "analysis/per_category.csv",
+        "analysis/per_category_R5.png",
+        "analysis/qualitative.png",
+    ):
         assert (run / name).is_file(), name
     assert "CLIP4Clip-MeanP (tiny)" in (run / "results.tex").read_text()
     assert "chance" in (run / "results.csv").read_text()
@@ -46,7 +62,9 @@ def test_train_and_eval_write_tables_and_analysis(tmp_path, capsys):
         assert (out / name).is_file(), name
     assert "| CLIP4Clip-MeanP (tiny) |" in (out / "results.md").read_text()
     plain = tmp_path / "plain"
-    assert main(["eval", "--run", str(run), "--workers", "0", "--device", "cpu", "--no-analysis",
-                 "--out", str(plain)]) == 0
+    assert (
+        main(["eval", "--run", str(run), "--workers", "0", "--device", "cpu", "--no-analysis", "--out", str(plain)])
+        == 0
+    )
     assert (plain / "results.tex").is_file() and not (plain / "analysis").exists()
     capsys.readouterr()

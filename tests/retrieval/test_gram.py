@@ -24,6 +24,7 @@ def unit(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torc
 
 # ---- volume ---------------------------------------------------------------------------------------------------
 
+
 def test_equal_vectors_span_no_volume():
     v = unit(5, 8)
     assert torch.allclose(volume_matrix(v, [v]).diagonal(), torch.zeros(5), atol=1e-3)  # float32 inside
@@ -43,8 +44,9 @@ def test_two_vectors_span_sqrt_one_minus_cos_squared():
     a, b = unit(6, 12, seed=1), unit(7, 12, seed=2)
     cos = a @ b.t()
     torch.testing.assert_close(volume_matrix(a, [b]).double(), torch.sqrt(1 - cos**2), atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(gram_volume(torch.stack([a[0], b[3]])), torch.sqrt(1 - cos[0, 3] ** 2),
-                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        gram_volume(torch.stack([a[0], b[3]])), torch.sqrt(1 - cos[0, 3] ** 2), atol=1e-5, rtol=1e-5
+    )
 
 
 def test_volume_is_invariant_to_the_order_of_the_vectors():
@@ -102,6 +104,7 @@ def test_hard_negatives_are_never_the_aligned_pair_and_favour_close_items():
 
 # ---- the model --------------------------------------------------------------------------------------------------
 
+
 def batch(n: int = 4, frames: int = 2, seed: int = 0) -> tuple[torch.Tensor, ...]:
     from svta.retrieval.tokenizer import tokenize
 
@@ -124,9 +127,16 @@ def test_registered_with_gram_parts(model):
 
     assert "gram" in registry("retrieval_model").names()
     keys = set(model.state_dict())
-    for name in ("contra_temp", "itm_head.linear1.weight", "itm_head.linear2.weight", "vision_frame_embedding",
-                 "vision_type_embeddings", "hidden_trans_vision_multimodal.0.weight",
-                 "fusion.resblocks.0.cross_attn.in_proj_weight", "fusion.resblocks.0.attn.in_proj_weight"):
+    for name in (
+        "contra_temp",
+        "itm_head.linear1.weight",
+        "itm_head.linear2.weight",
+        "vision_frame_embedding",
+        "vision_type_embeddings",
+        "hidden_trans_vision_multimodal.0.weight",
+        "fusion.resblocks.0.cross_attn.in_proj_weight",
+        "fusion.resblocks.0.attn.in_proj_weight",
+    ):
         assert name in keys
     assert model.contra_temp.item() == pytest.approx(0.07) and not model.clip.logit_scale.requires_grad
     assert (model.rerank_k, model.rerank_tail) == (50, "keep")
@@ -195,8 +205,9 @@ def test_tail_keep_and_zero_share_recalls_and_differ_in_mnr_as_documented(tail_r
     n, k = 24, 10
     first, keep, zero = tail_results["first"], tail_results["keep"], tail_results["zero"]
     m_keep, m_zero = getattr(keep, direction), getattr(zero, direction)
-    first_rank, keep_rank, zero_rank = (getattr(r, f"{direction}_ranks").query_ranks("optimistic")
-                                        for r in (first, keep, zero))
+    first_rank, keep_rank, zero_rank = (
+        getattr(r, f"{direction}_ranks").query_ranks("optimistic") for r in (first, keep, zero)
+    )
     inside = first_rank <= k
     assert 0 < inside.sum() < n, "the fixture must have hits and misses in the top-k"
     assert m_keep.extra["outside_topk"] == m_zero.extra["outside_topk"] == int((~inside).sum())
@@ -234,8 +245,19 @@ def test_evaluate_run_uses_the_matching_head_and_tail(tmp_path):
     from svta.retrieval.trainer import train
 
     make_dataset(tmp_path, {"train": 4, "val": 2, "test": 6}, frames=2, size=48)
-    config = TrainConfig(model="gram", backbone="tiny", max_words=12, max_frames=2, temporal_layers=1, batch_size=4,
-                         epochs=1, num_workers=0, tensorboard=False, validate_every_epoch=False, precision="fp32")
+    config = TrainConfig(
+        model="gram",
+        backbone="tiny",
+        max_words=12,
+        max_frames=2,
+        temporal_layers=1,
+        batch_size=4,
+        epochs=1,
+        num_workers=0,
+        tensorboard=False,
+        validate_every_epoch=False,
+        precision="fp32",
+    )
     result = train(tmp_path, config)
     assert result.metrics["t2v"]["outside_topk"] == 0  # k = 50 covers all 6 test videos
     assert "MnR_expected" in result.metrics["v2t"]
@@ -272,8 +294,10 @@ def test_model_args_reach_the_model_and_eval_takes_a_rerank_tail(tmp_path):
 
 # ---- the released recipe, stated independently (issue 20) ---------------------------------------------------------
 
-def _reference_direction_loss(queries: torch.Tensor, items: list[torch.Tensor], tau: float, eps: float,
-                              transpose: bool) -> torch.Tensor:
+
+def _reference_direction_loss(
+    queries: torch.Tensor, items: list[torch.Tensor], tau: float, eps: float, transpose: bool
+) -> torch.Tensor:
     """One direction of GRAM's loss written from its definition: volume = sqrt(det(V Vᵀ)) of (caption, item
     modalities) by explicit loops, logits -volume/τ, label-smoothed cross-entropy with targets on the diagonal.
     ``transpose``: the queries are items (video -> caption), so rows index items."""
@@ -334,10 +358,12 @@ def test_model_loss_follows_the_gradient_option(gradients):
     tau = float(gram.contra_temp.detach())
     t_ref = text.embeds.detach().double().requires_grad_(True)
     v_ref = video.embeds.detach().double().requires_grad_(True)
-    forward = _reference_direction_loss(t_ref, [v_ref if gradients == "symmetric" else v_ref.detach()], tau, 0.1,
-                                        transpose=False)
-    backward = _reference_direction_loss(t_ref if gradients == "symmetric" else t_ref.detach(), [v_ref], tau, 0.1,
-                                         transpose=True)
+    forward = _reference_direction_loss(
+        t_ref, [v_ref if gradients == "symmetric" else v_ref.detach()], tau, 0.1, transpose=False
+    )
+    backward = _reference_direction_loss(
+        t_ref if gradients == "symmetric" else t_ref.detach(), [v_ref], tau, 0.1, transpose=True
+    )
     ((forward + backward) / 2).backward()
     torch.testing.assert_close(text.embeds.grad, t_ref.grad.float(), atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(video.embeds.grad, v_ref.grad.float(), atol=1e-5, rtol=1e-4)
@@ -382,8 +408,9 @@ def test_cls_pooling_reads_token_zero(model):
     tokens, mask, video, frame_mask = batch(n=3)
     with torch.no_grad():
         text, videos = cls.encode_text(tokens, mask), cls.encode_video(video, frame_mask)
-        frames = cls.hidden_trans_vision_multimodal(videos.frames) + cls.vision_frame_embedding + \
-            cls.vision_type_embeddings
+        frames = (
+            cls.hidden_trans_vision_multimodal(videos.frames) + cls.vision_frame_embedding + cls.vision_type_embeddings
+        )
         fused = cls.fusion(text.tokens, text.mask, frames, videos.mask)
         torch.testing.assert_close(cls.match_logits(text, videos), cls.itm_head(fused[:, 0]))
         assert not torch.allclose(model.eval().match_logits(text, videos), cls.match_logits(text, videos))

@@ -57,8 +57,9 @@ def _check(name: str, tmp_path) -> None:
         torch.testing.assert_close(out["loss"], loss.detach(), atol=1e-5, rtol=1e-5)
         for param_name, param in single.named_parameters():
             if param.grad is not None:
-                torch.testing.assert_close(out["grads"][param_name], param.grad, atol=1e-5, rtol=1e-4,
-                                           msg=lambda m, p=param_name: f"{p}: {m}")
+                torch.testing.assert_close(
+                    out["grads"][param_name], param.grad, atol=1e-5, rtol=1e-4, msg=lambda m, p=param_name: f"{p}: {m}"
+                )
 
 
 def test_two_rank_loss_and_gradients_equal_one_process(tmp_path):

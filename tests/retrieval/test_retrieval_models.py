@@ -118,15 +118,29 @@ def test_linear_patch_3d_starts_equal_to_2d():
 
 
 CLIP4CLIP_KEYS = {
-    "clip4clip-meanp": ["clip.visual.conv1.weight", "clip.visual.transformer.resblocks.0.attn.in_proj_weight",
-                        "clip.token_embedding.weight", "clip.ln_final.weight", "clip.text_projection",
-                        "clip.logit_scale", "clip.visual.proj"],
+    "clip4clip-meanp": [
+        "clip.visual.conv1.weight",
+        "clip.visual.transformer.resblocks.0.attn.in_proj_weight",
+        "clip.token_embedding.weight",
+        "clip.ln_final.weight",
+        "clip.text_projection",
+        "clip.logit_scale",
+        "clip.visual.proj",
+    ],
     "clip4clip-seqlstm": ["frame_position_embeddings.weight", "lstm_visual.weight_ih_l0", "lstm_visual.bias_hh_l0"],
-    "clip4clip-seqtransf": ["frame_position_embeddings.weight", "transformerClip.resblocks.1.attn.in_proj_weight",
-                            "transformerClip.resblocks.0.mlp.c_fc.weight", "transformerClip.resblocks.0.ln_2.bias"],
-    "clip4clip-tighttransf": ["cross.embeddings.position_embeddings.weight",
-                              "cross.transformer.resblocks.0.ln_1.weight", "cross.pooler.ln_pool.weight",
-                              "cross.pooler.dense.weight", "similarity_dense.weight"],
+    "clip4clip-seqtransf": [
+        "frame_position_embeddings.weight",
+        "transformerClip.resblocks.1.attn.in_proj_weight",
+        "transformerClip.resblocks.0.mlp.c_fc.weight",
+        "transformerClip.resblocks.0.ln_2.bias",
+    ],
+    "clip4clip-tighttransf": [
+        "cross.embeddings.position_embeddings.weight",
+        "cross.transformer.resblocks.0.ln_1.weight",
+        "cross.pooler.ln_pool.weight",
+        "cross.pooler.dense.weight",
+        "similarity_dense.weight",
+    ],
 }
 
 
@@ -181,8 +195,9 @@ def test_openai_format_weights_reproduce_their_features(tmp_path):
     padded = torch.zeros(2, 77, dtype=torch.long)
     padded[:, :16] = tokens
     with torch.no_grad():
-        torch.testing.assert_close(model.encode_frames(video)[:, 0], reference.encode_image(video[:, 0]),
-                                   atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(
+            model.encode_frames(video)[:, 0], reference.encode_image(video[:, 0]), atol=1e-5, rtol=1e-4
+        )
         expected_text = torch.nn.functional.normalize(reference.encode_text(padded), dim=-1)
         torch.testing.assert_close(model.encode_text(tokens, mask).embeds, expected_text, atol=1e-5, rtol=1e-4)
         torch.testing.assert_close(model.clip.logit_scale, reference.logit_scale)
@@ -198,7 +213,7 @@ def test_openai_torchscript_archive_loads(tmp_path):
     with torch.no_grad():
         torch.jit.save(torch.jit.trace(reference.visual, image), str(path))
     state = read_weights_file(path)
-    assert set(state) == {k[len("visual."):] for k in reference.state_dict() if k.startswith("visual.")}
+    assert set(state) == {k[len("visual.") :] for k in reference.state_dict() if k.startswith("visual.")}
 
 
 def test_unknown_model_backbone_and_override_are_config_errors():
@@ -225,7 +240,13 @@ def test_backbone_shapes_come_from_model_config_files():
     from svta.retrieval.backbone import backbone_spec, svta_backbones
 
     b32 = backbone_spec("ViT-B-32")  # open_clip's own model_configs/ViT-B-32.json
-    assert (b32.embed_dim, b32.image_size, b32.patch_size, b32.vision_width, b32.vision_layers) == (512, 224, 32, 768, 12)
+    assert (b32.embed_dim, b32.image_size, b32.patch_size, b32.vision_width, b32.vision_layers) == (
+        512,
+        224,
+        32,
+        768,
+        12,
+    )
     assert (b32.text_width, b32.text_heads, b32.vision_heads) == (512, 8, 12)
     assert backbone_spec("ViT-L-14").vision_width == 1024
     assert {"tiny", "small"} <= set(svta_backbones()) and backbone_spec("tiny").image_size == 64

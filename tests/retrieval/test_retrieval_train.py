@@ -29,8 +29,18 @@ def dataset_root(tmp_path_factory):
 
 
 def quick_config(**overrides) -> TrainConfig:
-    base = {"batch_size": 4, "epochs": 2, "max_frames": FRAMES, "temporal_layers": 1, "max_words": 12,
-            "num_workers": 0, "log_every": 1, "tensorboard": False, "validate_every_epoch": False, "eval_batch_size": 8}
+    base = {
+        "batch_size": 4,
+        "epochs": 2,
+        "max_frames": FRAMES,
+        "temporal_layers": 1,
+        "max_words": 12,
+        "num_workers": 0,
+        "log_every": 1,
+        "tensorboard": False,
+        "validate_every_epoch": False,
+        "eval_batch_size": 8,
+    }
     return TrainConfig.preset("cpu-demo", **{**base, **overrides})
 
 
@@ -103,9 +113,29 @@ def test_recipe_schedule_and_groups():
 
 
 def test_cli_train_then_eval(dataset_root, tmp_path, capsys):
-    code = main(["--quiet", "train", "--root", str(dataset_root), "--preset", "cpu-demo", "--model", "clip4clip-meanp",
-                 "--epochs", "1", "--batch-size", "4", "--frames", str(FRAMES), "--workers", "0", "--name", "cli",
-                 "--json"])
+    code = main(
+        [
+            "--quiet",
+            "train",
+            "--root",
+            str(dataset_root),
+            "--preset",
+            "cpu-demo",
+            "--model",
+            "clip4clip-meanp",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--frames",
+            str(FRAMES),
+            "--workers",
+            "0",
+            "--name",
+            "cli",
+            "--json",
+        ]
+    )
     assert code == 3  # finished, but the fixture's broken video was skipped (exit 3, after the metrics)
     metrics = json.loads(capsys.readouterr().out)
     run_dir = dataset_root / "runs" / "cli"
@@ -116,8 +146,26 @@ def test_cli_train_then_eval(dataset_root, tmp_path, capsys):
     again = json.loads(capsys.readouterr().out)
     assert again["t2v"] == metrics["t2v"] and again["n_texts"] == 6
     checkpoint = run_dir / "best_model.bin"
-    assert main(["--quiet", "eval", "--checkpoint", str(checkpoint), "--root", str(dataset_root), "--frames",
-                 str(FRAMES), "--split", "val", "--workers", "0", "--json"]) == 0
+    assert (
+        main(
+            [
+                "--quiet",
+                "eval",
+                "--checkpoint",
+                str(checkpoint),
+                "--root",
+                str(dataset_root),
+                "--frames",
+                str(FRAMES),
+                "--split",
+                "val",
+                "--workers",
+                "0",
+                "--json",
+            ]
+        )
+        == 0
+    )
     val = json.loads(capsys.readouterr().out)
     assert val["split"] == "val" and val["n_videos"] == 4
     assert np.isfinite(val["v2t"]["MnR"])

@@ -15,8 +15,16 @@ from svta.retrieval.base import TextFeatures, VideoFeatures
 from svta.retrieval.xclip import XCLIPWeights, xclip_logits
 
 WORDS, FRAMES, SIZE = 8, 3, 64
-MATRICES = {"global_mat_weight": "D", "word_logit_weight": "W", "frame_logit_weight": "T", "local_mat_weight": "D",
-            "frame_mat_weight": "T", "word_mat_weight": "W", "frame_mat_weight2": "T", "word_mat_weight2": "W"}
+MATRICES = {
+    "global_mat_weight": "D",
+    "word_logit_weight": "W",
+    "frame_logit_weight": "T",
+    "local_mat_weight": "D",
+    "frame_mat_weight": "T",
+    "word_mat_weight": "W",
+    "frame_mat_weight2": "T",
+    "word_mat_weight2": "W",
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +44,9 @@ def batch(n: int = 4, seed: int = 0) -> tuple[torch.Tensor, ...]:
     return tokens, mask, video, frame_mask
 
 
-def random_features(n_text: int, n_video: int, words: int, frames: int, dim: int = 16, seed: int = 0,
-                    dtype: torch.dtype = torch.float32):
+def random_features(
+    n_text: int, n_video: int, words: int, frames: int, dim: int = 16, seed: int = 0, dtype: torch.dtype = torch.float32
+):
     g = torch.Generator().manual_seed(seed)
 
     def unit(*shape: int) -> torch.Tensor:
@@ -45,14 +54,19 @@ def random_features(n_text: int, n_video: int, words: int, frames: int, dim: int
 
     word_mask = torch.ones(n_text, words, dtype=torch.long)
     for i in range(n_text):
-        word_mask[i, 2 + i % (words - 2):] = 0
+        word_mask[i, 2 + i % (words - 2) :] = 0
     frame_mask = torch.ones(n_video, frames, dtype=torch.long)
-    frame_mask[::2, frames - 1:] = 0
+    frame_mask[::2, frames - 1 :] = 0
     text = TextFeatures(embeds=unit(n_text, dim), tokens=unit(n_text, words, dim), mask=word_mask)
     video = VideoFeatures(embeds=unit(n_video, dim), frames=unit(n_video, frames, dim), mask=frame_mask)
     sizes = {"D": dim, "W": words, "T": frames}
-    weights = XCLIPWeights(*(torch.eye(sizes[MATRICES[name]], dtype=dtype) + 0.3 * torch.randn(
-        sizes[MATRICES[name]], sizes[MATRICES[name]], generator=g, dtype=dtype) for name in XCLIPWeights._fields))
+    weights = XCLIPWeights(
+        *(
+            torch.eye(sizes[MATRICES[name]], dtype=dtype)
+            + 0.3 * torch.randn(sizes[MATRICES[name]], sizes[MATRICES[name]], generator=g, dtype=dtype)
+            for name in XCLIPWeights._fields
+        )
+    )
     return text, video, weights
 
 
@@ -61,18 +75,22 @@ def reference_logits(w: XCLIPWeights, text: TextFeatures, video: VideoFeatures) 
     s, words, v, frames = text.embeds, text.tokens, video.embeds, video.frames
     video_sentence = (s @ w.global_mat_weight) @ v.t()
     sim = words @ v.t()  # [a, W, b]
-    video_word = (sim * (torch.softmax(sim / 1e-2, dim=1).permute(0, 2, 1) @ w.word_logit_weight).permute(0, 2, 1)).sum(1)
+    video_word = (sim * (torch.softmax(sim / 1e-2, dim=1).permute(0, 2, 1) @ w.word_logit_weight).permute(0, 2, 1)).sum(
+        1
+    )
     sim = s @ frames.permute(0, 2, 1)  # [b, a, T]
     sentence_frame = (sim * (torch.softmax(sim / 1e-2, dim=-1) @ w.frame_logit_weight)).sum(-1).t()
     a, n_w, d = words.shape
     b, n_f, _ = frames.shape
     fine = ((words.reshape(-1, d) @ w.local_mat_weight) @ frames.reshape(-1, d).t()).view(a, n_w, b, n_f)
-    word_level = ((torch.softmax(fine / 1e-2, dim=1).permute(0, 2, 3, 1) @ w.word_mat_weight).permute(0, 3, 1, 2)
-                  * fine).sum(1)
+    word_level = (
+        (torch.softmax(fine / 1e-2, dim=1).permute(0, 2, 3, 1) @ w.word_mat_weight).permute(0, 3, 1, 2) * fine
+    ).sum(1)
     frame_level = ((torch.softmax(fine / 1e-2, dim=-1) @ w.frame_mat_weight) * fine).sum(-1)
     s2f = ((torch.softmax(word_level / 1e-2, dim=-1) @ w.frame_mat_weight2) * word_level).sum(-1)
-    v2w = ((torch.softmax(frame_level / 1e-2, dim=1).permute(0, 2, 1) @ w.word_mat_weight2).permute(0, 2, 1)
-           * frame_level).sum(1)
+    v2w = (
+        (torch.softmax(frame_level / 1e-2, dim=1).permute(0, 2, 1) @ w.word_mat_weight2).permute(0, 2, 1) * frame_level
+    ).sum(1)
     return (video_sentence + video_word + sentence_frame + (s2f + v2w) / 2) / 4
 
 
@@ -84,8 +102,9 @@ def test_registered_with_xclip_parameter_names(model):
     sizes = {"D": model.spec.embed_dim, "W": WORDS, "T": FRAMES}
     for name, size in MATRICES.items():
         torch.testing.assert_close(state[name], torch.eye(sizes[size]))  # re-mixing starts as the identity
-    assert all(k.startswith(("clip.", "frame_position_embeddings.", "transformerClip.")) or k in MATRICES
-               for k in state)
+    assert all(
+        k.startswith(("clip.", "frame_position_embeddings.", "transformerClip.")) or k in MATRICES for k in state
+    )
     assert "transformerClip.resblocks.0.attn.in_proj_weight" in state and not model.mask_padding
 
 
@@ -117,11 +136,15 @@ def test_scores_stay_float32_under_bf16_autocast():
 
 def test_mask_padding_ignores_padded_words_and_frames():
     text, video, weights = random_features(4, 6, WORDS, FRAMES, seed=5)
-    noisy_text = TextFeatures(text.embeds, torch.where(text.mask[..., None] > 0, text.tokens, torch.randn_like(text.tokens)),
-                              text.mask)
-    noisy_video = VideoFeatures(video.embeds, torch.where(video.mask[..., None] > 0, video.frames,
-                                                          torch.randn_like(video.frames)), video.mask)
-    masked = [xclip_logits(weights, t, v, 1.0, mask_padding=True) for t, v in ((text, video), (noisy_text, noisy_video))]
+    noisy_text = TextFeatures(
+        text.embeds, torch.where(text.mask[..., None] > 0, text.tokens, torch.randn_like(text.tokens)), text.mask
+    )
+    noisy_video = VideoFeatures(
+        video.embeds, torch.where(video.mask[..., None] > 0, video.frames, torch.randn_like(video.frames)), video.mask
+    )
+    masked = [
+        xclip_logits(weights, t, v, 1.0, mask_padding=True) for t, v in ((text, video), (noisy_text, noisy_video))
+    ]
     torch.testing.assert_close(masked[0], masked[1])
     parity = [xclip_logits(weights, t, v, 1.0) for t, v in ((text, video), (noisy_text, noisy_video))]
     assert not torch.allclose(parity[0], parity[1])  # X-CLIP's default attends over padding too
@@ -153,8 +176,9 @@ def test_short_inputs_are_padded_and_long_ones_rejected(model):
         torch.testing.assert_close(short.frames, full.frames)
         torch.testing.assert_close(short.embeds, full.embeds)
         cut = int(mask.sum(1).max())
-        torch.testing.assert_close(model.encode_text(tokens[:, :cut], mask[:, :cut]).tokens,
-                                   model.encode_text(tokens, mask).tokens)
+        torch.testing.assert_close(
+            model.encode_text(tokens[:, :cut], mask[:, :cut]).tokens, model.encode_text(tokens, mask).tokens
+        )
     with pytest.raises(InputError, match="max_frames"):
         model.encode_video(torch.zeros(1, FRAMES + 1, 3, SIZE, SIZE), torch.ones(1, FRAMES + 1))
 
@@ -198,10 +222,36 @@ def test_svta_train_and_eval_run_xclip(tmp_path, capsys):
     from svta.cli.main import main
 
     make_dataset(tmp_path, {"train": 4, "val": 2, "test": 4}, frames=3, size=48)
-    common = ["--quiet", "--root", str(tmp_path), "--set", "train.tensorboard=false", "--set", "train.max_words=16",
-              "--set", "train.temporal_layers=1", "--set", "train.validate_every_epoch=false"]
-    argv = [*common, "train", "--model", "xclip", "--backbone", "tiny", "--frames", "2", "--batch-size", "4",
-            "--epochs", "1", "--workers", "0", "--json"]
+    common = [
+        "--quiet",
+        "--root",
+        str(tmp_path),
+        "--set",
+        "train.tensorboard=false",
+        "--set",
+        "train.max_words=16",
+        "--set",
+        "train.temporal_layers=1",
+        "--set",
+        "train.validate_every_epoch=false",
+    ]
+    argv = [
+        *common,
+        "train",
+        "--model",
+        "xclip",
+        "--backbone",
+        "tiny",
+        "--frames",
+        "2",
+        "--batch-size",
+        "4",
+        "--epochs",
+        "1",
+        "--workers",
+        "0",
+        "--json",
+    ]
     assert main(argv) == 0, capsys.readouterr().err
     trained = json.loads(capsys.readouterr().out)
     assert trained["model"] == "xclip" and trained["n_texts"] == 4 and 0 <= trained["t2v"]["R1"] <= 100

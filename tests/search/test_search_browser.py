@@ -14,8 +14,10 @@ from svta.search.searcher import Searcher
 from svta.search.server import BackgroundServer
 
 # `make test` installs Debian's chromium first (scripts/ensure_chromium.sh); SVTA_CHROMIUM points elsewhere.
-CHROMIUM = Path(os.environ.get("SVTA_CHROMIUM") or next(
-    (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), "/usr/bin/chromium"))
+CHROMIUM = Path(
+    os.environ.get("SVTA_CHROMIUM")
+    or next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), "/usr/bin/chromium")
+)
 FLAGS = [
     "--headless",
     "--no-sandbox",

@@ -145,6 +145,7 @@ def test_ray_engine_builds_the_same_index(tmp_path):
     import tempfile
 
     import ray
+
     root = make_root(tmp_path / "root", CLIPS[:4])
     spec = {"name": "hashing", "dim": 16, "num_frames": 4}
     build_index(root, tmp_path / "local", spec, CONFIG)

@@ -30,10 +30,16 @@ def test_the_labelled_set_is_whole():
 
 def test_details_and_conflicts():
     assert details("Two men in white shirts hit a black dog at night.") == {
-        "count": {"2"}, "gender": {"male"}, "colour": {"white", "black"}, "animal": {"dog"}, "time": {"night"}}
+        "count": {"2"},
+        "gender": {"male"},
+        "colour": {"white", "black"},
+        "animal": {"dog"},
+        "time": {"night"},
+    }
     # The field test's false match: generic traffic wording, different events.
-    assert conflicts("a white car hit the black car turning left",
-                     "a black car on the right turns right at the intersection") == ["side"]
+    assert conflicts(
+        "a white car hit the black car turning left", "a black car on the right turns right at the intersection"
+    ) == ["side"]
     assert agree("A man in a red shirt kicked a man.", "A man wearing red kicks someone on the ground.")
     assert agree("A dog bites a man.", "A white dog bites a man at night.")  # one side omits details: no conflict
 
@@ -66,10 +72,22 @@ def test_default_threshold_with_agreement_on_minilm():
 
 
 def test_overlap_counts_a_near_pair_only_when_details_agree():
-    train = ItemSet("t", "manifest", [SetItem("t0", "A blue car turns right at the crossroads."),
-                                      SetItem("t1", "A dog sleeps on a sofa in the living room.")])
-    evaluation = ItemSet("e", "captions", [SetItem("e0", "A blue car turns left at the crossroads."),
-                                           SetItem("e1", "In the living room a dog is asleep on the sofa.")])
+    train = ItemSet(
+        "t",
+        "manifest",
+        [
+            SetItem("t0", "A blue car turns right at the crossroads."),
+            SetItem("t1", "A dog sleeps on a sofa in the living room."),
+        ],
+    )
+    evaluation = ItemSet(
+        "e",
+        "captions",
+        [
+            SetItem("e0", "A blue car turns left at the crossroads."),
+            SetItem("e1", "In the living room a dog is asleep on the sofa."),
+        ],
+    )
     strict = check_overlap(train, evaluation)
     assert strict.flagged == {"e1": ["near"]} and strict.near_rejected == 1
     loose = check_overlap(train, evaluation, OverlapOptions(near_agreement=False))

@@ -45,23 +45,37 @@ def test_clean_subset_equals_a_dataset_without_the_items(captions_per_video):
 
 
 def test_transfer_table_is_the_seed_layout_with_sumr():
-    metrics = {"t2v": {"R1": 10.0, "R5": 30.0, "R10": 40.0, "MdR": 12.0, "MnR": 30.5},
-               "v2t": {"R1": 11.0, "R5": 29.0, "R10": 41.5, "MdR": 13.0, "MnR": 31.0}}
+    metrics = {
+        "t2v": {"R1": 10.0, "R5": 30.0, "R10": 40.0, "MdR": 12.0, "MnR": 30.5},
+        "v2t": {"R1": 11.0, "R5": 29.0, "R10": 41.5, "MdR": 13.0, "MnR": 31.0},
+    }
     assert sum_r(metrics) == pytest.approx(161.5)
     lines = transfer_table({"GRAM full (290)": metrics}).splitlines()
     assert lines[0] == ("| Method | T2V R@1 | R@5 | R@10 | MdR | MnR | V2T R@1 | R@5 | R@10 | MdR | MnR | SumR |")
-    assert lines[2] == "| GRAM full (290) | 10.0 | 30.0 | 40.0 | 12.0 | 30.5 | 11.0 | 29.0 | 41.5 | 13.0 | 31.0 | 161.5 |"
+    assert (
+        lines[2] == "| GRAM full (290) | 10.0 | 30.0 | 40.0 | 12.0 | 30.5 | 11.0 | 29.0 | 41.5 | 13.0 | 31.0 | 161.5 |"
+    )
     # With gallery sizes each row carries its chance level: R@K = 100 K / N, SumR = 2 * 1600 / N.
-    chance = transfer_table({"full (290)": metrics, "clean (75)": metrics}, galleries={"full (290)": 290,
-                                                                                      "clean (75)": 75}).splitlines()
+    chance = transfer_table(
+        {"full (290)": metrics, "clean (75)": metrics}, galleries={"full (290)": 290, "clean (75)": 75}
+    ).splitlines()
     assert chance[0].endswith("| SumR | chance R@1 | chance SumR |")
     assert chance[2].endswith("| 161.5 | 0.3 | 11.0 |") and chance[3].endswith("| 161.5 | 1.3 | 42.7 |")
 
 
 def _report(evaluation: ItemSet, flagged: dict[str, list[str]]) -> OverlapReport:
-    return OverlapReport(eval=evaluation.summary(), train={"name": "t/train+val"}, options={},
-                         counts={k: 0 for k in KINDS}, n_pairs={}, flagged=flagged, train_flagged={}, pairs=[],
-                         best_text_similarity={}, histogram={"edges": [], "counts": []})
+    return OverlapReport(
+        eval=evaluation.summary(),
+        train={"name": "t/train+val"},
+        options={},
+        counts={k: 0 for k in KINDS},
+        n_pairs={},
+        flagged=flagged,
+        train_flagged={},
+        pairs=[],
+        best_text_similarity={},
+        histogram={"edges": [], "counts": []},
+    )
 
 
 def test_reports_of_another_set_are_refused():

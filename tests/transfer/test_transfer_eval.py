@@ -62,9 +62,13 @@ def test_clean_view_equals_a_set_that_never_had_the_items(world, model, tmp_path
     assert result.clean == baseline.full and result.full != result.clean
     assert result.full["t2v"]["n_tied"] == 0 and result.full["t2v"]["MdR"] > 1  # distinct scores, real ranks
     assert result.counts == {"texts": 8, "videos": 8, "excluded": 2, "clean_texts": 6, "clean_videos": 6}
-    assert result.full["SumR"] == pytest.approx(sum(result.full[d][r] for d in ("t2v", "v2t") for r in ("R1", "R5", "R10")))
+    assert result.full["SumR"] == pytest.approx(
+        sum(result.full[d][r] for d in ("t2v", "v2t") for r in ("R1", "R5", "R10"))
+    )
     table = result.table().splitlines()
-    assert table[0].endswith("| SumR | chance R@1 | chance SumR |") and "full (8)" in table[2] and "clean (6)" in table[3]
+    assert (
+        table[0].endswith("| SumR | chance R@1 | chance SumR |") and "full (8)" in table[2] and "clean (6)" in table[3]
+    )
     # Each row names the model and carries the chance level of its own gallery (8 and 6 videos).
     assert table[2].startswith(f"| {info['name']} · ") and table[2].endswith("| 12.5 | 350.0 |")
     assert table[3].endswith("| 16.7 | 400.0 |")
@@ -73,18 +77,23 @@ def test_clean_view_equals_a_set_that_never_had_the_items(world, model, tmp_path
 
 def test_manifest_set_matches_the_retrieval_evaluator(world, model):
     from svta.retrieval.evaluate import evaluate_model
-    
+
     net, _ = model
-    root = write_training_root(world["base"] / "with-videos", UNRELATED, [textured_clip(i) for i in range(len(UNRELATED))])
+    root = write_training_root(
+        world["base"] / "with-videos", UNRELATED, [textured_clip(i) for i in range(len(UNRELATED))]
+    )
     ours = evaluate_transfer(net, load_set(f"manifest:{root}", split="train"))
     reference = evaluate_model(net, root, "train")
     assert {d: ours.full[d] for d in ("t2v", "v2t")} == reference.metrics
     # Several sentences per recording (UCA without clips): one caption group per video.
-    uca = write_uca(world["base"] / "UCFCrime_Test.json", {
-        "Abuse028_x264": [(0, 1, "A man lifts a stick."), (1, 2, "He hits the dog.")],
-        "Arrest001_x264": [(0, 1, "Officers run to a car.")],
-        "Explosion002_x264": [(0, 2, "Fire bursts from a tank.")],
-    })
+    uca = write_uca(
+        world["base"] / "UCFCrime_Test.json",
+        {
+            "Abuse028_x264": [(0, 1, "A man lifts a stick."), (1, 2, "He hits the dog.")],
+            "Arrest001_x264": [(0, 1, "Officers run to a car.")],
+            "Explosion002_x264": [(0, 2, "Fire bursts from a tank.")],
+        },
+    )
     multi = evaluate_transfer(net, load_uca(uca, world["videos"]))
     assert multi.counts["texts"] == 4 and multi.counts["videos"] == 3 and multi.full["v2t"]["n_queries"] == 3
 
@@ -99,20 +108,52 @@ def test_build_exclude_from_drops_overlapping_training_items(world, tmp_path, ca
 
     captions = [UCF_ROWS[VERBATIM][1], PARAPHRASE, *UNRELATED]
     root = write_caption_root(tmp_path / "root", captions)
-    assert main(["--quiet", "build", "--root", str(root), "--exclude-from", f"ucfcrime-ar:{world['sheet']}",
-                 "--json"]) == 0
+    assert (
+        main(["--quiet", "build", "--root", str(root), "--exclude-from", f"ucfcrime-ar:{world['sheet']}", "--json"])
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     ids = {row["id"] for row in read_records(root / "manifest.parquet", "manifest")}
     assert ids == {f"cap-{i:03d}" for i in range(2, len(captions))} and result["n_items"] == len(UNRELATED)
     reasons = dict(map(tuple, result["skipped"]))
-    assert reasons == {"cap-000": "overlaps ucfcrime-ar:ucf_crime_test.xlsx (exact)",
-                       "cap-001": "overlaps ucfcrime-ar:ucf_crime_test.xlsx (near)"}
+    assert reasons == {
+        "cap-000": "overlaps ucfcrime-ar:ucf_crime_test.xlsx (exact)",
+        "cap-001": "overlaps ucfcrime-ar:ucf_crime_test.xlsx (near)",
+    }
     # A saved overlap report works as the source too.
-    assert main(["--quiet", "overlap", "--train", str(root), "--train-table", "captions", "--eval",
-                 str(world["sheet"]), "--out", str(tmp_path / "report"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "--quiet",
+                "overlap",
+                "--train",
+                str(root),
+                "--train-table",
+                "captions",
+                "--eval",
+                str(world["sheet"]),
+                "--out",
+                str(tmp_path / "report"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert main(["--quiet", "build", "--root", str(root), "--exclude-from", str(tmp_path / "report" / "overlap.json"),
-                 "--json"]) == 0
+    assert (
+        main(
+            [
+                "--quiet",
+                "build",
+                "--root",
+                str(root),
+                "--exclude-from",
+                str(tmp_path / "report" / "overlap.json"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["n_items"] == len(UNRELATED)
 
 
@@ -121,12 +162,41 @@ def test_cli_eval_on_ucfcrime_ar_full_and_clean(world, tmp_path, capsys):
 
     from svta.cli.main import main
 
-    assert main(["--quiet", "overlap", "--train", str(world["root"]), "--eval", f"ucfcrime-ar:{world['sheet']}",
-                 "--out", str(tmp_path / "overlap"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "--quiet",
+                "overlap",
+                "--train",
+                str(world["root"]),
+                "--eval",
+                f"ucfcrime-ar:{world['sheet']}",
+                "--out",
+                str(tmp_path / "overlap"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    base = ["--quiet", "eval", "--checkpoint", str(world["checkpoint"]), "--frames", str(FRAMES), "--workers", "0",
-            "--device", "cpu", "--dataset", "ucfcrime-ar", "--annotations", str(world["sheet"]),
-            "--videos", str(world["videos"])]
+    base = [
+        "--quiet",
+        "eval",
+        "--checkpoint",
+        str(world["checkpoint"]),
+        "--frames",
+        str(FRAMES),
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--dataset",
+        "ucfcrime-ar",
+        "--annotations",
+        str(world["sheet"]),
+        "--videos",
+        str(world["videos"]),
+    ]
     report_json = str(tmp_path / "overlap" / "overlap.json")
     assert main([*base, "--exclude-overlap", report_json, "--output", str(tmp_path / "t.json"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -138,19 +208,48 @@ def test_cli_eval_on_ucfcrime_ar_full_and_clean(world, tmp_path, capsys):
     assert "| SumR |" in table and "full (8)" in table and "clean (7)" in table and "1 overlapping item(s)" in table
     # Bad input is one line naming the row.
     bad = write_sheet(tmp_path / "bad.xlsx", [*UCF_ROWS[:2], ("Abuse/Abuse999_x264.mp4", "A man kicks a door.")])
-    assert main(["eval", "--checkpoint", str(world["checkpoint"]), "--dataset", f"ucfcrime-ar:{bad}",
-                 "--videos", str(world["videos"])]) == 2
+    assert (
+        main(
+            [
+                "eval",
+                "--checkpoint",
+                str(world["checkpoint"]),
+                "--dataset",
+                f"ucfcrime-ar:{bad}",
+                "--videos",
+                str(world["videos"]),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "row 4 (Abuse/Abuse999_x264.mp4): no video file matches" in err
     assert "\n" not in err
     # Skipping bad rows lists them (text and JSON) and exits 3 after the table; any spelling of the kind works.
-    skip = ["--quiet", "eval", "--checkpoint", str(world["checkpoint"]), "--frames", str(FRAMES), "--workers", "0",
-            "--device", "cpu", "--dataset", "ucfcrime_ar", "--annotations", str(bad), "--videos", str(world["videos"]),
-            "--skip-bad-rows"]
+    skip = [
+        "--quiet",
+        "eval",
+        "--checkpoint",
+        str(world["checkpoint"]),
+        "--frames",
+        str(FRAMES),
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--dataset",
+        "ucfcrime_ar",
+        "--annotations",
+        str(bad),
+        "--videos",
+        str(world["videos"]),
+        "--skip-bad-rows",
+    ]
     assert main([*skip, "--json"]) == 3
     captured = capsys.readouterr()
     assert json.loads(captured.out)["skipped_rows"] == [
-        {"where": "row 4 (Abuse/Abuse999_x264.mp4)", "why": f"no video file matches it under {world['videos']}"}]
+        {"where": "row 4 (Abuse/Abuse999_x264.mp4)", "why": f"no video file matches it under {world['videos']}"}
+    ]
     assert "1 item(s) skipped" in captured.err
     assert main(skip) == 3
     captured = capsys.readouterr()
@@ -168,14 +267,53 @@ def test_cli_eval_run_on_its_own_manifest_with_exclusions(world, tmp_path, capsy
     run = tmp_path / "root" / "runs" / "r1"
     run.mkdir(parents=True)
     shutil.copy(world["checkpoint"], run / BEST_MODEL_FILE)
-    write_config(run, {"root": str(root), "train": {"model": "clip4clip-meanp", "max_frames": FRAMES,
-                                                    "max_words": WORDS, "sample_fps": None}})
+    write_config(
+        run,
+        {
+            "root": str(root),
+            "train": {"model": "clip4clip-meanp", "max_frames": FRAMES, "max_words": WORDS, "sample_fps": None},
+        },
+    )
     other = write_training_root(tmp_path / "other", UNRELATED[:2])  # its captions overlap two of ours
-    assert main(["--quiet", "overlap", "--train", str(other), "--eval", f"manifest:{root}", "--split", "train",
-                 "--out", str(tmp_path / "ov"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "--quiet",
+                "overlap",
+                "--train",
+                str(other),
+                "--eval",
+                f"manifest:{root}",
+                "--split",
+                "train",
+                "--out",
+                str(tmp_path / "ov"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert main(["--quiet", "eval", "--run", str(run), "--split", "train", "--workers", "0", "--device", "cpu",
-                 "--exclude-overlap", str(tmp_path / "ov"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "--quiet",
+                "eval",
+                "--run",
+                str(run),
+                "--split",
+                "train",
+                "--workers",
+                "0",
+                "--device",
+                "cpu",
+                "--exclude-overlap",
+                str(tmp_path / "ov"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["counts"] == {"texts": 6, "videos": 6, "excluded": 2, "clean_texts": 4, "clean_videos": 4}
     assert data["model"]["run"] == str(run) and data["excluded"] == ["train-000", "train-001"]

@@ -92,19 +92,32 @@ def test_same_source_recording_and_identical_files():
     def item(item_id: str, caption: str, key: str | None = None, sha: str | None = None) -> SetItem:
         return SetItem(item_id, caption, source_key=key, sha256=sha)
 
-    train = ItemSet("train", "captions", [item("uca-1", "A man walks into a yard.", "abuse028_x264"),
-                                          item("t-2", "Rain falls on a parked truck.", None, "f" * 64)])
-    evaluation = ItemSet("eval", "manifest", [item("Abuse028_x264", "A man beats a dog.", "abuse028_x264"),
-                                              item("e-2", "Birds fly over a lake.", None, "f" * 64),
-                                              item("e-3", "A boy rides a bike.", None, "0" * 64)])
+    train = ItemSet(
+        "train",
+        "captions",
+        [
+            item("uca-1", "A man walks into a yard.", "abuse028_x264"),
+            item("t-2", "Rain falls on a parked truck.", None, "f" * 64),
+        ],
+    )
+    evaluation = ItemSet(
+        "eval",
+        "manifest",
+        [
+            item("Abuse028_x264", "A man beats a dog.", "abuse028_x264"),
+            item("e-2", "Birds fly over a lake.", None, "f" * 64),
+            item("e-3", "A boy rides a bike.", None, "0" * 64),
+        ],
+    )
     report = check_overlap(train, evaluation)
     assert report.flagged == {"Abuse028_x264": ["source"], "e-2": ["video_hash"]}
     assert report.train_flagged == {"uca-1": ["source"], "t-2": ["video_hash"]}
 
 
 def test_cli_overlap_writes_the_report(world, capsys):
-    code = main(["--quiet", "overlap", "--train", str(world["root"]), "--eval", f"ucfcrime-ar:{world['sheet']}",
-                 "--json"])
+    code = main(
+        ["--quiet", "overlap", "--train", str(world["root"]), "--eval", f"ucfcrime-ar:{world['sheet']}", "--json"]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["counts"]["any"] == 2 and out["n_eval"] == 8 and out["n_train"] == 8
@@ -118,15 +131,19 @@ def test_video_hash_fires_for_a_byte_identical_ucfcrime_ar_video(world, tmp_path
     """#15.12: evaluation videos are hashed when given, so a byte-identical training copy is a video_hash match."""
     import shutil
 
-    root = write_training_root(tmp_path / "train", ["a cat sleeps on a sofa", "a bus stops at a red light"],
-                               [textured_clip(300), textured_clip(301)])
+    root = write_training_root(
+        tmp_path / "train",
+        ["a cat sleeps on a sofa", "a bus stops at a red light"],
+        [textured_clip(300), textured_clip(301)],
+    )
     copied = world["videos"] / "Anomaly-Videos-Part-1/Burglary/Burglary021_x264.mp4"
     shutil.copyfile(copied, root / "videos/train-001.mp4")
     training = load_training_set(root)
     from svta.video_io import sha256_file
 
-    training = ItemSet(training.name, training.kind, [item.but(sha256=sha256_file(item.video))
-                                                      for item in training.items])
+    training = ItemSet(
+        training.name, training.kind, [item.but(sha256=sha256_file(item.video)) for item in training.items]
+    )
     report = check_overlap(training, load_ucfcrime_ar(world["sheet"], world["videos"]))
     assert report.counts["video_hash"] == 1 and report.flagged["Burglary021_x264"] == ["video_hash"]
     assert check_overlap(training, load_ucfcrime_ar(world["sheet"])).counts["video_hash"] == 0  # no videos: no hash
@@ -134,13 +151,23 @@ def test_video_hash_fires_for_a_byte_identical_ucfcrime_ar_video(world, tmp_path
 
 def test_cli_overlap_lists_skipped_rows_and_exits_3(world, tmp_path, capsys):
     sheet = write_sheet(tmp_path / "ucf_crime_test.xlsx", [*UCF_ROWS[:3], ("Arson/Arson007_x264.mp4", "  ")])
-    args = ["--quiet", "overlap", "--train", str(world["root"]), "--eval", f"ucfcrime_ar:{sheet}", "--skip-bad-rows",
-            "--out", str(tmp_path / "report")]
+    args = [
+        "--quiet",
+        "overlap",
+        "--train",
+        str(world["root"]),
+        "--eval",
+        f"ucfcrime_ar:{sheet}",
+        "--skip-bad-rows",
+        "--out",
+        str(tmp_path / "report"),
+    ]
     assert main([*args, "--json"]) == 3
     captured = capsys.readouterr()
     out = json.loads(captured.out)
-    assert out["skipped"] == [{"where": "row 5 (Arson/Arson007_x264.mp4)",
-                               "why": "empty or unusable 'English Text' caption (empty)"}]
+    assert out["skipped"] == [
+        {"where": "row 5 (Arson/Arson007_x264.mp4)", "why": "empty or unusable 'English Text' caption (empty)"}
+    ]
     assert "1 item(s) skipped" in captured.err
     assert main(args) == 3
     err = capsys.readouterr().err

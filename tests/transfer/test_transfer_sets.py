@@ -34,9 +34,17 @@ def test_ucfcrime_ar_joins_spreadsheet_and_videos(tmp_path, ucf_videos, suffix):
     first, explosion, normal = items.items[0], items.items[2], items.items[4]
     # Videos found below the nested archive folder; stray newlines stripped from names and captions.
     assert first.video == ucf_videos / "Anomaly-Videos-Part-1/Abuse/Abuse028_x264.mp4"
-    assert explosion.caption == "A gas tank exploded at a roadside station, sending flames and black smoke into the sky."
-    assert (first.category, first.is_anomaly) == ("abuse", True) and (normal.category, normal.is_anomaly) == ("walking", False)
-    assert first.ref == f"{sheet.name}: " + ("row 2" if suffix == ".xlsx" else "line 2") and first.source_key == "abuse028_x264"
+    assert (
+        explosion.caption == "A gas tank exploded at a roadside station, sending flames and black smoke into the sky."
+    )
+    assert (first.category, first.is_anomaly) == ("abuse", True) and (normal.category, normal.is_anomaly) == (
+        "walking",
+        False,
+    )
+    assert (
+        first.ref == f"{sheet.name}: " + ("row 2" if suffix == ".xlsx" else "line 2")
+        and first.source_key == "abuse028_x264"
+    )
     assert items.has_videos and items.kind == "ucfcrime-ar" and len(items.fingerprint()) == 16
     # Given videos are hashed, so the overlap check's video_hash kind can fire for UCFCrime-AR.
     from svta.video_io import sha256_file
@@ -63,7 +71,9 @@ def test_ucfcrime_ar_unknown_video_and_empty_caption_name_their_rows(tmp_path, u
     assert "row 6 (Arson/Arson007_x264.mp4): empty or unusable 'English Text' caption" in message
     skipped = load_ucfcrime_ar(sheet, ucf_videos, bad_rows="skip")
     assert len(skipped) == 3 and [where for where, _ in skipped.skipped] == [
-        "row 5 (Abuse/Abuse999_x264.mp4)", "row 6 (Arson/Arson007_x264.mp4)"]
+        "row 5 (Abuse/Abuse999_x264.mp4)",
+        "row 6 (Arson/Arson007_x264.mp4)",
+    ]
     # CSV messages count physical lines: each name above carries a newline, so rows span two lines.
     duplicate = write_sheet(tmp_path / "dup.csv", [UCF_ROWS[0], UCF_ROWS[1], UCF_ROWS[0]])
     with pytest.raises(InputError, match=r"line 6 \(Abuse/Abuse028_x264.mp4\): video already listed at line 2"):
@@ -76,10 +86,13 @@ def test_uca_sentences_and_clip_extraction(tmp_path):
     videos = tmp_path / "ucf"
     write_mp4(videos / "Abuse" / "Abuse037_x264.mp4", textured_clip(1, frames=40), fps=8, preset="ultrafast")
     write_mp4(videos / "Normal_Videos_015_x264.mp4", textured_clip(2, frames=40), fps=8, preset="ultrafast")
-    path = write_uca(tmp_path / "UCFCrime_Test.json", {
-        "Abuse037_x264": [(0.0, 1.0, "A man walks into a room."), (1.0, 2.5, "He kicks a dog twice.")],
-        "Normal_Videos_015_x264": [(0.5, 4.0, "People stand at a bus stop.")],
-    })
+    path = write_uca(
+        tmp_path / "UCFCrime_Test.json",
+        {
+            "Abuse037_x264": [(0.0, 1.0, "A man walks into a room."), (1.0, 2.5, "He kicks a dog twice.")],
+            "Normal_Videos_015_x264": [(0.5, 4.0, "People stand at a bus stop.")],
+        },
+    )
     whole = load_uca(path, videos)
     assert [i.id for i in whole.items] == ["Abuse037_x264#0", "Abuse037_x264#1", "Normal_Videos_015_x264#0"]
     assert whole.items[0].video == whole.items[1].video == videos / "Abuse" / "Abuse037_x264.mp4"
@@ -96,10 +109,13 @@ def test_uca_bad_sentences_name_their_lines(tmp_path):
 
     videos = tmp_path / "ucf"
     write_mp4(videos / "Abuse037_x264.mp4", textured_clip(1, frames=16), fps=8, preset="ultrafast")
-    path = write_uca(tmp_path / "UCFCrime_Test.json", {
-        "Abuse037_x264": [(0.0, 1.0, ""), (3.0, 1.0, "Backwards stamp."), (9.0, 12.0, "After the end.")],
-        "Stealing100_x264": [(0.0, 1.0, "Nobody has this video.")],
-    })
+    path = write_uca(
+        tmp_path / "UCFCrime_Test.json",
+        {
+            "Abuse037_x264": [(0.0, 1.0, ""), (3.0, 1.0, "Backwards stamp."), (9.0, 12.0, "After the end.")],
+            "Stealing100_x264": [(0.0, 1.0, "Nobody has this video.")],
+        },
+    )
     with pytest.raises(InputError) as caught:
         load_uca(path, videos, clips_dir=tmp_path / "clips")
     message = str(caught.value)

@@ -22,8 +22,21 @@ EXIT_S = 20  # the kernel (Linux) or the parent-pid watch (every 0.5 s) ends the
 
 def _start_generation(root: Path) -> subprocess.Popen:
     env = {**os.environ, "SVTA_QUIET": "1"}
-    command = [sys.executable, "-m", "svta.cli.main", "videos", "generate", "--root", str(root), "--workers", "2",
-               "--size", "48", "--frames", "8"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "svta.cli.main",
+        "videos",
+        "generate",
+        "--root",
+        str(root),
+        "--workers",
+        "2",
+        "--size",
+        "48",
+        "--frames",
+        "8",
+    ]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

@@ -163,12 +163,24 @@ def test_bystanders_crowd_and_weather_render_their_pinned_bytes():
 def test_categories_outside_the_taxonomy_render_their_pinned_bytes():
     user = Taxonomy.from_records(
         [
-            {"id": "custom_hazard", "name": "custom hazard", "kind": "anomaly", "group": "hazard",
-             "description": "x", "synonyms": ["tag one"]},
-            {"id": "custom_new", "name": "custom new", "kind": "normal", "group": "made_up",
-             "description": "x", "synonyms": ["tag two"]},
+            {
+                "id": "custom_hazard",
+                "name": "custom hazard",
+                "kind": "anomaly",
+                "group": "hazard",
+                "description": "x",
+                "synonyms": ["tag one"],
+            },
+            {
+                "id": "custom_new",
+                "name": "custom new",
+                "kind": "normal",
+                "group": "made_up",
+                "description": "x",
+                "synonyms": ["tag two"],
+            },
         ]
-    )  # fmt: skip
+    )
     got = [
         _digest(render_clip("A person.", resolve_choice(label, "A person.", user), 4, 5, 48, 48))
         for label in ("custom_hazard", "custom_new", "not_in_any_taxonomy", "abuse")

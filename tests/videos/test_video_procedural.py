@@ -48,16 +48,30 @@ def test_every_category_renders_decodes_and_differs(tmp_path):
 def test_shipped_taxonomy_gives_every_category_a_distinct_known_program():
     taxonomy = default_taxonomy()
     assert all(c.motion is not None and c.motion["program"] in PROGRAMS for c in taxonomy)
-    programs = [(c.motion["program"], tuple(sorted((k, v) for k, v in c.motion.items() if k not in MOTION_KEYS)))
-                for c in taxonomy]  # fmt: skip
+    programs = [
+        (c.motion["program"], tuple(sorted((k, v) for k, v in c.motion.items() if k not in MOTION_KEYS)))
+        for c in taxonomy
+    ]
     assert len(set(programs)) == len(programs)
     choice = choose_program(taxonomy.get("arson"))
-    assert (choice.program, choice.place, choice.time, choice.params.options) == ("blaze", "street", "night", {"mode": "arson"})
+    assert (choice.program, choice.place, choice.time, choice.params.options) == (
+        "blaze",
+        "street",
+        "night",
+        {"mode": "arson"},
+    )
 
 
 def _user_taxonomy(motion) -> Taxonomy:
-    record = {"id": "pushing", "name": "pushing", "kind": "anomaly", "group": "violence", "description": "x",
-              "synonyms": ["shove"], "motion": motion}  # fmt: skip
+    record = {
+        "id": "pushing",
+        "name": "pushing",
+        "kind": "anomaly",
+        "group": "violence",
+        "description": "x",
+        "synonyms": ["shove"],
+        "motion": motion,
+    }
     return Taxonomy.from_records([record], "mine.yaml")
 
 

@@ -15,6 +15,7 @@ from svta.videos.generate import generate_videos
 
 def test_ray_engine_generates_a_small_batch(tmp_path, small):
     import ray
+
     ids = write_captions(tmp_path, [(f"A man in green runs in the park, take {i}.", "running") for i in range(6)])
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay under 108 bytes
     ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, log_to_driver=False)

@@ -22,8 +22,16 @@ STEPS = 4
 
 
 def tiny(**wan) -> VideosConfig:
-    base = {"model": "random:tiny", "height": 32, "width": 32, "num_frames": 5, "steps": STEPS, "dtype": "float32",
-            "device": "cpu", "max_sequence_length": 16}  # fmt: skip
+    base = {
+        "model": "random:tiny",
+        "height": 32,
+        "width": 32,
+        "num_frames": 5,
+        "steps": STEPS,
+        "dtype": "float32",
+        "device": "cpu",
+        "max_sequence_length": 16,
+    }
     return VideosConfig(backend="wan", wan=WanConfig(**{**base, **wan}))
 
 
@@ -146,14 +154,44 @@ def test_repo_in_the_diffusers_layout_runs_through_the_cli(wan_repo, tmp_path, c
     from svta.cli.main import main
 
     assert {"model_index.json", "transformer", "vae", "text_encoder", "tokenizer", "scheduler"} <= {
-        p.name for p in wan_repo.iterdir()}
+        p.name for p in wan_repo.iterdir()
+    }
     write_captions(tmp_path, [("A man in red runs.", None)])
-    sizes = [f"videos.wan.{k}={v}" for k, v in (("height", 32), ("width", 32), ("num_frames", 5),
-                                                ("max_sequence_length", 16), ("dtype", "float32"))]
+    sizes = [
+        f"videos.wan.{k}={v}"
+        for k, v in (
+            ("height", 32),
+            ("width", 32),
+            ("num_frames", 5),
+            ("max_sequence_length", 16),
+            ("dtype", "float32"),
+        )
+    ]
     argv = [arg for setting in sizes for arg in ("--set", setting)]
-    code = main(["--quiet", *argv, "videos", "generate", "--root", str(tmp_path), "--backend", "wan", "--wan-model",
-                 str(wan_repo), "--cache", "teacache", "--fp8", "--offload", "model", "--device", "cpu", "--steps", "2",
-                 "--json"])
+    code = main(
+        [
+            "--quiet",
+            *argv,
+            "videos",
+            "generate",
+            "--root",
+            str(tmp_path),
+            "--backend",
+            "wan",
+            "--wan-model",
+            str(wan_repo),
+            "--cache",
+            "teacache",
+            "--fp8",
+            "--offload",
+            "model",
+            "--device",
+            "cpu",
+            "--steps",
+            "2",
+            "--json",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     result = json.loads(capsys.readouterr().out)
     assert result["generated"] == 1 and not result["failed"]
@@ -166,7 +204,8 @@ def test_repo_in_the_diffusers_layout_runs_through_the_cli(wan_repo, tmp_path, c
 def test_random_tiny_covers_wide_latents():
     # 528 px wide = 33 latent patches per row: beyond the rotary table the tiny config once had (32).
     backend = __import__("svta.videos.wan", fromlist=["WanVideoBackend"]).WanVideoBackend(
-        tiny(width=528, height=16, num_frames=1, steps=1))
+        tiny(width=528, height=16, num_frames=1, steps=1)
+    )
     assert backend.generate(REQUESTS[:1])[0].shape == (1, 16, 528, 3)
 
 

@@ -330,10 +330,22 @@ def plot_clusters(
     groups = sorted(set(group_of_cluster.values()))
     for i, group in enumerate(groups):
         members = keep[np.isin(labels[keep], [c for c, g in group_of_cluster.items() if g == group])]
-        ax.scatter(points[members, 0], points[members, 1], color=palette[i % len(palette)], s=10, alpha=0.75,
-                   label=f"{group.replace('_', ' ')} ({len(members)})")  # fmt: skip
-    ax.legend(title="taxonomy group (points)", fontsize=7, title_fontsize=8, loc="center left",
-              bbox_to_anchor=(1.01, 0.5), frameon=False)  # fmt: skip
+        ax.scatter(
+            points[members, 0],
+            points[members, 1],
+            color=palette[i % len(palette)],
+            s=10,
+            alpha=0.75,
+            label=f"{group.replace('_', ' ')} ({len(members)})",
+        )
+    ax.legend(
+        title="taxonomy group (points)",
+        fontsize=7,
+        title_fontsize=8,
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        frameon=False,
+    )
     named = f"the {n_named} largest named (occurrences)"
     ax.set_title(f"{result.n_texts} {result.source} in {result.k} clusters (PCA); {named}")
     ax.set_xlabel("PC 1")

@@ -63,7 +63,12 @@ def write_summary(path: Path, result: ClusterResult, taxonomy: Taxonomy) -> Path
             "```",
             "",
         ]
-    lines += ["## All clusters", "", "| cluster | size | uses | name | nearest category | similarity |", "|---|---|---|---|---|---|"]
+    lines += [
+        "## All clusters",
+        "",
+        "| cluster | size | uses | name | nearest category | similarity |",
+        "|---|---|---|---|---|---|",
+    ]
     for info in sorted(result.clusters, key=lambda c: -c.weight):
         mark = " (candidate)" if info.candidate else ""
         lines.append(

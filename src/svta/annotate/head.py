@@ -115,8 +115,12 @@ class MiniLMHeadClassifier:
         if not extra:
             return 0
         repeat = max(1, int(self.head_config.reviewed_weight))
-        vectors = np.concatenate([self.weights["vectors"], np.repeat(self.embed([t for t, _ in extra]), repeat, axis=0)])
-        labels = [self.ids.index(c) for _, c in self.pairs] + [self.ids.index(c) for _, c in extra for _ in range(repeat)]
+        vectors = np.concatenate(
+            [self.weights["vectors"], np.repeat(self.embed([t for t, _ in extra]), repeat, axis=0)]
+        )
+        labels = [self.ids.index(c) for _, c in self.pairs] + [
+            self.ids.index(c) for _, c in extra for _ in range(repeat)
+        ]
         fitted = fit_heads(vectors, np.asarray(labels), self.kinds, self.head_config.c, self.head_config.anomaly_c)
         self.weights = {**fitted, "vectors": self.weights["vectors"]}
         return len(extra)
@@ -153,9 +157,12 @@ class MiniLMHeadClassifier:
         texts = tuple(text for text, _ in pairs)
         labels = tuple(self.ids.index(category) for _, category in pairs)
         spec = HeadSpec(
-            self.config.embedder, self.config.embedder_model, self.head_config.c, self.head_config.anomaly_c,
+            self.config.embedder,
+            self.config.embedder_model,
+            self.head_config.c,
+            self.head_config.anomaly_c,
             str(cache_directory(self.head_config)),
-        )  # fmt: skip
+        )
         return _fit_cached(spec, texts, labels, tuple(self.kinds.tolist()))
 
 
@@ -237,4 +244,3 @@ def _save_npz(path: Path, weights: dict[str, Any]) -> None:
             np.savez(handle, **weights)
     except OSError:
         pass  # a read-only home only costs a refit next time
-

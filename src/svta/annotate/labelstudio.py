@@ -61,8 +61,12 @@ def labeling_config(taxonomy: Taxonomy, config: ReviewConfig | None = None, fram
     """Label Studio's labelling config: the video at ``framerate``, its caption, one single choice per
     category, then "Not an anomaly" and "Unusable clip"."""
     config = config or ReviewConfig()
-    lines = [f"    <Choice value={quoteattr(c.name)} hint={quoteattr(f'{c.kind}: {c.description}')}/>" for c in taxonomy]
-    lines += [f"    <Choice value={quoteattr(name)} hint={quoteattr(_VERDICT_HINTS[key])}/>" for key, name in VERDICTS.items()]
+    lines = [
+        f"    <Choice value={quoteattr(c.name)} hint={quoteattr(f'{c.kind}: {c.description}')}/>" for c in taxonomy
+    ]
+    lines += [
+        f"    <Choice value={quoteattr(name)} hint={quoteattr(_VERDICT_HINTS[key])}/>" for key, name in VERDICTS.items()
+    ]
     choices = "\n".join(lines)
     return (
         "<View>\n"
@@ -141,8 +145,10 @@ def export_label_studio(
     """
     root, config, taxonomy = Path(root), config or ReviewConfig(), resolve_taxonomy(taxonomy)
     if labelstudio_url and not token:
-        raise InputError("--labelstudio-url needs --token (or LABEL_STUDIO_API_KEY): a personal access token "
-                         "from Label Studio's Account & Settings page")  # fmt: skip
+        raise InputError(
+            "--labelstudio-url needs --token (or LABEL_STUDIO_API_KEY): a personal access token "
+            "from Label Studio's Account & Settings page"
+        )
     out = Path(out_dir) if out_dir else root / "review"
     items = review_items(root, taxonomy, include_reviewed=include_reviewed, max_confidence=max_confidence)
     tasks = [task(item, root, taxonomy, config) for item in items]
@@ -157,8 +163,13 @@ def export_label_studio(
         title = project_title or f"svta review: {root.resolve().name}"
         clips = clips_folder(root, [item.video for item in items if item.video])
         project = create_review_project(labelstudio_url, token, title, label_config, tasks, clips)
-        result.project = {"id": project.id, "url": project.url, "storage_id": project.storage_id,
-                          "n_tasks": project.n_tasks, "clips_dir": str(clips)}  # fmt: skip
+        result.project = {
+            "id": project.id,
+            "url": project.url,
+            "storage_id": project.storage_id,
+            "n_tasks": project.n_tasks,
+            "clips_dir": str(clips),
+        }
     return result
 
 

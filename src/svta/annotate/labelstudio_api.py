@@ -82,8 +82,9 @@ class LabelStudioAPI:
                 text = response.read()
         except urllib.error.HTTPError as exc:
             detail = _error_detail(exc.read().decode(errors="replace"))
-            raise BackendError(f"Label Studio at {self.url}: {method} {path}: HTTP {exc.code}: {detail}"
-                               f"{_hint(exc.code, path)}") from None  # fmt: skip
+            raise BackendError(
+                f"Label Studio at {self.url}: {method} {path}: HTTP {exc.code}: {detail}{_hint(exc.code, path)}"
+            ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise BackendError(f"cannot reach Label Studio at {self.url}: {reason}; is it running?") from None
@@ -102,8 +103,11 @@ def _error_detail(body: str) -> str:
     if isinstance(data, dict):
         errors = data.get("validation_errors")
         if isinstance(errors, dict) and errors:
-            messages = [f"{key}: {m}" if key != "non_field_errors" else str(m)
-                        for key, value in errors.items() for m in (value if isinstance(value, list) else [value])]  # fmt: skip
+            messages = [
+                f"{key}: {m}" if key != "non_field_errors" else str(m)
+                for key, value in errors.items()
+                for m in (value if isinstance(value, list) else [value])
+            ]
             body = "; ".join(messages)
         elif data.get("detail"):
             body = str(data["detail"])
@@ -147,10 +151,18 @@ def create_review_project(
     project = api.request("POST", "/api/projects", {"title": title, "label_config": label_config})
     project_id = int(project["id"])
     try:
-        storage = api.request("POST", "/api/storages/localfiles", {
-            "project": project_id, "title": "svta clips", "path": str(clips_dir), "regex_filter": CLIP_PATTERN,
-            "use_blob_urls": True, "recursive_scan": True,
-        })  # fmt: skip
+        storage = api.request(
+            "POST",
+            "/api/storages/localfiles",
+            {
+                "project": project_id,
+                "title": "svta clips",
+                "path": str(clips_dir),
+                "regex_filter": CLIP_PATTERN,
+                "use_blob_urls": True,
+                "recursive_scan": True,
+            },
+        )
         imported = api.request("POST", f"/api/projects/{project_id}/import", tasks) or {}
     except BackendError:
         try:

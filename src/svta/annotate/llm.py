@@ -125,7 +125,9 @@ class LLMClassifier:
     async def _classify_one(self, client: ChatClient, caption: str) -> Prediction:
         messages = [{"role": "user", "content": build_prompt(caption, self.taxonomy)}]
         try:
-            reply = await client.complete(messages, temperature=self.config.temperature, max_tokens=self.config.max_tokens)
+            reply = await client.complete(
+                messages, temperature=self.config.temperature, max_tokens=self.config.max_tokens
+            )
         except ChatError as exc:
             if exc.fatal:
                 raise

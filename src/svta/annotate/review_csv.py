@@ -107,4 +107,3 @@ def _is_untouched_prefill(row: dict[str, str | None]) -> bool:
     value, predicted = (row.get("category") or "").strip(), (row.get("predicted") or "").strip()
     confirmed = (row.get("confirmed") or "").strip().lower() not in _NO
     return prefilled and not confirmed and bool(value) and normalize_label(value) == normalize_label(predicted)
-

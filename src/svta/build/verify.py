@@ -155,8 +155,13 @@ def _run_checks(
 
         chunk = max(1, len(jobs) // (workers * 8))
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            found = list(progress(pool.map(_check_video, *args, [decode] * len(jobs), chunksize=chunk),
-                                  description="verifying videos", total=len(jobs)))  # fmt: skip
+            found = list(
+                progress(
+                    pool.map(_check_video, *args, [decode] * len(jobs), chunksize=chunk),
+                    description="verifying videos",
+                    total=len(jobs),
+                )
+            )
     else:
         found = [_check_video(*a, decode) for a in progress(list(zip(*args)), description="verifying videos")]
     out = {}

@@ -42,9 +42,14 @@ class FilterResult:
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"table": str(self.table), "kept": self.kept, "removed": self.removed, "by_reason": self.by_reason,
-                "report": str(self.report) if self.report else None,
-                "timings": {k: round(v, 3) for k, v in self.timings.items()}}  # fmt: skip
+        return {
+            "table": str(self.table),
+            "kept": self.kept,
+            "removed": self.removed,
+            "by_reason": self.by_reason,
+            "report": str(self.report) if self.report else None,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
 
 
 @dataclass
@@ -159,19 +164,40 @@ def _write_tables(root: Path, path: Path, table: pa.Table, texts: list[str], rem
     write_table(normalised.take(pa.array(keep, pa.int64())), path, "captions")
 
 
-def _write_report(path: Path, table: pa.Table, texts: list[str], removals: list[_Removal], config: FilterConfig,
-                  timings: dict[str, float]) -> None:  # fmt: skip
+def _write_report(
+    path: Path,
+    table: pa.Table,
+    texts: list[str],
+    removals: list[_Removal],
+    config: FilterConfig,
+    timings: dict[str, float],
+) -> None:
     ids = table.column("id").to_pylist()
     items = []
     for r in sorted(removals, key=lambda r: r.index):
-        item: dict[str, Any] = {"id": ids[r.index], "row": r.index, "reason": r.reason, "detail": r.detail,
-                                "caption": texts[r.index][:200]}  # fmt: skip
+        item: dict[str, Any] = {
+            "id": ids[r.index],
+            "row": r.index,
+            "reason": r.reason,
+            "detail": r.detail,
+            "caption": texts[r.index][:200],
+        }
         if r.duplicate_of is not None:
-            item.update(duplicate_of=ids[r.duplicate_of], similarity=round(r.similarity or 0.0, 4),
-                        kept_caption=texts[r.duplicate_of][:200])  # fmt: skip
+            item.update(
+                duplicate_of=ids[r.duplicate_of],
+                similarity=round(r.similarity or 0.0, 4),
+                kept_caption=texts[r.duplicate_of][:200],
+            )
         items.append(item)
-    atomic_write_json(path, {
-        "input_rows": table.num_rows, "kept": table.num_rows - len(removals), "removed": len(removals),
-        "by_reason": dict(Counter(r.reason for r in removals)), "config": config.model_dump(mode="json"),
-        "timings": {k: round(v, 3) for k, v in timings.items()}, "items": items,
-    })  # fmt: skip
+    atomic_write_json(
+        path,
+        {
+            "input_rows": table.num_rows,
+            "kept": table.num_rows - len(removals),
+            "removed": len(removals),
+            "by_reason": dict(Counter(r.reason for r in removals)),
+            "config": config.model_dump(mode="json"),
+            "timings": {k: round(v, 3) for k, v in timings.items()},
+            "items": items,
+        },
+    )

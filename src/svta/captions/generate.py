@@ -49,10 +49,16 @@ class GenerateResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "table": str(self.table), "backend": self.backend, "source": self.source, "added": self.added,
-            "total": sum(self.counts.values()), "target": sum(self.targets.values()), "complete": self.complete,
-            "seconds": round(self.seconds, 3), "stats": self.stats,
-        }  # fmt: skip
+            "table": str(self.table),
+            "backend": self.backend,
+            "source": self.source,
+            "added": self.added,
+            "total": sum(self.counts.values()),
+            "target": sum(self.targets.values()),
+            "complete": self.complete,
+            "seconds": round(self.seconds, 3),
+            "stats": self.stats,
+        }
 
 
 def select_categories(taxonomy: Taxonomy, names: list[str] | None) -> list[Category]:

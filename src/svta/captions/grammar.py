@@ -28,13 +28,27 @@ SHIPPED_GRAMMAR = "svta/data/caption_grammar.yaml"
 
 # Subject heads a taxonomy description may start with, and the actors they become.
 _HEAD_ACTORS: dict[str, tuple[str, ...]] = {
-    "person": ACTOR_GROUPS["adult"], "someone": ACTOR_GROUPS["adult"], "man": ("man",), "woman": ("woman",),
-    "worker": ACTOR_GROUPS["adult"], "shopper": ACTOR_GROUPS["adult"], "pedestrian": ACTOR_GROUPS["grown"],
-    "athlete": ACTOR_GROUPS["adult"], "driver": ACTOR_GROUPS["adult"], "child": ("child",),
-    "people": ("crowd",), "crowd": ("crowd",), "passengers": ("crowd",), "pedestrians": ("crowd",),
-    "children": ("child",), "workers": ("crowd",), "vehicle": ACTOR_GROUPS["vehicle"], "car": ("car",),
-    "dog": ("dog",), "animal": ("dog",),
-}  # fmt: skip
+    "person": ACTOR_GROUPS["adult"],
+    "someone": ACTOR_GROUPS["adult"],
+    "man": ("man",),
+    "woman": ("woman",),
+    "worker": ACTOR_GROUPS["adult"],
+    "shopper": ACTOR_GROUPS["adult"],
+    "pedestrian": ACTOR_GROUPS["grown"],
+    "athlete": ACTOR_GROUPS["adult"],
+    "driver": ACTOR_GROUPS["adult"],
+    "child": ("child",),
+    "people": ("crowd",),
+    "crowd": ("crowd",),
+    "passengers": ("crowd",),
+    "pedestrians": ("crowd",),
+    "children": ("child",),
+    "workers": ("crowd",),
+    "vehicle": ACTOR_GROUPS["vehicle"],
+    "car": ("car",),
+    "dog": ("dog",),
+    "animal": ("dog",),
+}
 _HEAD = re.compile(
     r"^(?:(?:a|an|the|some|several|two or more)\s+)?(?:[a-z-]+\s+){0,2}?(" + "|".join(_HEAD_ACTORS) + r")\s+(.+)$",
     re.IGNORECASE,

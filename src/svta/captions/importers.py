@@ -44,9 +44,16 @@ class ImportResult:
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"table": str(self.table), "source": self.source, "format": self.format, "read": self.read,
-                "added": self.added, "skipped": len(self.skipped), "skipped_rows": self.skipped,
-                "seconds": round(self.seconds, 3)}  # fmt: skip
+        return {
+            "table": str(self.table),
+            "source": self.source,
+            "format": self.format,
+            "read": self.read,
+            "added": self.added,
+            "skipped": len(self.skipped),
+            "skipped_rows": self.skipped,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def detect_format(path: Path) -> str:
@@ -69,8 +76,9 @@ def caption_format(path: Path, format: str) -> str:
     return fmt
 
 
-def read_captions(path: Path | str, format: str = "auto", mapping: dict[str, str] | None = None,
-                  language: str = "en") -> tuple[str, list[Item], list[tuple[str, str]]]:  # fmt: skip
+def read_captions(
+    path: Path | str, format: str = "auto", mapping: dict[str, str] | None = None, language: str = "en"
+) -> tuple[str, list[Item], list[tuple[str, str]]]:
     """``(format, items, skipped rows)`` of a caption file; bad captions are skipped and listed."""
     from svta.errors import InputError
 
@@ -125,9 +133,20 @@ def import_captions(
             continue
         seen.add(row_id)
         category_id = fixed or _category_of(item.label, taxonomy)
-        tags = list(item.tags) + ([item.label] if item.label and item.label not in item.tags and not category_id else [])
-        rows.append({"id": row_id, "caption": item.caption, "category": category_id, "tags": tags,
-                     "source": source, "source_ref": item.source_ref, "seed": None})  # fmt: skip
+        tags = list(item.tags) + (
+            [item.label] if item.label and item.label not in item.tags and not category_id else []
+        )
+        rows.append(
+            {
+                "id": row_id,
+                "caption": item.caption,
+                "category": category_id,
+                "tags": tags,
+                "source": source,
+                "source_ref": item.source_ref,
+                "seed": None,
+            }
+        )
     writer = PartWriter(table_path(root, "captions"), "captions")
     before = writer.done_ids()
     for start in range(0, len(rows), _CHUNK):

@@ -55,10 +55,18 @@ TIME_PHRASES: dict[str, tuple[str, ...]] = {
     "dawn": ("at dawn",),
 }
 _PRONOUNS = {"man": ("his", "him"), "woman": ("her", "her"), "dog": ("its", "it")}
-_VEHICLE_NOUNS = {"car": ("car", "sports car"), "bus": ("bus", "city bus"), "truck": ("truck", "delivery truck"),
-                  "motorcycle": ("motorcycle",), "bicycle": ("bicycle",)}  # fmt: skip
-_OTHERS = {"person": ("man", "woman", "elderly person", "child", "person"), "adult": ("man", "woman", "person"),
-           "vehicle": ("car", "bus", "truck")}  # fmt: skip
+_VEHICLE_NOUNS = {
+    "car": ("car", "sports car"),
+    "bus": ("bus", "city bus"),
+    "truck": ("truck", "delivery truck"),
+    "motorcycle": ("motorcycle",),
+    "bicycle": ("bicycle",),
+}
+_OTHERS = {
+    "person": ("man", "woman", "elderly person", "child", "person"),
+    "adult": ("man", "woman", "person"),
+    "vehicle": ("car", "bus", "truck"),
+}
 
 
 def article(word: str) -> str:
@@ -82,8 +90,11 @@ def subject_phrase(actor: str, rng: random.Random, colour_rate: float = 0.85) ->
     if actor in _VEHICLE_NOUNS:
         noun = rng.choice(_VEHICLE_NOUNS[actor])
         return (_with_article(f"{colour} {noun}"), colour) if coloured else (_with_article(noun), None)
-    descriptor = {"man": ("", "young ", "tall ", "middle-aged "), "woman": ("", "young ", "tall ", "middle-aged "),
-                  "child": ("", "small ", "young ")}.get(actor, ("",))  # fmt: skip
+    descriptor = {
+        "man": ("", "young ", "tall ", "middle-aged "),
+        "woman": ("", "young ", "tall ", "middle-aged "),
+        "child": ("", "small ", "young "),
+    }.get(actor, ("",))
     noun = _with_article(rng.choice(descriptor) + actor)
     if not coloured:
         return noun, None

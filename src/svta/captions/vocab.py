@@ -11,16 +11,49 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 ACTORS: tuple[str, ...] = (
-    "man", "woman", "child", "elderly person", "person", "dog",
-    "car", "bicycle", "motorcycle", "bus", "truck", "crowd",
-)  # fmt: skip
+    "man",
+    "woman",
+    "child",
+    "elderly person",
+    "person",
+    "dog",
+    "car",
+    "bicycle",
+    "motorcycle",
+    "bus",
+    "truck",
+    "crowd",
+)
 COLOURS: tuple[str, ...] = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple", "grey", "brown")
 PLACES: tuple[str, ...] = (
-    "street", "park", "supermarket", "kitchen", "parking lot", "train", "office", "school",
-    "playground", "beach", "river", "forest", "mountain", "shop", "bank", "restaurant",
-    "living room", "construction site", "highway", "subway station", "stadium", "gym", "farm",
-    "warehouse", "gas station", "hospital", "home",
-)  # fmt: skip
+    "street",
+    "park",
+    "supermarket",
+    "kitchen",
+    "parking lot",
+    "train",
+    "office",
+    "school",
+    "playground",
+    "beach",
+    "river",
+    "forest",
+    "mountain",
+    "shop",
+    "bank",
+    "restaurant",
+    "living room",
+    "construction site",
+    "highway",
+    "subway station",
+    "stadium",
+    "gym",
+    "farm",
+    "warehouse",
+    "gas station",
+    "hospital",
+    "home",
+)
 TIMES: tuple[str, ...] = ("morning", "noon", "afternoon", "evening", "night", "dawn")
 
 

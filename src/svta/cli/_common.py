@@ -78,8 +78,9 @@ def resolve_run(run: str | Path, root: Path | None) -> Path:
     named = resolve_root(root) / "runs" / str(run)
     if named.is_dir():
         return named
-    raise InputError(f"--run {run}: neither a run folder nor a run named {run!r} under {named.parent}; "
-                     "train one with `svta train`")  # fmt: skip
+    raise InputError(
+        f"--run {run}: neither a run folder nor a run named {run!r} under {named.parent}; train one with `svta train`"
+    )
 
 
 def check_registered(kind: str, name: str, option: str) -> None:

@@ -21,6 +21,7 @@ from svta.cli._common import (
 
 app = stage_app("Stage 3: label captions with categories (MiniLM or an LLM), cluster tags, human review.")
 
+
 def _agreement_line(agreement: Any, what: str) -> str:
     if agreement is None:
         return f"agreement with {what}: no overlapping items"
@@ -33,7 +34,9 @@ def classify(
     all_: Annotated[
         bool, typer.Option("--all", help="Re-classify every caption; report agreement with their categories.")
     ] = False,
-    classifier: Annotated[str | None, typer.Option("--classifier", help="Registry name: minilm-head | minilm | openai.")] = None,
+    classifier: Annotated[
+        str | None, typer.Option("--classifier", help="Registry name: minilm-head | minilm | openai.")
+    ] = None,
     json_: JsonOption = False,
 ) -> None:
     """Label captions without a category into labels.parquet."""
@@ -120,17 +123,34 @@ def review_export(
     from svta.annotate.labelstudio import export_label_studio
 
     root, config = stage_setup(existing_root(root))
-    result = export_label_studio(root, out, config.annotate.review, taxonomy=config.taxonomy,
-                                 include_reviewed=include_reviewed, max_confidence=below,
-                                 labelstudio_url=labelstudio_url, token=token, project_title=title)  # fmt: skip
+    result = export_label_studio(
+        root,
+        out,
+        config.annotate.review,
+        taxonomy=config.taxonomy,
+        include_reviewed=include_reviewed,
+        max_confidence=below,
+        labelstudio_url=labelstudio_url,
+        token=token,
+        project_title=title,
+    )
     if wants_json(json_):
-        emit_json({"n_tasks": result.n_tasks, "tasks": str(result.tasks_path), "config": str(result.config_path),
-                   "framerate": result.framerate, "project": result.project})  # fmt: skip
+        emit_json(
+            {
+                "n_tasks": result.n_tasks,
+                "tasks": str(result.tasks_path),
+                "config": str(result.config_path),
+                "framerate": result.framerate,
+                "project": result.project,
+            }
+        )
         return
     typer.echo(f"{result.n_tasks} task(s) -> {result.tasks_path}; labelling config -> {result.config_path}")
     if result.project:
-        typer.echo(f"Label Studio project {result.project['id']} with {result.project['n_tasks']} task(s), clips "
-                   f"served from {result.project['clips_dir']}: {result.project['url']}")  # fmt: skip
+        typer.echo(
+            f"Label Studio project {result.project['id']} with {result.project['n_tasks']} task(s), clips "
+            f"served from {result.project['clips_dir']}: {result.project['url']}"
+        )
 
 
 @app.command("review-import")
@@ -163,8 +183,14 @@ def csv_export(
     from svta.annotate.review_csv import export_review_csv
 
     root, config = stage_setup(existing_root(root))
-    n, path = export_review_csv(root, file or out, taxonomy=config.taxonomy, prefill=prefill,
-                                include_reviewed=include_reviewed, max_confidence=below)  # fmt: skip
+    n, path = export_review_csv(
+        root,
+        file or out,
+        taxonomy=config.taxonomy,
+        prefill=prefill,
+        include_reviewed=include_reviewed,
+        max_confidence=below,
+    )
     typer.echo(f"{n} row(s) -> {path}")
 
 

@@ -21,8 +21,10 @@ from svta.cli._common import (
 )
 from svta.errors import ConfigError, SvtaError
 
-app = stage_app("Stage 4: join captions, videos and labels into the manifest and split; stats, verify, formats.",
-                default_action=True)  # fmt: skip
+app = stage_app(
+    "Stage 4: join captions, videos and labels into the manifest and split; stats, verify, formats.",
+    default_action=True,
+)
 
 OptsOption = Annotated[
     list[str] | None,
@@ -40,8 +42,13 @@ class VerifyFailed(SvtaError):
 def build(
     root: RootOption = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Split seed (default: the config's seed).")] = None,
-    exclude_from: Annotated[list[str] | None, typer.Option("--exclude-from", help="Leave out captions overlapping "
-                            "this evaluation set (KIND:PATH, or an overlap.json); repeatable.")] = None,
+    exclude_from: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude-from",
+            help="Leave out captions overlapping this evaluation set (KIND:PATH, or an overlap.json); repeatable.",
+        ),
+    ] = None,
     json_: JsonOption = False,
 ) -> None:
     """Join captions, videos and labels into manifest.parquet with a stratified 7:1:2 split."""
@@ -51,8 +58,9 @@ def build(
     root = existing_root(root)
     config = load_cli_config(root)
     exclude = build_exclusions(root, exclude_from)  # contamination control: drop eval-set overlaps
-    result = build_dataset(root, config.build, config.seed if seed is None else seed, taxonomy=config.taxonomy,
-                           exclude=exclude)
+    result = build_dataset(
+        root, config.build, config.seed if seed is None else seed, taxonomy=config.taxonomy, exclude=exclude
+    )
     if wants_json(json_):
         emit_json(result.to_dict())
         return
@@ -81,7 +89,8 @@ def stats(root: RootOption = None, json_: JsonOption = False) -> None:
 def verify(
     root: RootOption = None,
     release: Annotated[
-        Path | None, typer.Option("--release", help="Check a release folder (svta build export hf) against its checksums.sha256.")
+        Path | None,
+        typer.Option("--release", help="Check a release folder (svta build export hf) against its checksums.sha256."),
     ] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Processes checking videos (1: in-process).")] = None,
     no_decode: Annotated[bool, typer.Option("--no-decode", help="Check existence and checksums only.")] = False,
@@ -153,8 +162,13 @@ def export(
 
 @app.command("import")
 def import_(
-    fmt: Annotated[str, typer.Argument(help="Format: hf | msrvtt | svta-release | ucfcrime-ar (see `svta list`; "
-                                            "ucfcrime_ar and other spellings accepted).")],
+    fmt: Annotated[
+        str,
+        typer.Argument(
+            help="Format: hf | msrvtt | svta-release | ucfcrime-ar (see `svta list`; "
+            "ucfcrime_ar and other spellings accepted)."
+        ),
+    ],
     source: Annotated[Path, typer.Argument(help="The dataset folder to import.")],
     root: RootOption = None,
     opt: OptsOption = None,

@@ -63,11 +63,19 @@ def generate(
     from svta.captions.generate import generate_captions
     from svta.config import save_resolved
 
-    root, config = stage_setup(root, {
-        "captions.backend": backend, "captions.per_category": per_category, "captions.categories": category or None,
-        "captions.long_tail": long_tail, "seed": seed, "captions.openai.base_url": base_url,
-        "captions.openai.model": model, "captions.openai.concurrency": concurrency,
-    })  # fmt: skip
+    root, config = stage_setup(
+        root,
+        {
+            "captions.backend": backend,
+            "captions.per_category": per_category,
+            "captions.categories": category or None,
+            "captions.long_tail": long_tail,
+            "seed": seed,
+            "captions.openai.base_url": base_url,
+            "captions.openai.model": model,
+            "captions.openai.concurrency": concurrency,
+        },
+    )
     check_registered("caption_backend", config.captions.backend, "--backend")  # before anything is written
     result = generate_captions(root, config.captions, seed=config.seed, taxonomy=config.taxonomy)
     save_resolved(config, root)  # after the run, so a run refused on bad input leaves nothing behind
@@ -82,8 +90,10 @@ def generate(
 
 def _print_generated(result: Any) -> None:
     summary = result.to_dict()
-    typer.echo(f"{result.backend}: added {result.added}, {summary['total']}/{summary['target']} captions "
-               f"in {result.seconds:.1f}s -> {result.table}")  # fmt: skip
+    typer.echo(
+        f"{result.backend}: added {result.added}, {summary['total']}/{summary['target']} captions "
+        f"in {result.seconds:.1f}s -> {result.table}"
+    )
     if not result.complete:
         short = {
             cid: n - result.counts.get(cid, 0) for cid, n in result.targets.items() if result.counts.get(cid, 0) < n
@@ -97,8 +107,11 @@ def _print_generated(result: Any) -> None:
 def import_(
     file: Path = IMPORT_FILE,
     root: Path | None = ROOT,
-    format: str = typer.Option("auto", "--format", help="auto | csv | jsonl | json | msrvtt | uca | ucfcrime-ar "
-                               "(ucfcrime_ar and other spellings accepted)."),
+    format: str = typer.Option(
+        "auto",
+        "--format",
+        help="auto | csv | jsonl | json | msrvtt | uca | ucfcrime-ar (ucfcrime_ar and other spellings accepted).",
+    ),
     map_: list[str] = MAPPING,
     source: str | None = typer.Option(
         None, "--source", help="Value of the source column (default: format or file stem)."
@@ -113,13 +126,23 @@ def import_(
     from svta.captions.importers import import_captions
 
     root, config = stage_setup(root)
-    result = import_captions(root, file, format=format, mapping=_parse_mapping(map_), source=source,
-                             category=category, language=language, taxonomy=config.taxonomy)  # fmt: skip
+    result = import_captions(
+        root,
+        file,
+        format=format,
+        mapping=_parse_mapping(map_),
+        source=source,
+        category=category,
+        language=language,
+        taxonomy=config.taxonomy,
+    )
     if wants_json(json_):
         emit_json(result.to_dict())
     else:
-        typer.echo(f"{result.format}: read {result.read}, added {result.added}, skipped {len(result.skipped)} "
-                   f"-> {result.table}")
+        typer.echo(
+            f"{result.format}: read {result.read}, added {result.added}, skipped {len(result.skipped)} "
+            f"-> {result.table}"
+        )
         for item in result.skipped:
             typer.echo(f"  skipped {file.name}: {item['where']}: {item['reason']}", err=True)
     if result.skipped:
@@ -144,10 +167,14 @@ def filter_(
     """Normalise captions and remove invalid ones, exact and near-duplicates; report why each went."""
     from svta.captions.filter import filter_captions
 
-    root, config = stage_setup(existing_root(root), {
-        "captions.filter.near_threshold": threshold, "captions.filter.near_duplicates": near_dup,
-        "captions.filter.blocked_terms_file": blocked_terms,
-    })  # fmt: skip
+    root, config = stage_setup(
+        existing_root(root),
+        {
+            "captions.filter.near_threshold": threshold,
+            "captions.filter.near_duplicates": near_dup,
+            "captions.filter.blocked_terms_file": blocked_terms,
+        },
+    )
     settings = config.captions.filter
     if block:
         settings = settings.model_copy(update={"blocked_terms": [*settings.blocked_terms, *block]})

@@ -17,9 +17,12 @@ def doctor_command(
     from svta.doctor import run_checks
 
     config = load_config(STATE.config, STATE.overrides)
-    checks = run_checks(llm_url=config.captions.openai.base_url if config.captions.backend == "openai" else None,
-                        ray_address=config.engine.ray_address if config.engine.name == "ray" else None,
-                        wan_model=config.videos.wan.model, network=not offline)
+    checks = run_checks(
+        llm_url=config.captions.openai.base_url if config.captions.backend == "openai" else None,
+        ray_address=config.engine.ray_address if config.engine.name == "ray" else None,
+        wan_model=config.videos.wan.model,
+        network=not offline,
+    )
     if wants_json(json_):
         emit_json([c.to_dict() for c in checks])
     else:

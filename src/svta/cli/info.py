@@ -15,8 +15,10 @@ def list_command(json_: JsonOption = False) -> None:
     from svta.registry import REGISTRIES, load_builtin_plugins
 
     load_builtin_plugins()
-    data = {kind: {name: reg.descriptions.get(name, "") for name in sorted(reg.entries)}
-            for kind, reg in sorted(REGISTRIES.items())}  # fmt: skip
+    data = {
+        kind: {name: reg.descriptions.get(name, "") for name in sorted(reg.entries)}
+        for kind, reg in sorted(REGISTRIES.items())
+    }
     if wants_json(json_):
         emit_json(data)
         return
@@ -41,8 +43,9 @@ def taxonomy_command(
 
     taxonomy = Taxonomy.load(file)
     if wants_json(json_):
-        emit_json({"anomaly": len(taxonomy.anomaly()), "normal": len(taxonomy.normal()),
-                   "categories": taxonomy.to_records()})  # fmt: skip
+        emit_json(
+            {"anomaly": len(taxonomy.anomaly()), "normal": len(taxonomy.normal()), "categories": taxonomy.to_records()}
+        )
         return
     from rich.console import Console
     from rich.table import Table

@@ -11,19 +11,38 @@ import typer
 
 
 def metrics_command(
-    sim: Annotated[Path | None, typer.Argument(help="Similarity matrix .npy: rows = texts, columns = videos, "
-                                                    "ground truth on the diagonal.")] = None,
-    text_emb: Annotated[Path | None, typer.Option("--text-emb", help="Text embeddings .npy, shape (n_text, D).")] = None,
-    video_emb: Annotated[Path | None, typer.Option("--video-emb", help="Video embeddings .npy, shape (n_video, D).")] = None,
-    text_to_video: Annotated[Path | None, typer.Option(
-        "--text-to-video", help="Integer .npy, shape (n_text,): the video of each text (several captions per video).")] = None,
-    compat: Annotated[str | None, typer.Option(
-        "--compat", help="'clip4clip' | 'gram': reproduce that reference evaluation exactly (ties, median, V2T); "
-        "default: eval.compat.")] = None,
-    ties: Annotated[str | None, typer.Option(
-        "--ties", help="optimistic | pessimistic | mean (default: eval.ties).")] = None,
+    sim: Annotated[
+        Path | None,
+        typer.Argument(help="Similarity matrix .npy: rows = texts, columns = videos, ground truth on the diagonal."),
+    ] = None,
+    text_emb: Annotated[
+        Path | None, typer.Option("--text-emb", help="Text embeddings .npy, shape (n_text, D).")
+    ] = None,
+    video_emb: Annotated[
+        Path | None, typer.Option("--video-emb", help="Video embeddings .npy, shape (n_video, D).")
+    ] = None,
+    text_to_video: Annotated[
+        Path | None,
+        typer.Option(
+            "--text-to-video",
+            help="Integer .npy, shape (n_text,): the video of each text (several captions per video).",
+        ),
+    ] = None,
+    compat: Annotated[
+        str | None,
+        typer.Option(
+            "--compat",
+            help="'clip4clip' | 'gram': reproduce that reference evaluation exactly (ties, median, V2T); "
+            "default: eval.compat.",
+        ),
+    ] = None,
+    ties: Annotated[
+        str | None, typer.Option("--ties", help="optimistic | pessimistic | mean (default: eval.ties).")
+    ] = None,
     ks: Annotated[str, typer.Option("--ks", help="Recall cut-offs, comma-separated.")] = "1,5,10",
-    block: Annotated[int | None, typer.Option("--block", help="Block edge for streaming (default 1024 on CPU).")] = None,
+    block: Annotated[
+        int | None, typer.Option("--block", help="Block edge for streaming (default 1024 on CPU).")
+    ] = None,
     device: Annotated[str, typer.Option("--device", help="torch device for scoring, e.g. cuda.")] = "cpu",
     json_: Annotated[bool, typer.Option("--json", help='Print {"t2v": {...}, "v2t": {...}} as JSON.')] = False,
 ) -> None:
@@ -50,8 +69,9 @@ def metrics_command(
 
         texts = load_npy(text_emb, 2, "f", "text embeddings")
         videos = load_npy(video_emb, 2, "f", "video embeddings")
-        result = evaluate_embeddings(texts, videos, mapping, ties=ties, compat=compat, ks=cutoffs, block=block,
-                                     device=device)
+        result = evaluate_embeddings(
+            texts, videos, mapping, ties=ties, compat=compat, ks=cutoffs, block=block, device=device
+        )
         name = f"{text_emb.name} x {video_emb.name}"
     else:
         raise InputError("give SIM.npy, or both --text-emb and --video-emb")
@@ -60,8 +80,9 @@ def metrics_command(
         return
     typer.echo(results_table({name: result}, "markdown"), nl=False)
     for direction, m in (("T2V", result.t2v), ("V2T", result.v2t)):
-        notes = [f"{m.n_queries} queries"] + [f"{v} {k}" for k, v in
-                                               (("tied", m.n_tied), ("NaN", m.n_nan), ("dropped", m.n_dropped)) if v]
+        notes = [f"{m.n_queries} queries"] + [
+            f"{v} {k}" for k, v in (("tied", m.n_tied), ("NaN", m.n_nan), ("dropped", m.n_dropped)) if v
+        ]
         typer.echo(f"{direction}: " + ", ".join(notes))
 
 

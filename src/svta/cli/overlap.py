@@ -17,28 +17,45 @@ def _csv(value: str | None) -> list[str] | None:
 
 
 def overlap_command(
-    eval_set: Annotated[str, typer.Option("--eval", help="Evaluation set: KIND:PATH (ucfcrime-ar, uca, manifest, "
-                                                         "captions) or a path whose kind is detected.")],
-    root: Annotated[Path | None, typer.Option("--root", help="Training dataset root (its manifest, else captions; "
-                                                             "default: the global --root).")] = None,
+    eval_set: Annotated[
+        str,
+        typer.Option(
+            "--eval",
+            help="Evaluation set: KIND:PATH (ucfcrime-ar, uca, manifest, captions) or a path whose kind is detected.",
+        ),
+    ],
+    root: Annotated[
+        Path | None,
+        typer.Option("--root", help="Training dataset root (its manifest, else captions; default: the global --root)."),
+    ] = None,
     train: Annotated[Path | None, hidden_alias("--train", "Old name of --root.")] = None,
-    eval_videos: Annotated[Path | None, typer.Option("--eval-videos", help="Video folder of the evaluation set.")] = None,
-    train_splits: Annotated[str, typer.Option("--train-splits", help="Manifest splits the model saw ('all': every "
-                                                                      "split).")] = "train,val",
+    eval_videos: Annotated[
+        Path | None, typer.Option("--eval-videos", help="Video folder of the evaluation set.")
+    ] = None,
+    train_splits: Annotated[
+        str, typer.Option("--train-splits", help="Manifest splits the model saw ('all': every split).")
+    ] = "train,val",
     train_table: Annotated[str, typer.Option("--train-table", help="auto | manifest | captions.")] = "auto",
     threshold: Annotated[float, typer.Option("--threshold", help="Near-duplicate caption cosine (MiniLM).")] = 0.8,
-    agreement: Annotated[bool, typer.Option("--agreement/--no-agreement", help="Near pairs must also agree on "
-                                            "colours, counts, sides, people, vehicles.")] = True,
-    compare_videos: Annotated[bool, typer.Option("--compare-videos", help="Also compare videos by frame "
-                                                                          "embeddings.")] = False,
+    agreement: Annotated[
+        bool,
+        typer.Option(
+            "--agreement/--no-agreement", help="Near pairs must also agree on colours, counts, sides, people, vehicles."
+        ),
+    ] = True,
+    compare_videos: Annotated[
+        bool, typer.Option("--compare-videos", help="Also compare videos by frame embeddings.")
+    ] = False,
     videos: Annotated[bool, typer.Option("--videos", hidden=True, help="Old name of --compare-videos.")] = False,
     video_threshold: Annotated[float, typer.Option("--video-threshold", help="Near-duplicate video score.")] = 0.9,
     split: Annotated[str, typer.Option("--split", help="Split of a manifest evaluation set.")] = "test",
     language: Annotated[str, typer.Option("--language", help="UCFCrime-AR captions: en | zh.")] = "en",
-    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Skip (and list) bad rows instead of "
-                                                                         "failing.")] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Report folder (default "
-                                                           "TRAIN/stats/overlap/<eval set>).")] = None,
+    skip_bad_rows: Annotated[
+        bool, typer.Option("--skip-bad-rows", help="Skip (and list) bad rows instead of failing.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Report folder (default TRAIN/stats/overlap/<eval set>).")
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the counts and file paths as JSON.")] = False,
 ) -> None:
     """How much of an evaluation set the training data already holds: exact, paraphrased, same-video items."""
@@ -53,19 +70,31 @@ def overlap_command(
         raise InputError(f"--train-table must be auto, manifest or captions, got {train_table!r}")
     splits = None if train_splits.strip() == "all" else tuple(_csv(train_splits) or ())
     training = load_training_set(train, splits, train_table)  # type: ignore[arg-type]
-    evaluation = load_set(eval_set, videos=eval_videos, split=split, language=language,
-                          bad_rows="skip" if skip_bad_rows else "error")
-    options = OverlapOptions(text_threshold=threshold, near_agreement=agreement, videos=videos,
-                             video_threshold=video_threshold)
+    evaluation = load_set(
+        eval_set, videos=eval_videos, split=split, language=language, bad_rows="skip" if skip_bad_rows else "error"
+    )
+    options = OverlapOptions(
+        text_threshold=threshold, near_agreement=agreement, videos=videos, video_threshold=video_threshold
+    )
     report = check_overlap(training, evaluation, options)
     files = write_overlap_report(report, out or train / "stats" / "overlap" / report_slug(evaluation.name))
     if wants_json(json_):
-        emit_json({"counts": report.counts, "n_eval": len(evaluation), "n_train": len(training),
-                   "json": files.json, "markdown": files.markdown, "figure": files.figure,
-                   "skipped": evaluation.skipped_list()})
+        emit_json(
+            {
+                "counts": report.counts,
+                "n_eval": len(evaluation),
+                "n_train": len(training),
+                "json": files.json,
+                "markdown": files.markdown,
+                "figure": files.figure,
+                "skipped": evaluation.skipped_list(),
+            }
+        )
     else:
-        typer.echo(f"{report.counts['any']} of {len(evaluation)} evaluation items overlap {training.name} "
-                   f"({len(training)} items): " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
+        typer.echo(
+            f"{report.counts['any']} of {len(evaluation)} evaluation items overlap {training.name} "
+            f"({len(training)} items): " + ", ".join(f"{k} {v}" for k, v in report.counts.items())
+        )
         typer.echo(f"-> {files.json}, {files.markdown}" + (f", {files.figure}" if files.figure else ""))
     _exit_if_skipped(f"overlap {evaluation.name}", evaluation.skipped, len(evaluation), json_)
 
@@ -94,8 +123,9 @@ def dataset_spec(dataset: str | None, annotations: Path | None, root: Path | Non
         return dataset
     kind = set_kind(dataset)  # any reader name or alias (ucfcrime_ar, UCFCrime-AR, manifest, ...)
     if kind is None:
-        raise InputError(f"--dataset must be one of {', '.join(SET_KINDS)} (or another reader, or KIND:PATH), "
-                         f"got {dataset!r}")
+        raise InputError(
+            f"--dataset must be one of {', '.join(SET_KINDS)} (or another reader, or KIND:PATH), got {dataset!r}"
+        )
     if annotations is not None:
         return f"{kind}:{annotations}"
     if kind == "svta-root":
@@ -107,11 +137,28 @@ def dataset_spec(dataset: str | None, annotations: Path | None, root: Path | Non
     raise InputError(f"--dataset {dataset} needs --annotations FILE (the spreadsheet or JSON)")
 
 
-def transfer_eval(*, run: Path | None, checkpoint: Path | None, model: str | None, dataset: str | None,
-                  annotations: Path | None, videos: Path | None, root: Path | None, split: str, language: str,
-                  skip_bad_rows: bool, clips_dir: Path | None, exclude_overlap: Path | None,
-                  exclude_kinds: str | None, frames: int | None, sample_fps: float | None, device: str | None,
-                  output: Path | None, json_: bool, **engine: Any) -> None:
+def transfer_eval(
+    *,
+    run: Path | None,
+    checkpoint: Path | None,
+    model: str | None,
+    dataset: str | None,
+    annotations: Path | None,
+    videos: Path | None,
+    root: Path | None,
+    split: str,
+    language: str,
+    skip_bad_rows: bool,
+    clips_dir: Path | None,
+    exclude_overlap: Path | None,
+    exclude_kinds: str | None,
+    frames: int | None,
+    sample_fps: float | None,
+    device: str | None,
+    output: Path | None,
+    json_: bool,
+    **engine: Any,
+) -> None:
     """``svta eval --dataset ...``: evaluate on another dataset, full and clean, and print the SumR table."""
     from svta.transfer.clean import excluded_items
     from svta.transfer.evaluate import evaluate_transfer, load_eval_model, report_slug, write_transfer_report
@@ -119,15 +166,30 @@ def transfer_eval(*, run: Path | None, checkpoint: Path | None, model: str | Non
     from svta.transfer.sets import load_set
 
     # Scoring needs no checksums (only the overlap check does): skip hashing long untrimmed videos.
-    evaluation = load_set(dataset_spec(dataset, annotations, root, run), videos=videos, split=split, language=language,
-                          bad_rows="skip" if skip_bad_rows else "error", clips_dir=clips_dir, checksum=False)
+    evaluation = load_set(
+        dataset_spec(dataset, annotations, root, run),
+        videos=videos,
+        split=split,
+        language=language,
+        bad_rows="skip" if skip_bad_rows else "error",
+        clips_dir=clips_dir,
+        checksum=False,
+    )
     exclude = None
     if exclude_overlap is not None:
-        exclude = excluded_items(read_overlap_report(exclude_overlap), evaluation, _csv(exclude_kinds),
-                                 str(exclude_overlap))
+        exclude = excluded_items(
+            read_overlap_report(exclude_overlap), evaluation, _csv(exclude_kinds), str(exclude_overlap)
+        )
     net, info = load_eval_model(run, checkpoint, model_name=model, max_frames=frames, device=device)
-    report = evaluate_transfer(net, evaluation, exclude=exclude, model_info=info, num_frames=frames,
-                               sample_fps=sample_fps if sample_fps is not None else info.get("sample_fps"), **engine)
+    report = evaluate_transfer(
+        net,
+        evaluation,
+        exclude=exclude,
+        model_info=info,
+        num_frames=frames,
+        sample_fps=sample_fps if sample_fps is not None else info.get("sample_fps"),
+        **engine,
+    )
     report.overlap_report = str(exclude_overlap) if exclude_overlap is not None else None
     target = output or (run / "transfer" / f"{report_slug(evaluation.name)}.json" if run is not None else None)
     if target is not None:
@@ -136,9 +198,14 @@ def transfer_eval(*, run: Path | None, checkpoint: Path | None, model: str | Non
         emit_json(report.to_json_dict())
     else:
         typer.echo(report.table().rstrip("\n"))
-        typer.echo(f"{report.counts['texts']} captions x {report.counts['videos']} videos, "
-                   f"{len(report.skipped_videos)} video(s) skipped, {report.seconds:.1f} s"
-                   + (f"; clean: {report.counts['excluded']} overlapping item(s) left out" if exclude is not None
-                      else "") + (f" -> {target}" if target is not None else ""))
-    skipped = [*evaluation.skipped, *((video, f"does not decode: {why}") for video, why in report.skipped_videos.items())]
+        typer.echo(
+            f"{report.counts['texts']} captions x {report.counts['videos']} videos, "
+            f"{len(report.skipped_videos)} video(s) skipped, {report.seconds:.1f} s"
+            + (f"; clean: {report.counts['excluded']} overlapping item(s) left out" if exclude is not None else "")
+            + (f" -> {target}" if target is not None else "")
+        )
+    skipped = [
+        *evaluation.skipped,
+        *((video, f"does not decode: {why}") for video, why in report.skipped_videos.items()),
+    ]
     _exit_if_skipped(f"eval {evaluation.name}", skipped, report.counts["texts"], json_)

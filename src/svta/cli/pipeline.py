@@ -27,8 +27,15 @@ def pipeline_run(
     cfg = load_config(config, [*STATE.overrides, *set_], root=root or STATE.root)
     result = run_pipeline(cfg, stages=stages.split(",") if stages else None, force=force)
     if wants_json(False):
-        emit_json({"root": str(result.root), "ran": result.ran, "skipped": result.skipped, "seconds": result.seconds,
-                   "incomplete": result.incomplete})  # fmt: skip
+        emit_json(
+            {
+                "root": str(result.root),
+                "ran": result.ran,
+                "skipped": result.skipped,
+                "seconds": result.seconds,
+                "incomplete": result.incomplete,
+            }
+        )
     else:
         typer.echo(f"root: {result.root}")
         typer.echo(f"ran: {', '.join(result.ran) or '-'}; already done: {', '.join(result.skipped) or '-'}")
@@ -61,7 +68,9 @@ def demo_command(
     result = run_demo(out or root, size, [*STATE.overrides, *set_])
     minutes = (time.perf_counter() - started) / 60
     if wants_json(False):
-        emit_json({"root": str(result.root), "runs": result.runs, "n_test": result.n_test, "chance_R5": result.chance_r5})
+        emit_json(
+            {"root": str(result.root), "runs": result.runs, "n_test": result.n_test, "chance_R5": result.chance_r5}
+        )
         return
     typer.echo("")
     typer.echo(f"SVTA demo — test split, {result.n_test} text-video pairs (tiny CLIP4Clip trained from scratch on CPU)")
@@ -69,9 +78,13 @@ def demo_command(
     typer.echo(results_table({method_label(v): v for v in result.runs.values()}, "markdown"))
     typer.echo("")
     ratio = result.best_t2v_r5 / result.chance_r5 if result.chance_r5 else float("inf")
-    typer.echo(f"chance level: R@5 = {result.chance_r5:.1f}%; best T2V R@5 = {result.best_t2v_r5:.1f}% ({ratio:.1f}x chance)")
+    typer.echo(
+        f"chance level: R@5 = {result.chance_r5:.1f}%; best T2V R@5 = {result.best_t2v_r5:.1f}% ({ratio:.1f}x chance)"
+    )
     _annotation_summary(result.pipeline.summaries.get("annotate", {}))
-    typer.echo(f"ran: {', '.join(result.pipeline.ran) or '-'}; resumed (already done): {', '.join(result.pipeline.skipped) or '-'}")
+    typer.echo(
+        f"ran: {', '.join(result.pipeline.ran) or '-'}; resumed (already done): {', '.join(result.pipeline.skipped) or '-'}"
+    )
     typer.echo(f"finished in {minutes:.1f} min")
     _artefacts(result.root)
     if result.pipeline.incomplete:
@@ -81,13 +94,17 @@ def demo_command(
 def _annotation_summary(summary: dict) -> None:
     agreement = (summary.get("classify") or {}).get("agreement") or {}
     if agreement.get("n"):
-        typer.echo(f"MiniLM classification vs the generator's categories: accuracy {100 * agreement['accuracy']:.1f}%, "
-                   f"Cohen's kappa {agreement['kappa']:.2f} over {agreement['n']} captions")
+        typer.echo(
+            f"MiniLM classification vs the generator's categories: accuracy {100 * agreement['accuracy']:.1f}%, "
+            f"Cohen's kappa {agreement['kappa']:.2f} over {agreement['n']} captions"
+        )
     cluster = summary.get("cluster") or {}
     if cluster.get("k"):
         silhouette = cluster.get("silhouette")
         score = f", silhouette {silhouette:.2f}" if isinstance(silhouette, (int, float)) else ""
-        typer.echo(f"K-Means over {cluster.get('n_texts')} tags: k = {cluster['k']}{score} (report: {cluster.get('report_path')})")
+        typer.echo(
+            f"K-Means over {cluster.get('n_texts')} tags: k = {cluster['k']}{score} (report: {cluster.get('report_path')})"
+        )
 
 
 def _artefacts(root: Path) -> None:

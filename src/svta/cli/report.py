@@ -11,7 +11,8 @@ import typer
 def report_command(
     runs: Annotated[list[str], typer.Argument(help="Run folders, metrics.json files or patterns (runs/*).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results.md, results.tex, results.csv.")] = Path(
-        "svta-report"),
+        "svta-report"
+    ),
     json_: Annotated[bool, typer.Option("--json", help="Print {method: metrics} as JSON.")] = False,
 ) -> None:
     """One table of many runs: T2V | V2T, one decimal, best per column in bold, the chance level."""

@@ -54,10 +54,16 @@ def index_command(
     data_root = existing_root(root)
     if (run is None) == (encoder is None):
         raise ConfigError("give exactly one of --run (a trained model) or --encoder (e.g. hashing)")
-    settings = _search_config(root, **{
-        "search.batch_size": batch_size, "search.device": device, "engine.name": engine, "engine.workers": workers,
-        "engine.ray_address": ray_address,
-    })  # fmt: skip
+    settings = _search_config(
+        root,
+        **{
+            "search.batch_size": batch_size,
+            "search.device": device,
+            "engine.name": engine,
+            "engine.workers": workers,
+            "engine.ray_address": ray_address,
+        },
+    )
     config = settings.search
     if run is not None:
         spec = encoder_spec_for_run(run, data_root, checkpoint=checkpoint, device=config.device)
@@ -100,9 +106,15 @@ def serve_command(
     from svta.search.store import IndexStore
 
     IndexStore(index)  # fails in one line (with the next step) before anything says "serving"
-    config = _search_config(STATE.root, **{
-        "search.host": host, "search.port": port, "search.allowed_hosts": allowed_host or None, "search.device": device,
-    }).search  # fmt: skip
+    config = _search_config(
+        STATE.root,
+        **{
+            "search.host": host,
+            "search.port": port,
+            "search.allowed_hosts": allowed_host or None,
+            "search.device": device,
+        },
+    ).search
     if config.host not in LOOPBACK_HOSTS:
         warn(f"binding {config.host}: anyone who can reach this machine can search and download the indexed videos")
     info(f"serving {index} on http://{config.host}:{config.port}/ (API docs at /docs)")

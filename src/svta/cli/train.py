@@ -18,32 +18,48 @@ app = stage_app("Stage 5: train a retrieval model (CLIP4Clip recipe) on a datase
 
 @app.command("run")
 def train_command(
-    root: Annotated[Path | None, typer.Option(
-        "--root", help="Dataset root with manifest.parquet (default: the global --root).")] = None,
-    model: Annotated[str | None, typer.Option(
-        "--model", "-m", help="Model name, e.g. clip4clip-seqtransf (see svta list).")] = None,
-    backbone: Annotated[str | None, typer.Option(
-        "--backbone", help="tiny | small | an open_clip ViT (ViT-B-32, ViT-B-16, ...) | an OpenAI weight file.")] = None,
-    pretrained: Annotated[str | None, typer.Option(
-        "--pretrained", help="'openai' (downloads) or the path of an OpenAI .pt.")] = None,
-    preset: Annotated[str | None, typer.Option(
-        "--preset", help="Named recipe: clip4clip | clip4clip-b16 | cpu-demo.")] = None,
-    name: Annotated[str | None, typer.Option(
-        "--name", help="Run name: runs/<name>/ (default <model>-<backbone>).")] = None,
+    root: Annotated[
+        Path | None, typer.Option("--root", help="Dataset root with manifest.parquet (default: the global --root).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model name, e.g. clip4clip-seqtransf (see svta list).")
+    ] = None,
+    backbone: Annotated[
+        str | None,
+        typer.Option(
+            "--backbone", help="tiny | small | an open_clip ViT (ViT-B-32, ViT-B-16, ...) | an OpenAI weight file."
+        ),
+    ] = None,
+    pretrained: Annotated[
+        str | None, typer.Option("--pretrained", help="'openai' (downloads) or the path of an OpenAI .pt.")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option("--preset", help="Named recipe: clip4clip | clip4clip-b16 | cpu-demo.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Run name: runs/<name>/ (default <model>-<backbone>).")
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run from its latest checkpoint.")] = False,
-    device: Annotated[str | None, typer.Option(
-        "--device", help="cpu | cuda | cuda:N (default: CUDA when available).")] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", help="cpu | cuda | cuda:N (default: CUDA when available).")
+    ] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs.")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Global batch per optimiser step.")] = None,
     lr: Annotated[float | None, typer.Option("--lr", help="Learning rate of new modules (CLIP: lr x coef_lr).")] = None,
     frames: Annotated[int | None, typer.Option("--frames", help="Frames sampled per video (max_frames).")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Data-loading processes per rank.")] = None,
     max_steps: Annotated[int | None, typer.Option("--max-steps", help="Stop after this many optimiser steps.")] = None,
-    frame_cache: Annotated[bool | None, typer.Option(
-        "--frame-cache/--no-frame-cache", help="Decode sampled frames once into uint8 shards.")] = None,
+    frame_cache: Annotated[
+        bool | None,
+        typer.Option("--frame-cache/--no-frame-cache", help="Decode sampled frames once into uint8 shards."),
+    ] = None,
     test: Annotated[bool, typer.Option("--test/--no-test", help="Evaluate the selected weights on test.")] = True,
-    analysis: Annotated[bool, typer.Option("--analysis/--no-analysis", help="Write the test split's breakdowns "
-                                           "and figures to runs/<name>/analysis/.")] = True,
+    analysis: Annotated[
+        bool,
+        typer.Option(
+            "--analysis/--no-analysis", help="Write the test split's breakdowns and figures to runs/<name>/analysis/."
+        ),
+    ] = True,
     json_: Annotated[bool, typer.Option("--json", help="Print metrics.json as JSON.")] = False,
 ) -> None:
     """Train a retrieval model (CLIP4Clip recipe), select on val, evaluate on test; writes runs/<name>/."""
@@ -55,9 +71,18 @@ def train_command(
     config = load_cli_config(root).train
     if preset is not None:
         config = config.merged_over(TrainConfig.preset(preset))
-    flags = {"model": model, "backbone": backbone, "pretrained": pretrained, "epochs": epochs,
-             "batch_size": batch_size, "lr": lr, "max_frames": frames, "num_workers": workers,
-             "max_steps": max_steps, "frame_cache": frame_cache}
+    flags = {
+        "model": model,
+        "backbone": backbone,
+        "pretrained": pretrained,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "max_frames": frames,
+        "num_workers": workers,
+        "max_steps": max_steps,
+        "frame_cache": frame_cache,
+    }
     config = TrainConfig.model_validate({**config.model_dump(), **{k: v for k, v in flags.items() if v is not None}})
     result = train(root, config, run_name=name, resume=resume, device=device, test=test, analysis=analysis)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only the first process reports
@@ -76,5 +101,7 @@ def _print_result(result: Any) -> None:
     table = run_table(result.metrics)
     if table:
         typer.echo(table)
-    typer.echo(f"{result.steps} steps, {result.seconds:.1f} s, {result.clips_per_second:.1f} clips/s, "
-               f"{result.skipped_videos} skipped video(s) -> {result.run_dir}")
+    typer.echo(
+        f"{result.steps} steps, {result.seconds:.1f} s, {result.clips_per_second:.1f} clips/s, "
+        f"{result.skipped_videos} skipped video(s) -> {result.run_dir}"
+    )

@@ -57,13 +57,27 @@ def generate(
     from svta.config import save_resolved
     from svta.videos import generate_videos
 
-    root, config = stage_setup(existing_root(root), {
-        "videos.backend": backend, "engine.name": engine, "engine.workers": workers,
-        "engine.num_gpus_per_worker": gpus_per_worker, "engine.ray_address": ray_address, "videos.frames": frames,
-        "videos.fps": fps, "videos.width": size, "videos.height": size, "videos.wan.model": model,
-        "videos.wan.steps": steps, "videos.wan.cache": cache, "videos.wan.cache_threshold": cache_threshold,
-        "videos.wan.fp8": fp8, "videos.wan.offload": offload, "videos.wan.device": device,
-    })  # fmt: skip
+    root, config = stage_setup(
+        existing_root(root),
+        {
+            "videos.backend": backend,
+            "engine.name": engine,
+            "engine.workers": workers,
+            "engine.num_gpus_per_worker": gpus_per_worker,
+            "engine.ray_address": ray_address,
+            "videos.frames": frames,
+            "videos.fps": fps,
+            "videos.width": size,
+            "videos.height": size,
+            "videos.wan.model": model,
+            "videos.wan.steps": steps,
+            "videos.wan.cache": cache,
+            "videos.wan.cache_threshold": cache_threshold,
+            "videos.wan.fp8": fp8,
+            "videos.wan.offload": offload,
+            "videos.wan.device": device,
+        },
+    )
     check_registered("video_backend", config.videos.backend, "--backend")
     _require_captions(root)
     _preflight(config)
@@ -88,10 +102,14 @@ def _require_captions(root: Path) -> None:
 
 def _print_generated(result: Any, backend: str) -> None:
     q = result.quality
-    typer.echo(f"{backend}: made {result.generated}, kept {result.skipped}, redid {result.redone}, "
-               f"failed {len(result.failed)} of {result.requested} in {result.seconds:.1f}s -> {result.table}")  # fmt: skip
-    typer.echo(f"checks: {len(q.get('black', []))} black, {len(q.get('frozen', []))} frozen, "
-               f"{len(q.get('near_duplicates', []))} near-duplicate pair(s)")  # fmt: skip
+    typer.echo(
+        f"{backend}: made {result.generated}, kept {result.skipped}, redid {result.redone}, "
+        f"failed {len(result.failed)} of {result.requested} in {result.seconds:.1f}s -> {result.table}"
+    )
+    typer.echo(
+        f"checks: {len(q.get('black', []))} black, {len(q.get('frozen', []))} frozen, "
+        f"{len(q.get('near_duplicates', []))} near-duplicate pair(s)"
+    )
     for clip_id, error in list(result.failed.items())[:10]:
         typer.echo(f"  failed {clip_id}: {error}", err=True)
 
@@ -101,8 +119,9 @@ def _preflight(config: Any) -> None:
     if config.engine.name == "ray" and config.engine.ray_address not in (None, "", "auto", "local"):
         from svta.preflight import require_server
 
-        require_server(config.engine.ray_address, "the Ray cluster",
-                       "start it with `ray start --head` or fix --ray-address")
+        require_server(
+            config.engine.ray_address, "the Ray cluster", "start it with `ray start --head` or fix --ray-address"
+        )
     # On Ray the GPUs and the weights are the workers', not this machine's: each worker checks when it starts.
     if config.videos.backend == "wan" and config.engine.name != "ray":
         from svta.videos.wan import preflight
@@ -124,7 +143,9 @@ def check(
     if wants_json(json_):
         emit_json(report)
         return
-    typer.echo(f"{report['clips']} clip(s): {len(report['broken'])} broken, {len(report['black'])} black, "
-               f"{len(report['frozen'])} frozen, {len(report['near_duplicates'])} near-duplicate pair(s)")  # fmt: skip
+    typer.echo(
+        f"{report['clips']} clip(s): {len(report['broken'])} broken, {len(report['black'])} black, "
+        f"{len(report['frozen'])} frozen, {len(report['near_duplicates'])} near-duplicate pair(s)"
+    )
     for clip_id in report["broken"][:20]:
         typer.echo(f"  broken {clip_id}", err=True)

@@ -130,8 +130,9 @@ def _text(value: Any) -> str | None:
     return str(value).strip() if value not in (None, "") else None
 
 
-def caption_items(path: Path, kind: str, mapping: dict[str, str], rows: Iterator[Row], options: ReadOptions,
-                  unit: str = "line") -> ItemSet:
+def caption_items(
+    path: Path, kind: str, mapping: dict[str, str], rows: Iterator[Row], options: ReadOptions, unit: str = "line"
+) -> ItemSet:
     """Items of mapped caption rows, bad captions handled by the bad-row policy."""
     problems = RowProblems(path, options.bad_rows)
     items = []
@@ -143,9 +144,18 @@ def caption_items(path: Path, kind: str, mapping: dict[str, str], rows: Iterator
         if text is None:
             problems.add(where + (f" ({ref})" if ref else ""), f"caption field {mapping['caption']!r}: {why}")
             continue
-        items.append(Item(stable_id(path.name, ref or where, text), text, ref=f"{path.name}: {where}",
-                          source_key=source_key(ref), source_ref=ref, label=_text(get.get("category")),
-                          tags=tags_of(get.get("tags")), line=line))
+        items.append(
+            Item(
+                stable_id(path.name, ref or where, text),
+                text,
+                ref=f"{path.name}: {where}",
+                source_key=source_key(ref),
+                source_ref=ref,
+                label=_text(get.get("category")),
+                tags=tags_of(get.get("tags")),
+                line=line,
+            )
+        )
     return problems.result(f"{kind}:{path.name}", kind, items, "caption")
 
 
@@ -161,7 +171,7 @@ def read_jsonl(path: Path, options: ReadOptions) -> ItemSet:
     return caption_items(path, "jsonl", mapping, rows, options)
 
 
-@DATASET_READERS.register("json", "a JSON list of caption records (or {\"captions\": [...]})")
+@DATASET_READERS.register("json", 'a JSON list of caption records (or {"captions": [...]})')
 def read_json(path: Path, options: ReadOptions) -> ItemSet:
     mapping, rows = json_records(path, options.mapping)
     return caption_items(path, "json", mapping, rows, options)

@@ -27,7 +27,17 @@ def read_hf_release(path: Path, options: ReadOptions) -> ItemSet:
             problems.add(f"{split}: row {index} (id {row['id']!r})", f"clip not found: {row['video']}")
             continue
         items.append(
-            Item(row["id"], row["caption"], video, row["category"], bool(row["is_anomaly"]), f"{split}: row {index}",
-                 source_key(row["video"]), row.get("sha256"), split=split, video_rel=row["video"])  # fmt: skip
+            Item(
+                row["id"],
+                row["caption"],
+                video,
+                row["category"],
+                bool(row["is_anomaly"]),
+                f"{split}: row {index}",
+                source_key(row["video"]),
+                row.get("sha256"),
+                split=split,
+                video_rel=row["video"],
+            )
         )
     return problems.result(f"hf:{path.name}/{options.split}", "hf", items, what="pair")

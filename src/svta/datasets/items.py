@@ -97,8 +97,14 @@ class ItemSet:
         return [{"where": where, "why": why} for where, why in self.skipped]
 
     def summary(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "n_items": len(self.items), "fingerprint": self.fingerprint(),
-                "n_videos": len({i.video for i in self.items if i.video is not None}), "skipped": len(self.skipped)}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "n_items": len(self.items),
+            "fingerprint": self.fingerprint(),
+            "n_videos": len({i.video for i in self.items if i.video is not None}),
+            "skipped": len(self.skipped),
+        }
 
 
 class RowProblems:
@@ -123,8 +129,10 @@ class RowProblems:
         if self.mode == "error" and self.skipped:
             shown = "; ".join(f"{where}: {why}" for where, why in self.skipped[:_SHOWN_PROBLEMS])
             more = f" (and {len(self.skipped) - _SHOWN_PROBLEMS} more)" if len(self.skipped) > _SHOWN_PROBLEMS else ""
-            raise InputError(f"{self.path}: {len(self.skipped)} bad row(s): {shown}{more}; "
-                             "fix them or skip bad rows (--skip-bad-rows / bad_rows='skip')")
+            raise InputError(
+                f"{self.path}: {len(self.skipped)} bad row(s): {shown}{more}; "
+                "fix them or skip bad rows (--skip-bad-rows / bad_rows='skip')"
+            )
 
     def result(self, name: str, kind: str, items: list[Item], what: str = "row") -> ItemSet:
         """Finish and return the set; a set with no usable item is an error in either mode."""

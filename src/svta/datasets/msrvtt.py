@@ -25,10 +25,16 @@ TEST_CSV = "MSRVTT_JSFUSION_test.csv"
 # MSR-VTT's own file names, read when ours are absent (importing the original dataset)
 ORIGINAL_TRAIN_CSV = "MSRVTT_train.9k.csv"
 SPLIT_NAMES = {
-    "train": "train", "training": "train",
-    "val": "val", "valid": "val", "validate": "val", "validation": "val", "dev": "val",
-    "test": "test", "testing": "test",
-}  # fmt: skip
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validate": "val",
+    "validation": "val",
+    "dev": "val",
+    "test": "test",
+    "testing": "test",
+}
 
 
 def normalize_split(value: Any, where: str) -> str | None:
@@ -87,13 +93,21 @@ def _csv_splits(source: Path, names: dict[str, str | None]) -> dict[str, list[di
     return found
 
 
-def _pairs(videos: dict[str, dict], sentences: list[dict], csv_splits: dict[str, list[dict]],
-           path: Path) -> list[tuple[str, str, str | None, Any]]:
+def _pairs(
+    videos: dict[str, dict], sentences: list[dict], csv_splits: dict[str, list[dict]], path: Path
+) -> list[tuple[str, str, str | None, Any]]:
     """(video id, caption, split, sentence id): train sentences from the JSON for the train CSV's videos;
     val/test pairs from the JSFUSION CSVs (one sentence per video)."""
     if not csv_splits:  # no CSVs: every JSON sentence, split from the video's split field
-        return [(s["video_id"], s["caption"], normalize_split(videos.get(s["video_id"], {}).get("split"), str(path)),
-                 s.get("sen_id")) for s in sentences]
+        return [
+            (
+                s["video_id"],
+                s["caption"],
+                normalize_split(videos.get(s["video_id"], {}).get("split"), str(path)),
+                s.get("sen_id"),
+            )
+            for s in sentences
+        ]
     train = {row["video_id"] for row in csv_splits.get("train", [])}
     pairs = [(s["video_id"], s["caption"], "train", s.get("sen_id")) for s in sentences if s["video_id"] in train]
     for split in ("val", "test"):
@@ -128,8 +142,19 @@ def _folder_items(source: Path, options: ReadOptions, problems: RowProblems) -> 
             continue
         category, is_anomaly = _category(video)
         # The caption as written (not normalised): an exported root re-imports to the same pairs.
-        items.append(Item(vid if per_video[vid] == 1 else f"{vid}#{sen_id}", caption, video_dir / f"{vid}.mp4", category,
-                          is_anomaly, where, split=split, source_ref=f"{vid}#{sen_id}", video_rel=f"{vid}.mp4"))
+        items.append(
+            Item(
+                vid if per_video[vid] == 1 else f"{vid}#{sen_id}",
+                caption,
+                video_dir / f"{vid}.mp4",
+                category,
+                is_anomaly,
+                where,
+                split=split,
+                source_ref=f"{vid}#{sen_id}",
+                video_rel=f"{vid}.mp4",
+            )
+        )
     return items
 
 
@@ -150,6 +175,15 @@ def read_msrvtt(path: Path, options: ReadOptions) -> ItemSet:
         if video is not None and not video.is_file():
             problems.add(where, f"video not found: {video}")
             continue
-        items.append(Item(f"{vid}#{sen_id}", text, video, ref=f"{path.name}: {where}", source_ref=f"{vid}#{sen_id}",
-                          video_rel=f"{vid}.mp4", line=line))
+        items.append(
+            Item(
+                f"{vid}#{sen_id}",
+                text,
+                video,
+                ref=f"{path.name}: {where}",
+                source_ref=f"{vid}#{sen_id}",
+                video_rel=f"{vid}.mp4",
+                line=line,
+            )
+        )
     return with_checksums(problems.result(f"msrvtt:{path.name}", "msrvtt", items, "sentence"), options)

@@ -120,10 +120,17 @@ def detect_reader(path: Path) -> str:
     if path.is_dir():
         return _detect_folder(path)
     if not path.exists():
-        raise InputError(f"{path}: not found (give FORMAT:PATH with FORMAT one of {', '.join(DATASET_READERS.names())})")
+        raise InputError(
+            f"{path}: not found (give FORMAT:PATH with FORMAT one of {', '.join(DATASET_READERS.names())})"
+        )
     suffix = path.suffix.lower()
-    by_suffix = {".parquet": "svta-root", ".xlsx": "ucfcrime-ar", ".xlsm": "ucfcrime-ar", ".jsonl": "jsonl",
-                 ".tar": "webdataset"}
+    by_suffix = {
+        ".parquet": "svta-root",
+        ".xlsx": "ucfcrime-ar",
+        ".xlsm": "ucfcrime-ar",
+        ".jsonl": "jsonl",
+        ".tar": "webdataset",
+    }
     if suffix in by_suffix:
         return by_suffix[suffix]
     if suffix in (".csv", ".tsv"):
@@ -136,8 +143,9 @@ def detect_reader(path: Path) -> str:
         if isinstance(data, dict) and data and all(isinstance(v, dict) and "sentences" in v for v in data.values()):
             return "uca"
         return "json"
-    raise InputError(f"{path}: cannot tell the format from the extension; give one of "
-                     f"{', '.join(DATASET_READERS.names())}")
+    raise InputError(
+        f"{path}: cannot tell the format from the extension; give one of {', '.join(DATASET_READERS.names())}"
+    )
 
 
 def _detect_folder(path: Path) -> str:

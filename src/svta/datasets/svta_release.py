@@ -95,8 +95,11 @@ def read_svta_release(source: Path, options: ReadOptions) -> ItemSet:
     table = find_table(source, columns.table)
     rows = read_records(table)
     present = set(rows[0]) if rows else set()
-    missing = [f"{getattr(columns, o)!r} ({o})" for o in ("video_column", "caption_column", "category_column")
-               if getattr(columns, o) not in present]
+    missing = [
+        f"{getattr(columns, o)!r} ({o})"
+        for o in ("video_column", "caption_column", "category_column")
+        if getattr(columns, o) not in present
+    ]
     if missing:
         raise InputError(f"{table}: missing column(s) {', '.join(missing)}; found {sorted(present)}")
     base = source if source.is_dir() else source.parent
@@ -110,8 +113,15 @@ def read_svta_release(source: Path, options: ReadOptions) -> ItemSet:
         caption = " ".join(str(row.get(columns.caption_column) or "").split())
         category = " ".join(str(row.get(columns.category_column) or "").split())
         if not name or not caption or not category:
-            empty = [c for c, v in ((columns.video_column, name), (columns.caption_column, caption),
-                                    (columns.category_column, category)) if not v]
+            empty = [
+                c
+                for c, v in (
+                    (columns.video_column, name),
+                    (columns.caption_column, caption),
+                    (columns.category_column, category),
+                )
+                if not v
+            ]
             problems.add(where, f"empty field(s) {empty}")
             continue
         if not Path(name).suffix:
@@ -124,6 +134,19 @@ def read_svta_release(source: Path, options: ReadOptions) -> ItemSet:
         if options.split not in ("all", split):
             continue
         is_anomaly = kind_of(category, row, columns, where)
-        items.append(Item(item_id, caption, videos_dir / name, category, is_anomaly, where, split=split,
-                          source_ref=name, label=category, video_rel=name, line=index + 1))
+        items.append(
+            Item(
+                item_id,
+                caption,
+                videos_dir / name,
+                category,
+                is_anomaly,
+                where,
+                split=split,
+                source_ref=name,
+                label=category,
+                video_rel=name,
+                line=index + 1,
+            )
+        )
     return problems.result(f"svta-release:{table.name}", "svta-release", items)

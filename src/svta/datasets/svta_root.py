@@ -24,10 +24,23 @@ def manifest_root(path: Path) -> tuple[Path, Path]:
 
 def _manifest_items(root: Path, manifest: Path, splits: tuple[str, ...] | None) -> list[Item]:
     rows = read_records(manifest, "manifest")
-    return [Item(r["id"], r["caption"], root / r["path"], r["category"], bool(r["is_anomaly"]),
-                 f"{manifest.name}: row {i + 1}", source_key(r["path"]), r.get("sha256"), split=r["split"],
-                 source_ref=r.get("source_ref"), video_rel=r["path"])
-            for i, r in enumerate(rows) if splits is None or r["split"] in splits]
+    return [
+        Item(
+            r["id"],
+            r["caption"],
+            root / r["path"],
+            r["category"],
+            bool(r["is_anomaly"]),
+            f"{manifest.name}: row {i + 1}",
+            source_key(r["path"]),
+            r.get("sha256"),
+            split=r["split"],
+            source_ref=r.get("source_ref"),
+            video_rel=r["path"],
+        )
+        for i, r in enumerate(rows)
+        if splits is None or r["split"] in splits
+    ]
 
 
 @DATASET_READERS.register("svta-root", "an svta dataset root (its manifest; alias: manifest)")
@@ -41,8 +54,11 @@ def read_svta_root(path: Path, options: ReadOptions) -> ItemSet:
     return ItemSet(f"manifest:{root.name}/{options.split}", "svta-root", items)
 
 
-def read_training_side(root: Path | str, splits: tuple[str, ...] | None = ("train", "val"),
-                       table: Literal["auto", "manifest", "captions"] = "auto") -> ItemSet:
+def read_training_side(
+    root: Path | str,
+    splits: tuple[str, ...] | None = ("train", "val"),
+    table: Literal["auto", "manifest", "captions"] = "auto",
+) -> ItemSet:
     """The training side of a dataset root.
 
     Args:
@@ -66,8 +82,17 @@ def read_training_side(root: Path | str, splits: tuple[str, ...] | None = ("trai
     items = []
     for i, row in enumerate(read_records(captions, "captions")):
         video = videos.get(row["id"])
-        items.append(Item(row["id"], row["caption"], root / video["path"] if video else None, row["category"],
-                          None, row.get("source_ref") or f"{captions.name}: row {i + 1}",
-                          source_key(row.get("source_ref"), video["path"] if video else None),
-                          video["sha256"] if video else None, source_ref=row.get("source_ref")))
+        items.append(
+            Item(
+                row["id"],
+                row["caption"],
+                root / video["path"] if video else None,
+                row["category"],
+                None,
+                row.get("source_ref") or f"{captions.name}: row {i + 1}",
+                source_key(row.get("source_ref"), video["path"] if video else None),
+                video["sha256"] if video else None,
+                source_ref=row.get("source_ref"),
+            )
+        )
     return ItemSet(f"{root.name}/captions", "captions", items)

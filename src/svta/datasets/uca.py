@@ -93,10 +93,22 @@ def read_uca(path: Path, options: ReadOptions) -> ItemSet:
             spans[f"{name}#{index}"] = span
         label = ucf_class(name)
         category, is_anomaly = ucf_category(label, True, normal_category=normal)
-        items.append(Item(f"{name}#{index}", text, video, category, is_anomaly, f"{path.name}: {where}",
-                          source_key(name), source_ref=span_ref(name, index, stamp), label=label,
-                          tags=(label,) if label else (), span=tuple(stamp) if isinstance(stamp, list) else None,
-                          line=line))
+        items.append(
+            Item(
+                f"{name}#{index}",
+                text,
+                video,
+                category,
+                is_anomaly,
+                f"{path.name}: {where}",
+                source_key(name),
+                source_ref=span_ref(name, index, stamp),
+                label=label,
+                tags=(label,) if label else (),
+                span=tuple(stamp) if isinstance(stamp, list) else None,
+                line=line,
+            )
+        )
     result = with_checksums(ItemSet("", "uca", items), options)
     items = result.items
     if options.clips_dir is not None:
@@ -116,8 +128,14 @@ def _span(value: Any) -> tuple[float, float] | str:
     return start, end
 
 
-def _with_clips(items: list[Item], spans: dict[str, tuple[float, float]], clips_dir: Path, max_frames: int,
-                workers: int, problems: RowProblems) -> list[Item]:
+def _with_clips(
+    items: list[Item],
+    spans: dict[str, tuple[float, float]],
+    clips_dir: Path,
+    max_frames: int,
+    workers: int,
+    problems: RowProblems,
+) -> list[Item]:
     """Cut every item's clip (per source video, in threads) and point the items at them."""
     from svta.progress import progress
 
@@ -126,8 +144,13 @@ def _with_clips(items: list[Item], spans: dict[str, tuple[float, float]], clips_
         by_video[item.video].append(item)  # type: ignore[index]
     jobs = list(by_video.items())
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = list(progress(pool.map(lambda job: _cut_video(job[0], job[1], spans, clips_dir, max_frames), jobs),
-                                description="cutting UCA clips", total=len(jobs)))
+        results = list(
+            progress(
+                pool.map(lambda job: _cut_video(job[0], job[1], spans, clips_dir, max_frames), jobs),
+                description="cutting UCA clips",
+                total=len(jobs),
+            )
+        )
     clipped = []
     for outcome in results:
         for item, clip in outcome:
@@ -139,8 +162,9 @@ def _with_clips(items: list[Item], spans: dict[str, tuple[float, float]], clips_
     return sorted(clipped, key=lambda item: order[item.id])
 
 
-def _cut_video(source: Path, items: list[Item], spans: dict[str, tuple[float, float]], clips_dir: Path,
-               max_frames: int) -> list[tuple[Item, Path | str]]:
+def _cut_video(
+    source: Path, items: list[Item], spans: dict[str, tuple[float, float]], clips_dir: Path, max_frames: int
+) -> list[tuple[Item, Path | str]]:
     from svta.video_io import probe
 
     try:
@@ -152,8 +176,14 @@ def _cut_video(source: Path, items: list[Item], spans: dict[str, tuple[float, fl
         start, end = spans[item.id]
         target = clips_dir / source.stem / f"{item.id.split('#')[-1]}_{start:g}-{end:g}.mp4"
         try:
-            out.append((item, target if target.is_file() else cut_clip(source, start, end, target, info.fps,
-                                                                       info.frames, max_frames)))
+            out.append(
+                (
+                    item,
+                    target
+                    if target.is_file()
+                    else cut_clip(source, start, end, target, info.fps, info.frames, max_frames),
+                )
+            )
         except SvtaError as exc:
             out.append((item, f"cannot cut [{start:g}, {end:g}] s: {exc}"))
     return out

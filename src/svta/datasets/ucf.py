@@ -45,8 +45,12 @@ def ucf_class(name: str) -> str | None:
     return prefix or (folder or None)
 
 
-def ucf_category(ucf: str | None, map_to_taxonomy: bool = True, taxonomy: Taxonomy | None = None,
-                 normal_category: str = UCF_NORMAL_CATEGORY) -> tuple[str | None, bool | None]:
+def ucf_category(
+    ucf: str | None,
+    map_to_taxonomy: bool = True,
+    taxonomy: Taxonomy | None = None,
+    normal_category: str = UCF_NORMAL_CATEGORY,
+) -> tuple[str | None, bool | None]:
     """``(category, is_anomaly)`` of a UCF-Crime class.
 
     Args:

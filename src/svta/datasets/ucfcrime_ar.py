@@ -97,8 +97,22 @@ def read_ucfcrime_ar(path: Path, options: ReadOptions) -> ItemSet:
             continue
         label = ucf_class(name)
         category, is_anomaly = ucf_category(label, options.map_to_taxonomy, normal_category=normal)
-        items.append(Item(item_id, text, video, category, is_anomaly, f"{sheet.name}: {where}", source_key(name),
-                          split=split if path.is_dir() else None, source_ref=name, label=label,
-                          tags=(label,) if label else (), video_rel=name, line=line))
+        items.append(
+            Item(
+                item_id,
+                text,
+                video,
+                category,
+                is_anomaly,
+                f"{sheet.name}: {where}",
+                source_key(name),
+                split=split if path.is_dir() else None,
+                source_ref=name,
+                label=label,
+                tags=(label,) if label else (),
+                video_rel=name,
+                line=line,
+            )
+        )
     result = problems.result(f"ucfcrime-ar:{sheet.name}", "ucfcrime-ar", items)
     return with_checksums(result, options)

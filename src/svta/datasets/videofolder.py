@@ -67,8 +67,10 @@ class VideoFolder:
             candidates = tail if len(tail) == 1 else candidates
         if len(candidates) > 1:
             shown = ", ".join(str(p.relative_to(self.root)) for p in sorted(candidates)[:3])
-            raise InputError(f"{self.root}: {len(candidates)} files match video {name!r} ({shown}); "
-                             "keep one or pass the folder that holds the intended copy")
+            raise InputError(
+                f"{self.root}: {len(candidates)} files match video {name!r} ({shown}); "
+                "keep one or pass the folder that holds the intended copy"
+            )
         return candidates[0] if candidates else None
 
 
@@ -96,8 +98,9 @@ def with_checksums(items: ItemSet, options: ReadOptions) -> ItemSet:
     from svta.video_io import sha256_file
 
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-        digests = dict(zip(videos, progress(pool.map(sha256_file, videos), description="hashing videos",
-                                            total=len(videos))))
+        digests = dict(
+            zip(videos, progress(pool.map(sha256_file, videos), description="hashing videos", total=len(videos)))
+        )
     hashed = [item.but(sha256=digests[item.video]) if item.video in digests else item for item in items.items]
     return replace(items, items=hashed, skipped=list(items.skipped))
 
@@ -114,8 +117,17 @@ def read_video_folder(path: Path, options: ReadOptions) -> ItemSet:
             caption = " ".join(sidecar.read_text(encoding="utf-8").split()) if sidecar.is_file() else ""
             relative = video.relative_to(folder.root).as_posix()
             item_id = stem if len(paths) == 1 else relative
-            items.append(Item(item_id, caption, video, ref=relative, source_key=source_key(relative),
-                              source_ref=relative, video_rel=relative))
+            items.append(
+                Item(
+                    item_id,
+                    caption,
+                    video,
+                    ref=relative,
+                    source_key=source_key(relative),
+                    source_ref=relative,
+                    video_rel=relative,
+                )
+            )
     if not items:
         raise InputError(f"{path}: no video files ({', '.join(VIDEO_SUFFIXES)}) below this folder")
     return with_checksums(ItemSet(f"video-folder:{path.name}", "video-folder", items), replace(options, videos=path))

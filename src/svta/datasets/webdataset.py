@@ -67,8 +67,19 @@ def _shard_items(shard: Path, options: ReadOptions, problems: RowProblems) -> li
             split = meta.get("split")
             if options.split not in ("all", split):
                 continue
-            items.append(Item(str(meta.get("id", key)), text, video, meta.get("category"), meta.get("is_anomaly"),
-                              where, split=split, source_ref=key, video_rel=video.name if video else None))
+            items.append(
+                Item(
+                    str(meta.get("id", key)),
+                    text,
+                    video,
+                    meta.get("category"),
+                    meta.get("is_anomaly"),
+                    where,
+                    split=split,
+                    source_ref=key,
+                    video_rel=video.name if video else None,
+                )
+            )
     return items
 
 

@@ -40,8 +40,12 @@ def _row(direction: str, group: Any, ranks: np.ndarray, ks: tuple[int, ...]) -> 
     return row
 
 
-def by_group(result: RetrievalResult, t2v_labels: Sequence[Any] | np.ndarray | None,
-             v2t_labels: Sequence[Any] | np.ndarray | None, ks: tuple[int, ...] = DEFAULT_KS) -> pd.DataFrame:
+def by_group(
+    result: RetrievalResult,
+    t2v_labels: Sequence[Any] | np.ndarray | None,
+    v2t_labels: Sequence[Any] | np.ndarray | None,
+    ks: tuple[int, ...] = DEFAULT_KS,
+) -> pd.DataFrame:
     """R@K/MdR/MnR per label value.
 
     Args:
@@ -67,25 +71,30 @@ def by_group(result: RetrievalResult, t2v_labels: Sequence[Any] | np.ndarray | N
     return pd.DataFrame(rows)
 
 
-def per_category(result: RetrievalResult, video_categories: Sequence[Any] | np.ndarray,
-                 text_categories: Sequence[Any] | np.ndarray | None = None,
-                 ks: tuple[int, ...] = DEFAULT_KS) -> pd.DataFrame:
+def per_category(
+    result: RetrievalResult,
+    video_categories: Sequence[Any] | np.ndarray,
+    text_categories: Sequence[Any] | np.ndarray | None = None,
+    ks: tuple[int, ...] = DEFAULT_KS,
+) -> pd.DataFrame:
     """Metrics per category (a text's category defaults to its video's)."""
     video_cat = _video_labels(result, video_categories, "video_categories")
     text_cat = video_cat[result.text_to_video] if text_categories is None else text_categories
     return by_group(result, text_cat, video_cat, ks).rename(columns={"group": "category"})
 
 
-def anomaly_normal(result: RetrievalResult, video_is_anomaly: Sequence[bool] | np.ndarray,
-                   ks: tuple[int, ...] = DEFAULT_KS) -> pd.DataFrame:
+def anomaly_normal(
+    result: RetrievalResult, video_is_anomaly: Sequence[bool] | np.ndarray, ks: tuple[int, ...] = DEFAULT_KS
+) -> pd.DataFrame:
     """Metrics of anomaly vs normal queries (a text is an anomaly query when its video is)."""
     flags = _video_labels(result, video_is_anomaly, "video_is_anomaly").astype(bool)
     names = np.where(flags, "anomaly", "normal").astype(object)
     return by_group(result, names[result.text_to_video], names, ks)
 
 
-def head_tail_split(categories: Sequence[Any] | np.ndarray, counts: Mapping[Any, int] | None = None,
-                    head_share: float = 0.5) -> dict[Any, str]:
+def head_tail_split(
+    categories: Sequence[Any] | np.ndarray, counts: Mapping[Any, int] | None = None, head_share: float = 0.5
+) -> dict[Any, str]:
     """Split categories into "head" (the most frequent ones that together hold ``head_share`` of
     the items) and "tail" (the rest).
 
@@ -104,9 +113,13 @@ def head_tail_split(categories: Sequence[Any] | np.ndarray, counts: Mapping[Any,
     return split
 
 
-def head_tail(result: RetrievalResult, video_categories: Sequence[Any] | np.ndarray,
-              counts: Mapping[Any, int] | None = None, head_share: float = 0.5,
-              ks: tuple[int, ...] = DEFAULT_KS) -> pd.DataFrame:
+def head_tail(
+    result: RetrievalResult,
+    video_categories: Sequence[Any] | np.ndarray,
+    counts: Mapping[Any, int] | None = None,
+    head_share: float = 0.5,
+    ks: tuple[int, ...] = DEFAULT_KS,
+) -> pd.DataFrame:
     """Metrics of queries from head vs tail categories (see :func:`head_tail_split`)."""
     video_cat = _video_labels(result, video_categories, "video_categories")
     split = head_tail_split(video_cat, counts, head_share)
@@ -114,9 +127,13 @@ def head_tail(result: RetrievalResult, video_categories: Sequence[Any] | np.ndar
     return by_group(result, names[result.text_to_video], names, ks)
 
 
-def category_hit(result: RetrievalResult, video_categories: Sequence[Any] | np.ndarray,
-                 ks: tuple[int, ...] = DEFAULT_KS, text_categories: Sequence[Any] | np.ndarray | None = None,
-                 per_category: bool = False) -> pd.DataFrame:
+def category_hit(
+    result: RetrievalResult,
+    video_categories: Sequence[Any] | np.ndarray,
+    ks: tuple[int, ...] = DEFAULT_KS,
+    text_categories: Sequence[Any] | np.ndarray | None = None,
+    per_category: bool = False,
+) -> pd.DataFrame:
     """Category hit@K: the top-K results hold an item of the query's category.
 
     T2V looks at the categories of the top-K videos; V2T at the videos of the top-K caption groups.
@@ -128,8 +145,11 @@ def category_hit(result: RetrievalResult, video_categories: Sequence[Any] | np.n
     import pandas as pd
 
     video_cat = _video_labels(result, video_categories, "video_categories")
-    text_cat = (video_cat[result.text_to_video] if text_categories is None
-                else _labels(text_categories, len(result.text_to_video), "text_categories"))
+    text_cat = (
+        video_cat[result.text_to_video]
+        if text_categories is None
+        else _labels(text_categories, len(result.text_to_video), "text_categories")
+    )
     rows = []
     for rank in (result.t2v_ranks, result.v2t_ranks):
         if rank.topk is None or rank.topk.shape[1] < max(ks):

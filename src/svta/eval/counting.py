@@ -35,6 +35,7 @@ class RankCounter:
         self.positional = positional
         self.keep_topk = keep_topk
         self.t2v = torch.as_tensor(layout.text_to_video, device=device)
+
         def zeros(n: int) -> Any:
             return torch.zeros(n, dtype=torch.int64, device=device)
 
@@ -72,7 +73,8 @@ class RankCounter:
         videos = np.unique(local[li])
         np.fmax.at(self.v_gt_np, local[li], v_blk[li_t, lc_t].double().cpu().numpy())
         self.v_gt[torch.as_tensor(videos, device=self.device)] = torch.as_tensor(
-            self.v_gt_np[videos], device=self.device).to(v_blk.dtype)
+            self.v_gt_np[videos], device=self.device
+        ).to(v_blk.dtype)
         return len(li)
 
     # counting -----------------------------------------------------------------------------
@@ -135,7 +137,7 @@ class RankCounter:
             r0, r1 = rows
             groups = self.layout.text_group[r0:r1]
             g0, g1 = int(groups[0]), int(groups[-1]) + 1
-            sizes = np.diff(self.layout.group_start[g0:g1 + 1])
+            sizes = np.diff(self.layout.group_start[g0 : g1 + 1])
             size = int(sizes[0]) if (sizes == sizes[0]).all() else 0
             index = self.torch.as_tensor(groups - g0, device=self.device)
             self._groups[rows] = (g0, g1, index, size)
@@ -156,8 +158,10 @@ class RankCounter:
     # results ------------------------------------------------------------------------------
     def arrays(self) -> dict[str, np.ndarray]:
         """Counts as numpy arrays (``t_*`` indexed by text, ``v_*`` by video)."""
-        out = {name: getattr(self, name).cpu().numpy() for name in
-               ("t_greater", "t_equal", "v_greater", "v_equal", "t_nan", "t_before")}
+        out = {
+            name: getattr(self, name).cpu().numpy()
+            for name in ("t_greater", "t_equal", "v_greater", "v_equal", "t_nan", "t_before")
+        }
         out["t_gt"], out["v_gt"] = self.t_gt_np, self.v_gt_np
         if self.t_top is not None:
             out["t_top_val"], out["t_top_idx"] = (x.cpu().numpy() for x in self.t_top)
@@ -166,8 +170,10 @@ class RankCounter:
 
 
 def _empty_topk(torch: Any, n: int, k: int, dtype: Any, device: Any) -> tuple[Any, Any]:
-    return (torch.full((n, k), float("-inf"), dtype=dtype, device=device),
-            torch.full((n, k), -1, dtype=torch.int64, device=device))
+    return (
+        torch.full((n, k), float("-inf"), dtype=dtype, device=device),
+        torch.full((n, k), -1, dtype=torch.int64, device=device),
+    )
 
 
 def _merge_topk(torch: Any, vals: Any, idx: Any, scores: Any, offset: int) -> tuple[Any, Any]:

@@ -22,8 +22,9 @@ WRONG = (255, 140, 0)  # orange
 LEGEND_HEIGHT = 24  # pixels, the key above the query rows
 
 
-def plot_per_category(table: pd.DataFrame, path: Path | str, metric: str = "R1", direction: str = "t2v",
-                      title: str | None = None) -> Path:
+def plot_per_category(
+    table: pd.DataFrame, path: Path | str, metric: str = "R1", direction: str = "t2v", title: str | None = None
+) -> Path:
     """Horizontal bars of ``metric`` per category, best first, each labelled with its value and query count n.
 
     Args:
@@ -46,8 +47,9 @@ def plot_per_category(table: pd.DataFrame, path: Path | str, metric: str = "R1",
         plt.close(fig)
 
 
-def per_category_figure(table: pd.DataFrame, metric: str = "R1", direction: str = "t2v",
-                        title: str | None = None) -> Any:
+def per_category_figure(
+    table: pd.DataFrame, metric: str = "R1", direction: str = "t2v", title: str | None = None
+) -> Any:
     """The figure of :func:`plot_per_category` (matplotlib; the caller saves and closes it)."""
     import matplotlib.pyplot as plt
 
@@ -81,10 +83,18 @@ def _label_bars(ax: Any, values: np.ndarray, counts: np.ndarray | None) -> None:
         ax.text((0 if np.isnan(value) else value) + 0.01 * top, y, text, fontsize=7, va="center")
 
 
-def qualitative_figure(result: RetrievalResult, queries: Sequence[int], texts: Sequence[str],
-                       frames: Callable[[int], np.ndarray], path: Path | str,
-                       categories: Sequence[str] | None = None, top: int = 3, n_frames: int = 4,
-                       frame_height: int = 64, border: int = 4) -> Path:
+def qualitative_figure(
+    result: RetrievalResult,
+    queries: Sequence[int],
+    texts: Sequence[str],
+    frames: Callable[[int], np.ndarray],
+    path: Path | str,
+    categories: Sequence[str] | None = None,
+    top: int = 3,
+    n_frames: int = 4,
+    frame_height: int = 64,
+    border: int = 4,
+) -> Path:
     """The seed's qualitative figure: per text query, its top-``top`` videos as frame strips.
 
     A legend heads the figure; when a query's ground truth is not among its top ``top``, its strip
@@ -108,8 +118,10 @@ def qualitative_figure(result: RetrievalResult, queries: Sequence[int], texts: S
     if rank.topk is None or rank.topk.shape[1] < top:
         raise InputError(f"the qualitative figure needs the evaluation to keep_topk >= {top}")
     font = ImageFont.load_default()
-    rows = [_query_row(result, int(q), texts, frames, categories, top, n_frames, frame_height, border, font)
-            for q in queries]
+    rows = [
+        _query_row(result, int(q), texts, frames, categories, top, n_frames, frame_height, border, font)
+        for q in queries
+    ]
     if not rows:
         raise InputError("no queries to show")
     rows.insert(0, _legend(border, font))
@@ -122,8 +134,18 @@ def qualitative_figure(result: RetrievalResult, queries: Sequence[int], texts: S
     return _save(path, lambda tmp: canvas.save(tmp, format=_image_format(path)))
 
 
-def _query_row(result: RetrievalResult, query: int, texts: Any, frames: Callable[[int], np.ndarray],
-               categories: Any, top: int, n_frames: int, frame_height: int, border: int, font: Any) -> Any:
+def _query_row(
+    result: RetrievalResult,
+    query: int,
+    texts: Any,
+    frames: Callable[[int], np.ndarray],
+    categories: Any,
+    top: int,
+    n_frames: int,
+    frame_height: int,
+    border: int,
+    font: Any,
+) -> Any:
     from PIL import Image, ImageDraw
 
     topk = result.t2v_ranks.topk

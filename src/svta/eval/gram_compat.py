@@ -34,8 +34,10 @@ def gram_ranks(source: Any, rescore: Any, keep_topk: int) -> tuple[RankResult, R
     """
     layout = source.layout
     if layout.multi and layout.n_groups != layout.n_video or not layout.multi and layout.n_text != layout.n_video:
-        raise InputError(f"compat='gram' needs a caption for every video ({layout.n_text} captions, "
-                         f"{layout.n_video} videos; GRAM's video-to-text ranking fails on a video without one)")
+        raise InputError(
+            f"compat='gram' needs a caption for every video ({layout.n_text} captions, "
+            f"{layout.n_video} videos; GRAM's video-to-text ranking fails on a video without one)"
+        )
     order = source.text_index if source.text_index is not None else np.arange(layout.n_text)
     t_rank, t_out = _text_to_video(source, rescore, keep_topk)
     v_rank, v_out = _video_to_text(source, rescore, keep_topk, np.asarray(order))
@@ -97,8 +99,20 @@ def _text_to_video(source: Any, rescore: Any, keep_topk: int) -> tuple[RankResul
             val, idx = final.topk(k, dim=1)
             top_idx[r0:r1, :k], top_val[r0:r1, :k] = idx.cpu().numpy(), val.double().cpu().numpy()
     empty = np.zeros(0, np.int64)
-    rank = RankResult("t2v", np.arange(n_text), gt_score, greater, equal, n_video, pos + 1, np.arange(n_text),
-                      empty, empty, top_idx if keep_topk else None, top_val if keep_topk else None)
+    rank = RankResult(
+        "t2v",
+        np.arange(n_text),
+        gt_score,
+        greater,
+        equal,
+        n_video,
+        pos + 1,
+        np.arange(n_text),
+        empty,
+        empty,
+        top_idx if keep_topk else None,
+        top_val if keep_topk else None,
+    )
     return rank, outside
 
 
@@ -112,7 +126,7 @@ def _video_to_text(source: Any, rescore: Any, keep_topk: int, order: np.ndarray)
     where = np.empty_like(order)
     where[order] = np.arange(n_text)  # caller's caption o sits at row where[o] of the source
     t2v_caller = torch.as_tensor(layout.text_to_video[where], device=source.device)
-    width = max(1, min(n_video, (source.block_size ** 2) // max(n_text, 1)))
+    width = max(1, min(n_video, (source.block_size**2) // max(n_text, 1)))
     pos = np.zeros(n_video, np.int64)
     gt_score, greater, equal = np.zeros(n_video), np.zeros(n_video, np.int64), np.zeros(n_video, np.int64)
     top_idx, top_val = np.full((n_video, keep_topk), -1, np.int64), np.full((n_video, keep_topk), -np.inf)
@@ -142,8 +156,20 @@ def _video_to_text(source: Any, rescore: Any, keep_topk: int, order: np.ndarray)
             top_idx[c0:c1, :k] = layout.text_group[caption_rows]
             top_val[c0:c1, :k] = val.T.double().cpu().numpy()
     empty = np.zeros(0, np.int64)
-    rank = RankResult("v2t", np.arange(n_video), gt_score, greater, equal, n_text, pos + 1, np.arange(n_video),
-                      empty, empty, top_idx if keep_topk else None, top_val if keep_topk else None)
+    rank = RankResult(
+        "v2t",
+        np.arange(n_video),
+        gt_score,
+        greater,
+        equal,
+        n_text,
+        pos + 1,
+        np.arange(n_video),
+        empty,
+        empty,
+        top_idx if keep_topk else None,
+        top_val if keep_topk else None,
+    )
     return rank, outside
 
 

@@ -62,8 +62,9 @@ class QueryLayout:
         if not multi:
             video_group = np.full(n_video, -1, dtype=np.int64)
             video_group[t2v] = np.arange(n_text)
-            return cls(n_text, n_video, t2v, np.arange(n_text + 1), t2v.copy(), video_group,
-                       np.arange(n_text), False, True)
+            return cls(
+                n_text, n_video, t2v, np.arange(n_text + 1), t2v.copy(), video_group, np.arange(n_text), False, True
+            )
         starts = np.flatnonzero(np.r_[True, t2v[1:] != t2v[:-1]])
         contiguous = len(starts) == int((counts > 0).sum())
         if not contiguous:
@@ -72,8 +73,17 @@ class QueryLayout:
         group_video = t2v[starts]
         video_group = np.full(n_video, -1, dtype=np.int64)
         video_group[group_video] = np.arange(len(group_video))
-        return cls(n_text, n_video, t2v, np.r_[starts, n_text].astype(np.int64), group_video, video_group,
-                   video_group[t2v], True, contiguous)
+        return cls(
+            n_text,
+            n_video,
+            t2v,
+            np.r_[starts, n_text].astype(np.int64),
+            group_video,
+            video_group,
+            video_group[t2v],
+            True,
+            contiguous,
+        )
 
     @property
     def n_groups(self) -> int:
@@ -92,8 +102,10 @@ class QueryLayout:
     def text_bounds(self, block: int) -> list[tuple[int, int]]:
         """Row blocks of about ``block`` texts; with caption groups, cut only between groups."""
         if self.multi and not self.contiguous:
-            raise InputError("caption groups must be contiguous runs of texts to be streamed "
-                             "(sort the texts by video, or use evaluate_embeddings/evaluate_model_scores)")
+            raise InputError(
+                "caption groups must be contiguous runs of texts to be streamed "
+                "(sort the texts by video, or use evaluate_embeddings/evaluate_model_scores)"
+            )
         bounds, start = [], 0
         while start < self.n_text:
             stop = min(start + block, self.n_text)
@@ -107,15 +119,17 @@ class QueryLayout:
         """Column blocks of ``block`` videos."""
         return [(s, min(s + block, self.n_video)) for s in range(0, self.n_video, block)]
 
-    def ground_truth_coords(self, text_bounds: list[tuple[int, int]],
-                            video_bounds: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    def ground_truth_coords(
+        self, text_bounds: list[tuple[int, int]], video_bounds: list[tuple[int, int]]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Row block of each text and column block of its ground-truth video. ``([n_text], [n_text])``"""
         row_of = np.searchsorted([b[1] for b in text_bounds], np.arange(self.n_text), side="right")
         col_of = np.searchsorted([b[1] for b in video_bounds], self.text_to_video, side="right")
         return row_of, col_of
 
-    def ground_truth_blocks(self, text_bounds: list[tuple[int, int]],
-                            video_bounds: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    def ground_truth_blocks(
+        self, text_bounds: list[tuple[int, int]], video_bounds: list[tuple[int, int]]
+    ) -> list[tuple[int, int]]:
         """Indices ``(row_block, col_block)`` of the blocks holding a ground-truth pair, in order."""
         row_of, col_of = self.ground_truth_coords(text_bounds, video_bounds)
         pairs = np.unique(np.stack([row_of, col_of], axis=1), axis=0)
@@ -125,8 +139,10 @@ class QueryLayout:
 def _check_mapping(n_text: int, n_video: int, text_to_video: np.ndarray | None) -> np.ndarray:
     if text_to_video is None:
         if n_text > n_video:
-            raise InputError(f"more texts ({n_text}) than videos ({n_video}) with the ground truth on the "
-                             "diagonal: pass text_to_video to say which video each text describes")
+            raise InputError(
+                f"more texts ({n_text}) than videos ({n_video}) with the ground truth on the "
+                "diagonal: pass text_to_video to say which video each text describes"
+            )
         return np.arange(n_text, dtype=np.int64)
     t2v = np.asarray(text_to_video)
     if t2v.ndim != 1 or len(t2v) != n_text:

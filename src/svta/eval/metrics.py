@@ -100,8 +100,16 @@ class Metrics:
     def to_dict(self) -> dict[str, Any]:
         """``{"R1", "R5", "R10", ..., "MdR", "MnR", "MnR_std", "n", ...}`` (plain Python numbers)."""
         out: dict[str, Any] = {f"R{k}": self.R[k] for k in sorted(self.R)}
-        out.update(MdR=self.MdR, MnR=self.MnR, MnR_std=self.MnR_std, n=self.n, n_queries=self.n_queries,
-                   n_nan=self.n_nan, n_dropped=self.n_dropped, n_tied=self.n_tied)
+        out.update(
+            MdR=self.MdR,
+            MnR=self.MnR,
+            MnR_std=self.MnR_std,
+            n=self.n,
+            n_queries=self.n_queries,
+            n_nan=self.n_nan,
+            n_dropped=self.n_dropped,
+            n_tied=self.n_tied,
+        )
         out.update(self.extra)
         return out
 
@@ -145,8 +153,9 @@ def _tie_offset(n_equal: np.ndarray, ties: str) -> np.ndarray:
     return others.astype(np.float64) if ties == "pessimistic" else others / 2.0
 
 
-def rank_entries(rank: RankResult, ties: Ties, flavor: Flavor, nan: NanPolicy,
-                 positional: np.ndarray | None = None) -> RankResult:
+def rank_entries(
+    rank: RankResult, ties: Ties, flavor: Flavor, nan: NanPolicy, positional: np.ndarray | None = None
+) -> RankResult:
     """Fill ``rank.ranks``/``entry_query``/``nan_queries``/``dropped`` from the counts.
 
     Args:
@@ -163,8 +172,10 @@ def rank_entries(rank: RankResult, ties: Ties, flavor: Flavor, nan: NanPolicy,
         raise InputError(f"{rank.direction}: every ground-truth score is NaN ({len(gt)} queries)")
     if flavor == "default":
         if nan == "raise" and is_nan.any():
-            raise InputError(f"{rank.direction}: ground-truth score is NaN for query {int(rank.nan_queries[0])} "
-                             f"({int(is_nan.sum())} queries)")
+            raise InputError(
+                f"{rank.direction}: ground-truth score is NaN for query {int(rank.nan_queries[0])} "
+                f"({int(is_nan.sum())} queries)"
+            )
         keep = ~is_nan if nan == "drop" else np.ones(len(gt), dtype=bool)
         r0 = rank.query_ranks(ties) - 1
         rank.entry_query = np.flatnonzero(keep)
@@ -187,8 +198,9 @@ def rank_entries(rank: RankResult, ties: Ties, flavor: Flavor, nan: NanPolicy,
     return rank
 
 
-def summarize(rank: RankResult, ks: tuple[int, ...] = DEFAULT_KS, flavor: Flavor = "default",
-              ties: Ties = "optimistic") -> Metrics:
+def summarize(
+    rank: RankResult, ks: tuple[int, ...] = DEFAULT_KS, flavor: Flavor = "default", ties: Ties = "optimistic"
+) -> Metrics:
     """Metrics of one direction from its filled :class:`RankResult`.
 
     The arithmetic follows the reference to the last digit: ``float(count) * 100 / n``,
@@ -201,8 +213,7 @@ def summarize(rank: RankResult, ks: tuple[int, ...] = DEFAULT_KS, flavor: Flavor
     ks = tuple(sorted(set(ks) | set(DEFAULT_KS)))
     n = len(rank.ranks)
     if n == 0:
-        raise InputError(f"{rank.direction}: no query left to evaluate (every ground-truth score is NaN or "
-                         "non-finite)")
+        raise InputError(f"{rank.direction}: no query left to evaluate (every ground-truth score is NaN or non-finite)")
     r0 = rank.ranks - 1
     if flavor == "gram":
         recall, mdr, mnr, std = _gram_summary(r0, ks)
@@ -218,8 +229,17 @@ def summarize(rank: RankResult, ks: tuple[int, ...] = DEFAULT_KS, flavor: Flavor
             recall = {k: float(int((r0 < k).sum())) * 100 / n for k in ks}
         mdr, mnr, std = float(np.median(r0) + 1), float(np.mean(r0) + 1), float(np.std(r0))
     n_tied = int(((rank.n_equal > 1) & ~np.isnan(rank.gt_score)).sum())
-    return Metrics(R=recall, MdR=mdr, MnR=mnr, MnR_std=std, n=n, n_queries=len(rank.queries),
-                   n_nan=len(rank.nan_queries), n_dropped=len(rank.dropped), n_tied=n_tied)
+    return Metrics(
+        R=recall,
+        MdR=mdr,
+        MnR=mnr,
+        MnR_std=std,
+        n=n,
+        n_queries=len(rank.queries),
+        n_nan=len(rank.nan_queries),
+        n_dropped=len(rank.dropped),
+        n_tied=n_tied,
+    )
 
 
 def _gram_summary(r0: np.ndarray, ks: tuple[int, ...]) -> tuple[dict[int, float], float, float, float]:
@@ -230,8 +250,7 @@ def _gram_summary(r0: np.ndarray, ks: tuple[int, ...]) -> tuple[dict[int, float]
     n = len(r0)
     ranks = torch.as_tensor(r0, dtype=torch.float32)
     recall = {k: int((r0 < k).sum()) / n * 100 for k in ks}
-    return (recall, float(torch.median(ranks)) + 1, float(torch.mean(ranks)) + 1,
-            float(np.std(r0.astype(np.float64))))
+    return (recall, float(torch.median(ranks)) + 1, float(torch.mean(ranks)) + 1, float(np.std(r0.astype(np.float64))))
 
 
 def _expected_recall(rank: RankResult, ks: tuple[int, ...]) -> dict[int, float]:
@@ -242,9 +261,18 @@ def _expected_recall(rank: RankResult, ks: tuple[int, ...]) -> dict[int, float]:
     return {k: float(np.clip((k - higher) / tied, 0.0, 1.0).sum()) * 100 / len(q) for k in ks}
 
 
-def evaluate_similarity(sim: Any, text_to_video: np.ndarray | None = None, *, ties: Ties = "optimistic",
-                        compat: str | None = None, ks: tuple[int, ...] = DEFAULT_KS, nan: NanPolicy = "worst",
-                        keep_topk: int = 0, block: int | None = None, device: Any = None) -> RetrievalResult:
+def evaluate_similarity(
+    sim: Any,
+    text_to_video: np.ndarray | None = None,
+    *,
+    ties: Ties = "optimistic",
+    compat: str | None = None,
+    ks: tuple[int, ...] = DEFAULT_KS,
+    nan: NanPolicy = "worst",
+    keep_topk: int = 0,
+    block: int | None = None,
+    device: Any = None,
+) -> RetrievalResult:
     """Evaluate a dense similarity matrix (rows = texts, columns = videos).
 
     Args:
@@ -268,13 +296,29 @@ def evaluate_similarity(sim: Any, text_to_video: np.ndarray | None = None, *, ti
     def score_block(rows: slice, cols: slice) -> Any:
         return matrix[rows, cols]
 
-    return stream_ranks(score_block, n_text, n_video, text_to_video, block=block, ties=ties, compat=compat,
-                        ks=ks, nan=nan, keep_topk=keep_topk, device=device or getattr(matrix, "device", None))
+    return stream_ranks(
+        score_block,
+        n_text,
+        n_video,
+        text_to_video,
+        block=block,
+        ties=ties,
+        compat=compat,
+        ks=ks,
+        nan=nan,
+        keep_topk=keep_topk,
+        device=device or getattr(matrix, "device", None),
+    )
 
 
-def compute_metrics(sim: Any, ties: Ties = "optimistic", compat: str | None = None,
-                    ks: tuple[int, ...] = DEFAULT_KS, text_to_video: np.ndarray | None = None,
-                    nan: NanPolicy = "worst") -> dict[str, Any]:
+def compute_metrics(
+    sim: Any,
+    ties: Ties = "optimistic",
+    compat: str | None = None,
+    ks: tuple[int, ...] = DEFAULT_KS,
+    text_to_video: np.ndarray | None = None,
+    nan: NanPolicy = "worst",
+) -> dict[str, Any]:
     """Metrics of a dense similarity matrix as ``{"t2v": {"R1", ..., "MnR"}, "v2t": {...}}``.
 
     Same arguments as :func:`evaluate_similarity`. With ``compat="clip4clip"`` the numbers equal

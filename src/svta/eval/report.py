@@ -21,9 +21,14 @@ LOWER_IS_BETTER = {"MdR", "MnR"}
 FORMATS = ("markdown", "latex", "csv")
 CHANCE = "chance"
 # Registry names -> the names the SVTA paper's tables use.
-METHOD_NAMES = {"clip4clip-meanp": "CLIP4Clip-MeanP", "clip4clip-seqlstm": "CLIP4Clip-seqLSTM",
-                "clip4clip-seqtransf": "CLIP4Clip-seqTransf", "clip4clip-tighttransf": "CLIP4Clip-tightTransf",
-                "xclip": "X-CLIP", "gram": "GRAM"}
+METHOD_NAMES = {
+    "clip4clip-meanp": "CLIP4Clip-MeanP",
+    "clip4clip-seqlstm": "CLIP4Clip-seqLSTM",
+    "clip4clip-seqtransf": "CLIP4Clip-seqTransf",
+    "clip4clip-tighttransf": "CLIP4Clip-tightTransf",
+    "xclip": "X-CLIP",
+    "gram": "GRAM",
+}
 
 
 def method_name(model: str, backbone: str | None = None) -> str:
@@ -67,8 +72,7 @@ def _best(rows: dict[str, dict[str, dict[str, float]]], decimals: int) -> dict[t
     return best
 
 
-def results_table(runs: Mapping[str, Any], fmt: str = "markdown", decimals: int = 1,
-                  bold_best: bool = False) -> str:
+def results_table(runs: Mapping[str, Any], fmt: str = "markdown", decimals: int = 1, bold_best: bool = False) -> str:
     """Render runs as one table.
 
     Args:
@@ -110,8 +114,18 @@ def _markdown(rows: dict, best: dict, decimals: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-_LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_LATEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 def latex_escape(text: str) -> str:
@@ -148,12 +162,15 @@ def _csv(rows: dict) -> str:
 def write_tables(runs: Mapping[str, Any], stem: Path | str, bold_best: bool = False) -> dict[str, Path]:
     """``stem.md``, ``stem.tex`` and ``stem.csv`` of the same runs (one decimal; CSV at full precision)."""
     stem = Path(stem)
-    return {fmt: write_table(runs, stem.with_name(f"{stem.name}.{ext}"), fmt, bold_best=bold_best)
-            for fmt, ext in (("markdown", "md"), ("latex", "tex"), ("csv", "csv"))}
+    return {
+        fmt: write_table(runs, stem.with_name(f"{stem.name}.{ext}"), fmt, bold_best=bold_best)
+        for fmt, ext in (("markdown", "md"), ("latex", "tex"), ("csv", "csv"))
+    }
 
 
-def write_table(runs: Mapping[str, Any], path: Path | str, fmt: str | None = None, decimals: int = 1,
-                bold_best: bool = False) -> Path:
+def write_table(
+    runs: Mapping[str, Any], path: Path | str, fmt: str | None = None, decimals: int = 1, bold_best: bool = False
+) -> Path:
     """Write :func:`results_table` to ``path`` atomically; the format defaults from the suffix
     (.md, .tex, .csv)."""
     path = Path(path)

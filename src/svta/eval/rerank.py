@@ -130,8 +130,10 @@ class QueryBankNorm:
         if isinstance(bank, BankScores):
             return bank
         if gallery is None:
-            raise ConfigError(f"QueryBankNorm.{name} as embeddings needs embedding scores "
-                              "(evaluate_embeddings); with a score function pass BankScores")
+            raise ConfigError(
+                f"QueryBankNorm.{name} as embeddings needs embedding scores "
+                "(evaluate_embeddings); with a score function pass BankScores"
+            )
         emb = bank if torch.is_tensor(bank) else torch.as_tensor(np.asarray(bank))
         emb = emb.float().to(source.device)
         if self.normalize:
@@ -169,8 +171,9 @@ def _bank_stats(bank: BankScores, n_gallery: int, beta: float, k: int, source: A
         top_val, top_idx = _empty_topk(torch, b1 - b0, k, torch.float64, dev)
         for g0 in range(0, n_gallery, step):
             g1 = min(g0 + step, n_gallery)
-            blk = _nan_to_neginf(torch, as_block(bank.score_block(slice(b0, b1), slice(g0, g1)),
-                                                 (b1 - b0, g1 - g0), dev).double())
+            blk = _nan_to_neginf(
+                torch, as_block(bank.score_block(slice(b0, b1), slice(g0, g1)), (b1 - b0, g1 - g0), dev).double()
+            )
             lse[g0:g1] = torch.logaddexp(lse[g0:g1], torch.logsumexp(beta * blk, dim=0))
             top_val, top_idx = _merge_topk(torch, top_val, top_idx, blk, g0)
         active[top_idx[torch.isfinite(top_val)]] = True
@@ -235,7 +238,7 @@ class TopKRescore:
         """Replace the first-stage counts of both directions by the re-ranked ones (in place)."""
         extra: dict[str, dict[str, float]] = {}
         for rank in (t_rank, v_rank):
-            ids, first = rank.topk[:, :self.k], rank.topk_scores[:, :self.k]
+            ids, first = rank.topk[:, : self.k], rank.topk_scores[:, : self.k]
             if rank.direction == "t2v":
                 gt_id, scores = layout.text_to_video[rank.queries], self._score(rank.queries, ids, None, layout)
             else:
@@ -244,8 +247,8 @@ class TopKRescore:
             rank.n_greater, rank.n_equal = greater, equal
             # the kept candidates now read in final order, with their second-stage scores
             order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), axis=1, kind="stable")
-            rank.topk[:, :self.k] = np.take_along_axis(ids, order, axis=1)
-            rank.topk_scores[:, :self.k] = np.take_along_axis(scores, order, axis=1)
+            rank.topk[:, : self.k] = np.take_along_axis(ids, order, axis=1)
+            rank.topk_scores[:, : self.k] = np.take_along_axis(scores, order, axis=1)
             extra[rank.direction] = {"outside_topk": int(outside)}
         return extra
 
@@ -276,16 +279,17 @@ class TopKRescore:
 
         parts = []
         for s in range(0, len(text_idx), self.batch):
-            out = self.scorer(text_idx[s:s + self.batch], video_idx[s:s + self.batch])
+            out = self.scorer(text_idx[s : s + self.batch], video_idx[s : s + self.batch])
             out = out.detach().cpu().double().numpy() if torch.is_tensor(out) else np.asarray(out, np.float64)
-            if out.shape != (len(text_idx[s:s + self.batch]),):
+            if out.shape != (len(text_idx[s : s + self.batch]),):
                 raise ConfigError(f"TopKRescore.scorer returned shape {out.shape} for {len(out)} pairs")
             parts.append(out)
         return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def _rescored_counts(ids: np.ndarray, first: np.ndarray, scores: np.ndarray, gt_id: np.ndarray, rank: Any,
-                     tail: str) -> tuple[np.ndarray, np.ndarray, int]:
+def _rescored_counts(
+    ids: np.ndarray, first: np.ndarray, scores: np.ndarray, gt_id: np.ndarray, rank: Any, tail: str
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Counts above/tied with the ground truth after re-scoring. All arrays ``[Q, k]`` or ``[Q]``."""
     valid = ids >= 0
     k_eff = valid.sum(1)

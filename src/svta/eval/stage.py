@@ -57,9 +57,15 @@ def evaluate_runs(
     paths = {fmt: write_table(metrics, out / f"results.{ext}", fmt) for fmt, ext in TABLE_FORMATS}
     manifest = read_records(table_path(root, "manifest"), "manifest")
     train_counts = dict(Counter(r["category"] for r in manifest if r["split"] == "train"))
-    analyses = {model: str(analyse_run(root, directory, config, train_counts, seed)) for model, directory in runs.items()}
-    return {"runs": metrics, "table": results_table(metrics, "markdown"),
-            "tables": {k: str(v) for k, v in paths.items()}, "analysis": analyses}  # fmt: skip
+    analyses = {
+        model: str(analyse_run(root, directory, config, train_counts, seed)) for model, directory in runs.items()
+    }
+    return {
+        "runs": metrics,
+        "table": results_table(metrics, "markdown"),
+        "tables": {k: str(v) for k, v in paths.items()},
+        "analysis": analyses,
+    }
 
 
 def analyse_run(root: Path | str, run_dir: Path, config: EvalConfig, train_counts: dict[str, int], seed: int) -> Path:

@@ -89,10 +89,22 @@ def as_block(out: Any, shape: tuple[int, int], device: Any) -> Any:
     return out.to(device)
 
 
-def stream_ranks(score_block: ScoreBlock, n_text: int, n_video: int, text_to_video: np.ndarray | None = None,
-                 block: int | None = None, *, ties: Ties = "optimistic", compat: str | None = None,
-                 ks: tuple[int, ...] = DEFAULT_KS, nan: NanPolicy = "worst", rerank: Any = (), keep_topk: int = 0,
-                 device: Any = None, description: str = "scoring blocks") -> RetrievalResult:
+def stream_ranks(
+    score_block: ScoreBlock,
+    n_text: int,
+    n_video: int,
+    text_to_video: np.ndarray | None = None,
+    block: int | None = None,
+    *,
+    ties: Ties = "optimistic",
+    compat: str | None = None,
+    ks: tuple[int, ...] = DEFAULT_KS,
+    nan: NanPolicy = "worst",
+    rerank: Any = (),
+    keep_topk: int = 0,
+    device: Any = None,
+    description: str = "scoring blocks",
+) -> RetrievalResult:
     """Rank every text against every video (and back) from a block score function.
 
     Args:
@@ -135,12 +147,19 @@ def stream_ranks(score_block: ScoreBlock, n_text: int, n_video: int, text_to_vid
     """
     layout = QueryLayout.build(n_text, n_video, text_to_video)
     source = make_source(score_block, layout, block, device)
-    return run_stream(source, ties=ties, compat=compat, ks=ks, nan=nan, rerank=rerank, keep_topk=keep_topk,
-                      description=description)
+    return run_stream(
+        source, ties=ties, compat=compat, ks=ks, nan=nan, rerank=rerank, keep_topk=keep_topk, description=description
+    )
 
 
-def make_source(score_block: ScoreBlock, layout: QueryLayout, block: int | None, device: Any,
-                text_emb: Any = None, video_emb: Any = None) -> BlockSource:
+def make_source(
+    score_block: ScoreBlock,
+    layout: QueryLayout,
+    block: int | None,
+    device: Any,
+    text_emb: Any = None,
+    video_emb: Any = None,
+) -> BlockSource:
     """Plan the blocks of an evaluation."""
     import torch
 
@@ -149,13 +168,22 @@ def make_source(score_block: ScoreBlock, layout: QueryLayout, block: int | None,
         block = 4096 if device.type == "cuda" else 1024
     if block < 1:
         raise ConfigError(f"block must be positive, got {block}")
-    return BlockSource(score_block, layout, layout.text_bounds(block), layout.video_bounds(block), device, block,
-                       text_emb, video_emb)
+    return BlockSource(
+        score_block, layout, layout.text_bounds(block), layout.video_bounds(block), device, block, text_emb, video_emb
+    )
 
 
-def run_stream(source: BlockSource, *, ties: Ties = "optimistic", compat: str | None = None,
-               ks: tuple[int, ...] = DEFAULT_KS, nan: NanPolicy = "worst", rerank: Any = (), keep_topk: int = 0,
-               description: str = "scoring blocks") -> RetrievalResult:
+def run_stream(
+    source: BlockSource,
+    *,
+    ties: Ties = "optimistic",
+    compat: str | None = None,
+    ks: tuple[int, ...] = DEFAULT_KS,
+    nan: NanPolicy = "worst",
+    rerank: Any = (),
+    keep_topk: int = 0,
+    description: str = "scoring blocks",
+) -> RetrievalResult:
     """Run the streamed evaluation of ``source`` (see :func:`stream_ranks` for the arguments)."""
     import torch
 
@@ -177,16 +205,22 @@ def run_stream(source: BlockSource, *, ties: Ties = "optimistic", compat: str | 
     arrays = counter.arrays()
     t_rank, v_rank = _rank_results(arrays, layout, top)
     extra = rescore.apply(t_rank, v_rank, layout) if rescore is not None else {}
-    settings = {"ties": ties, "compat": compat, "nan": nan, "block": source.block_size,
-                "rerank": [type(r).__name__ for r in (transform, rescore) if r is not None]}
+    settings = {
+        "ties": ties,
+        "compat": compat,
+        "nan": nan,
+        "block": source.block_size,
+        "rerank": [type(r).__name__ for r in (transform, rescore) if r is not None],
+    }
     result = finish_result(t_rank, v_rank, layout, ties, compat, ks, nan, settings, arrays, extra)
     if rescore is not None:
         rescore.annotate(result)
     return result
 
 
-def _run_gram(source: BlockSource, ks: tuple[int, ...], nan: NanPolicy, transform: Any, rescore: Any,
-              keep_topk: int) -> RetrievalResult:
+def _run_gram(
+    source: BlockSource, ks: tuple[int, ...], nan: NanPolicy, transform: Any, rescore: Any, keep_topk: int
+) -> RetrievalResult:
     """``compat="gram"``: GRAM's own ranking (see :mod:`svta.eval.gram_compat`)."""
     import torch
 
@@ -200,8 +234,13 @@ def _run_gram(source: BlockSource, ks: tuple[int, ...], nan: NanPolicy, transfor
     t2v, v2t = summarize(t_rank, ks, "gram"), summarize(v_rank, ks, "gram")
     t2v.extra.update(extra.get("t2v", {}))
     v2t.extra.update(extra.get("v2t", {}))
-    settings = {"ties": "optimistic", "compat": "gram", "nan": nan, "block": source.block_size,
-                "rerank": [type(rescore).__name__] if rescore is not None else []}
+    settings = {
+        "ties": "optimistic",
+        "compat": "gram",
+        "nan": nan,
+        "block": source.block_size,
+        "rerank": [type(rescore).__name__] if rescore is not None else [],
+    }
     layout = source.layout
     result = RetrievalResult(t2v, v2t, t_rank, v_rank, layout.text_to_video, layout.group_video, settings)
     if rescore is not None:
@@ -228,15 +267,20 @@ def _check_compat(layout: QueryLayout, compat: str | None) -> None:
     if compat is None:
         return
     if not layout.multi and layout.n_text != layout.n_video:
-        raise InputError(f"compat='clip4clip' needs a square matrix, got {layout.n_text} texts x "
-                         f"{layout.n_video} videos (the reference's compute_metrics(sim.T) fails on it)")
+        raise InputError(
+            f"compat='clip4clip' needs a square matrix, got {layout.n_text} texts x "
+            f"{layout.n_video} videos (the reference's compute_metrics(sim.T) fails on it)"
+        )
     if layout.multi and layout.n_groups != layout.n_video:
-        raise InputError(f"compat='clip4clip' with several captions per video needs a caption for every video; "
-                         f"{layout.n_video - layout.n_groups} videos have none")
+        raise InputError(
+            f"compat='clip4clip' with several captions per video needs a caption for every video; "
+            f"{layout.n_video - layout.n_groups} videos have none"
+        )
 
 
-def plan_blocks(layout: QueryLayout, text_bounds: list[Bounds],
-                video_bounds: list[Bounds]) -> tuple[list[tuple[int, int]], set[tuple[int, int]]]:
+def plan_blocks(
+    layout: QueryLayout, text_bounds: list[Bounds], video_bounds: list[Bounds]
+) -> tuple[list[tuple[int, int]], set[tuple[int, int]]]:
     """Ground-truth blocks in scoring order, and those that can be counted as soon as scored.
 
     A block can be counted once the ground truth of all its rows and columns is known; on the
@@ -264,7 +308,7 @@ def _count_all(source: BlockSource, counter: RankCounter, transform: Any, descri
     gt_blocks, ready = plan_blocks(source.layout, tb, vb)
     work = [("gt", i, j) for i, j in gt_blocks]
     work += [("count", i, j) for i in range(len(tb)) for j in range(len(vb)) if (i, j) not in ready]
-    for phase, i, j in (progress(work, description=description) if len(work) > 1 else work):
+    for phase, i, j in progress(work, description=description) if len(work) > 1 else work:
         rows, cols = tb[i], vb[j]
         scores = source.block(rows, cols)
         t_blk, v_blk = transform(scores, rows, cols) if transform is not None else (scores, scores)
@@ -276,20 +320,51 @@ def _count_all(source: BlockSource, counter: RankCounter, transform: Any, descri
 
 def _rank_results(arrays: dict[str, np.ndarray], layout: QueryLayout, top: int) -> tuple[RankResult, RankResult]:
     empty = np.zeros(0, dtype=np.int64)
-    t_rank = RankResult("t2v", np.arange(layout.n_text), arrays["t_gt"], arrays["t_greater"], arrays["t_equal"],
-                        layout.n_video, empty, empty, empty, empty, arrays.get("t_top_idx"),
-                        arrays.get("t_top_val"))
+    t_rank = RankResult(
+        "t2v",
+        np.arange(layout.n_text),
+        arrays["t_gt"],
+        arrays["t_greater"],
+        arrays["t_equal"],
+        layout.n_video,
+        empty,
+        empty,
+        empty,
+        empty,
+        arrays.get("t_top_idx"),
+        arrays.get("t_top_val"),
+    )
     videos = np.flatnonzero(layout.video_group >= 0)
     v_top, v_val = arrays.get("v_top_idx"), arrays.get("v_top_val")
-    v_rank = RankResult("v2t", videos, arrays["v_gt"][videos], arrays["v_greater"][videos],
-                        arrays["v_equal"][videos], layout.n_groups, empty, empty, empty, empty,
-                        None if v_top is None else v_top[videos], None if v_val is None else v_val[videos])
+    v_rank = RankResult(
+        "v2t",
+        videos,
+        arrays["v_gt"][videos],
+        arrays["v_greater"][videos],
+        arrays["v_equal"][videos],
+        layout.n_groups,
+        empty,
+        empty,
+        empty,
+        empty,
+        None if v_top is None else v_top[videos],
+        None if v_val is None else v_val[videos],
+    )
     return t_rank, v_rank
 
 
-def finish_result(t_rank: RankResult, v_rank: RankResult, layout: QueryLayout, ties: Ties, compat: str | None,
-                  ks: tuple[int, ...], nan: NanPolicy, settings: dict[str, Any], arrays: dict[str, np.ndarray],
-                  extra: dict[str, dict[str, float]]) -> RetrievalResult:
+def finish_result(
+    t_rank: RankResult,
+    v_rank: RankResult,
+    layout: QueryLayout,
+    ties: Ties,
+    compat: str | None,
+    ks: tuple[int, ...],
+    nan: NanPolicy,
+    settings: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    extra: dict[str, dict[str, float]],
+) -> RetrievalResult:
     """Turn counts into ranks and metrics under the tie/compat rules."""
     t_flavor: Flavor
     v_flavor: Flavor
@@ -308,10 +383,22 @@ def finish_result(t_rank: RankResult, v_rank: RankResult, layout: QueryLayout, t
 
 # -- embeddings and model features ------------------------------------------------------------
 
-def evaluate_embeddings(text_emb: Any, video_emb: Any, text_to_video: np.ndarray | None = None, *,
-                        normalize: bool = True, block: int | None = None, device: Any = None,
-                        ties: Ties = "optimistic", compat: str | None = None, ks: tuple[int, ...] = DEFAULT_KS,
-                        nan: NanPolicy = "worst", rerank: Any = (), keep_topk: int = 0) -> RetrievalResult:
+
+def evaluate_embeddings(
+    text_emb: Any,
+    video_emb: Any,
+    text_to_video: np.ndarray | None = None,
+    *,
+    normalize: bool = True,
+    block: int | None = None,
+    device: Any = None,
+    ties: Ties = "optimistic",
+    compat: str | None = None,
+    ks: tuple[int, ...] = DEFAULT_KS,
+    nan: NanPolicy = "worst",
+    rerank: Any = (),
+    keep_topk: int = 0,
+) -> RetrievalResult:
     """Evaluate dot-product retrieval (cosine when ``normalize``) of text and video embeddings.
 
     Args:
@@ -334,8 +421,16 @@ def evaluate_embeddings(text_emb: Any, video_emb: Any, text_to_video: np.ndarray
     score_block = _row_product_scores(text, video) if compat == "clip4clip" else _block_product_scores(text, video)
     source = make_source(score_block, layout, block, dev, text, video)
     source.text_index = order
-    result = run_stream(source, ties=ties, compat=compat, ks=ks, nan=nan, rerank=_remap_rerank(rerank, order),
-                        keep_topk=keep_topk, description="scoring embeddings")
+    result = run_stream(
+        source,
+        ties=ties,
+        compat=compat,
+        ks=ks,
+        nan=nan,
+        rerank=_remap_rerank(rerank, order),
+        keep_topk=keep_topk,
+        description="scoring embeddings",
+    )
     return result if order is None else _unpermute(result, order)
 
 
@@ -361,11 +456,21 @@ def _row_product_scores(text: Any, video: Any) -> ScoreBlock:
     return score_block
 
 
-def evaluate_model_scores(similarity: Callable[[Any, Any], Any], text_feats: Any, video_feats: Any,
-                          text_to_video: np.ndarray | None = None, *, block: int | None = None,
-                          device: Any = None, ties: Ties = "optimistic", compat: str | None = None,
-                          ks: tuple[int, ...] = DEFAULT_KS, nan: NanPolicy = "worst", rerank: Any = (),
-                          keep_topk: int = 0) -> RetrievalResult:
+def evaluate_model_scores(
+    similarity: Callable[[Any, Any], Any],
+    text_feats: Any,
+    video_feats: Any,
+    text_to_video: np.ndarray | None = None,
+    *,
+    block: int | None = None,
+    device: Any = None,
+    ties: Ties = "optimistic",
+    compat: str | None = None,
+    ks: tuple[int, ...] = DEFAULT_KS,
+    nan: NanPolicy = "worst",
+    rerank: Any = (),
+    keep_topk: int = 0,
+) -> RetrievalResult:
     """Evaluate a model's similarity head over pre-computed features, block by block.
 
     Args:
@@ -387,8 +492,16 @@ def evaluate_model_scores(similarity: Callable[[Any, Any], Any], text_feats: Any
 
     source = make_source(score_block, layout, block, device)
     source.text_index = order
-    result = run_stream(source, ties=ties, compat=compat, ks=ks, nan=nan, rerank=_remap_rerank(rerank, order),
-                        keep_topk=keep_topk, description="scoring features")
+    result = run_stream(
+        source,
+        ties=ties,
+        compat=compat,
+        ks=ks,
+        nan=nan,
+        rerank=_remap_rerank(rerank, order),
+        keep_topk=keep_topk,
+        description="scoring features",
+    )
     return result if order is None else _unpermute(result, order)
 
 

@@ -196,14 +196,32 @@ def _table_rows(row: dict[str, Any], split: str) -> dict[str, dict[str, Any]]:
     video = {k: row[k] for k in ("frames", "fps", "width", "height", "sha256")}
     source = row.get("source") or "import:hf"
     return {
-        "captions": {"id": row["id"], "caption": row["caption"], "category": row["category"], "source": source,
-                     "source_ref": f"hf:{row['video']}"},
-        "labels": {"id": row["id"], "category": row["category"], "is_anomaly": row["is_anomaly"], "method": "import:hf",
-                   "reviewed": True},
+        "captions": {
+            "id": row["id"],
+            "caption": row["caption"],
+            "category": row["category"],
+            "source": source,
+            "source_ref": f"hf:{row['video']}",
+        },
+        "labels": {
+            "id": row["id"],
+            "category": row["category"],
+            "is_anomaly": row["is_anomaly"],
+            "method": "import:hf",
+            "reviewed": True,
+        },
         "videos": {"id": row["id"], "path": row["video"], **video, "backend": source},
-        "manifest": {"id": row["id"], "caption": row["caption"], "category": row["category"],
-                     "is_anomaly": row["is_anomaly"], "path": row["video"], **video, "split": split, "source": source},
-    }  # fmt: skip
+        "manifest": {
+            "id": row["id"],
+            "caption": row["caption"],
+            "category": row["category"],
+            "is_anomaly": row["is_anomaly"],
+            "path": row["video"],
+            **video,
+            "split": split,
+            "source": source,
+        },
+    }
 
 
 def import_release(source: Path, root: Path, options: HFOptions) -> FormatResult:

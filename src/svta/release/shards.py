@@ -156,7 +156,9 @@ def _shard_files(folder: Path) -> list[Path]:
     data = folder / DATA_DIR
     files = sorted(data.glob("*.parquet")) if data.is_dir() else []
     if not files:
-        raise InputError(f"{folder}: no {DATA_DIR}/*.parquet shards; is this a folder written by `svta build export hf`?")
+        raise InputError(
+            f"{folder}: no {DATA_DIR}/*.parquet shards; is this a folder written by `svta build export hf`?"
+        )
     return files
 
 

@@ -16,8 +16,9 @@ from svta.tables import atomic_write_text
 KEEP_TOPK = 10  # candidates kept per query: category hit@10 and the qualitative figure's top-3
 
 
-def write_analysis(report: Any, out_dir: Path | str, *, train_counts: dict[str, int] | None = None,
-                   n_queries: int = 6, seed: int = 0) -> dict[str, Path]:
+def write_analysis(
+    report: Any, out_dir: Path | str, *, train_counts: dict[str, int] | None = None, n_queries: int = 6, seed: int = 0
+) -> dict[str, Path]:
     """Write the breakdown CSVs and figures of ``report`` (from an evaluation with ``keep_topk``).
 
     Args:
@@ -42,7 +43,9 @@ def write_analysis(report: Any, out_dir: Path | str, *, train_counts: dict[str, 
         "anomaly_normal": anomaly_normal(result, [r.is_anomaly for r in report.video_records]),
         "head_tail": head_tail(result, categories, counts=train_counts),
         # hit@K only for K the gallery can fill (a tiny test split has fewer than 10 videos)
-        "category_hit": category_hit(result, categories, ks=tuple(k for k in (1, 5, 10) if k <= len(categories)) or (1,)),
+        "category_hit": category_hit(
+            result, categories, ks=tuple(k for k in (1, 5, 10) if k <= len(categories)) or (1,)
+        ),
     }
     paths = {}
     for name, table in tables.items():
@@ -67,8 +70,9 @@ def _figures(report: Any, per_category_table: Any, out: Path, n_queries: int, se
         except VideoDecodeError:
             return np.zeros((4, 64, 64, 3), dtype=np.uint8)  # drawn as a visibly empty strip
 
-    paths["qualitative"] = qualitative_figure(report.result, queries, texts, frames, out / "qualitative.png",
-                                              categories=text_categories)
+    paths["qualitative"] = qualitative_figure(
+        report.result, queries, texts, frames, out / "qualitative.png", categories=text_categories
+    )
     return paths
 
 

@@ -53,7 +53,6 @@ class BackboneSpec:
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
 
-
     @classmethod
     def from_open_clip(cls, config: dict[str, Any], name: str) -> BackboneSpec:
         """The spec of an open_clip model config (``model_configs/<name>.json``: ``embed_dim``, ``vision_cfg``,
@@ -66,10 +65,18 @@ class BackboneSpec:
         if "timm_model_name" in vision or "hf_model_name" in text or not isinstance(vision.get("patch_size"), int):
             raise ConfigError(f"backbone {name!r}: only open_clip ViT CLIPs with their own text tower are supported")
         head_width = vision.get("head_width", 64)
-        spec = cls(embed_dim=config["embed_dim"], image_size=vision["image_size"], patch_size=vision["patch_size"],
-                   vision_width=vision["width"], vision_layers=vision["layers"], text_width=text["width"],
-                   text_layers=text["layers"], context_length=text.get("context_length", 77),
-                   vocab_size=text.get("vocab_size", 49408), head_width=head_width)
+        spec = cls(
+            embed_dim=config["embed_dim"],
+            image_size=vision["image_size"],
+            patch_size=vision["patch_size"],
+            vision_width=vision["width"],
+            vision_layers=vision["layers"],
+            text_width=text["width"],
+            text_layers=text["layers"],
+            context_length=text.get("context_length", 77),
+            vocab_size=text.get("vocab_size", 49408),
+            head_width=head_width,
+        )
         if text.get("heads", spec.text_heads) != spec.text_heads:
             raise ConfigError(f"backbone {name!r}: text heads {text['heads']} != width // {head_width}")
         return spec
@@ -111,8 +118,10 @@ def backbone_spec(name: str) -> BackboneSpec:
     """
     config = backbone_config(name)
     if config is None:
-        raise ConfigError(f"unknown backbone {name!r}; known: {', '.join(svta_backbones())}, an open_clip ViT "
-                          "config name (ViT-B-32, ViT-B-16, ...) or a weight file path")
+        raise ConfigError(
+            f"unknown backbone {name!r}; known: {', '.join(svta_backbones())}, an open_clip ViT "
+            "config name (ViT-B-32, ViT-B-16, ...) or a weight file path"
+        )
     return BackboneSpec.from_open_clip(config, name)
 
 
@@ -120,21 +129,34 @@ def build_clip(spec: BackboneSpec) -> nn.Module:
     """A randomly initialised open_clip ``CLIP`` of shape ``spec`` (QuickGELU, as OpenAI trained it)."""
     open_clip_model = require("open_clip.model", "retrieval")
     vision = open_clip_model.CLIPVisionCfg(
-        layers=spec.vision_layers, width=spec.vision_width, head_width=spec.head_width,
-        patch_size=spec.patch_size, image_size=spec.image_size,
+        layers=spec.vision_layers,
+        width=spec.vision_width,
+        head_width=spec.head_width,
+        patch_size=spec.patch_size,
+        image_size=spec.image_size,
     )
     text = open_clip_model.CLIPTextCfg(
-        context_length=spec.context_length, vocab_size=spec.vocab_size, width=spec.text_width,
-        heads=spec.text_heads, layers=spec.text_layers,
+        context_length=spec.context_length,
+        vocab_size=spec.vocab_size,
+        width=spec.text_width,
+        heads=spec.text_heads,
+        layers=spec.text_layers,
     )
-    return open_clip_model.CLIP(spec.embed_dim, vision_cfg=vision, text_cfg=text, quick_gelu=True,
-                                init_logit_scale=math.log(1 / 0.07))
+    return open_clip_model.CLIP(
+        spec.embed_dim, vision_cfg=vision, text_cfg=text, quick_gelu=True, init_logit_scale=math.log(1 / 0.07)
+    )
 
 
 def spec_from_state_dict(state: dict[str, torch.Tensor], source: str = "<state dict>") -> BackboneSpec:
     """Infer the architecture of an OpenAI-format ViT CLIP state dict from its tensor shapes."""
-    needed = ("visual.conv1.weight", "visual.positional_embedding", "text_projection", "positional_embedding",
-              "token_embedding.weight", "ln_final.weight")
+    needed = (
+        "visual.conv1.weight",
+        "visual.positional_embedding",
+        "text_projection",
+        "positional_embedding",
+        "token_embedding.weight",
+        "ln_final.weight",
+    )
     missing = [k for k in needed if k not in state]
     if missing:
         raise InputError(f"{source}: not an OpenAI ViT CLIP state dict (missing {', '.join(missing)})")
@@ -154,7 +176,7 @@ def spec_from_state_dict(state: dict[str, torch.Tensor], source: str = "<state d
 
 
 def _count_blocks(state: dict[str, Any], prefix: str) -> int:
-    return len({k[len(prefix):].split(".")[0] for k in state if k.startswith(prefix)})
+    return len({k[len(prefix) :].split(".")[0] for k in state if k.startswith(prefix)})
 
 
 def read_weights_file(path: Path | str) -> dict[str, torch.Tensor]:
@@ -185,7 +207,7 @@ def read_weights_file(path: Path | str) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise InputError(f"{path}: holds no state dict of tensors")
     if state and all(k.startswith("module.") for k in state):
-        state = {k[len("module."):]: v for k, v in state.items()}
+        state = {k[len("module.") :]: v for k, v in state.items()}
     return dict(state)
 
 
@@ -207,7 +229,7 @@ def openai_clip_state(path: Path | str) -> dict[str, torch.Tensor]:
     """An OpenAI CLIP state dict from ``path``, float32, without its non-parameter entries."""
     state = read_weights_file(path)
     if any(k.startswith("clip.") for k in state):  # a CLIP4Clip checkpoint: keep its CLIP part
-        state = {k[len("clip."):]: v for k, v in state.items() if k.startswith("clip.")}
+        state = {k[len("clip.") :]: v for k, v in state.items() if k.startswith("clip.")}
     return {k: v.float() for k, v in state.items() if k not in _OPENAI_NON_PARAMETERS}
 
 
@@ -234,14 +256,15 @@ def download_openai_weights(name: str) -> Path:
     url = pretrained.get_pretrained_url(name, "openai")
     cached = openai_cache_path(name)
     if not cached.is_file():
-        fetch = (f"download {url} into {cached.parent}/ on a connected machine, or pass "
-                 f"--pretrained /path/{cached.name}")
+        fetch = f"download {url} into {cached.parent}/ on a connected machine, or pass --pretrained /path/{cached.name}"
         require_download(f"OpenAI {name} weights", str(cached), url, fetch)
     try:
         return Path(pretrained.download_pretrained_from_url(url))
     except (OSError, RuntimeError) as exc:  # URLError is an OSError; a checksum mismatch a RuntimeError
-        raise BackendError(f"OpenAI {name} weights: download from {url} failed ({first_line(exc)}); "
-                           f"pass --pretrained /path/{cached.name}") from None
+        raise BackendError(
+            f"OpenAI {name} weights: download from {url} failed ({first_line(exc)}); "
+            f"pass --pretrained /path/{cached.name}"
+        ) from None
 
 
 def resolve_backbone(backbone: str, pretrained: str | None) -> tuple[BackboneSpec, dict[str, torch.Tensor] | None]:

@@ -134,8 +134,9 @@ class RetrievalModel(nn.Module, metaclass=abc.ABCMeta):
             text, video = gather_features(text), gather_features(video)
         return symmetric_infonce(self.similarity(text, video))
 
-    def forward(self, tokens: torch.Tensor, mask: torch.Tensor, frames: torch.Tensor,
-                frame_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, tokens: torch.Tensor, mask: torch.Tensor, frames: torch.Tensor, frame_mask: torch.Tensor
+    ) -> torch.Tensor:
         """The training loss of a batch of ``B`` aligned (caption, video) pairs (a scalar)."""
         return self.loss(self.encode_text(tokens, mask), self.encode_video(frames, frame_mask))
 

@@ -73,8 +73,12 @@ def capture_rng() -> dict[str, Any]:
     np_state = np.random.get_state()
     state: dict[str, Any] = {
         "python": random.getstate(),
-        "numpy": {"key": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
-                  "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
+        "numpy": {
+            "key": torch.from_numpy(np_state[1].astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "gauss": float(np_state[4]),
+        },
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -124,17 +128,24 @@ def infer_clip4clip_arguments(state: dict[str, torch.Tensor]) -> tuple[str, dict
     ``lstm_visual.*`` seqLSTM, none meanP; ``global_mat_weight`` X-CLIP, ``itm_head.*`` GRAM);
     ``clip.visual.conv2.weight`` means 3-D patches.
     """
+
     def blocks(prefix: str) -> int:
-        return len({k[len(prefix):].split(".")[0] for k in state if k.startswith(prefix)})
+        return len({k[len(prefix) :].split(".")[0] for k in state if k.startswith(prefix)})
 
     args: dict[str, Any] = {"linear_patch": "3d" if "clip.visual.conv2.weight" in state else "2d"}
     if "global_mat_weight" in state:  # X-CLIP: seqTransf + re-mixing matrices sized by words and frames
-        return "xclip", {**args, "temporal_layers": blocks("transformerClip.resblocks."),
-                         "max_words": state["word_logit_weight"].shape[0],
-                         "max_frames": state["frame_logit_weight"].shape[0]}
+        return "xclip", {
+            **args,
+            "temporal_layers": blocks("transformerClip.resblocks."),
+            "max_words": state["word_logit_weight"].shape[0],
+            "max_frames": state["frame_logit_weight"].shape[0],
+        }
     if "itm_head.linear2.weight" in state:  # GRAM: matching head with its fusion encoder
-        return "gram", {**args, "temporal_layers": blocks("fusion.resblocks."),
-                        "max_frames": state["vision_frame_embedding"].shape[1]}
+        return "gram", {
+            **args,
+            "temporal_layers": blocks("fusion.resblocks."),
+            "max_frames": state["vision_frame_embedding"].shape[1],
+        }
     if any(k.startswith("cross.") for k in state):
         return "clip4clip-tighttransf", {**args, "temporal_layers": blocks("cross.transformer.resblocks.")}
     if any(k.startswith("transformerClip.") for k in state):
@@ -160,7 +171,7 @@ def model_from_checkpoint(path: Path | str, model_name: str | None = None, **ove
     from svta.retrieval.factory import RETRIEVAL_MODELS, accepted_overrides
 
     state = read_weights_file(path)
-    clip_state = {k[len("clip."):]: v for k, v in state.items() if k.startswith("clip.")}
+    clip_state = {k[len("clip.") :]: v for k, v in state.items() if k.startswith("clip.")}
     if not clip_state:
         raise InputError(f"{path}: no clip.* parameters; not a CLIP4Clip-style model file")
     spec = spec_from_state_dict(clip_state, str(path))

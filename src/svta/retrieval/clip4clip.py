@@ -59,8 +59,9 @@ class CLIP4Clip(RetrievalModel):
         self.clip = build_clip(spec)
         if linear_patch == "3d":
             p = spec.patch_size
-            self.clip.visual.conv2 = nn.Conv3d(3, spec.vision_width, kernel_size=(3, p, p), stride=(1, p, p),
-                                               padding=(1, 0, 0), bias=False)
+            self.clip.visual.conv2 = nn.Conv3d(
+                3, spec.vision_width, kernel_size=(3, p, p), stride=(1, p, p), padding=(1, 0, 0), bias=False
+            )
         self._build_head()
         if clip_state is not None:
             self.load_clip_state(clip_state)
@@ -137,8 +138,9 @@ class CLIP4Clip(RetrievalModel):
         """``[B, L]`` tokens -> features at the end-of-text token (unit-norm for the dot-product heads)."""
         clip, length = self.clip, tokens.shape[1]
         if length > self.spec.context_length:
-            raise InputError(f"captions have {length} token positions; the text encoder takes at most "
-                             f"{self.spec.context_length}")
+            raise InputError(
+                f"captions have {length} token positions; the text encoder takes at most {self.spec.context_length}"
+            )
         x = clip.token_embedding(tokens) + clip.positional_embedding[:length]
         causal = torch.full((length, length), float("-inf"), device=tokens.device).triu_(1)
         x = clip.ln_final(clip.transformer(x, attn_mask=causal))
@@ -205,8 +207,14 @@ class CLIP4Clip(RetrievalModel):
         return None if self.pairwise else self.clip.logit_scale
 
     def describe(self) -> dict[str, Any]:
-        return {"sim_header": self.sim_header, "linear_patch": self.linear_patch, "max_words": self.max_words,
-                "max_frames": self.max_frames, "temporal_layers": self.temporal_layers, "backbone": self.spec.to_dict()}
+        return {
+            "sim_header": self.sim_header,
+            "linear_patch": self.linear_patch,
+            "max_words": self.max_words,
+            "max_frames": self.max_frames,
+            "temporal_layers": self.temporal_layers,
+            "backbone": self.spec.to_dict(),
+        }
 
 
 def masked_mean_pool(frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -102,8 +102,13 @@ class TrainConfig(StrictModel):
 
     def model_overrides(self) -> dict[str, Any]:
         """The keyword arguments of :func:`svta.retrieval.create_model` this recipe builds its model with."""
-        return {"linear_patch": self.linear_patch, "max_words": self.max_words, "max_frames": self.max_frames,
-                "temporal_layers": self.temporal_layers, **self.model_args}
+        return {
+            "linear_patch": self.linear_patch,
+            "max_words": self.max_words,
+            "max_frames": self.max_frames,
+            "temporal_layers": self.temporal_layers,
+            **self.model_args,
+        }
 
     def merged_over(self, base: TrainConfig) -> TrainConfig:
         """``base`` with the fields explicitly set on ``self`` (config file, ``--set``) taking precedence."""

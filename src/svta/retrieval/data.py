@@ -23,6 +23,7 @@ from svta.tables import read_records, table_path
 if TYPE_CHECKING:
     from svta.retrieval.frame_cache import FrameCache
 
+
 @dataclass(frozen=True)
 class ClipRecord:
     """One manifest row: a caption and the video it describes (``path`` resolved against the root)."""
@@ -100,8 +101,9 @@ def decode_clip(path: Path, num_frames: int, size: int, sample_fps: float | None
     return out, len(frames)
 
 
-def normalize_frames(frames: torch.Tensor, frame_mask: torch.Tensor,
-                     dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def normalize_frames(
+    frames: torch.Tensor, frame_mask: torch.Tensor, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """uint8 ``[B, T, S, S, 3]`` -> CLIP-normalised ``[B, T, 3, S, S]`` on the tensor's device.
 
     Padding frames (``frame_mask`` 0) become zeros after normalisation, as CLIP4Clip's loader leaves them.
@@ -127,8 +129,16 @@ class ClipDataset(Dataset):
         cache: decoded frames to read instead of the videos (see :mod:`svta.retrieval.frame_cache`).
     """
 
-    def __init__(self, records: Sequence[ClipRecord], tokens: torch.Tensor, token_mask: torch.Tensor,
-                 num_frames: int, size: int, sample_fps: float | None = None, cache: FrameCache | None = None):
+    def __init__(
+        self,
+        records: Sequence[ClipRecord],
+        tokens: torch.Tensor,
+        token_mask: torch.Tensor,
+        num_frames: int,
+        size: int,
+        sample_fps: float | None = None,
+        cache: FrameCache | None = None,
+    ):
         if len(records) != len(tokens):
             raise InputError(f"{len(records)} records but {len(tokens)} tokenised captions")
         self.records, self.tokens, self.token_mask = list(records), tokens, token_mask
@@ -174,8 +184,18 @@ class EpochBatchSampler(Sampler[list[int]]):
     the batches of the epoch.
     """
 
-    def __init__(self, n: int, per_rank: int, *, world: int = 1, rank: int = 0, seed: int = 0, epoch: int = 0,
-                 start: int = 0, limit: int | None = None):
+    def __init__(
+        self,
+        n: int,
+        per_rank: int,
+        *,
+        world: int = 1,
+        rank: int = 0,
+        seed: int = 0,
+        epoch: int = 0,
+        start: int = 0,
+        limit: int | None = None,
+    ):
         self.n, self.per_rank, self.world, self.rank = n, per_rank, world, rank
         self.seed, self.epoch, self.start, self.limit = seed, epoch, start, limit
 

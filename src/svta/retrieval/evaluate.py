@@ -54,8 +54,14 @@ class EvalReport:
 
     def to_json_dict(self) -> dict[str, Any]:
         """The metrics plus provenance: ``split``, counts and skipped videos."""
-        return {**self.metrics, "split": self.split, "n_texts": self.n_texts, "n_videos": self.n_videos,
-                "skipped_videos": len(self.skipped), "eval_seconds": round(self.seconds, 3)}
+        return {
+            **self.metrics,
+            "split": self.split,
+            "n_texts": self.n_texts,
+            "n_videos": self.n_videos,
+            "skipped_videos": len(self.skipped),
+            "eval_seconds": round(self.seconds, 3),
+        }
 
 
 def autocast_context(device: torch.device, dtype: torch.dtype | None) -> Any:
@@ -66,8 +72,14 @@ def autocast_context(device: torch.device, dtype: torch.dtype | None) -> Any:
 
 
 @torch.no_grad()
-def encode_texts(model: RetrievalModel, tokens: torch.Tensor, mask: torch.Tensor, device: torch.device,
-                 batch_size: int, amp_dtype: torch.dtype | None = None) -> TextFeatures:
+def encode_texts(
+    model: RetrievalModel,
+    tokens: torch.Tensor,
+    mask: torch.Tensor,
+    device: torch.device,
+    batch_size: int,
+    amp_dtype: torch.dtype | None = None,
+) -> TextFeatures:
     """Encode ``[N, L]`` token ids in batches -> features on CPU."""
     parts = []
     for start in range(0, len(tokens), batch_size):
@@ -79,8 +91,14 @@ def encode_texts(model: RetrievalModel, tokens: torch.Tensor, mask: torch.Tensor
 
 
 @torch.no_grad()
-def encode_videos(model: RetrievalModel, dataset: ClipDataset, ctx: DistContext, batch_size: int, workers: int,
-                  amp_dtype: torch.dtype | None = None) -> tuple[VideoFeatures, np.ndarray, dict[int, str]]:
+def encode_videos(
+    model: RetrievalModel,
+    dataset: ClipDataset,
+    ctx: DistContext,
+    batch_size: int,
+    workers: int,
+    amp_dtype: torch.dtype | None = None,
+) -> tuple[VideoFeatures, np.ndarray, dict[int, str]]:
     """Encode every item of ``dataset`` (this rank's share, then gathered) -> features on CPU.
 
     Returns:
@@ -125,10 +143,20 @@ def video_groups(records: list[ClipRecord]) -> tuple[list[int], np.ndarray]:
     return representatives, text_to_video
 
 
-def evaluate_dataset(model: RetrievalModel, dataset: ClipDataset, ctx: DistContext, split: str, *,
-                     batch_size: int = 32, workers: int = 0, amp_dtype: torch.dtype | None = None,
-                     ties: str = "optimistic", compat: str | None = None,
-                     rerank_tail: str | None = None, keep_topk: int = 0) -> EvalReport:
+def evaluate_dataset(
+    model: RetrievalModel,
+    dataset: ClipDataset,
+    ctx: DistContext,
+    split: str,
+    *,
+    batch_size: int = 32,
+    workers: int = 0,
+    amp_dtype: torch.dtype | None = None,
+    ties: str = "optimistic",
+    compat: str | None = None,
+    rerank_tail: str | None = None,
+    keep_topk: int = 0,
+) -> EvalReport:
     """Evaluate ``model`` on ``dataset`` (captions and videos of one split). Collective under torchrun.
 
     ``keep_topk`` keeps each text query's top videos in the result (for qualitative figures).
@@ -157,8 +185,9 @@ def evaluate_dataset(model: RetrievalModel, dataset: ClipDataset, ctx: DistConte
         # The engine wants each video's captions as one contiguous run: order the texts by video.
         texts = np.flatnonzero(keep_text)
         texts = texts[np.argsort(text_to_video[texts], kind="stable")]
-        text_feats = encode_texts(model, dataset.tokens[texts], dataset.token_mask[texts], ctx.device,
-                                  batch_size * 4, amp_dtype)
+        text_feats = encode_texts(
+            model, dataset.tokens[texts], dataset.token_mask[texts], ctx.device, batch_size * 4, amp_dtype
+        )
         mapping = np.searchsorted(kept, text_to_video[texts])
 
         def score_block(rows: slice, cols: slice) -> torch.Tensor:
@@ -166,24 +195,55 @@ def evaluate_dataset(model: RetrievalModel, dataset: ClipDataset, ctx: DistConte
                 return model.similarity(text_feats[rows].to(ctx.device), video_feats[cols].to(ctx.device)).float()
 
         rescore = model_rescorer(model, text_feats, video_feats, ctx.device, tail=rerank_tail, amp_dtype=amp_dtype)
-        result = stream_ranks(score_block, len(mapping), len(kept), mapping, PAIRWISE_BLOCK if model.pairwise else None,
-                              ties=ties, compat=compat, device=ctx.device, description=f"scoring {split}",
-                              rerank=rescore or (), keep_topk=keep_topk)
-        report = EvalReport(result.to_dict(), split, len(mapping), len(kept), skipped, time.perf_counter() - start,
-                            result=result if keep_topk else None,
-                            text_records=[dataset.records[i] for i in texts] if keep_topk else [],
-                            video_records=[videos.records[i] for i in kept] if keep_topk else [])
+        result = stream_ranks(
+            score_block,
+            len(mapping),
+            len(kept),
+            mapping,
+            PAIRWISE_BLOCK if model.pairwise else None,
+            ties=ties,
+            compat=compat,
+            device=ctx.device,
+            description=f"scoring {split}",
+            rerank=rescore or (),
+            keep_topk=keep_topk,
+        )
+        report = EvalReport(
+            result.to_dict(),
+            split,
+            len(mapping),
+            len(kept),
+            skipped,
+            time.perf_counter() - start,
+            result=result if keep_topk else None,
+            text_records=[dataset.records[i] for i in texts] if keep_topk else [],
+            video_records=[videos.records[i] for i in kept] if keep_topk else [],
+        )
     model.train(was_training)
     return broadcast_object(ctx, report)
 
 
 def _subset(dataset: ClipDataset, indices: list[int]) -> ClipDataset:
-    return ClipDataset([dataset.records[i] for i in indices], dataset.tokens[indices], dataset.token_mask[indices],
-                       dataset.num_frames, dataset.size, dataset.sample_fps, dataset.cache)
+    return ClipDataset(
+        [dataset.records[i] for i in indices],
+        dataset.tokens[indices],
+        dataset.token_mask[indices],
+        dataset.num_frames,
+        dataset.size,
+        dataset.sample_fps,
+        dataset.cache,
+    )
 
 
-def build_dataset(root: Path | str, split: str, model: RetrievalModel, *, num_frames: int | None = None,
-                  sample_fps: float | None = None, cache: Any = None) -> ClipDataset:
+def build_dataset(
+    root: Path | str,
+    split: str,
+    model: RetrievalModel,
+    *,
+    num_frames: int | None = None,
+    sample_fps: float | None = None,
+    cache: Any = None,
+) -> ClipDataset:
     """The ``split`` of ``root`` prepared for ``model`` (its words, frame count and image size)."""
     from svta.errors import InputError
     from svta.retrieval.tokenizer import tokenize
@@ -195,20 +255,50 @@ def build_dataset(root: Path | str, split: str, model: RetrievalModel, *, num_fr
     return ClipDataset(records, tokens, mask, num_frames or model.max_frames, model.image_size, sample_fps, cache)
 
 
-def evaluate_model(model: RetrievalModel, root: Path | str, split: str = "test", *, ctx: DistContext | None = None,
-                   batch_size: int = 32, workers: int = 0, num_frames: int | None = None,
-                   sample_fps: float | None = None, ties: str = "optimistic", compat: str | None = None,
-                   rerank_tail: str | None = None, keep_topk: int = 0) -> EvalReport:
+def evaluate_model(
+    model: RetrievalModel,
+    root: Path | str,
+    split: str = "test",
+    *,
+    ctx: DistContext | None = None,
+    batch_size: int = 32,
+    workers: int = 0,
+    num_frames: int | None = None,
+    sample_fps: float | None = None,
+    ties: str = "optimistic",
+    compat: str | None = None,
+    rerank_tail: str | None = None,
+    keep_topk: int = 0,
+) -> EvalReport:
     """Evaluate ``model`` on ``split`` of the dataset at ``root`` (model on ``ctx.device``, CPU by default)."""
     ctx = ctx or DistContext(device=next(model.parameters()).device)
     dataset = build_dataset(root, split, model, num_frames=num_frames, sample_fps=sample_fps)
-    return evaluate_dataset(model, dataset, ctx, split, batch_size=batch_size, workers=workers, ties=ties,
-                            compat=compat, rerank_tail=rerank_tail, keep_topk=keep_topk)
+    return evaluate_dataset(
+        model,
+        dataset,
+        ctx,
+        split,
+        batch_size=batch_size,
+        workers=workers,
+        ties=ties,
+        compat=compat,
+        rerank_tail=rerank_tail,
+        keep_topk=keep_topk,
+    )
 
 
-def evaluate_checkpoint(path: Path | str, root: Path | str, split: str = "test", *, model_name: str | None = None,
-                        device: str | None = None, max_frames: int | None = None, max_words: int | None = None,
-                        model_args: dict[str, Any] | None = None, **options: Any) -> EvalReport:
+def evaluate_checkpoint(
+    path: Path | str,
+    root: Path | str,
+    split: str = "test",
+    *,
+    model_name: str | None = None,
+    device: str | None = None,
+    max_frames: int | None = None,
+    max_words: int | None = None,
+    model_args: dict[str, Any] | None = None,
+    **options: Any,
+) -> EvalReport:
     """Evaluate a weight file (CLIP4Clip ``pytorch_model.bin.N`` or svta's) on ``split`` of ``root``.
 
     When the file sits in an svta run (a ``config.yaml`` from ``svta train`` beside it), the model name, frames,
@@ -228,8 +318,12 @@ def evaluate_checkpoint(path: Path | str, root: Path | str, split: str = "test",
     """
     from svta.retrieval.checkpoint import model_from_checkpoint
 
-    given = {"model": model_name, "max_frames": max_frames, "max_words": max_words,
-             "sample_fps": options.get("sample_fps")}
+    given = {
+        "model": model_name,
+        "max_frames": max_frames,
+        "max_words": max_words,
+        "sample_fps": options.get("sample_fps"),
+    }
     saved = _saved_settings(Path(path))
     for key, value in given.items():
         if value is not None and key in saved and saved[key] != value:
@@ -237,8 +331,11 @@ def evaluate_checkpoint(path: Path | str, root: Path | str, split: str = "test",
     settings = {**saved, **{k: v for k, v in given.items() if v is not None}}
     if settings.get("sample_fps") is not None:
         options["sample_fps"] = settings["sample_fps"]
-    arguments = {**saved.get("model_args", {}), **(model_args or {}),
-                 **{k: settings[k] for k in ("max_frames", "max_words") if settings.get(k) is not None}}
+    arguments = {
+        **saved.get("model_args", {}),
+        **(model_args or {}),
+        **{k: settings[k] for k in ("max_frames", "max_words") if settings.get(k) is not None},
+    }
     model = model_from_checkpoint(path, settings.get("model"), **arguments)
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     return evaluate_model(model.to(target), root, split, ctx=DistContext(device=target), **options)
@@ -254,8 +351,13 @@ def _saved_settings(path: Path) -> dict[str, Any]:
         return {}
     train = read_train_config(path.parent, config)
     overrides = train.model_overrides()
-    return {"model": train.model, "max_frames": overrides.pop("max_frames"), "max_words": overrides.pop("max_words"),
-            "sample_fps": train.sample_fps, "model_args": overrides}
+    return {
+        "model": train.model,
+        "max_frames": overrides.pop("max_frames"),
+        "max_words": overrides.pop("max_words"),
+        "sample_fps": train.sample_fps,
+        "model_args": overrides,
+    }
 
 
 def run_root(run_dir: Path | str, config: dict[str, Any]) -> Path:
@@ -271,8 +373,14 @@ def run_root(run_dir: Path | str, config: dict[str, Any]) -> Path:
     return recorded
 
 
-def evaluate_run(run_dir: Path | str, root: Path | str | None = None, split: str = "test", *,
-                 device: str | None = None, **options: Any) -> EvalReport:
+def evaluate_run(
+    run_dir: Path | str,
+    root: Path | str | None = None,
+    split: str = "test",
+    *,
+    device: str | None = None,
+    **options: Any,
+) -> EvalReport:
     """Evaluate a training run's selected weights (``best_model.bin``) on ``split`` (default root: the run's)."""
     from svta.errors import InputError
     from svta.retrieval.results import BEST_MODEL_FILE, read_config
@@ -281,5 +389,6 @@ def evaluate_run(run_dir: Path | str, root: Path | str | None = None, split: str
     config = read_config(run_dir)
     if not config or not (run_dir / BEST_MODEL_FILE).exists():
         raise InputError(f"{run_dir}: not a finished svta run (needs config.yaml and {BEST_MODEL_FILE})")
-    return evaluate_checkpoint(run_dir / BEST_MODEL_FILE, root or run_root(run_dir, config), split, device=device,
-                               **options)
+    return evaluate_checkpoint(
+        run_dir / BEST_MODEL_FILE, root or run_root(run_dir, config), split, device=device, **options
+    )

@@ -55,44 +55,97 @@ def accepted_overrides(builder: Builder) -> tuple[str, ...] | None:
 @register_model("clip4clip-meanp", "CLIP4Clip meanP: mean of frame features, dot product", sim_header="meanP")
 @register_model("clip4clip-seqlstm", "CLIP4Clip seqLSTM: LSTM over frames + residual", sim_header="seqLSTM")
 @register_model("clip4clip-seqtransf", "CLIP4Clip seqTransf: 4-layer temporal transformer", sim_header="seqTransf")
-@register_model("clip4clip-tighttransf", "CLIP4Clip tightTransf: cross encoder per (text, video) pair",
-                sim_header="tightTransf")
-def clip4clip(spec: BackboneSpec, clip_state: dict[str, torch.Tensor] | None = None, *, sim_header: str,
-              linear_patch: str = "2d", max_words: int = 32, max_frames: int = 12,
-              temporal_layers: int = 4) -> RetrievalModel:
+@register_model(
+    "clip4clip-tighttransf", "CLIP4Clip tightTransf: cross encoder per (text, video) pair", sim_header="tightTransf"
+)
+def clip4clip(
+    spec: BackboneSpec,
+    clip_state: dict[str, torch.Tensor] | None = None,
+    *,
+    sim_header: str,
+    linear_patch: str = "2d",
+    max_words: int = 32,
+    max_frames: int = 12,
+    temporal_layers: int = 4,
+) -> RetrievalModel:
     """CLIP4Clip with the ``sim_header`` similarity head (CLIP4Clip MSR-VTT: 32 words, 12 frames, 4 layers)."""
     from svta.retrieval.clip4clip import CLIP4Clip
 
-    return CLIP4Clip(spec, sim_header, linear_patch=linear_patch, max_words=max_words, max_frames=max_frames,
-                     temporal_layers=temporal_layers, clip_state=clip_state)
+    return CLIP4Clip(
+        spec,
+        sim_header,
+        linear_patch=linear_patch,
+        max_words=max_words,
+        max_frames=max_frames,
+        temporal_layers=temporal_layers,
+        clip_state=clip_state,
+    )
 
 
 @register_model("xclip", "X-CLIP: seqTransf video + four attention-over-similarity scores")
-def xclip(spec: BackboneSpec, clip_state: dict[str, torch.Tensor] | None = None, *, linear_patch: str = "2d",
-          max_words: int = 32, max_frames: int = 12, temporal_layers: int = 4, mask_padding: bool = False,
-          block_elements: int | None = None) -> RetrievalModel:
+def xclip(
+    spec: BackboneSpec,
+    clip_state: dict[str, torch.Tensor] | None = None,
+    *,
+    linear_patch: str = "2d",
+    max_words: int = 32,
+    max_frames: int = 12,
+    temporal_layers: int = 4,
+    mask_padding: bool = False,
+    block_elements: int | None = None,
+) -> RetrievalModel:
     """X-CLIP; ``mask_padding`` keeps padded words and frames out of its attention-over-similarity."""
     from svta.retrieval.xclip import XCLIP
 
-    return XCLIP(spec, linear_patch=linear_patch, max_words=max_words, max_frames=max_frames,
-                 temporal_layers=temporal_layers, mask_padding=mask_padding, block_elements=block_elements,
-                 clip_state=clip_state)
+    return XCLIP(
+        spec,
+        linear_patch=linear_patch,
+        max_words=max_words,
+        max_frames=max_frames,
+        temporal_layers=temporal_layers,
+        mask_padding=mask_padding,
+        block_elements=block_elements,
+        clip_state=clip_state,
+    )
 
 
 @register_model("gram", "GRAM: volume alignment + matching-head re-ranking of the top-k")
-def gram(spec: BackboneSpec, clip_state: dict[str, torch.Tensor] | None = None, *, linear_patch: str = "2d",
-         max_words: int = 32, max_frames: int = 12, temporal_layers: int = 4, rerank_k: int = 50,
-         rerank_tail: str = "keep", itm_weight: float = 0.1, label_smoothing: float = 0.1,
-         gradients: str = "split", temperature_mode: str = "gram", match_pooling: str = "eot") -> RetrievalModel:
+def gram(
+    spec: BackboneSpec,
+    clip_state: dict[str, torch.Tensor] | None = None,
+    *,
+    linear_patch: str = "2d",
+    max_words: int = 32,
+    max_frames: int = 12,
+    temporal_layers: int = 4,
+    rerank_k: int = 50,
+    rerank_tail: str = "keep",
+    itm_weight: float = 0.1,
+    label_smoothing: float = 0.1,
+    gradients: str = "split",
+    temperature_mode: str = "gram",
+    match_pooling: str = "eot",
+) -> RetrievalModel:
     """GRAM (GRAM's recipe: re-rank the top 50, ITM weight 0.1, label smoothing 0.1; gradient flow and
     temperature as the released code; ``gradients="symmetric"``, ``temperature_mode="clamped"`` and
     ``match_pooling="cls"`` are the documented variants)."""
     from svta.retrieval.gram import GRAM
 
-    return GRAM(spec, linear_patch=linear_patch, max_words=max_words, max_frames=max_frames,
-                temporal_layers=temporal_layers, rerank_k=rerank_k, rerank_tail=rerank_tail,
-                itm_weight=itm_weight, label_smoothing=label_smoothing, gradients=gradients,
-                temperature_mode=temperature_mode, match_pooling=match_pooling, clip_state=clip_state)
+    return GRAM(
+        spec,
+        linear_patch=linear_patch,
+        max_words=max_words,
+        max_frames=max_frames,
+        temporal_layers=temporal_layers,
+        rerank_k=rerank_k,
+        rerank_tail=rerank_tail,
+        itm_weight=itm_weight,
+        label_smoothing=label_smoothing,
+        gradients=gradients,
+        temperature_mode=temperature_mode,
+        match_pooling=match_pooling,
+        clip_state=clip_state,
+    )
 
 
 def create_model(name: str, backbone: str = "tiny", pretrained: str | None = None, **overrides: Any) -> RetrievalModel:

@@ -112,12 +112,16 @@ class _ShardFile:
         try:
             with open(path, "rb", buffering=0) as handle:
                 version = np.lib.format.read_magic(handle)
-                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                read_header = (
+                    np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                )
                 shape, fortran, dtype = read_header(handle)
                 self.offset = handle.tell()
         except (OSError, ValueError) as exc:
             os.close(self.fd)
-            raise InputError(f"{path}: damaged frame-cache shard ({exc}); delete the cache directory to rebuild") from None
+            raise InputError(
+                f"{path}: damaged frame-cache shard ({exc}); delete the cache directory to rebuild"
+            ) from None
         if fortran or dtype != np.uint8 or len(shape) != 5:
             os.close(self.fd)
             raise InputError(f"{path}: not a frame-cache shard (shape {shape}, dtype {dtype})")
@@ -225,8 +229,9 @@ def _stale(index: dict[str, Any], clip_id: str, fp: str) -> bool:
     return entry is None or entry["fp"] != fp
 
 
-def _write_shard(directory: Path, index: dict[str, Any], chunk: list[tuple[str, np.ndarray, int]],
-                 fingerprints: dict[str, str]) -> None:
+def _write_shard(
+    directory: Path, index: dict[str, Any], chunk: list[tuple[str, np.ndarray, int]], fingerprints: dict[str, str]
+) -> None:
     shard_no = len(index["shards"])
     name = f"shard-{shard_no:05d}.npy"
     with atomic_path(directory / name) as tmp, open(tmp, "wb") as handle:

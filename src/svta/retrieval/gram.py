@@ -50,8 +50,13 @@ class FusionBlock(ResidualAttentionBlock):
         self.cross_attn = nn.MultiheadAttention(width, heads, batch_first=True)
         self.ln_cross = nn.LayerNorm(width, eps=HEAD_LAYERNORM_EPS)
 
-    def forward(self, x: torch.Tensor, padding_bias: torch.Tensor | None = None,  # type: ignore[override]
-                video: torch.Tensor | None = None, video_bias: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        padding_bias: torch.Tensor | None = None,  # type: ignore[override]
+        video: torch.Tensor | None = None,
+        video_bias: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Args: x ``[P, L, W]``; padding_bias ``[P, L]``; video ``[P, T, W]``; video_bias ``[P, T]``."""
         h = self.ln_1(x)
         bias = None if padding_bias is None else padding_bias.to(h.dtype)
@@ -70,8 +75,9 @@ class FusionEncoder(nn.Module):
         self.resblocks = nn.ModuleList([FusionBlock(width, heads) for _ in range(layers)])
         self.ln_post = nn.LayerNorm(width, eps=HEAD_LAYERNORM_EPS)
 
-    def forward(self, text: torch.Tensor, text_mask: torch.Tensor, video: torch.Tensor,
-                video_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, text: torch.Tensor, text_mask: torch.Tensor, video: torch.Tensor, video_mask: torch.Tensor
+    ) -> torch.Tensor:
         """Caption tokens ``[P, L, W]`` attending to frame tokens ``[P, T, W]`` -> ``[P, L, W]``."""
         text_bias = (1.0 - text_mask.float()) * MASK_VALUE
         video_bias = (1.0 - video_mask.float()) * MASK_VALUE
@@ -138,15 +144,22 @@ class GRAM(CLIP4Clip):
         _check_choice("gradients", gradients, GRADIENTS)
         _check_choice("temperature_mode", temperature_mode, TEMPERATURE_MODES)
         _check_choice("match_pooling", match_pooling, POOLINGS)
-        super().__init__(spec, "meanP", linear_patch=linear_patch, max_words=max_words, max_frames=max_frames,
-                         temporal_layers=temporal_layers)
+        super().__init__(
+            spec,
+            "meanP",
+            linear_patch=linear_patch,
+            max_words=max_words,
+            max_frames=max_frames,
+            temporal_layers=temporal_layers,
+        )
         self.rerank_k, self.rerank_tail = rerank_k, rerank_tail
         self.itm_weight, self.label_smoothing = itm_weight, label_smoothing
         self.gradients, self.temperature_mode, self.match_pooling = gradients, temperature_mode, match_pooling
         width = spec.text_width
         self.contra_temp = nn.Parameter(torch.tensor(0.07))  # GRAM: τ learned from 0.07
-        self.hidden_trans_vision_multimodal = nn.Sequential(nn.Linear(spec.embed_dim, width),
-                                                            nn.LayerNorm(width, eps=HEAD_LAYERNORM_EPS))
+        self.hidden_trans_vision_multimodal = nn.Sequential(
+            nn.Linear(spec.embed_dim, width), nn.LayerNorm(width, eps=HEAD_LAYERNORM_EPS)
+        )
         self.vision_frame_embedding = nn.Parameter(0.02 * torch.randn(1, max_frames, width))
         self.vision_type_embeddings = nn.Parameter(0.02 * torch.randn(1, 1, width))
         self.fusion = FusionEncoder(width, temporal_layers, spec.text_heads)
@@ -164,8 +177,10 @@ class GRAM(CLIP4Clip):
         self.clip.logit_scale.requires_grad_(False)  # GRAM's temperature is contra_temp
         if not self.itm_weight:  # no matching loss: the matching head stays as initialised
             matching = (self.hidden_trans_vision_multimodal, self.fusion, self.itm_head)
-            for param in [p for m in matching for p in m.parameters()] + [self.vision_frame_embedding,
-                                                                          self.vision_type_embeddings]:
+            for param in [p for m in matching for p in m.parameters()] + [
+                self.vision_frame_embedding,
+                self.vision_type_embeddings,
+            ]:
                 param.requires_grad_(False)
 
     @torch.no_grad()
@@ -177,7 +192,9 @@ class GRAM(CLIP4Clip):
         for block, source in zip(self.fusion.resblocks, self.clip.transformer.resblocks):
             state = {k: v for k, v in source.state_dict().items() if not k.startswith("ls_")}
             result = block.load_state_dict(state, strict=False)
-            if result.unexpected_keys or any(not k.startswith(("cross_attn.", "ln_cross.")) for k in result.missing_keys):
+            if result.unexpected_keys or any(
+                not k.startswith(("cross_attn.", "ln_cross.")) for k in result.missing_keys
+            ):
                 raise ConfigError(f"CLIP text block does not fit the fusion block: {result}")
 
     # ---- encoders -------------------------------------------------------------------------------------------
@@ -256,8 +273,15 @@ class GRAM(CLIP4Clip):
             text, video = gather_features(text), gather_features(video)
         if self.gradients == "split":
             offset = _batch_offset(len(local_text)) if self.gather_for_loss else 0
-            loss = split_volume_contrastive_loss(local_text.embeds, [local_video.embeds], text.embeds, [video.embeds],
-                                                 self.temperature(), self.label_smoothing, offset)
+            loss = split_volume_contrastive_loss(
+                local_text.embeds,
+                [local_video.embeds],
+                text.embeds,
+                [video.embeds],
+                self.temperature(),
+                self.label_smoothing,
+                offset,
+            )
         else:
             volumes = volume_matrix(text.embeds, [video.embeds])
             loss = volume_contrastive_loss(volumes, self.temperature(), self.label_smoothing)
@@ -283,11 +307,20 @@ class GRAM(CLIP4Clip):
         return None  # contra_temp is not CLIP's logit scale: the trainer's clamp must not touch it
 
     def describe(self) -> dict[str, Any]:
-        return {"linear_patch": self.linear_patch, "max_words": self.max_words, "max_frames": self.max_frames,
-                "temporal_layers": self.temporal_layers, "rerank_k": self.rerank_k, "rerank_tail": self.rerank_tail,
-                "itm_weight": self.itm_weight, "label_smoothing": self.label_smoothing,
-                "gradients": self.gradients, "temperature_mode": self.temperature_mode,
-                "match_pooling": self.match_pooling, "backbone": self.spec.to_dict()}
+        return {
+            "linear_patch": self.linear_patch,
+            "max_words": self.max_words,
+            "max_frames": self.max_frames,
+            "temporal_layers": self.temporal_layers,
+            "rerank_k": self.rerank_k,
+            "rerank_tail": self.rerank_tail,
+            "itm_weight": self.itm_weight,
+            "label_smoothing": self.label_smoothing,
+            "gradients": self.gradients,
+            "temperature_mode": self.temperature_mode,
+            "match_pooling": self.match_pooling,
+            "backbone": self.spec.to_dict(),
+        }
 
 
 def sample_hard_negatives(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

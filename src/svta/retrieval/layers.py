@@ -32,9 +32,13 @@ class ResidualAttentionBlock(nn.Module):
         self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
         self.ln_1 = nn.LayerNorm(width, eps=HEAD_LAYERNORM_EPS)
         self.mlp = nn.Sequential(
-            OrderedDict([
-                ("c_fc", nn.Linear(width, width * 4)), ("gelu", QuickGELU()), ("c_proj", nn.Linear(width * 4, width)),
-            ])
+            OrderedDict(
+                [
+                    ("c_fc", nn.Linear(width, width * 4)),
+                    ("gelu", QuickGELU()),
+                    ("c_proj", nn.Linear(width * 4, width)),
+                ]
+            )
         )
         self.ln_2 = nn.LayerNorm(width, eps=HEAD_LAYERNORM_EPS)
 

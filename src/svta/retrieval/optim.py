@@ -32,8 +32,12 @@ def param_groups(model: nn.Module, lr: float, coef_lr: float, weight_decay: floa
         else:
             groups[(name.startswith("clip."), param.ndim >= 2)].append(param)
     return [
-        {"params": params, "lr": lr * coef_lr if is_clip else lr, "weight_decay": weight_decay if decay else 0.0,
-         "name": f"{'clip' if is_clip else 'new'}-{'decay' if decay else 'no_decay'}"}
+        {
+            "params": params,
+            "lr": lr * coef_lr if is_clip else lr,
+            "weight_decay": weight_decay if decay else 0.0,
+            "name": f"{'clip' if is_clip else 'new'}-{'decay' if decay else 'no_decay'}",
+        }
         for (is_clip, decay), params in groups.items()
         if params
     ] + special
@@ -63,8 +67,9 @@ def warmup_cosine(warmup: float) -> Callable[[float], float]:
     return factor
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, total_steps: int,
-                    warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup: float
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Per-step learning-rate multipliers over ``total_steps`` optimiser steps."""
     schedule = warmup_cosine(warmup)
     total = max(1, total_steps)

@@ -71,8 +71,13 @@ def run_table(metrics: dict[str, Any]) -> str:
     return metrics_table(rows) if rows else ""
 
 
-def write_results(run_dir: Path, metrics: dict[str, Any], summary: dict[str, Any], report: Any = None,
-                  train_counts: dict[str, int] | None = None) -> None:
+def write_results(
+    run_dir: Path,
+    metrics: dict[str, Any],
+    summary: dict[str, Any],
+    report: Any = None,
+    train_counts: dict[str, int] | None = None,
+) -> None:
     """Write ``metrics.json``, ``results.md``, ``results.tex``/``.csv`` and, given a report, ``analysis/``.
 
     Args:
@@ -109,8 +114,9 @@ def method_rows(metrics: dict[str, Any]) -> dict[str, Any]:
     return rows
 
 
-def write_eval_outputs(report: Any, out_dir: Path | str, label: str, *, root: Path | str | None = None,
-                       analysis: bool = True) -> dict[str, Path]:
+def write_eval_outputs(
+    report: Any, out_dir: Path | str, label: str, *, root: Path | str | None = None, analysis: bool = True
+) -> dict[str, Path]:
     """What ``svta eval`` leaves: ``metrics.json``, ``results.md/.tex/.csv`` (the method and chance) and, with
     ``analysis`` and a report holding per-query ranks, ``analysis/`` (breakdowns and figures).
 
@@ -125,8 +131,10 @@ def write_eval_outputs(report: Any, out_dir: Path | str, label: str, *, root: Pa
     data = report.to_json_dict()
     atomic_write_json(out / METRICS_FILE, data)
     rows: dict[str, Any] = {label: data, CHANCE: chance_metrics(max(1, int(report.n_videos)))}
-    paths = {fmt: write_table(rows, out / f"results.{ext}", fmt)
-             for fmt, ext in (("markdown", "md"), ("latex", "tex"), ("csv", "csv"))}
+    paths = {
+        fmt: write_table(rows, out / f"results.{ext}", fmt)
+        for fmt, ext in (("markdown", "md"), ("latex", "tex"), ("csv", "csv"))
+    }
     if analysis and report.result is not None:
         from svta.retrieval.analysis import write_analysis
 

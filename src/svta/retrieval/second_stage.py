@@ -20,9 +20,16 @@ if TYPE_CHECKING:
 PAIRS_PER_CALL = 2048
 
 
-def model_rescorer(model: RetrievalModel, text_feats: TextFeatures, video_feats: VideoFeatures,
-                   device: torch.device | str = "cpu", *, tail: str | None = None, k: int | None = None,
-                   amp_dtype: torch.dtype | None = None) -> TopKRescore | None:
+def model_rescorer(
+    model: RetrievalModel,
+    text_feats: TextFeatures,
+    video_feats: VideoFeatures,
+    device: torch.device | str = "cpu",
+    *,
+    tail: str | None = None,
+    k: int | None = None,
+    amp_dtype: torch.dtype | None = None,
+) -> TopKRescore | None:
     """The engine's top-k re-scorer for ``model``'s second stage, or ``None`` when it has none.
 
     Args:

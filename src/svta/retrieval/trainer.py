@@ -65,9 +65,17 @@ class TrainResult:
     model_path: Path
 
 
-def train(root: Path | str, train_config: TrainConfig | None = None, *, run_name: str | None = None,
-          run_dir: Path | str | None = None, resume: bool = False, device: str | None = None,
-          test: bool = True, analysis: bool = True) -> TrainResult:
+def train(
+    root: Path | str,
+    train_config: TrainConfig | None = None,
+    *,
+    run_name: str | None = None,
+    run_dir: Path | str | None = None,
+    resume: bool = False,
+    device: str | None = None,
+    test: bool = True,
+    analysis: bool = True,
+) -> TrainResult:
     """Train ``train_config.model`` on ``<root>/manifest.parquet`` and evaluate it on the test split.
 
     Args:
@@ -109,8 +117,10 @@ def check_device(config: TrainConfig, device: str | None) -> None:
 
     if device is not None or config.backbone in svta_backbones() or torch.cuda.is_available():
         return
-    raise ConfigError(f"training {config.model} on {config.backbone} needs a CUDA GPU and torch sees none; run on a "
-                      "GPU machine, or force the CPU (very slow) with --device cpu")
+    raise ConfigError(
+        f"training {config.model} on {config.backbone} needs a CUDA GPU and torch sees none; run on a "
+        "GPU machine, or force the CPU (very slow) with --device cpu"
+    )
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
@@ -154,8 +164,9 @@ class Trainer:
     def check_inputs(self, resume: bool) -> None:
         cfg, world = self.config, self.ctx.world_size
         if cfg.batch_size % (cfg.grad_accum * world):
-            raise ConfigError(f"batch_size {cfg.batch_size} must be divisible by grad_accum x ranks "
-                              f"({cfg.grad_accum} x {world})")
+            raise ConfigError(
+                f"batch_size {cfg.batch_size} must be divisible by grad_accum x ranks ({cfg.grad_accum} x {world})"
+            )
         if not resume and (self.run_dir / CHECKPOINT_DIR / LATEST_POINTER).exists():
             raise ConfigError(f"{self.run_dir} already holds a training run; resume it (--resume) or pick another name")
 
@@ -182,8 +193,9 @@ class Trainer:
         datasets = {}
         for split, rows in records.items():
             tokens, mask = tokenize([r.caption for r in rows], cfg.max_words)
-            datasets[split] = ClipDataset(rows, tokens, mask, cfg.max_frames, self.model.image_size,
-                                          cfg.sample_fps, cache)
+            datasets[split] = ClipDataset(
+                rows, tokens, mask, cfg.max_frames, self.model.image_size, cfg.sample_fps, cache
+            )
         return datasets
 
     def _frame_cache(self, records: list[Any]) -> Any:
@@ -193,8 +205,9 @@ class Trainer:
         cache_dir = cfg.cache_dir or self.root / "cache" / "frames"
         if ctx.local_rank != 0:  # one process per machine decodes; the others read what it wrote
             barrier(ctx)
-        cache = build_frame_cache(cache_dir, records, cfg.max_frames, self.model.image_size, cfg.sample_fps,
-                                  workers=cfg.num_workers)
+        cache = build_frame_cache(
+            cache_dir, records, cfg.max_frames, self.model.image_size, cfg.sample_fps, workers=cfg.num_workers
+        )
         if ctx.local_rank == 0:
             barrier(ctx)
         return cache
@@ -228,11 +241,20 @@ class Trainer:
         if self.ctx.is_main:
             # The root relative to the run folder: a copied or moved root keeps evaluating (svta eval --run).
             relative_root = os.path.relpath(self.root.resolve(), self.run_dir.resolve())
-            results.write_config(self.run_dir, {"root": relative_root, "world_size": self.ctx.world_size,
-                                                "train": cfg.model_dump(mode="json")})
-        self.logger.event("start", step=self.step, epoch=self.epoch, world_size=self.ctx.world_size,
-                          device=str(self.ctx.device), train_clips=len(self.datasets[cfg.splits[0]]),
-                          batch_size=self.batch_size, steps_per_epoch=self.steps_per_epoch)
+            results.write_config(
+                self.run_dir,
+                {"root": relative_root, "world_size": self.ctx.world_size, "train": cfg.model_dump(mode="json")},
+            )
+        self.logger.event(
+            "start",
+            step=self.step,
+            epoch=self.epoch,
+            world_size=self.ctx.world_size,
+            device=str(self.ctx.device),
+            train_clips=len(self.datasets[cfg.splits[0]]),
+            batch_size=self.batch_size,
+            steps_per_epoch=self.steps_per_epoch,
+        )
         start, clips = time.perf_counter(), 0
         self._started, self._first_step = start, self.step
         for epoch in range(self.epoch, cfg.epochs):
@@ -249,15 +271,24 @@ class Trainer:
     def train_epoch(self, epoch: int) -> tuple[int, bool]:
         """Train one epoch from the current position; returns (clips trained, stopped at ``max_steps``)."""
         cfg, ctx = self.config, self.ctx
-        sampler = EpochBatchSampler(len(self.datasets[cfg.splits[0]]), self.per_rank, world=ctx.world_size,
-                                    rank=ctx.rank, seed=cfg.seed, epoch=epoch,
-                                    start=self.step_in_epoch * cfg.grad_accum,
-                                    limit=self.steps_per_epoch * cfg.grad_accum)
+        sampler = EpochBatchSampler(
+            len(self.datasets[cfg.splits[0]]),
+            self.per_rank,
+            world=ctx.world_size,
+            rank=ctx.rank,
+            seed=cfg.seed,
+            epoch=epoch,
+            start=self.step_in_epoch * cfg.grad_accum,
+            limit=self.steps_per_epoch * cfg.grad_accum,
+        )
         loader = make_loader(self.datasets[cfg.splits[0]], sampler, cfg.num_workers)
         # The bar counts this rank's clips (decodable or not), not batches.
         clips_total = len(sampler) * self.per_rank
-        batches = (progress(loader, f"epoch {epoch + 1}/{cfg.epochs} clips", clips_total, count=_batch_clips)
-                   if ctx.is_main else loader)
+        batches = (
+            progress(loader, f"epoch {epoch + 1}/{cfg.epochs} clips", clips_total, count=_batch_clips)
+            if ctx.is_main
+            else loader
+        )
         pending, clips, tick = [], 0, time.perf_counter()
         for batch in batches:
             self._note_broken(batch["broken"])
@@ -324,9 +355,13 @@ class Trainer:
             return
         lrs = {g["name"]: g["lr"] for g in self.optimizer.param_groups}
         scale = self.model.logit_scale_parameter()
-        values = {"loss": loss, "grad_norm": grad_norm, "clips_per_s": clips_per_s,
-                  "lr": lrs.get("new-decay", lrs.get("new-no_decay", 0.0)),
-                  "lr_clip": lrs.get("clip-decay", lrs.get("clip-no_decay", 0.0))}
+        values = {
+            "loss": loss,
+            "grad_norm": grad_norm,
+            "clips_per_s": clips_per_s,
+            "lr": lrs.get("new-decay", lrs.get("new-no_decay", 0.0)),
+            "lr_clip": lrs.get("clip-decay", lrs.get("clip-no_decay", 0.0)),
+        }
         if scale is not None:
             values["logit_scale"] = float(scale.detach().exp())
         self.logger.event("step", step=self.step, epoch=epoch + 1, **{k: round(v, 6) for k, v in values.items()})
@@ -342,9 +377,11 @@ class Trainer:
         planned = min(planned, cfg.max_steps) if cfg.max_steps is not None else planned
         taken = self.step - self._first_step
         per_step = (time.perf_counter() - self._started) / taken if taken > 0 else 0.0
-        return (f"epoch {epoch + 1}/{cfg.epochs} step {self.step}/{planned} loss {values['loss']:.4f} "
-                f"lr {values['lr']:.1e} (clip {values['lr_clip']:.1e}) {values['clips_per_s']:.1f} clips/s "
-                f"ETA {format_seconds(per_step * max(0, planned - self.step))}")
+        return (
+            f"epoch {epoch + 1}/{cfg.epochs} step {self.step}/{planned} loss {values['loss']:.4f} "
+            f"lr {values['lr']:.1e} (clip {values['lr_clip']:.1e}) {values['clips_per_s']:.1f} clips/s "
+            f"ETA {format_seconds(per_step * max(0, planned - self.step))}"
+        )
 
     # ---- epochs, selection, checkpoints -------------------------------------------------------------------------
 
@@ -361,8 +398,11 @@ class Trainer:
         if report is not None:
             entry.update(metrics=report.metrics, value=selection_value(report.metrics, self.config.select_metric))
             self.logger.event("val", **entry)
-            self.logger.scalars(self.step, {f"{d}_{k}": v for d in ("t2v", "v2t")
-                                            for k, v in report.metrics[d].items() if k in results.COLUMNS}, "val")
+            self.logger.scalars(
+                self.step,
+                {f"{d}_{k}": v for d in ("t2v", "v2t") for k, v in report.metrics[d].items() if k in results.COLUMNS},
+                "val",
+            )
         self.history.append(entry)
         if self.best is None or report is None or entry["value"] > self.best["value"]:
             self.best = {**entry, "value": entry.get("value", float(epoch + 1))}
@@ -377,16 +417,34 @@ class Trainer:
             return None
         # Evaluation runs in full precision even when training uses autocast: bf16 scores tie and reorder
         # near neighbours, and `svta eval` on the saved weights must reproduce these numbers.
-        return evaluate_dataset(self.model, dataset, self.ctx, split, batch_size=self.config.eval_batch_size,
-                                workers=self.config.num_workers, keep_topk=keep_topk)
+        return evaluate_dataset(
+            self.model,
+            dataset,
+            self.ctx,
+            split,
+            batch_size=self.config.eval_batch_size,
+            workers=self.config.num_workers,
+            keep_topk=keep_topk,
+        )
 
     def training_state(self) -> dict[str, Any]:
-        return {"format": "svta-train-checkpoint", "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                "scaler": self.scaler.state_dict(), "rng": capture_rng(), "epoch": self.epoch,
-                "step_in_epoch": self.step_in_epoch, "step": self.step, "best": self.best, "history": self.history,
-                "skipped": self.skipped, "config": self.config.model_dump(mode="json"),
-                "model_name": self.config.model, "model_args": self.model.describe()}
+        return {
+            "format": "svta-train-checkpoint",
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": capture_rng(),
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
+            "step": self.step,
+            "best": self.best,
+            "history": self.history,
+            "skipped": self.skipped,
+            "config": self.config.model_dump(mode="json"),
+            "model_name": self.config.model,
+            "model_args": self.model.describe(),
+        }
 
     def save_checkpoint(self, name: str) -> None:
         """Write the full training state (main rank) and point ``latest.json`` at it."""
@@ -436,30 +494,59 @@ class Trainer:
         metrics = self._final_metrics(report, seconds, clips_per_second)
         if self.ctx.is_main:
             counts = dict(Counter(r.category for r in self.datasets[self.config.splits[0]].records))
-            results.write_results(self.run_dir, metrics, self._summary(seconds, clips_per_second),
-                                  report if analysis else None, counts)
+            results.write_results(
+                self.run_dir, metrics, self._summary(seconds, clips_per_second), report if analysis else None, counts
+            )
         self.logger.event("test", **metrics)
         self.logger.close()
-        return TrainResult(self.run_dir, metrics, self.best["epoch"] if self.best else None, self.step,
-                           len(self.skipped), seconds, clips_per_second, best_path)
+        return TrainResult(
+            self.run_dir,
+            metrics,
+            self.best["epoch"] if self.best else None,
+            self.step,
+            len(self.skipped),
+            seconds,
+            clips_per_second,
+            best_path,
+        )
 
     def _final_metrics(self, report: EvalReport | None, seconds: float, clips_per_second: float) -> dict[str, Any]:
         metrics: dict[str, Any] = report.to_json_dict() if report else {"split": None}
-        metrics.update(model=self.config.model, backbone=self.config.backbone, pretrained=self.config.pretrained,
-                       run=self.run_dir.name, best_epoch=self.best["epoch"] if self.best else None,
-                       val=(self.best or {}).get("metrics"), select_metric=self.config.select_metric,
-                       train_steps=self.step, train_skipped_videos=len(self.skipped),
-                       train_seconds=round(seconds, 3), clips_per_second=round(clips_per_second, 2),
-                       world_size=self.ctx.world_size)
+        metrics.update(
+            model=self.config.model,
+            backbone=self.config.backbone,
+            pretrained=self.config.pretrained,
+            run=self.run_dir.name,
+            best_epoch=self.best["epoch"] if self.best else None,
+            val=(self.best or {}).get("metrics"),
+            select_metric=self.config.select_metric,
+            train_steps=self.step,
+            train_skipped_videos=len(self.skipped),
+            train_seconds=round(seconds, 3),
+            clips_per_second=round(clips_per_second, 2),
+            world_size=self.ctx.world_size,
+        )
         return metrics
 
     def _summary(self, seconds: float, clips_per_second: float) -> dict[str, Any]:
         cfg = self.config
-        return {"model": cfg.model, "backbone": cfg.backbone, "pretrained": cfg.pretrained, "root": str(self.root),
-                "steps": self.step, "epochs": cfg.epochs, "batch size": self.batch_size, "lr": cfg.lr,
-                "coef_lr": cfg.coef_lr, "frames": cfg.max_frames, "ranks": self.ctx.world_size,
-                "train seconds (this invocation)": round(seconds, 1), "clips/s": round(clips_per_second, 1),
-                "skipped training videos": len(self.skipped), "selected on": f"val {cfg.select_metric}"}
+        return {
+            "model": cfg.model,
+            "backbone": cfg.backbone,
+            "pretrained": cfg.pretrained,
+            "root": str(self.root),
+            "steps": self.step,
+            "epochs": cfg.epochs,
+            "batch size": self.batch_size,
+            "lr": cfg.lr,
+            "coef_lr": cfg.coef_lr,
+            "frames": cfg.max_frames,
+            "ranks": self.ctx.world_size,
+            "train seconds (this invocation)": round(seconds, 1),
+            "clips/s": round(clips_per_second, 1),
+            "skipped training videos": len(self.skipped),
+            "selected on": f"val {cfg.select_metric}",
+        }
 
 
 def _batch_clips(batch: dict[str, Any]) -> int:

@@ -83,8 +83,9 @@ def _volume_matrix(anchors: torch.Tensor, others: list[torch.Tensor]) -> torch.T
     return _SafeSqrt.apply(torch.linalg.det(gram))
 
 
-def volume_contrastive_loss(volumes: torch.Tensor, temperature: torch.Tensor | float,
-                            label_smoothing: float = 0.1) -> torch.Tensor:
+def volume_contrastive_loss(
+    volumes: torch.Tensor, temperature: torch.Tensor | float, label_smoothing: float = 0.1
+) -> torch.Tensor:
     """GRAM's loss over a square batch: cross-entropy of ``-volume / τ`` with the aligned pairs on the
     diagonal, captions -> items and items -> captions, averaged.
 
@@ -100,9 +101,15 @@ def volume_contrastive_loss(volumes: torch.Tensor, temperature: torch.Tensor | f
     return (forward + backward) / 2
 
 
-def split_volume_contrastive_loss(text: torch.Tensor, others: Sequence[torch.Tensor], all_text: torch.Tensor,
-                                  all_others: Sequence[torch.Tensor], temperature: torch.Tensor | float,
-                                  label_smoothing: float = 0.1, offset: int = 0) -> torch.Tensor:
+def split_volume_contrastive_loss(
+    text: torch.Tensor,
+    others: Sequence[torch.Tensor],
+    all_text: torch.Tensor,
+    all_others: Sequence[torch.Tensor],
+    temperature: torch.Tensor | float,
+    label_smoothing: float = 0.1,
+    offset: int = 0,
+) -> torch.Tensor:
     """GRAM's loss with its gradient flow: each direction trains only its query side.
 
     The released code gathers the other side through an all-gather without gradient, even on one process,
@@ -121,5 +128,7 @@ def split_volume_contrastive_loss(text: torch.Tensor, others: Sequence[torch.Ten
     target = offset + torch.arange(text.shape[0], device=text.device)
     forward = -volume_matrix(text, [o.detach() for o in all_others]) / temperature  # [B, N]
     backward = -volume_matrix(all_text.detach(), list(others)).t() / temperature  # [B, N]
-    return (F.cross_entropy(forward, target, label_smoothing=label_smoothing)
-            + F.cross_entropy(backward, target, label_smoothing=label_smoothing)) / 2
+    return (
+        F.cross_entropy(forward, target, label_smoothing=label_smoothing)
+        + F.cross_entropy(backward, target, label_smoothing=label_smoothing)
+    ) / 2

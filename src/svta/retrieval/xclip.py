@@ -77,15 +77,29 @@ class XCLIP(CLIP4Clip):
         block_elements: int | None = None,
         clip_state: dict[str, torch.Tensor] | None = None,
     ):
-        super().__init__(spec, "seqTransf", linear_patch=linear_patch, max_words=max_words, max_frames=max_frames,
-                         temporal_layers=temporal_layers, clip_state=clip_state)
+        super().__init__(
+            spec,
+            "seqTransf",
+            linear_patch=linear_patch,
+            max_words=max_words,
+            max_frames=max_frames,
+            temporal_layers=temporal_layers,
+            clip_state=clip_state,
+        )
         if block_elements is not None and block_elements < 1:
             raise ConfigError(f"block_elements must be positive or None (by device), got {block_elements}")
         self.mask_padding, self.block_elements = mask_padding, block_elements
         dim = spec.embed_dim
-        for name, size in (("global_mat_weight", dim), ("word_logit_weight", max_words), ("frame_logit_weight", max_frames),
-                           ("local_mat_weight", dim), ("frame_mat_weight", max_frames), ("word_mat_weight", max_words),
-                           ("frame_mat_weight2", max_frames), ("word_mat_weight2", max_words)):
+        for name, size in (
+            ("global_mat_weight", dim),
+            ("word_logit_weight", max_words),
+            ("frame_logit_weight", max_frames),
+            ("local_mat_weight", dim),
+            ("frame_mat_weight", max_frames),
+            ("word_mat_weight", max_words),
+            ("frame_mat_weight2", max_frames),
+            ("word_mat_weight2", max_words),
+        ):
             self.register_parameter(name, nn.Parameter(torch.eye(size)))
 
     def weights(self) -> XCLIPWeights:
@@ -113,15 +127,28 @@ class XCLIP(CLIP4Clip):
     def similarity(self, text: TextFeatures, video: VideoFeatures) -> torch.Tensor:
         """``[n_text, n_video]`` fused logits, scored block by block (:func:`xclip_logits`)."""
         budget = self.block_elements or default_block_elements(text.embeds.device)
-        return xclip_logits(self.weights(), text, video, self.clip.logit_scale.exp(), mask_padding=self.mask_padding,
-                            block_elements=budget)
+        return xclip_logits(
+            self.weights(),
+            text,
+            video,
+            self.clip.logit_scale.exp(),
+            mask_padding=self.mask_padding,
+            block_elements=budget,
+        )
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "mask_padding": self.mask_padding}
 
 
-def xclip_logits(weights: XCLIPWeights, text: TextFeatures, video: VideoFeatures, scale: torch.Tensor | float, *,
-                 mask_padding: bool = False, block_elements: int | None = DEFAULT_BLOCK_ELEMENTS) -> torch.Tensor:
+def xclip_logits(
+    weights: XCLIPWeights,
+    text: TextFeatures,
+    video: VideoFeatures,
+    scale: torch.Tensor | float,
+    *,
+    mask_padding: bool = False,
+    block_elements: int | None = DEFAULT_BLOCK_ELEMENTS,
+) -> torch.Tensor:
     """X-CLIP's fused logits of every text against every video, in blocks of (text, video) pairs.
 
     Every pair is scored independently, so blocks change memory and speed, never the result: the frame-word
@@ -153,8 +180,14 @@ def _as_float_weights(weights: XCLIPWeights) -> XCLIPWeights:
     return XCLIPWeights(*(w.float() for w in weights))
 
 
-def _all_blocks(weights: XCLIPWeights, text: TextFeatures, video: VideoFeatures, scale: torch.Tensor | float,
-                mask_padding: bool, block_elements: int | None) -> torch.Tensor:
+def _all_blocks(
+    weights: XCLIPWeights,
+    text: TextFeatures,
+    video: VideoFeatures,
+    scale: torch.Tensor | float,
+    mask_padding: bool,
+    block_elements: int | None,
+) -> torch.Tensor:
     n_text, n_video = len(text), len(video)
     if not n_text or not n_video:
         return torch.zeros(n_text, n_video, device=text.embeds.device)
@@ -168,8 +201,10 @@ def _all_blocks(weights: XCLIPWeights, text: TextFeatures, video: VideoFeatures,
     rows = []
     for t0 in range(0, n_text, text_step):
         text_block = _prepare_text(weights, text[t0 : t0 + text_step], mask_padding)
-        row = [_block_logits(weights, text_block, video[v0 : v0 + video_step], mask_padding)
-               for v0 in range(0, n_video, video_step)]
+        row = [
+            _block_logits(weights, text_block, video[v0 : v0 + video_step], mask_padding)
+            for v0 in range(0, n_video, video_step)
+        ]
         rows.append(torch.cat(row, dim=1) if len(row) > 1 else row[0])
     logits = torch.cat(rows, dim=0) if len(rows) > 1 else rows[0]
     return scale * logits
@@ -186,8 +221,9 @@ class _TextBlock(NamedTuple):
 def _prepare_text(weights: XCLIPWeights, text: TextFeatures, mask_padding: bool) -> _TextBlock:
     # The text-side products are shared by every video block of a row.
     mask = text.mask.to(text.tokens.dtype) if mask_padding else None
-    return _TextBlock(text.embeds, text.embeds @ weights.global_mat_weight, text.tokens,
-                      text.tokens @ weights.local_mat_weight, mask)
+    return _TextBlock(
+        text.embeds, text.embeds @ weights.global_mat_weight, text.tokens, text.tokens @ weights.local_mat_weight, mask
+    )
 
 
 def _block_logits(weights: XCLIPWeights, text: _TextBlock, video: VideoFeatures, mask_padding: bool) -> torch.Tensor:
@@ -197,18 +233,24 @@ def _block_logits(weights: XCLIPWeights, text: _TextBlock, video: VideoFeatures,
     frame_mask = video.mask.to(frames.dtype)[None] if mask_padding else None  # [1, b, T]
     video_sentence = text.sentence_global @ video.embeds.t()
     video_word = attention_pool(text.words @ video.embeds.t(), 1, weights.word_logit_weight, word_mask)
-    sentence_frame = attention_pool(torch.einsum("ad,bfd->abf", text.sentence, frames), 2,
-                                    weights.frame_logit_weight, frame_mask)
+    sentence_frame = attention_pool(
+        torch.einsum("ad,bfd->abf", text.sentence, frames), 2, weights.frame_logit_weight, frame_mask
+    )
     frame_word = _frame_word(weights, text, frames, word_mask, frame_mask)
     return (video_sentence + video_word + sentence_frame + frame_word) / 4
 
 
-def _frame_word(weights: XCLIPWeights, text: _TextBlock, frames: torch.Tensor, word_mask: torch.Tensor | None,
-                frame_mask: torch.Tensor | None) -> torch.Tensor:
+def _frame_word(
+    weights: XCLIPWeights,
+    text: _TextBlock,
+    frames: torch.Tensor,
+    word_mask: torch.Tensor | None,
+    frame_mask: torch.Tensor | None,
+) -> torch.Tensor:
     """X-CLIP's fine-grained score: attention over words and over frames of the word-frame similarities."""
     a, n_words, dim = text.words_local.shape
     b, n_frames, _ = frames.shape
-    sims = (text.words_local.reshape(a * n_words, dim) @ frames.reshape(b * n_frames, dim).t())
+    sims = text.words_local.reshape(a * n_words, dim) @ frames.reshape(b * n_frames, dim).t()
     sims = sims.view(a, n_words, b, n_frames)  # [a, W, b, T]
     words_mask4 = None if word_mask is None else word_mask[..., None]  # [a, W, 1, 1]
     frames_mask4 = None if frame_mask is None else frame_mask[None]  # [1, 1, b, T]

@@ -103,7 +103,9 @@ class IndexStore:
         self.directory = Path(directory)
         meta_path = self.directory / META_FILE
         if not meta_path.is_file():
-            raise InputError(f"{self.directory}: not a search index (no {META_FILE}); build one with `svta search index`")
+            raise InputError(
+                f"{self.directory}: not a search index (no {META_FILE}); build one with `svta search index`"
+            )
         try:
             data = json.loads(meta_path.read_text(encoding="utf-8"))
             self.meta = IndexMeta(**data)

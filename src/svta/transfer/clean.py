@@ -25,8 +25,12 @@ SubsetEvaluator = Callable[[np.ndarray, np.ndarray, np.ndarray], Any]
 RECALLS = ("R1", "R5", "R10")
 
 
-def excluded_items(report: OverlapReport, evaluation: ItemSet, kinds: list[str] | tuple[str, ...] | None = None,
-                   where: str = "overlap report") -> set[str]:
+def excluded_items(
+    report: OverlapReport,
+    evaluation: ItemSet,
+    kinds: list[str] | tuple[str, ...] | None = None,
+    where: str = "overlap report",
+) -> set[str]:
     """Ids of ``evaluation`` that ``report`` flags (by ``kinds``, default all).
 
     Raises:
@@ -36,10 +40,14 @@ def excluded_items(report: OverlapReport, evaluation: ItemSet, kinds: list[str] 
     ids = {item.id for item in evaluation.items}
     if report.eval.get("fingerprint") != evaluation.fingerprint():
         if flagged and not flagged & ids:
-            raise InputError(f"{where}: made for {report.eval.get('name')!r}, not {evaluation.name!r} "
-                             "(no flagged item is in this set); run `svta eval overlap` on this set")
-        warn(f"{where}: made for a different version of {evaluation.name} ({report.eval.get('n_items')} items, "
-             f"this one has {len(evaluation)}); excluding the {len(flagged & ids)} flagged ids present")
+            raise InputError(
+                f"{where}: made for {report.eval.get('name')!r}, not {evaluation.name!r} "
+                "(no flagged item is in this set); run `svta eval overlap` on this set"
+            )
+        warn(
+            f"{where}: made for a different version of {evaluation.name} ({report.eval.get('n_items')} items, "
+            f"this one has {len(evaluation)}); excluding the {len(flagged & ids)} flagged ids present"
+        )
     return flagged & ids
 
 
@@ -55,8 +63,9 @@ def subset_indices(text_to_video: np.ndarray, keep_text: np.ndarray) -> tuple[np
     return texts, videos, np.searchsorted(videos, text_to_video[texts])
 
 
-def full_and_clean(evaluate: SubsetEvaluator, text_to_video: np.ndarray,
-                   keep_text: np.ndarray | None) -> tuple[Any, Any | None]:
+def full_and_clean(
+    evaluate: SubsetEvaluator, text_to_video: np.ndarray, keep_text: np.ndarray | None
+) -> tuple[Any, Any | None]:
     """Evaluate the full set and, when some texts are flagged, the clean subset.
 
     Args:
@@ -97,8 +106,9 @@ def chance_sum_r(gallery: int) -> float:
     return 2 * sum(chance(gallery, int(r[1:])) for r in RECALLS)
 
 
-def transfer_table(rows: Mapping[str, Mapping[str, Any]], decimals: int = 1,
-                   galleries: Mapping[str, int] | None = None) -> str:
+def transfer_table(
+    rows: Mapping[str, Mapping[str, Any]], decimals: int = 1, galleries: Mapping[str, int] | None = None
+) -> str:
     """The seed's Markdown table (T2V | V2T R@1 R@5 R@10 MdR MnR) with a SumR column.
 
     Args:
@@ -134,9 +144,14 @@ def is_overlap_report(path: Path | str) -> bool:
     return isinstance(data, dict) and "train_flagged" in data and "flagged" in data
 
 
-def training_exclusions(root: Path | str, source: str | Path, *, options: OverlapOptions | None = None,
-                        kinds: list[str] | tuple[str, ...] | None = None,
-                        set_options: Mapping[str, Any] | None = None) -> tuple[dict[str, str], OverlapReport]:
+def training_exclusions(
+    root: Path | str,
+    source: str | Path,
+    *,
+    options: OverlapOptions | None = None,
+    kinds: list[str] | tuple[str, ...] | None = None,
+    set_options: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, str], OverlapReport]:
     """The training captions of ``root`` that overlap an evaluation set, with the reason for each.
 
     Args:
@@ -156,15 +171,20 @@ def training_exclusions(root: Path | str, source: str | Path, *, options: Overla
     if is_overlap_report(source):
         report = read_overlap_report(source)
         if report.train.get("name", "").split("/")[0] != Path(root).name:
-            warn(f"{source}: made against {report.train.get('name')!r}, not {Path(root).name!r}; "
-                 "ids that do not occur here are ignored")
+            warn(
+                f"{source}: made against {report.train.get('name')!r}, not {Path(root).name!r}; "
+                "ids that do not occur here are ignored"
+            )
     else:
         evaluation = load_set(source, **dict(set_options or {}))
         report = check_overlap(load_training_set(root, table="captions"), evaluation, options)
     wanted = set(KINDS if kinds is None else kinds)
     name = report.eval.get("name", str(source))
-    reasons = {item: f"overlaps {name} ({', '.join(found)})"
-               for item, found in report.train_flagged.items() if wanted & set(found)}
+    reasons = {
+        item: f"overlaps {name} ({', '.join(found)})"
+        for item, found in report.train_flagged.items()
+        if wanted & set(found)
+    }
     return reasons, report
 
 

@@ -56,8 +56,9 @@ class TransferReport:
         model = self.model.get("name") or "model"
         labels = [(f"{model} · {self.dataset['name']} full ({self.counts['texts']})", self.counts["videos"])]
         if self.clean is not None:
-            labels.append((f"{model} · {self.dataset['name']} clean ({self.counts['clean_texts']})",
-                           self.counts["clean_videos"]))
+            labels.append(
+                (f"{model} · {self.dataset['name']} clean ({self.counts['clean_texts']})", self.counts["clean_videos"])
+            )
         return labels
 
     def rows(self) -> dict[str, dict[str, Any]]:
@@ -71,12 +72,20 @@ class TransferReport:
 
     def markdown(self) -> str:
         lines = [f"# Zero-shot transfer: {self.model.get('name')} on {self.dataset['name']}", "", self.table()]
-        lines += [(f"- evaluated: {self.counts['texts']} captions x {self.counts['videos']} videos; "
-                  f"{len(self.skipped_videos)} video(s) did not decode")]
+        lines += [
+            (
+                f"- evaluated: {self.counts['texts']} captions x {self.counts['videos']} videos; "
+                f"{len(self.skipped_videos)} video(s) did not decode"
+            )
+        ]
         if self.clean is not None:
-            lines += [(f"- clean subset: {self.counts['clean_texts']} captions x {self.counts['clean_videos']} videos, "
-                      f"{self.counts['excluded']} item(s) excluded as overlapping the training data "
-                      f"(report: {self.overlap_report})")]
+            lines += [
+                (
+                    f"- clean subset: {self.counts['clean_texts']} captions x {self.counts['clean_videos']} videos, "
+                    f"{self.counts['excluded']} item(s) excluded as overlapping the training data "
+                    f"(report: {self.overlap_report})"
+                )
+            ]
         lines += [f"- model: {self.model}", f"- settings: {self.settings}"]
         return "\n".join(lines) + "\n"
 
@@ -84,9 +93,15 @@ class TransferReport:
         return asdict(self)
 
 
-def load_eval_model(run: Path | str | None = None, checkpoint: Path | str | None = None, *,
-                    model_name: str | None = None, max_frames: int | None = None, max_words: int | None = None,
-                    device: str | None = None) -> tuple[Any, dict[str, Any]]:
+def load_eval_model(
+    run: Path | str | None = None,
+    checkpoint: Path | str | None = None,
+    *,
+    model_name: str | None = None,
+    max_frames: int | None = None,
+    max_words: int | None = None,
+    device: str | None = None,
+) -> tuple[Any, dict[str, Any]]:
     """A model ready to evaluate from a training run's selected weights or a weight file.
 
     Returns:
@@ -120,11 +135,21 @@ def load_eval_model(run: Path | str | None = None, checkpoint: Path | str | None
     return model, describe
 
 
-def evaluate_transfer(model: Any, evaluation: ItemSet, *, exclude: set[str] | None = None,
-                      model_info: dict[str, Any] | None = None, batch_size: int = 32, workers: int = 0,
-                      num_frames: int | None = None, sample_fps: float | None = None, ties: str = "optimistic",
-                      compat: str | None = None, rerank_tail: str | None = None,
-                      text_batch_size: int | None = None) -> TransferReport:
+def evaluate_transfer(
+    model: Any,
+    evaluation: ItemSet,
+    *,
+    exclude: set[str] | None = None,
+    model_info: dict[str, Any] | None = None,
+    batch_size: int = 32,
+    workers: int = 0,
+    num_frames: int | None = None,
+    sample_fps: float | None = None,
+    ties: str = "optimistic",
+    compat: str | None = None,
+    rerank_tail: str | None = None,
+    text_batch_size: int | None = None,
+) -> TransferReport:
     """Evaluate ``model`` (on its device) on ``evaluation``: full set, and clean subset without ``exclude``.
 
     Args:
@@ -149,12 +174,19 @@ def evaluate_transfer(model: Any, evaluation: ItemSet, *, exclude: set[str] | No
     if not evaluation.has_videos:
         raise InputError(f"{evaluation.name}: evaluating needs a video for every item (pass the video folder)")
     device = next(model.parameters()).device
-    records = [ClipRecord(i.id, i.caption, i.video, i.category or "", bool(i.is_anomaly), i.sha256)
-               for i in evaluation.items]
+    records = [
+        ClipRecord(i.id, i.caption, i.video, i.category or "", bool(i.is_anomaly), i.sha256) for i in evaluation.items
+    ]
     representatives, text_to_video = video_groups(records)
     tokens, mask = tokenize([r.caption for r in records], model.max_words)
-    videos = ClipDataset([records[i] for i in representatives], tokens[representatives], mask[representatives],
-                         num_frames or model.max_frames, model.image_size, sample_fps)
+    videos = ClipDataset(
+        [records[i] for i in representatives],
+        tokens[representatives],
+        mask[representatives],
+        num_frames or model.max_frames,
+        model.image_size,
+        sample_fps,
+    )
     video_feats, kept, broken = encode_videos(model, videos, DistContext(device=device), batch_size, workers)
     texts = np.flatnonzero(np.isin(text_to_video, kept))
     if not len(texts):
@@ -166,12 +198,20 @@ def evaluate_transfer(model: Any, evaluation: ItemSet, *, exclude: set[str] | No
     keep_text = np.array([records[i].id not in dropped for i in texts]) if exclude is not None else None
     scorer = _subset_scorer(model, text_feats, video_feats, device, ties, compat, rerank_tail)
     full, clean = full_and_clean(scorer, mapping, keep_text)
-    counts = {"texts": len(texts), "videos": len(kept), "excluded": len(dropped),
-              "clean_texts": clean.t2v.n_queries if clean is not None else len(texts),
-              "clean_videos": clean.v2t.n_queries if clean is not None else len(kept)}
+    counts = {
+        "texts": len(texts),
+        "videos": len(kept),
+        "excluded": len(dropped),
+        "clean_texts": clean.t2v.n_queries if clean is not None else len(texts),
+        "clean_videos": clean.v2t.n_queries if clean is not None else len(kept),
+    }
     return TransferReport(
-        dataset=evaluation.summary(), model=model_info or {"name": type(model).__name__}, full=_metrics(full),
-        clean=_metrics(clean) if clean is not None else None, counts=counts, excluded=sorted(dropped),
+        dataset=evaluation.summary(),
+        model=model_info or {"name": type(model).__name__},
+        full=_metrics(full),
+        clean=_metrics(clean) if clean is not None else None,
+        counts=counts,
+        excluded=sorted(dropped),
         skipped_videos={str(videos.records[i].path): error for i, error in broken.items()},
         skipped_rows=evaluation.skipped_list(),
         settings={"frames": num_frames or model.max_frames, "sample_fps": sample_fps, "ties": ties, "compat": compat},
@@ -185,8 +225,9 @@ def _metrics(result: Any) -> dict[str, Any]:
     return data
 
 
-def _subset_scorer(model: Any, text_feats: Any, video_feats: Any, device: Any, ties: str, compat: str | None,
-                   rerank_tail: str | None) -> Any:
+def _subset_scorer(
+    model: Any, text_feats: Any, video_feats: Any, device: Any, ties: str, compat: str | None, rerank_tail: str | None
+) -> Any:
     """A :data:`~svta.transfer.clean.SubsetEvaluator` streaming ``model.similarity`` over feature subsets."""
     import torch
 
@@ -203,9 +244,18 @@ def _subset_scorer(model: Any, text_feats: Any, video_feats: Any, device: Any, t
                 return model.similarity(texts[rows].to(device), videos[cols].to(device)).float()
 
         rescore = model_rescorer(model, texts, videos, device, tail=rerank_tail)
-        return stream_ranks(score_block, len(text_idx), len(video_idx), text_to_video,
-                            PAIRWISE_BLOCK if model.pairwise else None, ties=ties, compat=compat,  # type: ignore[arg-type]
-                            device=device, rerank=rescore or (), description="scoring transfer set")
+        return stream_ranks(
+            score_block,
+            len(text_idx),
+            len(video_idx),
+            text_to_video,
+            PAIRWISE_BLOCK if model.pairwise else None,
+            ties=ties,
+            compat=compat,  # type: ignore[arg-type]
+            device=device,
+            rerank=rescore or (),
+            description="scoring transfer set",
+        )
 
     return evaluate
 

@@ -59,9 +59,17 @@ def frame_signature(path: Path | str, *, sample_fps: float = 1.0, max_frames: in
     return F.normalize(small[textured], dim=1).numpy().astype(np.float32)
 
 
-def signatures(paths: Sequence[Path], *, sample_fps: float = 1.0, max_frames: int = 16, side: int = 32,
-               workers: int = 2, description: str = "frame signatures") -> FrameSignatures:
+def signatures(
+    paths: Sequence[Path],
+    *,
+    sample_fps: float = 1.0,
+    max_frames: int = 16,
+    side: int = 32,
+    workers: int = 2,
+    description: str = "frame signatures",
+) -> FrameSignatures:
     """:func:`frame_signature` of every video (decoded in ``workers`` threads); failures are recorded, not raised."""
+
     def one(path: Path) -> np.ndarray | str:
         try:
             vectors = frame_signature(path, sample_fps=sample_fps, max_frames=max_frames, side=side)
@@ -80,8 +88,14 @@ def signatures(paths: Sequence[Path], *, sample_fps: float = 1.0, max_frames: in
     return FrameSignatures(vectors, owner, len(paths), errors)
 
 
-def video_matches(queries: FrameSignatures, gallery: FrameSignatures, threshold: float, *,
-                  block_videos: int = 64, chunk_frames: int = 16384) -> tuple[np.ndarray, np.ndarray, list]:
+def video_matches(
+    queries: FrameSignatures,
+    gallery: FrameSignatures,
+    threshold: float,
+    *,
+    block_videos: int = 64,
+    chunk_frames: int = 16384,
+) -> tuple[np.ndarray, np.ndarray, list]:
     """Score every query video against every gallery video, block by block.
 
     Args:

@@ -138,8 +138,10 @@ def check_overlap(train: ItemSet, evaluation: ItemSet, options: OverlapOptions |
     video = _video_matches(train, evaluation, options, matches) if options.videos else {"checked": False}
     report = _assemble(train, evaluation, options, matches, best, video)
     report.seconds, report.near_rejected = time.perf_counter() - start, rejected
-    info(f"{report.counts['any']} of {len(evaluation)} evaluation items overlap {train.name} "
-         f"({', '.join(f'{k} {report.counts[k]}' for k in KINDS)})")
+    info(
+        f"{report.counts['any']} of {len(evaluation)} evaluation items overlap {train.name} "
+        f"({', '.join(f'{k} {report.counts[k]}' for k in KINDS)})"
+    )
     return report
 
 
@@ -149,8 +151,14 @@ def _exact_matches(train: ItemSet, evaluation: ItemSet, matches: _Matches) -> No
     _key_matches("exact", train, evaluation, lambda item: dedupe_key(item.caption), matches)
 
 
-def _near_matches(train: ItemSet, evaluation: ItemSet, options: OverlapOptions, matches: _Matches,
-                  block: int = 1024, chunk: int = 8192) -> tuple[np.ndarray, int]:
+def _near_matches(
+    train: ItemSet,
+    evaluation: ItemSet,
+    options: OverlapOptions,
+    matches: _Matches,
+    block: int = 1024,
+    chunk: int = 8192,
+) -> tuple[np.ndarray, int]:
     """Embed both sides, record non-exact pairs at or above the threshold whose details agree.
 
     Returns:
@@ -187,8 +195,10 @@ def _near_matches(train: ItemSet, evaluation: ItemSet, options: OverlapOptions, 
                 values, e_hit, t_hit = scores[e_hit, t_hit].numpy(), e_hit.numpy(), t_hit.numpy()
                 near = e_key[e_hit] != t_key[t0 + t_hit]  # same key: already an exact match
                 if options.near_agreement:
-                    agrees = np.array([agree(texts[e_rows[e0 + e]], texts[t_rows[t0 + t]])
-                                       for e, t in zip(e_hit[near], t_hit[near])], dtype=bool)
+                    agrees = np.array(
+                        [agree(texts[e_rows[e0 + e]], texts[t_rows[t0 + t]]) for e, t in zip(e_hit[near], t_hit[near])],
+                        dtype=bool,
+                    )
                     rejected += int((~agrees).sum())
                     near[near] = agrees
                 matches.add("near", e0 + e_hit[near], t0 + t_hit[near], values[near])
@@ -196,8 +206,9 @@ def _near_matches(train: ItemSet, evaluation: ItemSet, options: OverlapOptions, 
     return best, rejected
 
 
-def _key_matches(kind: str, train: ItemSet, evaluation: ItemSet, key: Callable[[SetItem], str | None],
-                 matches: _Matches) -> None:
+def _key_matches(
+    kind: str, train: ItemSet, evaluation: ItemSet, key: Callable[[SetItem], str | None], matches: _Matches
+) -> None:
     """Pairs whose items share ``key`` (items whose key is ``None`` match nothing)."""
     by_key: dict[str, list[int]] = defaultdict(list)
     for t, item in enumerate(train.items):
@@ -217,8 +228,12 @@ def _video_matches(train: ItemSet, evaluation: ItemSet, options: OverlapOptions,
     e_videos = sorted({i.video for i in evaluation.items if i.video is not None})
     if not t_videos or not e_videos:
         return {"checked": False, "note": "no videos on " + ("the training side" if not t_videos else "the eval side")}
-    settings = {"sample_fps": options.video_sample_fps, "max_frames": options.video_max_frames,
-                "side": options.video_side, "workers": options.workers}
+    settings = {
+        "sample_fps": options.video_sample_fps,
+        "max_frames": options.video_max_frames,
+        "side": options.video_side,
+        "workers": options.workers,
+    }
     e_sig = signatures(e_videos, description="eval frame signatures", **settings)
     t_sig = signatures(t_videos, description="train frame signatures", **settings)
     _, _, pairs = video_matches(e_sig, t_sig, options.video_threshold)
@@ -226,9 +241,13 @@ def _video_matches(train: ItemSet, evaluation: ItemSet, options: OverlapOptions,
     for q, g, score in pairs:
         e_idx, t_idx = np.meshgrid(e_items[q], t_items[g], indexing="ij")
         matches.add("video", e_idx.ravel(), t_idx.ravel(), score)
-    return {"checked": True, "eval_videos": len(e_videos), "train_videos": len(t_videos),
-            "eval_errors": {str(e_videos[i]): why for i, why in e_sig.errors.items()},
-            "train_errors": len(t_sig.errors)}
+    return {
+        "checked": True,
+        "eval_videos": len(e_videos),
+        "train_videos": len(t_videos),
+        "eval_errors": {str(e_videos[i]): why for i, why in e_sig.errors.items()},
+        "train_errors": len(t_sig.errors),
+    }
 
 
 def _items_by_video(items: ItemSet, videos: list[Any]) -> list[list[int]]:
@@ -240,8 +259,14 @@ def _items_by_video(items: ItemSet, videos: list[Any]) -> list[list[int]]:
     return out
 
 
-def _assemble(train: ItemSet, evaluation: ItemSet, options: OverlapOptions, matches: _Matches, best: np.ndarray,
-              video: dict[str, Any]) -> OverlapReport:
+def _assemble(
+    train: ItemSet,
+    evaluation: ItemSet,
+    options: OverlapOptions,
+    matches: _Matches,
+    best: np.ndarray,
+    video: dict[str, Any],
+) -> OverlapReport:
     flagged: dict[str, list[str]] = defaultdict(list)
     train_flagged: dict[str, list[str]] = defaultdict(list)
     counts, n_pairs, pairs = {}, {}, []
@@ -261,14 +286,28 @@ def _assemble(train: ItemSet, evaluation: ItemSet, options: OverlapOptions, matc
     low = float(min(0.0, np.floor(finite.min() * 10) / 10)) if len(finite) else 0.0
     hist, edges = np.histogram(finite, bins=options.bins, range=(low, 1.0))
     return OverlapReport(
-        eval=evaluation.summary(), train=train.summary(), options=options.model_dump(), counts=counts,
-        n_pairs=n_pairs, flagged=dict(flagged), train_flagged=dict(train_flagged), pairs=pairs,
-        best_text_similarity={item.id: round(float(b), 6) for item, b in zip(evaluation.items, best)
-                              if np.isfinite(b)},
-        histogram={"edges": [round(float(x), 6) for x in edges], "counts": [int(c) for c in hist]}, video=video,
+        eval=evaluation.summary(),
+        train=train.summary(),
+        options=options.model_dump(),
+        counts=counts,
+        n_pairs=n_pairs,
+        flagged=dict(flagged),
+        train_flagged=dict(train_flagged),
+        pairs=pairs,
+        best_text_similarity={item.id: round(float(b), 6) for item, b in zip(evaluation.items, best) if np.isfinite(b)},
+        histogram={"edges": [round(float(x), 6) for x in edges], "counts": [int(c) for c in hist]},
+        video=video,
     )
 
 
 def _pair(kind: str, e: Any, t: Any, score: float) -> dict[str, Any]:
-    return {"kind": kind, "score": round(score, 6), "eval_id": e.id, "eval_ref": e.ref, "eval_caption": e.caption,
-            "train_id": t.id, "train_ref": t.ref, "train_caption": t.caption}
+    return {
+        "kind": kind,
+        "score": round(score, 6),
+        "eval_id": e.id,
+        "eval_ref": e.ref,
+        "eval_caption": e.caption,
+        "train_id": t.id,
+        "train_ref": t.ref,
+        "train_caption": t.caption,
+    }

@@ -16,8 +16,13 @@ from svta.tables import atomic_path, atomic_write_json, atomic_write_text
 from svta.transfer.overlap import KINDS, OverlapReport
 
 JSON_FILE, MARKDOWN_FILE, FIGURE_FILE = "overlap.json", "overlap.md", "overlap_similarity.png"
-KIND_NAMES = {"exact": "exact caption (normalised)", "near": "near-duplicate caption", "source":
-              "same source recording", "video_hash": "identical video file", "video": "near-duplicate video"}
+KIND_NAMES = {
+    "exact": "exact caption (normalised)",
+    "near": "near-duplicate caption",
+    "source": "same source recording",
+    "video_hash": "identical video file",
+    "video": "near-duplicate video",
+}
 _SHOWN_PAIRS = 30
 
 
@@ -63,20 +68,39 @@ def read_overlap_report(path: Path | str) -> OverlapReport:
 def overlap_markdown(report: OverlapReport, figure: str | None = None) -> str:
     """A readable summary: what was compared, items flagged per kind, the closest pairs."""
     n_eval, opts = report.eval["n_items"], report.options
-    lines = [f"# Overlap: {report.eval['name']} vs training set {report.train['name']}", "",
-             (f"{report.counts['any']} of {n_eval} evaluation items ({_pct(report.counts['any'], n_eval)}) overlap the "
-             f"{report.train['n_items']} training items; {report.counts['clean']} are clean."), "",
-             "| evidence | eval items | pairs |", "|---|---:|---:|"]
+    lines = [
+        f"# Overlap: {report.eval['name']} vs training set {report.train['name']}",
+        "",
+        (
+            f"{report.counts['any']} of {n_eval} evaluation items ({_pct(report.counts['any'], n_eval)}) overlap the "
+            f"{report.train['n_items']} training items; {report.counts['clean']} are clean."
+        ),
+        "",
+        "| evidence | eval items | pairs |",
+        "|---|---:|---:|",
+    ]
     for kind in KINDS:
         lines.append(f"| {KIND_NAMES[kind]} (`{kind}`) | {report.counts[kind]} | {report.n_pairs[kind]} |")
-    agreement = (f" and agreeing details ({report.near_rejected} pair(s) above the threshold disagreed)"
-                 if opts.get("near_agreement", False) else "")
-    lines += ["", f"- near-duplicate captions: {opts['embedder']} cosine >= {opts['text_threshold']}{agreement}",
-              f"- videos compared by frame embeddings: {'yes' if report.video.get('checked') else 'no'}"
-              + (f" (similarity >= {opts['video_threshold']})" if report.video.get("checked") else ""),
-              f"- evaluation set fingerprint: `{report.eval['fingerprint']}`", ""]
+    agreement = (
+        f" and agreeing details ({report.near_rejected} pair(s) above the threshold disagreed)"
+        if opts.get("near_agreement", False)
+        else ""
+    )
+    lines += [
+        "",
+        f"- near-duplicate captions: {opts['embedder']} cosine >= {opts['text_threshold']}{agreement}",
+        f"- videos compared by frame embeddings: {'yes' if report.video.get('checked') else 'no'}"
+        + (f" (similarity >= {opts['video_threshold']})" if report.video.get("checked") else ""),
+        f"- evaluation set fingerprint: `{report.eval['fingerprint']}`",
+        "",
+    ]
     lines += [f"![best similarity per evaluation caption]({figure})", ""] if figure else _text_histogram(report)
-    lines += ["## Closest pairs", "", "| kind | score | eval | eval caption | train caption |", "|---|---:|---|---|---|"]
+    lines += [
+        "## Closest pairs",
+        "",
+        "| kind | score | eval | eval caption | train caption |",
+        "|---|---:|---|---|---|",
+    ]
     for pair in sorted(report.pairs, key=lambda p: -p["score"])[:_SHOWN_PAIRS]:
         cells = [pair["kind"], f"{pair['score']:.3f}", pair["eval_id"], pair["eval_caption"], pair["train_caption"]]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
@@ -106,8 +130,12 @@ def plot_similarity_histogram(report: OverlapReport, path: Path | str) -> Path:
     try:
         widths = [b - a for a, b in itertools.pairwise(edges)]
         ax.bar(edges[:-1], counts, width=widths, align="edge", color="#4472c4", edgecolor="white")
-        ax.axvline(report.options["text_threshold"], color="#c00000", linestyle="--",
-                   label=f"near-duplicate threshold {report.options['text_threshold']}")
+        ax.axvline(
+            report.options["text_threshold"],
+            color="#c00000",
+            linestyle="--",
+            label=f"near-duplicate threshold {report.options['text_threshold']}",
+        )
         ax.set_xlabel(f"best cosine to a training caption ({report.options['embedder']})")
         ax.set_ylabel("evaluation captions")
         ax.set_title(f"{report.eval['name']} vs {report.train['name']}", fontsize=9)

@@ -16,8 +16,19 @@ from svta.datasets.ucf import source_key
 # The kinds of evaluation set the commands document; every registered reader name (and alias) works.
 SET_KINDS = ("ucfcrime-ar", "uca", "manifest", "captions")
 SetItem = Item  # the one item type of external data
-__all__ = ["SET_KINDS", "BadRows", "ItemSet", "RowProblems", "SetItem", "SetSpec", "load_set", "load_training_set",
-           "parse_spec", "set_kind", "source_key"]
+__all__ = [
+    "SET_KINDS",
+    "BadRows",
+    "ItemSet",
+    "RowProblems",
+    "SetItem",
+    "SetSpec",
+    "load_set",
+    "load_training_set",
+    "parse_spec",
+    "set_kind",
+    "source_key",
+]
 
 
 @dataclass(frozen=True)
@@ -93,14 +104,24 @@ def load_set(spec: SetSpec | str | Path, **options: Any) -> ItemSet:
     if not isinstance(spec, SetSpec):
         spec = parse_spec(spec, **options)
     kind = detect_reader(spec.path) if spec.kind == "captions" else spec.kind
-    read = ReadOptions(videos=spec.videos, split=spec.split, language=spec.language, bad_rows=spec.bad_rows,
-                       clips_dir=spec.clips_dir, max_clip_frames=spec.max_clip_frames, workers=spec.workers,
-                       checksum=spec.checksum)
+    read = ReadOptions(
+        videos=spec.videos,
+        split=spec.split,
+        language=spec.language,
+        bad_rows=spec.bad_rows,
+        clips_dir=spec.clips_dir,
+        max_clip_frames=spec.max_clip_frames,
+        workers=spec.workers,
+        checksum=spec.checksum,
+    )
     return read_dataset(kind, spec.path, read)
 
 
-def load_training_set(root: Path | str, splits: tuple[str, ...] | None = ("train", "val"),
-                      table: Literal["auto", "manifest", "captions"] = "auto") -> ItemSet:
+def load_training_set(
+    root: Path | str,
+    splits: tuple[str, ...] | None = ("train", "val"),
+    table: Literal["auto", "manifest", "captions"] = "auto",
+) -> ItemSet:
     """The training side of a dataset root (see :func:`svta.datasets.svta_root.read_training_side`)."""
     from svta.datasets.svta_root import read_training_side
 

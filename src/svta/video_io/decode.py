@@ -130,7 +130,9 @@ def _walk_sequential(path: Path, container: Any, stream: Any, wanted: set[int], 
     return walk
 
 
-def _walk_seeking(path: Path, container: Any, stream: Any, wanted: set[int], scan: PacketScan, deadline: float | None) -> _Walk:
+def _walk_seeking(
+    path: Path, container: Any, stream: Any, wanted: set[int], scan: PacketScan, deadline: float | None
+) -> _Walk:
     """Visit the wanted frames by timestamp, seeking to the keyframe before a target whenever that
     keyframe lies beyond the frames already decoded, and decoding forward otherwise."""
     order = sorted(wanted)
@@ -252,7 +254,9 @@ def read_clip(
     if walk.decoded == 0:
         raise VideoDecodeError(path, f"no frame decodes (the container lists {total})")
     if indices is not None:
-        raise VideoDecodeError(path, f"frame {max(selection)} requested but only {walk.decoded} of {total} frames decode")
+        raise VideoDecodeError(
+            path, f"frame {max(selection)} requested but only {walk.decoded} of {total} frames decode"
+        )
     selection = _select(walk.decoded, np.asarray(walk.all_times), num_frames, sample_fps, max_frames)
     retry = _walk(path, set(selection), None, deadline, strict)
     if not retry.complete:
@@ -304,7 +308,12 @@ def read_frames(
         InputError: contradictory or invalid selection arguments.
     """
     clip = read_clip(
-        path, indices, num_frames=num_frames, sample_fps=sample_fps, max_frames=max_frames, strict=strict,
+        path,
+        indices,
+        num_frames=num_frames,
+        sample_fps=sample_fps,
+        max_frames=max_frames,
+        strict=strict,
         timeout_s=timeout_s,
     )
     return clip.frames

@@ -15,8 +15,16 @@ from svta.errors import InputError
 from svta.video_io._av import import_av, normalise_rotation
 
 # Pixel formats whose chroma planes are subsampled 2x: (horizontally, vertically).
-_SUBSAMPLED = {"yuv420p": (2, 2), "yuvj420p": (2, 2), "nv12": (2, 2), "nv21": (2, 2), "yuv420p10le": (2, 2),
-               "yuv422p": (2, 1), "yuvj422p": (2, 1), "yuv422p10le": (2, 1)}
+_SUBSAMPLED = {
+    "yuv420p": (2, 2),
+    "yuvj420p": (2, 2),
+    "nv12": (2, 2),
+    "nv21": (2, 2),
+    "yuv420p10le": (2, 2),
+    "yuv422p": (2, 1),
+    "yuvj422p": (2, 1),
+    "yuv422p10le": (2, 1),
+}
 _CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
 
 
@@ -89,8 +97,10 @@ def _encode(target: Path, frames: Iterable[np.ndarray], rate: Fraction, settings
                 if settings["rotation"]:
                     stream.set_display_rotation(settings["rotation"])
             elif (pixels.shape[1], pixels.shape[0]) != (stream.width, stream.height):
-                raise InputError(f"frame {count} is {pixels.shape[1]}x{pixels.shape[0]}, earlier frames "
-                                 f"{stream.width}x{stream.height}")
+                raise InputError(
+                    f"frame {count} is {pixels.shape[1]}x{pixels.shape[0]}, earlier frames "
+                    f"{stream.width}x{stream.height}"
+                )
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
             if settings["pix_fmt"] == "yuv420p":
                 # converting before the encoder (not inside it) is one of the two things that make
@@ -164,8 +174,14 @@ def write_mp4(
         # (2-6 different files in 30 encodes of the same frames); without it the bytes repeat
         encoder_options["x264-params"] = "mbtree=0"
     encoder_options.update(options or {})
-    settings = {"codec": codec, "pix_fmt": pix_fmt, "even": even, "rotation": normalise_rotation(rotation),
-                "faststart": faststart, "options": encoder_options}
+    settings = {
+        "codec": codec,
+        "pix_fmt": pix_fmt,
+        "even": even,
+        "rotation": normalise_rotation(rotation),
+        "faststart": faststart,
+        "options": encoder_options,
+    }
     with atomic_path(path, suffix=".tmp.mp4") as tmp:
         _encode(tmp, _frames_of(frames), frame_rate(fps), settings)
     return path

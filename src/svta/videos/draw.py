@@ -185,10 +185,18 @@ def person_joints(pose: Pose) -> dict[str, Point]:
     front = _limb(shoulder, f1, 0.17, f2, 0.16)
     back = _limb(shoulder, b1, 0.17, b2, 0.16)
     return {
-        "hip": hip, "knee_f": legs[0][0], "foot_f": legs[0][1], "knee_b": legs[1][0], "foot_b": legs[1][1],
-        "shoulder": shoulder, "head": head, "elbow_f": front[0], "hand_f": front[1], "elbow_b": back[0],
+        "hip": hip,
+        "knee_f": legs[0][0],
+        "foot_f": legs[0][1],
+        "knee_b": legs[1][0],
+        "foot_b": legs[1][1],
+        "shoulder": shoulder,
+        "head": head,
+        "elbow_f": front[0],
+        "hand_f": front[1],
+        "elbow_b": back[0],
         "hand_b": back[1],
-    }  # fmt: skip
+    }
 
 
 def _to_scene(canvas: Canvas, x: float, y: float, h: float, facing: int, lean: float, lift: float):
@@ -259,8 +267,15 @@ def _head(canvas: Canvas, centre: Point, h: float, look: Look, place, local: Poi
     r = (0.1 if look.kind == "child" else 0.085) * h
     hair = (200, 200, 205) if look.kind == "elderly" else look.hair
     if look.kind == "woman":
-        canvas.polygon([place((local[0] - 0.1, local[1] + 0.06)), place((local[0] + 0.06, local[1] + 0.06)),
-                        place((local[0] + 0.02, local[1] - 0.17)), place((local[0] - 0.12, local[1] - 0.17))], hair)  # fmt: skip
+        canvas.polygon(
+            [
+                place((local[0] - 0.1, local[1] + 0.06)),
+                place((local[0] + 0.06, local[1] + 0.06)),
+                place((local[0] + 0.02, local[1] - 0.17)),
+                place((local[0] - 0.12, local[1] - 0.17)),
+            ],
+            hair,
+        )
     canvas.circle(centre[0], centre[1], r, look.skin)
     cap = {"police": (20, 25, 60), "worker": (250, 210, 20)}.get(look.kind)
     top = (centre[0], centre[1] - 0.45 * r / canvas.H * canvas.H)
@@ -298,8 +313,14 @@ def draw_dog(
 ) -> Point:
     """A four-legged animal standing at ``(x, y)``; ``size`` is its body length. Returns the head position."""
     aspect = canvas.H / canvas.W
-    shapes = {"dog": (0.32, 0.55, 0.16), "cat": (0.26, 0.45, 0.13), "bear": (0.5, 0.45, 0.2),
-              "cow": (0.45, 0.55, 0.17), "deer": (0.35, 0.75, 0.14), "monkey": (0.4, 0.5, 0.16)}  # fmt: skip
+    shapes = {
+        "dog": (0.32, 0.55, 0.16),
+        "cat": (0.26, 0.45, 0.13),
+        "bear": (0.5, 0.45, 0.2),
+        "cow": (0.45, 0.55, 0.17),
+        "deer": (0.35, 0.75, 0.14),
+        "monkey": (0.4, 0.5, 0.16),
+    }
     body_h, leg_l, head_r = (s * size for s in shapes.get(kind, shapes["dog"]))
     lift = leg_l + body_h / 2
     bx, by = x, y - lift + (0.5 * lift if abs(lean) > 1 else 0)
@@ -360,11 +381,24 @@ def draw_car(
     canvas.polygon([(back, base), (front, base), (front, base - height), (back, base - height)], colour)
     if kind == "car":
         c0, c1 = x - facing * L * 0.28, x + facing * L * 0.18
-        canvas.polygon([(c0, base - height), (c1 + facing * L * 0.08, base - height), (c1, base - height - cabin),
-                        (c0 + facing * L * 0.04, base - height - cabin)], colour)  # fmt: skip
-        canvas.polygon([(c0 + facing * L * 0.06, base - height - 0.01), (c1, base - height - 0.01),
-                        (c1 - facing * L * 0.02, base - height - cabin * 0.8), (c0 + facing * L * 0.08, base - height - cabin * 0.8)],
-                       (170, 205, 230))  # fmt: skip
+        canvas.polygon(
+            [
+                (c0, base - height),
+                (c1 + facing * L * 0.08, base - height),
+                (c1, base - height - cabin),
+                (c0 + facing * L * 0.04, base - height - cabin),
+            ],
+            colour,
+        )
+        canvas.polygon(
+            [
+                (c0 + facing * L * 0.06, base - height - 0.01),
+                (c1, base - height - 0.01),
+                (c1 - facing * L * 0.02, base - height - cabin * 0.8),
+                (c0 + facing * L * 0.08, base - height - cabin * 0.8),
+            ],
+            (170, 205, 230),
+        )
     elif kind == "truck":
         cab_x = x + facing * L * 0.36
         canvas.rect(cab_x - L * 0.14, base - height * 0.7, cab_x + L * 0.14, base - height * 0.3, (170, 205, 230))

@@ -204,11 +204,20 @@ class _Committer:
         clip: EncodedClip = outcome.result
         rel = f"{VIDEO_DIR}/{clip.id}.mp4"
         atomic_write_bytes(self.root / rel, clip.data)
-        self.rows.append({
-            "id": clip.id, "path": rel, "frames": clip.frames, "fps": clip.fps, "width": clip.width,
-            "height": clip.height, "sha256": hashlib.sha256(clip.data).hexdigest(), "backend": self.config.backend,
-            "params": json.dumps(clip.params, sort_keys=True, default=str), "seconds": round(clip.seconds, 4),
-        })  # fmt: skip
+        self.rows.append(
+            {
+                "id": clip.id,
+                "path": rel,
+                "frames": clip.frames,
+                "fps": clip.fps,
+                "width": clip.width,
+                "height": clip.height,
+                "sha256": hashlib.sha256(clip.data).hexdigest(),
+                "backend": self.config.backend,
+                "params": json.dumps(clip.params, sort_keys=True, default=str),
+                "seconds": round(clip.seconds, 4),
+            }
+        )
         self.stats.append(clip.stats)
         self.result.generated += 1
         if len(self.rows) >= self.config.commit_every or time.monotonic() - self.last >= self.config.commit_seconds:
@@ -282,11 +291,15 @@ def generate_videos(
         try:
             if todo:
                 run_items(
-                    todo, partial(VideoWorker, cfg, str(taxonomy) if taxonomy else None), engine,
-                    on_outcome=committer.accept, description=f"rendering videos ({cfg.backend})",
-                    on_failure=partial(_record_failure, root, cfg.backend), retries=cfg.retries,
+                    todo,
+                    partial(VideoWorker, cfg, str(taxonomy) if taxonomy else None),
+                    engine,
+                    on_outcome=committer.accept,
+                    description=f"rendering videos ({cfg.backend})",
+                    on_failure=partial(_record_failure, root, cfg.backend),
+                    retries=cfg.retries,
                     batch_size=cfg.wan.batch_size if cfg.backend == "wan" else 1,
-                )  # fmt: skip
+                )
         finally:
             committer.flush()
         table = writer.compact()
@@ -297,8 +310,15 @@ def generate_videos(
                 root, [r for r in rows if r["id"] in new], {r["id"]: r["caption"] for r in captions}, scorer
             )
         result.seconds = time.perf_counter() - start
-        summary = {"run": {"generated": result.generated, "skipped": result.skipped, "redone": result.redone,
-                           "failed": len(result.failed), "seconds": round(result.seconds, 2)}}  # fmt: skip
+        summary = {
+            "run": {
+                "generated": result.generated,
+                "skipped": result.skipped,
+                "redone": result.redone,
+                "failed": len(result.failed),
+                "seconds": round(result.seconds, 2),
+            }
+        }
         result.quality = build_report(root, [r["id"] for r in rows], cfg.quality, summary)
     if result.failed:
         warn(f"{len(result.failed)} clip(s) failed after {cfg.retries + 1} attempt(s); see {root / FAILURES_FILE}")
@@ -319,8 +339,9 @@ def _plan(
     stale = {i for i, row in recorded.items() if i in wanted and _made_otherwise(row, cfg)}
     if stale:
         info(f"{len(stale)} recorded clip(s) were made by another backend or at another size; making them again")
-    bad = stale | {i for i, row in recorded.items() if i in wanted and i not in stale
-                   and not _is_valid(root, row, cfg.verify)}
+    bad = stale | {
+        i for i, row in recorded.items() if i in wanted and i not in stale and not _is_valid(root, row, cfg.verify)
+    }
     if len(bad) > len(stale):
         info(f"{len(bad) - len(stale)} recorded clip(s) are missing or broken; making them again")
     if bad:

@@ -235,8 +235,12 @@ def _collapse(canvas: Canvas, event: Disaster, t: float, frame: int) -> None:
 def _landslide(canvas: Canvas, event: Disaster, t: float, frame: int) -> None:
     stage, g = event.stage, event.ground
     front = ease(seg(t, 0.1, 0.9))
-    mud = [(stage.x(-0.3), 0.0), (stage.x(-0.3 + 1.0 * front), 0.0), (stage.x(-0.1 + 1.1 * front), g + 0.1),
-           (stage.x(-0.3), g + 0.1)]  # fmt: skip
+    mud = [
+        (stage.x(-0.3), 0.0),
+        (stage.x(-0.3 + 1.0 * front), 0.0),
+        (stage.x(-0.1 + 1.1 * front), g + 0.1),
+        (stage.x(-0.3), g + 0.1),
+    ]
     canvas.polygon(mud, (115, 80, 45))
     effects.debris(canvas, event.rocks, stage.x(-0.1 + 1.1 * front), g - 0.1, 0.3, 0.4, (90, 80, 70), size=0.02)
     event.people(canvas, _escape(event, t))

@@ -71,8 +71,10 @@ class Bout:
 
     def pair(self, a: tuple[float, Pose, int], b: tuple[float, Pose, int]) -> tuple[Placement, Placement]:
         """Placements from the aggressor's and the other's ``(x, pose, facing)``."""
-        return (Placement(self.cast[0], a[0], self.ground, a[1], a[2]),
-                Placement(self.cast[1], b[0], self.ground + 0.01, b[1], b[2]))  # fmt: skip
+        return (
+            Placement(self.cast[0], a[0], self.ground, a[1], a[2]),
+            Placement(self.cast[1], b[0], self.ground + 0.01, b[1], b[2]),
+        )
 
     def down(self, t: float) -> float:
         """Eased progress of the victim going down after the blow."""

@@ -178,15 +178,23 @@ def stroll(stage: Stage) -> Motion:
 
 # gesture → (posture, arms, prop, furniture)
 GESTURES: dict[str, tuple[str, str, str | None, str | None]] = {
-    "stand": ("stand", "down", None, None), "sit": ("sit", "down", None, "bench"),
-    "eat": ("sit", "eat", None, "table"), "cook": ("stand", "stir", None, "stove"),
-    "clean": ("stand", "forward", "broom", None), "read": ("sit", "forward", "book", "bench"),
-    "garden": ("crouch", "reach", None, "plants"), "desk": ("sit", "type", None, "desk"),
-    "exercise": ("stand", "jacks", None, None), "dance": ("stand", "dance", None, None),
-    "phone": ("stand", "phone", "phone", None), "photo": ("stand", "forward", "camera", None),
-    "smoke": ("stand", "phone", "cigarette", "no_smoking"), "clutch": ("stand", "clutch", None, None),
-    "lift": ("stand", "up", None, None), "hammer": ("crouch", "punch", "stick", "bricks"),
-}  # fmt: skip
+    "stand": ("stand", "down", None, None),
+    "sit": ("sit", "down", None, "bench"),
+    "eat": ("sit", "eat", None, "table"),
+    "cook": ("stand", "stir", None, "stove"),
+    "clean": ("stand", "forward", "broom", None),
+    "read": ("sit", "forward", "book", "bench"),
+    "garden": ("crouch", "reach", None, "plants"),
+    "desk": ("sit", "type", None, "desk"),
+    "exercise": ("stand", "jacks", None, None),
+    "dance": ("stand", "dance", None, None),
+    "phone": ("stand", "phone", "phone", None),
+    "photo": ("stand", "forward", "camera", None),
+    "smoke": ("stand", "phone", "cigarette", "no_smoking"),
+    "clutch": ("stand", "clutch", None, None),
+    "lift": ("stand", "up", None, None),
+    "hammer": ("crouch", "punch", "stick", "bricks"),
+}
 
 
 MODE_CATALOG["idle"] = ("gesture", GESTURES)
@@ -270,8 +278,13 @@ def _bricks(canvas: Canvas, s: Spot) -> None:
 
 
 FURNITURE: dict[str, Callable[[Canvas, Spot], None]] = {
-    "table": _table, "stove": _stove, "bench": _bench, "desk": _desk, "plants": _plants, "bricks": _bricks,
-}  # fmt: skip
+    "table": _table,
+    "stove": _stove,
+    "bench": _bench,
+    "desk": _desk,
+    "plants": _plants,
+    "bricks": _bricks,
+}
 
 
 @program("idle")

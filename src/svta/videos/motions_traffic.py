@@ -41,8 +41,15 @@ class Road:
 TrafficMode = Callable[[Road, float], list[Placement]]
 TRAFFIC: Modes[TrafficMode] = Modes("traffic", default="cruise")
 # the role of the first and the second actor, by mode (else a vehicle)
-FIRST_ROLE = {"ride": "bike", "bike_crash": "bike", "animal": "animal", "board": "human", "wait": "human",
-              "jaywalk": "human", "crossing": "human"}  # fmt: skip
+FIRST_ROLE = {
+    "ride": "bike",
+    "bike_crash": "bike",
+    "animal": "animal",
+    "board": "human",
+    "wait": "human",
+    "jaywalk": "human",
+    "crossing": "human",
+}
 SECOND_ROLE = {"hit": "human", "train": "vehicle", "board": "vehicle", "wait": "vehicle"}
 COLLISIONS = ("crash", "hit", "bike_crash", "train")
 
@@ -133,8 +140,13 @@ def _hit(road: Road, t: float) -> list[Placement]:
     near, t0, hit = road.lanes[1], road.t0, road.hit(t)
     px = 0.5 + 0.04 * hit
     lift = 0.3 * math.sin(math.pi * seg(t, t0, t0 + 0.2))
-    person = Placement(b, px + 0.25 * hit, near - 0.12 + 0.1 * seg(t, 0, t0),
-                       walk_pose(t, 0.2, 0.5 * (t < t0), lean=LIE * hit, lift=lift), 1)  # fmt: skip
+    person = Placement(
+        b,
+        px + 0.25 * hit,
+        near - 0.12 + 0.1 * seg(t, 0, t0),
+        walk_pose(t, 0.2, 0.5 * (t < t0), lean=LIE * hit, lift=lift),
+        1,
+    )
     car_x = min(-0.3 + 1.7 * t, 0.45 + 0.1 * t)
     return [Placement(a, car_x, near, Pose(), 1), person]
 
@@ -164,8 +176,10 @@ def _reckless(road: Road, t: float) -> list[Placement]:
     a, b, _ = road.cast
     far, near = road.lanes
     weave = (far + near) / 2 + (near - far) / 2 * math.sin(t * 14)
-    return [Placement(a, -0.3 + 1.8 * t * road.tempo, weave, Pose(lean=0.08 * math.cos(t * 14)), 1),
-            Placement(b, 0.2 + 0.3 * t, far, Pose(), 1)]  # fmt: skip
+    return [
+        Placement(a, -0.3 + 1.8 * t * road.tempo, weave, Pose(lean=0.08 * math.cos(t * 14)), 1),
+        Placement(b, 0.2 + 0.3 * t, far, Pose(), 1),
+    ]
 
 
 @TRAFFIC.register("red_light")

@@ -23,8 +23,26 @@ TIME_LIGHT: dict[str, tuple[RGB, RGB, tuple[float, float, float], float]] = {
     "dawn": ((150, 140, 200), (250, 190, 180), (0.85, 0.75, 0.78), 0.88),
 }
 DEFAULT_TIME = "noon"
-INDOOR = frozenset({"supermarket", "shop", "kitchen", "living room", "home", "restaurant", "office", "school",
-                    "hospital", "bank", "gym", "warehouse", "train", "escalator", "airport", "subway station"})  # fmt: skip
+INDOOR = frozenset(
+    {
+        "supermarket",
+        "shop",
+        "kitchen",
+        "living room",
+        "home",
+        "restaurant",
+        "office",
+        "school",
+        "hospital",
+        "bank",
+        "gym",
+        "warehouse",
+        "train",
+        "escalator",
+        "airport",
+        "subway station",
+    }
+)
 LAMP_PLACES = frozenset(
     {"street", "bus stop", "highway", "parking lot", "gas station", "railway", "rooftop", "stadium"}
 )
@@ -425,8 +443,13 @@ def _paint_alley(p: _Paint) -> tuple:
     return 0.7, 0.88, None, None
 
 
-_LOTS = {"parking": _paint_parking, "gas": _paint_gas_station, "construction": _paint_construction,
-         "stadium": _paint_stadium, "rooftop": _paint_rooftop}  # fmt: skip
+_LOTS = {
+    "parking": _paint_parking,
+    "gas": _paint_gas_station,
+    "construction": _paint_construction,
+    "stadium": _paint_stadium,
+    "rooftop": _paint_rooftop,
+}
 
 
 def _paint_lot(p: _Paint, opts: dict) -> tuple:
@@ -435,31 +458,56 @@ def _paint_lot(p: _Paint, opts: dict) -> tuple:
 
 
 PLACE_STYLES: dict[str, tuple] = {
-    "street": (_paint_street, {}), "bus stop": (_paint_street, {"bus_stop": True}), "highway": (_paint_highway, {}),
-    "park": (_paint_park, {}), "playground": (_paint_park, {"playground": True}),
-    "forest": (_paint_nature, {"kind": "forest"}), "mountain": (_paint_nature, {"kind": "mountain"}),
-    "farm": (_paint_nature, {"kind": "farm"}), "beach": (_paint_water, {"kind": "beach"}),
-    "river": (_paint_water, {"kind": "river"}), "pool": (_paint_water, {"kind": "pool"}),
-    "supermarket": (_paint_room, {"wall": (235, 232, 215), "floor": (205, 205, 200), "furniture": "shelves", "window": False}),
+    "street": (_paint_street, {}),
+    "bus stop": (_paint_street, {"bus_stop": True}),
+    "highway": (_paint_highway, {}),
+    "park": (_paint_park, {}),
+    "playground": (_paint_park, {"playground": True}),
+    "forest": (_paint_nature, {"kind": "forest"}),
+    "mountain": (_paint_nature, {"kind": "mountain"}),
+    "farm": (_paint_nature, {"kind": "farm"}),
+    "beach": (_paint_water, {"kind": "beach"}),
+    "river": (_paint_water, {"kind": "river"}),
+    "pool": (_paint_water, {"kind": "pool"}),
+    "supermarket": (
+        _paint_room,
+        {"wall": (235, 232, 215), "floor": (205, 205, 200), "furniture": "shelves", "window": False},
+    ),
     "shop": (_paint_room, {"wall": (240, 205, 215), "floor": (190, 160, 130), "furniture": "racks_few"}),
     "kitchen": (_paint_room, {"wall": (245, 240, 225), "floor": (175, 130, 85), "furniture": "kitchen"}),
     "living room": (_paint_room, {"wall": (205, 180, 145), "floor": (140, 95, 60), "furniture": "sofa"}),
     "home": (_paint_room, {"wall": (210, 195, 225), "floor": (160, 120, 80), "furniture": "home"}),
     "restaurant": (_paint_room, {"wall": (150, 65, 45), "floor": (110, 70, 45), "furniture": "tables"}),
     "office": (_paint_room, {"wall": (185, 200, 215), "floor": (105, 110, 130), "furniture": "desks"}),
-    "school": (_paint_room, {"wall": (235, 220, 160), "floor": (190, 185, 175), "furniture": "lockers", "window": False}),
+    "school": (
+        _paint_room,
+        {"wall": (235, 220, 160), "floor": (190, 185, 175), "furniture": "lockers", "window": False},
+    ),
     "hospital": (_paint_room, {"wall": (205, 240, 228), "floor": (228, 232, 232), "furniture": "beds"}),
     "bank": (_paint_room, {"wall": (225, 220, 205), "floor": (205, 198, 185), "furniture": "counter", "window": False}),
     "gym": (_paint_room, {"wall": (85, 90, 110), "floor": (190, 140, 85), "furniture": "gym"}),
-    "warehouse": (_paint_room, {"wall": (150, 150, 145), "floor": (165, 165, 160), "furniture": "racks", "window": False}),
-    "escalator": (_paint_room, {"wall": (225, 225, 235), "floor": (200, 200, 210), "furniture": "escalator", "window": False}),
-    "airport": (_paint_room, {"wall": (200, 215, 230), "floor": (215, 215, 220), "furniture": "airport", "window": False}),
-    "train": (_paint_transit, {"kind": "train"}), "subway station": (_paint_transit, {"kind": "station"}),
-    "railway": (_paint_transit, {"kind": "railway"}), "parking lot": (_paint_lot, {"kind": "parking"}),
-    "gas station": (_paint_lot, {"kind": "gas"}), "construction site": (_paint_lot, {"kind": "construction"}),
-    "stadium": (_paint_lot, {"kind": "stadium"}), "rooftop": (_paint_lot, {"kind": "rooftop"}),
+    "warehouse": (
+        _paint_room,
+        {"wall": (150, 150, 145), "floor": (165, 165, 160), "furniture": "racks", "window": False},
+    ),
+    "escalator": (
+        _paint_room,
+        {"wall": (225, 225, 235), "floor": (200, 200, 210), "furniture": "escalator", "window": False},
+    ),
+    "airport": (
+        _paint_room,
+        {"wall": (200, 215, 230), "floor": (215, 215, 220), "furniture": "airport", "window": False},
+    ),
+    "train": (_paint_transit, {"kind": "train"}),
+    "subway station": (_paint_transit, {"kind": "station"}),
+    "railway": (_paint_transit, {"kind": "railway"}),
+    "parking lot": (_paint_lot, {"kind": "parking"}),
+    "gas station": (_paint_lot, {"kind": "gas"}),
+    "construction site": (_paint_lot, {"kind": "construction"}),
+    "stadium": (_paint_lot, {"kind": "stadium"}),
+    "rooftop": (_paint_lot, {"kind": "rooftop"}),
     "alley": (_paint_lot, {"kind": "alley"}),
-}  # fmt: skip
+}
 
 
 def paint_place(

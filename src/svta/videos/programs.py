@@ -46,10 +46,21 @@ GROUP_PROGRAMS: dict[str, list[tuple[str, dict]]] = {
     "work": [("idle", {"gesture": g}) for g in ("desk", "hammer")] + [("stroll", {"pace": "walk", "prop": "box"})],
 }
 GROUP_PLACES: dict[str, str] = {
-    "violence": "street", "crime": "shop", "accident": "street", "disaster": "street", "fire_explosion": "street",
-    "animal": "park", "health": "supermarket", "public_order": "street", "hazard": "warehouse", "social": "park",
-    "daily_life": "home", "sports": "stadium", "transport": "highway", "work": "office",
-}  # fmt: skip
+    "violence": "street",
+    "crime": "shop",
+    "accident": "street",
+    "disaster": "street",
+    "fire_explosion": "street",
+    "animal": "park",
+    "health": "supermarket",
+    "public_order": "street",
+    "hazard": "warehouse",
+    "social": "park",
+    "daily_life": "home",
+    "sports": "stadium",
+    "transport": "highway",
+    "work": "office",
+}
 ANOMALY_FALLBACK = [p for group in ("violence", "crime", "accident", "fire_explosion") for p in GROUP_PROGRAMS[group]]
 NORMAL_FALLBACK = [p for group in ("daily_life", "social", "sports") for p in GROUP_PROGRAMS[group]]
 # keys of a taxonomy motion field that are not the program's own settings

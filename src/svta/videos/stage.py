@@ -274,8 +274,18 @@ def draw_actor(
         head = draw_dog(canvas, x, y, size, actor.colour, pose.phase, pose.stride, facing, kind, pose.lean)
         return {"head": head}
     length = h * {"bus": 2.6, "truck": 2.0, "train": 4.0}.get(kind, 1.35)
-    draw_car(canvas, x, y, length, actor.colour, facing, kind if kind in ("bus", "truck", "train") else "car",
-             tilt=pose.lean, lights=stage.layout.light < 0.8, crumple=pose.amount if pose.arms == "crumple" else 0.0)  # fmt: skip
+    draw_car(
+        canvas,
+        x,
+        y,
+        length,
+        actor.colour,
+        facing,
+        kind if kind in ("bus", "truck", "train") else "car",
+        tilt=pose.lean,
+        lights=stage.layout.light < 0.8,
+        crumple=pose.amount if pose.arms == "crumple" else 0.0,
+    )
     return {"front": (x + facing * length * canvas.H / canvas.W / 2, y)}
 
 

@@ -83,6 +83,7 @@ class TeaCacheState(BaseState):
         self.compute = True
         self.calls = 0
 
+
 class TeaCacheDecider(ModelHook):
     """On ``condition_embedder``: decides, from the modulated input, whether this pass computes the blocks."""
 
@@ -100,19 +101,13 @@ class TeaCacheDecider(ModelHook):
         context = self.state_manager.context
         step = context.step_index if context.step_index is not None else state.calls
         total = context.num_inference_steps
-        last = (
-            self.config.compute_last_step
-            if self.config.compute_last_step is not None
-            else not self.config.ret_steps
-        )
+        last = self.config.compute_last_step if self.config.compute_last_step is not None else not self.config.ret_steps
         forced = state.previous is None or state.residual is None or step < self.config.warmup_steps
         forced = forced or (last and total is not None and step >= total - 1)
         if forced:
             state.compute, state.accumulated = True, 0.0
         else:
-            change = (
-                (modulated - state.previous).abs().mean() / state.previous.abs().mean().clamp_min(1e-12)
-            ).item()
+            change = ((modulated - state.previous).abs().mean() / state.previous.abs().mean().clamp_min(1e-12)).item()
             state.accumulated += float(self.rescale(change))
             state.compute = state.accumulated >= self.config.threshold
             if state.compute:
@@ -126,6 +121,7 @@ class TeaCacheDecider(ModelHook):
     def reset_state(self, module: torch.nn.Module) -> torch.nn.Module:
         self.state_manager.reset()
         return module
+
 
 class TeaCacheBlockHook(ModelHook):
     """On each DiT block: run it, or (when skipping) pass through, the first block adding the cached residual."""
@@ -172,4 +168,3 @@ def apply_teacache(transformer: Any, config: TeaCacheConfig) -> TeaCacheStats:
     # the pipeline's cache_context reaches hooks through a cached list of child registries
     HookRegistry.check_if_exists_or_initialize(transformer).invalidate_child_registries_cache()
     return stats
-

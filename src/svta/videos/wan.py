@@ -48,17 +48,22 @@ def check_weights(model: str) -> None:
     local = Path(model).expanduser()
     if local.exists() or model.startswith((".", "/", "~")):
         if not (local / "model_index.json").is_file():
-            raise ConfigError(f"videos.wan.model: {local} is not a diffusers Wan2.1 folder (no model_index.json); "
-                              "download one with `hf download Wan-AI/Wan2.1-T2V-1.3B-Diffusers --local-dir DIR`")
+            raise ConfigError(
+                f"videos.wan.model: {local} is not a diffusers Wan2.1 folder (no model_index.json); "
+                "download one with `hf download Wan-AI/Wan2.1-T2V-1.3B-Diffusers --local-dir DIR`"
+            )
         return
     hub = require("huggingface_hub", "gen")
     if isinstance(hub.try_to_load_from_cache(model, "model_index.json"), str):
         return
     from svta.preflight import hub_endpoint, require_download
 
-    require_download(f"Wan2.1 weights {model!r}", f"the Hugging Face cache {hub.constants.HF_HUB_CACHE}",
-                     hub_endpoint(), f"fetch them on a connected machine with `hf download {model} --local-dir DIR` "
-                     "and pass --wan-model DIR")
+    require_download(
+        f"Wan2.1 weights {model!r}",
+        f"the Hugging Face cache {hub.constants.HF_HUB_CACHE}",
+        hub_endpoint(),
+        f"fetch them on a connected machine with `hf download {model} --local-dir DIR` and pass --wan-model DIR",
+    )
 
 
 def preflight(cfg: WanConfig) -> str:
@@ -92,7 +97,9 @@ def load_pipeline(cfg: WanConfig, device: str) -> Any:
             vae = diffusers.AutoencoderKLWan.from_pretrained(cfg.model, subfolder="vae", dtype=vae_dtype)
             pipe = diffusers.WanPipeline.from_pretrained(cfg.model, vae=vae, dtype=dtype)
         except (OSError, ValueError) as exc:
-            raise BackendError(f"videos.wan.model: cannot load {cfg.model!r}: {str(exc).strip().splitlines()[0]}") from None
+            raise BackendError(
+                f"videos.wan.model: cannot load {cfg.model!r}: {str(exc).strip().splitlines()[0]}"
+            ) from None
     pipe.scheduler = diffusers.UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=cfg.flow_shift)
     if cfg.fp8:
         pipe.transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
@@ -125,8 +132,14 @@ def apply_step_cache(transformer: Any, cfg: WanConfig) -> Any:
     if cfg.cache == "first_block":
         transformer.enable_cache(hooks.FirstBlockCacheConfig(threshold=threshold))
     elif cfg.cache == "mag":
-        transformer.enable_cache(hooks.MagCacheConfig(threshold=threshold, num_inference_steps=cfg.steps,
-                                                      mag_ratios=cfg.mag_ratios, calibrate=cfg.mag_calibrate))  # fmt: skip
+        transformer.enable_cache(
+            hooks.MagCacheConfig(
+                threshold=threshold,
+                num_inference_steps=cfg.steps,
+                mag_ratios=cfg.mag_ratios,
+                calibrate=cfg.mag_calibrate,
+            )
+        )
     else:
         raise ConfigError(f"videos.wan.cache: unknown cache {cfg.cache!r}")
     return None
@@ -172,12 +185,23 @@ class WanVideoBackend:
     def describe(self) -> dict[str, Any]:
         cfg = self.cfg
         return {
-            "model": cfg.model, "height": cfg.height, "width": cfg.width, "num_frames": cfg.num_frames,
-            "fps": cfg.fps, "steps": cfg.steps, "guidance": cfg.guidance, "flow_shift": cfg.flow_shift,
-            "dtype": cfg.dtype, "fp8": cfg.fp8, "cache": cfg.cache,
-            "cache_threshold": cfg.cache_threshold if cfg.cache_threshold is not None else DEFAULT_THRESHOLDS.get(cfg.cache),
-            "negative_prompt": cfg.negative_prompt != "", "device": self.device,
-        }  # fmt: skip
+            "model": cfg.model,
+            "height": cfg.height,
+            "width": cfg.width,
+            "num_frames": cfg.num_frames,
+            "fps": cfg.fps,
+            "steps": cfg.steps,
+            "guidance": cfg.guidance,
+            "flow_shift": cfg.flow_shift,
+            "dtype": cfg.dtype,
+            "fp8": cfg.fp8,
+            "cache": cfg.cache,
+            "cache_threshold": cfg.cache_threshold
+            if cfg.cache_threshold is not None
+            else DEFAULT_THRESHOLDS.get(cfg.cache),
+            "negative_prompt": cfg.negative_prompt != "",
+            "device": self.device,
+        }
 
 
 @VIDEO_BACKENDS.register("wan", "Wan2.1 text-to-video via diffusers (GPU; step caching, FP8, offload)")

@@ -15,11 +15,23 @@ WAN_DIT_CONFIGS: dict[str, dict[str, Any]] = {
     "tiny": {"num_attention_heads": 2, "attention_head_dim": 12, "text_dim": 32, "ffn_dim": 32, "num_layers": 3},
     "1.3b": {"num_attention_heads": 12, "attention_head_dim": 128, "text_dim": 4096, "ffn_dim": 8960, "num_layers": 30},
     "14b": {"num_attention_heads": 40, "attention_head_dim": 128, "text_dim": 4096, "ffn_dim": 13824, "num_layers": 40},
-}  # fmt: skip
-WAN_DIT_COMMON: dict[str, Any] = {"patch_size": (1, 2, 2), "in_channels": 16, "out_channels": 16, "freq_dim": 256,
-                                  "cross_attn_norm": True, "qk_norm": "rms_norm_across_heads", "eps": 1e-6}  # fmt: skip
-TINY_VAE: dict[str, Any] = {"base_dim": 3, "z_dim": 16, "dim_mult": [1, 1, 1, 1], "num_res_blocks": 1,
-                            "temperal_downsample": [False, True, True]}  # fmt: skip
+}
+WAN_DIT_COMMON: dict[str, Any] = {
+    "patch_size": (1, 2, 2),
+    "in_channels": 16,
+    "out_channels": 16,
+    "freq_dim": 256,
+    "cross_attn_norm": True,
+    "qk_norm": "rms_norm_across_heads",
+    "eps": 1e-6,
+}
+TINY_VAE: dict[str, Any] = {
+    "base_dim": 3,
+    "z_dim": 16,
+    "dim_mult": [1, 1, 1, 1],
+    "num_res_blocks": 1,
+    "temperal_downsample": [False, True, True],
+}
 TEXT_SIZES: dict[str, dict[str, int]] = {
     "tiny": {"d_model": 32, "d_kv": 16, "d_ff": 64, "num_layers": 2, "num_heads": 2},
     "full": {"d_model": 4096, "d_kv": 64, "d_ff": 10240, "num_layers": 2, "num_heads": 64},

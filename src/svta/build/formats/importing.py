@@ -93,7 +93,10 @@ def _prepare_video(source: Path, dest: Path, root: Path, options: ImportOptions)
 
 
 def write_import(
-    items: Sequence[Item] | ItemSet, root: Path, options: ImportOptions, fmt: str,
+    items: Sequence[Item] | ItemSet,
+    root: Path,
+    options: ImportOptions,
+    fmt: str,
     skipped: list[tuple[str, str]] | None = None,
 ) -> FormatResult:
     """Place and probe the videos, split what has no split, and write the four tables.
@@ -151,9 +154,7 @@ def _assign_splits(items: list[Item], options: ImportOptions) -> list[Item]:
     return [item if item.split else replace(item, split=assigned[item.id]) for item in items]
 
 
-def _write_tables(
-    items: list[Item], videos: dict[Path, Any], root: Path, options: ImportOptions, fmt: str
-) -> None:
+def _write_tables(items: list[Item], videos: dict[Path, Any], root: Path, options: ImportOptions, fmt: str) -> None:
     source = f"import:{fmt}"
     captions, labels, video_rows, manifest = [], [], [], []
     for item in items:
@@ -177,8 +178,17 @@ def _write_tables(
             }
         )
         video_rows.append({"id": item.id, **video, "backend": source})
-        manifest.append({"id": item.id, "caption": item.caption, "category": item.category, "is_anomaly": item.is_anomaly,
-                         "split": item.split, "source": source, **video})  # fmt: skip
+        manifest.append(
+            {
+                "id": item.id,
+                "caption": item.caption,
+                "category": item.category,
+                "is_anomaly": item.is_anomaly,
+                "split": item.split,
+                "source": source,
+                **video,
+            }
+        )
     write_table(captions, table_path(root, "captions"), "captions")
     write_table(labels, table_path(root, "labels"), "labels")
     if options.checksum:

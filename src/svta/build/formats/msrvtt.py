@@ -98,8 +98,10 @@ class MSRVTTFormat(DatasetFormat):
         missing = [(row["id"], row["path"]) for row in rows if not (root / row["path"]).is_file()]
         if missing:
             shown = ", ".join(f"{i} ({p})" for i, p in missing[:3])
-            raise InputError(f"{table_path(root, 'manifest')}: {len(missing)} row(s) name missing video files, "
-                             f"e.g. {shown}; run `svta build verify` and rebuild, nothing was written")
+            raise InputError(
+                f"{table_path(root, 'manifest')}: {len(missing)} row(s) name missing video files, "
+                f"e.g. {shown}; run `svta build verify` and rebuild, nothing was written"
+            )
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         try:
@@ -163,7 +165,12 @@ class MSRVTTFormat(DatasetFormat):
     def load(self, source: Path, root: Path, options: Any) -> FormatResult:
         from svta.datasets.readers import read_dataset
 
-        extra = {"data_json": options.data_json, "train_csv": options.train_csv, "val_csv": options.val_csv,
-                 "test_csv": options.test_csv, "videos_dir": options.videos_dir}
+        extra = {
+            "data_json": options.data_json,
+            "train_csv": options.train_csv,
+            "val_csv": options.val_csv,
+            "test_csv": options.test_csv,
+            "videos_dir": options.videos_dir,
+        }
         found = read_dataset("msrvtt", source, read_options(options, extra=extra))
         return write_import(found, root, options, "msrvtt")

@@ -46,8 +46,10 @@ def _videos_dir(source: Path, options: UCFCrimeAROptions) -> Path:
     videos = Path(options.videos_dir)
     videos = videos if videos.is_absolute() else source / videos
     if not videos.is_dir():
-        raise InputError(f"{videos}: UCF-Crime video folder not found; pass -o videos_dir=PATH (the folder that "
-                         "holds Anomaly-Videos-Part-1/ ... and the normal video folders)")
+        raise InputError(
+            f"{videos}: UCF-Crime video folder not found; pass -o videos_dir=PATH (the folder that "
+            "holds Anomaly-Videos-Part-1/ ... and the normal video folders)"
+        )
     return videos
 
 
@@ -64,8 +66,9 @@ class UCFCrimeARFormat(DatasetFormat):
             sheet = source / (options.train_file if split == "train" else options.test_file)
             if not sheet.is_file():
                 raise InputError(f"{sheet}: UCFCrime-AR {split} spreadsheet not found")
-            read = read_options(options, videos=videos, language=options.language,
-                                map_to_taxonomy=options.map_to_taxonomy)
+            read = read_options(
+                options, videos=videos, language=options.language, map_to_taxonomy=options.map_to_taxonomy
+            )
             found = read_dataset("ucfcrime-ar", sheet, read)
             items += [item.but(split=split) for item in found.items]
             skipped += [(f"{sheet.name}: {where}", why) for where, why in found.skipped]
