@@ -420,18 +420,8 @@ def evaluate_embeddings(
 
     score_block = _row_product_scores(text, video) if compat == "clip4clip" else _block_product_scores(text, video)
     source = make_source(score_block, layout, block, dev, text, video)
-    source.text_index = order
-    result = run_stream(
-        source,
-        ties=ties,
-        compat=compat,
-        ks=ks,
-        nan=nan,
-        rerank=_remap_rerank(rerank, order),
-        keep_topk=keep_topk,
-        description="scoring embeddings",
-    )
-    return result if order is None else _unpermute(result, order)
+    options = {"ties": ties, "compat": compat, "ks": ks, "nan": nan, "rerank": rerank, "keep_topk": keep_topk}
+    return _stream_in_order(source, order, "scoring embeddings", options)
 
 
 def _block_product_scores(text: Any, video: Any) -> ScoreBlock:
@@ -491,17 +481,15 @@ def evaluate_model_scores(
         return similarity(take(text_feats, rows), take(video_feats, cols))
 
     source = make_source(score_block, layout, block, device)
+    options = {"ties": ties, "compat": compat, "ks": ks, "nan": nan, "rerank": rerank, "keep_topk": keep_topk}
+    return _stream_in_order(source, order, "scoring features", options)
+
+
+def _stream_in_order(source: Any, order: Any, description: str, options: dict[str, Any]) -> RetrievalResult:
+    """Stream ``source`` whose texts were grouped by ``order`` (None: as given); results in the caller's order."""
     source.text_index = order
-    result = run_stream(
-        source,
-        ties=ties,
-        compat=compat,
-        ks=ks,
-        nan=nan,
-        rerank=_remap_rerank(rerank, order),
-        keep_topk=keep_topk,
-        description="scoring features",
-    )
+    options = {**options, "rerank": _remap_rerank(options["rerank"], order)}
+    result = run_stream(source, description=description, **options)
     return result if order is None else _unpermute(result, order)
 
 
