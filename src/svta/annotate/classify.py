@@ -145,7 +145,7 @@ def _run_batches(
     # A classifier may ask for smaller committed parts (the LLM one: answers arrive slowly).
     size = max(1, min(config.batch_size, getattr(classifier, "commit_every", None) or config.batch_size))
     batches = [targets[i : i + size] for i in range(0, len(targets), size)]
-    for batch in progress(batches, description="classifying captions"):
+    for batch in progress(batches, description="classifying captions", total=len(targets), count=len):
         batch_predictions = classifier.classify([c["caption"] for c in batch])
         rows = []
         for caption, prediction in zip(batch, batch_predictions):

@@ -181,7 +181,9 @@ class TemplateCaptionBackend:
     def generate(self, jobs: Sequence[CategoryJob], sink: CaptionSink) -> dict[str, Any]:
         """Commit each category's drafts (one atomic part per category); skips categories already complete."""
         stats = {"duplicates": 0, "invalid": 0, "short": {}}
-        for job in progress([j for j in jobs if j.need > 0], description="template captions"):
+        todo = [j for j in jobs if j.need > 0]
+        need = sum(j.need for j in todo)
+        for job in progress(todo, description="template captions", total=need, count=lambda j: j.need):
             drafts = self.captions_for(job)
             result = sink.commit(job.category.id, drafts)
             stats["duplicates"] += result.duplicates
