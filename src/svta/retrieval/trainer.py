@@ -355,13 +355,12 @@ class Trainer:
             return
         lrs = {g["name"]: g["lr"] for g in self.optimizer.param_groups}
         scale = self.model.logit_scale_parameter()
-        values = {
-            "loss": loss,
-            "grad_norm": grad_norm,
-            "clips_per_s": clips_per_s,
-            "lr": lrs.get("new-decay", lrs.get("new-no_decay", 0.0)),
-            "lr_clip": lrs.get("clip-decay", lrs.get("clip-no_decay", 0.0)),
-        }
+        values = {"loss": loss, "grad_norm": grad_norm, "clips_per_s": clips_per_s}
+        # a model without new modules (MeanP) has no "new" groups: only the CLIP rate is logged then
+        for key, prefix in (("lr", "new"), ("lr_clip", "clip")):
+            rate = lrs.get(f"{prefix}-decay", lrs.get(f"{prefix}-no_decay"))
+            if rate is not None:
+                values[key] = rate
         if scale is not None:
             values["logit_scale"] = float(scale.detach().exp())
         self.logger.event("step", step=self.step, epoch=epoch + 1, **{k: round(v, 6) for k, v in values.items()})
@@ -377,9 +376,12 @@ class Trainer:
         planned = min(planned, cfg.max_steps) if cfg.max_steps is not None else planned
         taken = self.step - self._first_step
         per_step = (time.perf_counter() - self._started) / taken if taken > 0 else 0.0
+        rates = [f"{values['lr']:.1e}"] if "lr" in values else []
+        if "lr_clip" in values:
+            rates.append(f"(clip {values['lr_clip']:.1e})" if rates else f"{values['lr_clip']:.1e}")
         return (
             f"epoch {epoch + 1}/{cfg.epochs} step {self.step}/{planned} loss {values['loss']:.4f} "
-            f"lr {values['lr']:.1e} (clip {values['lr_clip']:.1e}) {values['clips_per_s']:.1f} clips/s "
+            f"lr {' '.join(rates)} {values['clips_per_s']:.1f} clips/s "
             f"ETA {format_seconds(per_step * max(0, planned - self.step))}"
         )
 
