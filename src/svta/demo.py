@@ -1,6 +1,6 @@
 """``svta demo``: the whole SVTA chain on embedded defaults, on a laptop CPU, in minutes.
 
-Template captions over all 98 categories → procedural videos → MiniLM classification and a K-Means
+Template captions over all 98 categories → procedural videos → classification (heads on MiniLM embeddings) and a K-Means
 report → a 7:1:2 dataset with statistics → tiny CLIP4Clip models (MeanP and seqTransf) trained from
 scratch → the seed-style T2V/V2T table on the test split, next to the chance level.
 """

@@ -92,11 +92,12 @@ def demo_command(
 
 
 def _annotation_summary(summary: dict) -> None:
-    agreement = (summary.get("classify") or {}).get("agreement") or {}
+    classify = summary.get("classify") or {}
+    agreement = classify.get("agreement") or {}
     if agreement.get("n"):
         typer.echo(
-            f"MiniLM classification vs the generator's categories: accuracy {100 * agreement['accuracy']:.1f}%, "
-            f"Cohen's kappa {agreement['kappa']:.2f} over {agreement['n']} captions"
+            f"{classify.get('method', 'embedded')} classification vs the generator's categories: accuracy "
+            f"{100 * agreement['accuracy']:.1f}%, Cohen's kappa {agreement['kappa']:.2f} over {agreement['n']} captions"
         )
     cluster = summary.get("cluster") or {}
     if cluster.get("k"):
@@ -112,7 +113,7 @@ def _artefacts(root: Path) -> None:
     for name, what in (
         ("captions.parquet", "captions"),
         ("videos", "clips (mp4)"),
-        ("labels.parquet", "labels (MiniLM classification)"),
+        ("labels.parquet", "labels (classifier heads on MiniLM embeddings)"),
         ("manifest.parquet", "dataset with 7:1:2 split"),
         ("stats", "statistics and figures"),
         ("runs", "checkpoints, metrics.json, results tables; runs/<name>/analysis: breakdowns and figures"),
