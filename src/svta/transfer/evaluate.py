@@ -53,7 +53,7 @@ class TransferReport:
 
     def _labels(self) -> list[tuple[str, int]]:
         """``(row label, gallery size)`` of the full row and, when computed, the clean row."""
-        model = self.model.get("name") or "model"
+        model = self.model.get("label") or self.model.get("name") or "model"
         labels = [(f"{model} · {self.dataset['name']} full ({self.counts['texts']})", self.counts["videos"])]
         if self.clean is not None:
             labels.append(
@@ -71,7 +71,8 @@ class TransferReport:
         return transfer_table(self.rows(), galleries=dict(self._labels()))
 
     def markdown(self) -> str:
-        lines = [f"# Zero-shot transfer: {self.model.get('name')} on {self.dataset['name']}", "", self.table()]
+        name = self.model.get("label") or self.model.get("name")
+        lines = [f"# Zero-shot transfer: {name} on {self.dataset['name']}", "", self.table()]
         lines += [
             (
                 f"- evaluated: {self.counts['texts']} captions x {self.counts['videos']} videos; "
@@ -122,7 +123,7 @@ def load_eval_model(
             raise InputError(f"{run}: not a finished svta run (needs config.yaml and {BEST_MODEL_FILE})")
         train = read_train_config(run, config)
         model_name, model_args = train.model, train.model_overrides()
-        describe.update(run=str(run), sample_fps=train.sample_fps)
+        describe.update(run=str(run), sample_fps=train.sample_fps, backbone=train.backbone)
     else:
         weights = Path(checkpoint)  # type: ignore[arg-type]
         describe["checkpoint"] = str(weights)
@@ -132,6 +133,9 @@ def load_eval_model(
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model = model.to(target).eval()
     describe.update(name=model_name or type(model).__name__, max_frames=model.max_frames, max_words=model.max_words)
+    from svta.eval.report import method_name
+
+    describe["label"] = method_name(describe["name"], describe.get("backbone"))  # as every other table names it
     return model, describe
 
 
