@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from svta.tables import write_table
 from svta.videos.backend import VIDEO_BACKENDS
 from svta.videos.config import VideosConfig
 
@@ -48,16 +45,6 @@ class ScriptedBackend:
 
 if "scripted" not in VIDEO_BACKENDS.entries:
     VIDEO_BACKENDS.register("scripted", "test backend")(ScriptedBackend)
-
-
-def write_captions(root: Path, captions: list[tuple[str, str | None]]) -> list[str]:
-    """Write ``captions.parquet`` with ids c000, c001, ...; returns the ids."""
-    rows = [
-        {"id": f"c{i:03d}", "caption": text, "category": cat, "source": "test", "seed": i}
-        for i, (text, cat) in enumerate(captions)
-    ]
-    write_table(rows, root / "captions.parquet", "captions")
-    return [r["id"] for r in rows]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import write_captions
+from videokit import write_captions
 
 from svta.errors import SvtaError, TableSchemaError
 from svta.tables import read_records

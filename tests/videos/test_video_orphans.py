@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import write_captions
+from videokit import write_captions
 
 from svta.tables import PartWriter
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 
-from conftest import write_captions
+from videokit import write_captions
 
 from svta.config import EngineConfig
 from svta.tables import read_records

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import write_captions
+from videokit import write_captions
 
 from svta.tables import PartWriter, read_records
 from svta.video_io import check_decodable

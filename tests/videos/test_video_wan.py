@@ -9,8 +9,8 @@ import diffusers  # noqa: F401
 import numpy as np
 import pytest
 import torch
-from conftest import write_captions
 from pydantic import ValidationError
+from videokit import write_captions
 
 from svta.tables import read_records
 from svta.video_io import check_decodable
