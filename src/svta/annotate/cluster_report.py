@@ -27,7 +27,7 @@ def candidate_entry(info: ClusterInfo, taxonomy: Taxonomy) -> dict[str, Any]:
         "name": info.name,
         "kind": nearest.kind,
         "group": nearest.group,
-        "description": f"TODO: one sentence on what a video of {info.name!r} shows.",
+        "description": f"(write one sentence on what a video of {info.name!r} shows)",
         "synonyms": [text for text in info.top_texts if text != info.name][:8] or [info.name],
     }
 
