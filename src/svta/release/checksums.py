@@ -16,6 +16,7 @@ CHECKSUMS_FILE = "checksums.sha256"
 
 
 def sha256_of(path: Path) -> str:
+    """:func:`svta.video_io.sha256_file`, imported on first use (PyAV loads with it; `svta list` should not)."""
     from svta.video_io import sha256_file
 
     return sha256_file(path)

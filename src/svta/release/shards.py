@@ -14,11 +14,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from svta.build.split import SPLITS
 from svta.errors import InputError
 from svta.tables import atomic_path
 from svta.taxonomy import Taxonomy
 
-SPLITS = ("train", "val", "test")
 DATA_DIR = "data"
 VIDEOS_DIR = "videos"
 
