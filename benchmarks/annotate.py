@@ -327,16 +327,55 @@ def bench_eval(llm_url: str | None, llm_model: str, template_per_category: int) 
 
     batch = (captions * (1024 // len(captions) + 1))[:1024]
     for name, classifier in (("minilm-head", head), ("minilm", old)):
-        classifier.classify(batch[:64])
-        start, cpu = time.perf_counter(), time.process_time()
-        classifier.classify(batch)
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-        # on a shared machine wall time measures the neighbours; CPU seconds / 2 is the wall time
-        # the same work takes on two cores of its own
-        print(
-            f"{name} classify: {len(batch) / wall:.0f} captions/s wall, {len(batch) / (cpu / 2):.0f} captions/s "
-            f"per 2 dedicated cores ({cpu:.1f} CPU s; load average {os.getloadavg()[0]:.1f})"
-        )
+        time_classify(name, classifier, batch)
+    compare_precisions(taxonomy, batch, truth)
+
+
+def time_classify(name: str, classifier, batch: list[str]) -> list:
+    classifier.classify(batch[:64])
+    start, cpu = time.perf_counter(), time.process_time()
+    answers = classifier.classify(batch)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    # on a shared machine wall time measures the neighbours; CPU seconds / 2 is the wall time
+    # the same work takes on two cores of its own
+    print(
+        f"{name} classify: {len(batch) / wall:.0f} captions/s wall, {len(batch) / (cpu / 2):.0f} captions/s "
+        f"per 2 dedicated cores ({cpu:.1f} CPU s; load average {os.getloadavg()[0]:.1f})"
+    )
+    return answers
+
+
+def compare_precisions(taxonomy, batch: list[str], truth: list[str]) -> None:
+    """``minilm-head`` at float32 (the baseline) and at bfloat16 autocast: speed, and whether labels move."""
+    from svta.annotate.config import AnnotateConfig
+    from svta.annotate.head import MiniLMHeadClassifier
+    from svta.embed import PRECISION_ENV, cpu_has_fast_bf16
+
+    if not cpu_has_fast_bf16():
+        print("\nthis CPU has no bfloat16 units (AMX / AVX-512 BF16): the embedder runs float32 here")
+        return
+    saved = os.environ.get(PRECISION_ENV)
+    labels, rates = {}, {}
+    try:
+        for precision in ("fp32", "bf16"):
+            os.environ[PRECISION_ENV] = precision
+            classifier = MiniLMHeadClassifier(taxonomy, AnnotateConfig())
+            classifier.classify(batch[:64])
+            start = time.perf_counter()
+            answers = classifier.classify(batch)
+            rates[precision] = len(batch) / (time.perf_counter() - start)
+            labels[precision] = [a.category for a in answers]
+    finally:
+        os.environ.pop(PRECISION_ENV, None) if saved is None else os.environ.__setitem__(PRECISION_ENV, saved)
+    n = len(truth)
+    same = np.mean([a == b for a, b in zip(labels["fp32"], labels["bf16"])])
+    top1 = {p: np.mean([a == b for a, b in zip(labels[p][:n], truth)]) for p in labels}
+    print(
+        f"\nminilm-head, float32 (baseline): {rates['fp32']:.0f} captions/s; bfloat16 autocast (auto here): "
+        f"{rates['bf16']:.0f} captions/s = {rates['bf16'] / rates['fp32']:.2f}x; same label on {same:.3f} of "
+        f"{len(batch)} captions; labels right on the test half (needs_review counts as wrong) "
+        f"{top1['fp32']:.3f} (fp32) vs {top1['bf16']:.3f} (bf16)"
+    )
 
 
 def main() -> None:

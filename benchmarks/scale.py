@@ -243,6 +243,13 @@ def markdown(results: Sequence[StageResult], growth: dict[str, dict[str, float |
     return "\n".join(lines)
 
 
+def merged_results(path: Path, skip_sizes: Sequence[int], stages: Sequence[str]) -> list[StageResult]:
+    """The stages of an earlier ``--out`` JSON at sizes not in ``skip_sizes``."""
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    rows = [StageResult(**row) for row in payload["stages"]]
+    return [r for r in rows if r.n not in skip_sizes and r.stage in stages]
+
+
 def machine_note() -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -258,6 +265,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the roots here (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=None, help="write <out>.json and <out>.md")
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        action="append",
+        default=[],
+        help="an earlier run's <out>.json: its sizes not run now join the table and the exponents",
+    )
     args = parser.parse_args(argv)
     sizes = sorted({int(s) for s in args.sizes.split(",") if s} | ({FULL} if args.full else set()))
     stages = [s for s in args.stages.split(",") if s]
@@ -270,6 +284,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         results = [r for n in sizes for r in run_size(base, n, workdir, stages, args.epochs)]
+    for path in args.merge:
+        earlier = merged_results(path, sizes, stages)
+        print(f"merged from {path}: N = {sorted({r.n for r in earlier})}")
+        results += earlier
     growth = exponents(results)
     table = markdown(results, growth)
     print(table)

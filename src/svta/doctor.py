@@ -74,7 +74,21 @@ def check_torch() -> list[Check]:
                 "wan and ViT-B training want a GPU; --device cpu forces the CPU",
             )
         )
+    checks.append(_embed_precision_check())
     return checks
+
+
+def _embed_precision_check() -> Check:
+    from svta.embed import PRECISION_ENV, cpu_has_fast_bf16, resolve_precision
+    from svta.errors import ConfigError
+
+    try:
+        precision = resolve_precision()
+    except ConfigError as error:
+        return Check("text embedder precision", "fail", str(error), f"unset {PRECISION_ENV} or set it to auto")
+    units = "bfloat16 units" if cpu_has_fast_bf16() else "no bfloat16 units"
+    source = f"${PRECISION_ENV}" if os.environ.get(PRECISION_ENV) else "auto"
+    return Check("text embedder precision", "ok", f"{precision} ({source}; this CPU has {units})")
 
 
 def check_video_io() -> list[Check]:

@@ -193,7 +193,10 @@ def _fit_cached(
     # their training embeddings are kept on disk by content hash, so only a changed taxonomy,
     # grammar or exemplar file refits.
     sklearn = require("sklearn", "embed")
-    key = json.dumps([2, asdict(spec) | {"cache_dir": None}, texts, labels, kinds, sklearn.__version__])
+    from svta.embed import resolve_precision
+
+    setup = asdict(spec) | {"cache_dir": None, "precision": resolve_precision()}
+    key = json.dumps([2, setup, texts, labels, kinds, sklearn.__version__])
     path = Path(spec.cache_dir) / f"head-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:24]}.npz"
     if path.is_file():
         with np.load(path) as data:

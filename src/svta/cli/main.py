@@ -81,14 +81,18 @@ app = typer.Typer(
 
 @app.callback()
 def _global_options(
+    ctx: typer.Context,
     root: Path | None = typer.Option(None, "--root", help="Dataset root directory (default: from config)."),
     config: Path | None = typer.Option(None, "--config", "-c", help="YAML config file."),
     set_: list[str] = typer.Option([], "--set", help="Config override, e.g. --set captions.per_category=20."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or info lines."),
     json_: bool = typer.Option(False, "--json", help="Print data as JSON where a command outputs data."),
 ) -> None:
+    from svta.embed import check_precision_setting
     from svta.progress import set_quiet
 
+    if ctx.invoked_subcommand != "doctor":  # the doctor reports a bad setting among its checks
+        check_precision_setting()  # a bad value stops here, before any stage writes
     STATE.root, STATE.config, STATE.overrides, STATE.quiet, STATE.json = root, config, list(set_), quiet, json_
     set_quiet(quiet)
 
