@@ -296,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "machine": machine_note(),
-            "sizes": sizes,
+            "sizes": sorted({r.n for r in results}),
             "stages": [asdict(r) for r in results],
             "exponents": growth,
         }

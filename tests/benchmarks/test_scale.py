@@ -114,6 +114,25 @@ def test_a_ci_sized_run_measures_every_size(scale, tmp_path, capsys):
     assert "| captions |" in table and "N=400" in table
 
 
+def test_an_earlier_run_merges_into_the_table_and_exponents(scale, tmp_path):
+    earlier = tmp_path / "earlier.json"
+    rows = [
+        {"stage": "captions", "n": 200, "seconds": 99.0, "peak_rss": 1, "disk": 1, "returncode": 0, "error": ""},
+        {"stage": "captions", "n": 4000, "seconds": 20.0, "peak_rss": 2**28, "disk": 1, "returncode": 0, "error": ""},
+        {"stage": "videos", "n": 4000, "seconds": 20.0, "peak_rss": 2**28, "disk": 1, "returncode": 0, "error": ""},
+    ]
+    earlier.write_text(json.dumps({"stages": rows}))
+    out = tmp_path / "out" / "scale"
+    argv = ["--sizes", "200", "--stages", "captions", "--workdir", str(tmp_path / "w"), "--out", str(out)]
+    assert scale.main([*argv, "--merge", str(earlier)]) == 0
+    payload = json.loads(out.with_suffix(".json").read_text())
+    # N=200 ran now (the earlier 200 is dropped), N=4,000 came from the file, videos was not asked for
+    assert [(r["stage"], r["n"]) for r in payload["stages"]] == [("captions", 200), ("captions", 4000)]
+    assert payload["stages"][0]["seconds"] != 99.0
+    assert payload["exponents"]["captions"]["time"] is not None
+    assert "N=4,000" in out.with_suffix(".md").read_text()
+
+
 def test_a_failing_stage_stops_that_size_and_exits_3(scale, tmp_path):
     # build before anything exists: the stage fails, the script reports it and exits 3
     code = scale.main(["--sizes", "200", "--stages", "build,train", "--workdir", str(tmp_path)])

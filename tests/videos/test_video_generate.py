@@ -104,6 +104,19 @@ def test_duplicates_detected_from_signatures(tmp_path):
     assert [(a, b) for a, b, _ in pairs] == [("a", "c")]
 
 
+def test_duplicate_search_is_the_same_in_blocks_of_any_size():
+    from svta.videos.quality import near_duplicates
+
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(40, 16)).astype(np.float32)
+    signatures = np.concatenate([base, base[:15] + rng.normal(scale=0.01, size=(15, 16)).astype(np.float32)])
+    ids = [f"c{i:03d}" for i in range(len(signatures))]
+    whole = near_duplicates(ids, signatures, 0.99)
+    assert sorted((a, b) for a, b, _ in whole) == [(f"c{i:03d}", f"c{40 + i:03d}") for i in range(15)]
+    for rows in (1, 3, 7):  # a block of 1, 3 and 7 rows: pairs straddle block edges
+        assert sorted(near_duplicates(ids, signatures, 0.99, block_bytes=rows * 4 * len(ids))) == sorted(whole)
+
+
 def test_agreement_scorer_hook_flags_low_scores(tmp_path, small):
     write_captions(tmp_path, CAPTIONS)
     seen = {}
