@@ -36,20 +36,21 @@ def cpu_has_fast_bf16() -> bool:
     return any(check is not None and bool(check()) for check in checks)
 
 
-def resolve_precision(requested: str | None = None, device: str = "cpu") -> str:
-    """``fp32`` or ``bf16``: ``requested``, else ``$SVTA_EMBED_PRECISION``, else ``auto`` (bf16 on a CPU with
-    bfloat16 units, fp32 elsewhere)."""
+def requested_precision(requested: str | None = None) -> str:
+    """``requested``, else ``$SVTA_EMBED_PRECISION``, else ``auto``, checked (without importing torch)."""
     value = (requested or os.environ.get(PRECISION_ENV) or "auto").strip().lower()
     if value not in PRECISIONS:
         raise ConfigError(f"{PRECISION_ENV}={value!r}: expected one of {', '.join(PRECISIONS)}")
+    return value
+
+
+def resolve_precision(requested: str | None = None, device: str = "cpu") -> str:
+    """``fp32`` or ``bf16``: :func:`requested_precision`, with ``auto`` meaning bf16 on a CPU with bfloat16
+    units and fp32 elsewhere."""
+    value = requested_precision(requested)
     if value != "auto":
         return value
     return "bf16" if device == "cpu" and cpu_has_fast_bf16() else "fp32"
-
-
-def check_precision_setting() -> None:
-    """Raise :class:`ConfigError` for a bad ``$SVTA_EMBED_PRECISION`` (without importing torch)."""
-    resolve_precision(device="unresolved")
 
 
 class SentenceTransformerEmbedder:

@@ -88,11 +88,11 @@ def _global_options(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or info lines."),
     json_: bool = typer.Option(False, "--json", help="Print data as JSON where a command outputs data."),
 ) -> None:
-    from svta.embed import check_precision_setting
+    from svta.embed import requested_precision
     from svta.progress import set_quiet
 
     if ctx.invoked_subcommand != "doctor":  # the doctor reports a bad setting among its checks
-        check_precision_setting()  # a bad value stops here, before any stage writes
+        requested_precision()  # a bad $SVTA_EMBED_PRECISION stops here, before any stage writes
     STATE.root, STATE.config, STATE.overrides, STATE.quiet, STATE.json = root, config, list(set_), quiet, json_
     set_quiet(quiet)
 
