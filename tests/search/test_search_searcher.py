@@ -167,3 +167,13 @@ def test_coalesced_and_direct_search_agree(colour_index):
     for query, kind in [("red", "all"), ("blue", "anomaly"), ("green yellow", "normal")]:
         assert [h.id for h in direct.search(query, 4, kind)] == [h.id for h in coalesced.search(query, 4, kind)]
     coalesced.close()
+
+
+def test_a_reranker_that_drops_candidates_is_an_error_not_a_short_answer(colour_index):
+    class Dropping(ColourEncoder):
+        def rerank(self, query, frames, mask):
+            return -frames[1:, 0, 2]  # one score short
+
+    searcher = Searcher.open(colour_index[1], Dropping(), SearchConfig(rerank_top=6, coalesce_queries=False))
+    with pytest.raises(ValueError, match="5 scores for 6 candidates"):
+        searcher.search("blue", k=6)
