@@ -75,6 +75,7 @@ def test_responses_say_how_much_of_the_request_they_cover(client):
 def test_health_docs_and_page(client):
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["videos"] == 7 and (health["anomaly"], health["normal"]) == (3, 3)
+    assert health["exact"] is True  # 7 clips: the exact scan, whatever search.two_stage says
     spec = client.get("/openapi.json").json()
     assert "/api/search" in spec["paths"] and "/videos/{video_id}" in spec["paths"]
     assert client.get("/docs").status_code == 200

@@ -67,6 +67,7 @@ class Health(BaseModel):
     normal: int
     encoder: str
     dim: int
+    exact: bool = Field(description="true when every ranking is the exact scan's (no approximate first stage)")
 
 
 def _result(hit: SearchHit) -> SearchResult:
@@ -268,6 +269,7 @@ def _add_api_routes(app: FastAPI, searcher: Searcher, config: SearchConfig) -> N
             normal=counts["normal"],
             encoder=str(meta.encoder.get("name")),
             dim=meta.dim,
+            exact=searcher.exact,
         )
 
 
