@@ -54,8 +54,8 @@ class SearchResponse(BaseModel):
     total_matching: int = Field(description="indexed videos the kind filter admits; results hold min(k, this)")
     complete: bool = Field(description="true when k results came back; false when fewer videos match than k")
     exact: bool = Field(
-        description="true when the ranking is the exact scan's, false when an approximate "
-        "first stage proposed the candidates"
+        description="true when the ranking is the exact scan's; false when the index uses an approximate first "
+        "stage, so the ranking may differ from the exact scan's"
     )
     results: list[SearchResult]
 

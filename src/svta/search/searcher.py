@@ -83,7 +83,8 @@ class SearchPage:
         hits: the ranked videos, best first: ``min(k, total_matching)`` of them.
         k: how many were asked for.
         total_matching: indexed videos the kind filter admits (all of them for ``kind="all"``).
-        exact: whether the ranking is the exact scan's (False: an approximate first stage chose the candidates).
+        exact: True when the ranking is the exact scan's; False when the index uses the approximate first stage (the
+            ranking may then differ from the exact scan's).
     """
 
     hits: list[SearchHit]
