@@ -16,24 +16,20 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from svta.cli import annotate, build, captions, doctor, evaluate, info, pipeline, report, search, train, videos
+from svta.cli import build, doctor, evaluate, info, pipeline, report, search
 from svta.cli._common import STATE
 from svta.errors import SvtaError
+from svta.stages import STAGES as DECLARED
+from svta.stages import load
 
 try:  # recent typer bundles its own copy of click and raises that copy's exceptions
     from typer._click import exceptions as click_exceptions
 except ImportError:  # older typer uses the click package
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
-# Stage groups, in pipeline order: (name = folder = config section, its typer app).
+# Stage groups, in pipeline order, from the stage declarations: (name = folder = config section, its typer app).
 STAGES: tuple[tuple[str, typer.Typer], ...] = (
-    ("captions", captions.app),
-    ("videos", videos.app),
-    ("annotate", annotate.app),
-    ("build", build.app),
-    ("train", train.app),
-    ("eval", evaluate.app),
-    ("search", search.app),
+    *((declared.name, load(declared.cli)) for declared in DECLARED),
     ("pipeline", pipeline.app),
 )
 
