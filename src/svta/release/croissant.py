@@ -126,7 +126,7 @@ def croissant_metadata(
 ) -> dict[str, Any]:
     """The JSON-LD document for the release at ``folder`` (its shards already written)."""
     splits = [s for s in SPLITS if any(shard.split == s for shard in shards)]
-    return {
+    metadata = {
         "@context": CONTEXT,
         "@type": "sc:Dataset",
         "name": name,
@@ -157,6 +157,9 @@ def croissant_metadata(
         "rai:personalSensitiveInformation": provenance.sensitive_information,
         "rai:dataReleaseMaintenancePlan": provenance.maintenance,
     }
+    if metadata["license"] is None:  # no licence chosen: say nothing rather than a default
+        del metadata["license"]
+    return metadata
 
 
 def write_croissant(folder: Path, metadata: dict[str, Any]) -> Path:

@@ -40,7 +40,7 @@ class HFOptions(StrictModel):
     embed_videos: bool = False  # clip bytes inside the shards (column video_bytes) instead of videos/
     max_shard_mb: float = Field(500.0, gt=0)  # a shard holds at most this much (estimated)
     name: str | None = None  # the dataset's name (default: build.dataset_name, else the root's folder name)
-    license: str = "cc-by-4.0"
+    license: str | None = None  # a licence id (cc-by-4.0, mit, ...); None: the card says none was chosen
     version: str = "1.0.0"
     url: str | None = None
     creator: str = "svta"
@@ -132,7 +132,14 @@ def export_release(root: Path, out: Path, options: HFOptions, taxonomy: Taxonomy
     name = _dataset_name(root, options)
     stats = compute_stats(manifest, name)
     provenance = collect_provenance(
-        root, stats, name, license=options.license, version=options.version, url=options.url, creator=options.creator
+        root,
+        stats,
+        name,
+        license=options.license,
+        version=options.version,
+        url=options.url,
+        creator=options.creator,
+        ids={row["id"] for row in manifest},
     )
     splits = [split for split in SPLITS if per_split[split]]
     with _staging(out, options.overwrite) as staging:
