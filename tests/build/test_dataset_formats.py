@@ -109,7 +109,7 @@ def test_webdataset_shards(built_root, tmp_path):
         assert json.loads(tar.extractfile(f"{key}.json").read())["category"] == manifest[key]["category"]
         assert tar.extractfile(f"{key}.mp4").read() == (built_root / manifest[key]["path"]).read_bytes()
     first = (out / "train" / "train-000000.tar").read_bytes()
-    export_dataset(built_root, "webdataset", out, {"shard_size": 4})
+    export_dataset(built_root, "webdataset", out, {"shard_size": 4, "overwrite": True})
     assert (out / "train" / "train-000000.tar").read_bytes() == first  # byte-deterministic
     with pytest.raises(InputError, match="cannot import"):
         import_dataset("webdataset", out, tmp_path / "x")
@@ -216,17 +216,45 @@ def test_ucfcrime_ar_from_spreadsheets(tmp_path, video_bank):
     assert (tmp_path / "raw" / manifest["Abuse028_x264"]["path"]).resolve() == (src / "videos" / names[0]).resolve()
 
 
-def test_msrvtt_export_into_an_earlier_export_replaces_it_whole(built_root, tmp_path):
+@pytest.mark.parametrize("fmt", ["msrvtt", "webdataset", "hf"])
+def test_every_export_refuses_a_non_empty_folder_and_a_file(built_root, tmp_path, fmt):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="already exists and is not empty.*overwrite=true"):
+        export_dataset(built_root, fmt, out)
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        export_dataset(built_root, fmt, tmp_path / "file")
+    with pytest.raises(InputError, match="cannot create the export folder"):
+        export_dataset(built_root, fmt, tmp_path / "file" / "below")
+    result = export_dataset(built_root, fmt, out, {"overwrite": True})  # replaces the folder whole
+    assert result.out == out and not (out / "notes.txt").exists() and result.n_items > 0
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+def test_cli_export_into_a_non_empty_folder_is_one_line_exit_2(built_root, tmp_path, capsys):
+    from svta.cli.main import main
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["build", "export", "msrvtt", str(out), "--root", str(built_root)]) == 2
+    assert main(["build", "export", "msrvtt", str(tmp_path / "out" / "notes.txt"), "--root", str(built_root)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 2
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_msrvtt_export_with_overwrite_replaces_an_earlier_export_whole(built_root, tmp_path):
     out = tmp_path / "msrvtt"
     export_dataset(built_root, "msrvtt", out)
-    (out / "notes.txt").write_text("mine")
     (out / "videos" / "stale.mp4").write_bytes(b"old")
-    result = export_dataset(built_root, "msrvtt", out)
-    assert (
-        result.out == out and (out / "notes.txt").read_text() == "mine" and not (out / "videos" / "stale.mp4").exists()
-    )
+    result = export_dataset(built_root, "msrvtt", out, {"overwrite": "true"})
+    assert result.out == out and not (out / "videos" / "stale.mp4").exists()
     assert "--data_path " + str(out) in (out / "README.txt").read_text()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_export_needs_a_manifest(tmp_path):

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
 from svta._configbase import StrictModel
-from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult
+from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult, staged_folder
 from svta.build.stats import compute_stats
 from svta.errors import InputError
 from svta.progress import info, progress
@@ -51,26 +49,6 @@ class HFOptions(StrictModel):
 
 
 # --- export ---------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _staging(out: Path, overwrite: bool) -> Iterator[Path]:
-    """A fresh folder beside ``out`` that replaces ``out`` only when the block succeeds."""
-    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(f"{out}: already exists and is not empty; choose another folder or pass --opt overwrite=true")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
-        yield staging
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-            shutil.rmtree(old, ignore_errors=True)
-        os.replace(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _manifest(root: Path) -> list[dict[str, Any]]:
@@ -142,7 +120,7 @@ def export_release(root: Path, out: Path, options: HFOptions, taxonomy: Taxonomy
         ids={row["id"] for row in manifest},
     )
     splits = [split for split in SPLITS if per_split[split]]
-    with _staging(out, options.overwrite) as staging:
+    with staged_folder(out, options.overwrite) as staging:
         shards: list[Shard] = []
         max_bytes = int(options.max_shard_mb * 1024 * 1024)
         for split in splits:

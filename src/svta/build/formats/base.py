@@ -5,7 +5,11 @@ foreign dataset into an svta root (tables + manifest).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -60,6 +64,36 @@ class DatasetFormat:
 
 def _unsupported(fmt: DatasetFormat, direction: str) -> InputError:
     return InputError(f"format {fmt.name!r} cannot {direction} (it supports: {', '.join(fmt.directions)})")
+
+
+@contextmanager
+def staged_folder(out: Path, overwrite: bool = False) -> Iterator[Path]:
+    """A fresh folder beside ``out`` that becomes ``out`` (by rename) only when the block succeeds.
+
+    Every export writes through this, so a failed export leaves nothing behind and a finished one
+    never mixes with files already there.
+
+    Raises:
+        InputError: ``out`` is a file, or a non-empty folder and ``overwrite`` is false (nothing written).
+    """
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: is a file, not a folder; choose a folder to export into")
+    if out.exists() and not overwrite and any(out.iterdir()):
+        raise InputError(f"{out}: already exists and is not empty; choose another folder or pass --opt overwrite=true")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as exc:
+        raise InputError(f"{out}: cannot create the export folder: {exc.strerror or exc}") from None
+    try:
+        yield staging
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "out")
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def parse_options(fmt: DatasetFormat, options: Mapping[str, Any] | StrictModel | None) -> StrictModel:

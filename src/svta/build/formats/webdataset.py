@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from svta._configbase import StrictModel
-from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult
+from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult, staged_folder
 from svta.build.split import SPLITS
 from svta.errors import InputError
 from svta.tables import atomic_path, atomic_write_json, read_records, table_path
@@ -25,6 +25,7 @@ _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")  # WebDataset splits key from extens
 
 class WebDatasetOptions(StrictModel):
     shard_size: int = 1000  # samples per shard
+    overwrite: bool = False  # replace a non-empty output folder
     splits: list[str] = Field(default_factory=lambda: list(SPLITS))
 
 
@@ -58,10 +59,11 @@ class WebDatasetFormat(DatasetFormat):
                 raise InputError(f"webdataset: ids {keys[key]!r} and {row['id']!r} map to the same key {key!r}")
             keys[key] = row["id"]
         files, splits = [], {}
-        for split in options.splits:
-            chosen = sorted((r for r in rows if r["split"] == split), key=lambda r: r["id"])
-            splits[split] = len(chosen)
-            files += self._write_split(root, out, split, chosen, options.shard_size)
+        with staged_folder(out, options.overwrite) as staging:
+            for split in options.splits:
+                chosen = sorted((r for r in rows if r["split"] == split), key=lambda r: r["id"])
+                splits[split] = len(chosen)
+                files += self._write_split(root, staging, split, chosen, options.shard_size)
         return FormatResult("webdataset", "export", sum(splits.values()), out, files, splits)
 
     def _write_split(self, root: Path, out: Path, split: str, rows: list[dict], shard_size: int) -> list[str]:
