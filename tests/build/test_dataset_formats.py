@@ -139,7 +139,10 @@ def test_svta_release_with_column_mapping(tmp_path, video_bank):
         "split_column": "subset",
         "normal_categories": "Walk",
     }
-    result = import_dataset("svta-release", src, tmp_path / "root", options)
+    with pytest.raises(InputError, match=r"1 bad row\(s\): annotations.csv: row 7: video not found"):
+        import_dataset("svta-release", src, tmp_path / "root", options)
+    assert not (tmp_path / "root").exists()  # the default policy fails before anything is written
+    result = import_dataset("svta-release", src, tmp_path / "root", {**options, "skip_bad_rows": True})
     manifest = {r["id"]: r for r in read_records(table_path(tmp_path / "root", "manifest"), "manifest")}
     assert (
         result.n_items == 6 and result.skipped[0][0] == "annotations.csv: row 7" and "not found" in result.skipped[0][1]
@@ -192,7 +195,7 @@ def test_ucfcrime_ar_from_spreadsheets(tmp_path, video_bank):
         }
     )
     sheet.to_excel(src / "ucf_crime_test.xlsx", index=False)
-    result = import_dataset("ucfcrime-ar", src, tmp_path / "root")
+    result = import_dataset("ucfcrime-ar", src, tmp_path / "root", {"skip_bad_rows": "true"})
     manifest = {r["id"]: r for r in read_records(table_path(tmp_path / "root", "manifest"), "manifest")}
     assert result.n_items == 3 and result.skipped == [
         ("ucf_crime_test.xlsx: row 5 (Arson/Arson001_x264.mp4)", f"no video file matches it under {src / 'videos'}")
@@ -210,7 +213,8 @@ def test_ucfcrime_ar_from_spreadsheets(tmp_path, video_bank):
     assert manifest["Abuse028_x264"]["path"] == "videos/Abuse/Abuse028_x264.mp4"
     with pytest.raises(InputError, match="ucf_crime_train.xlsx.*not found"):
         import_dataset("ucfcrime-ar", src, tmp_path / "root2", {"splits": "train,test"})
-    raw = import_dataset("ucfcrime-ar", src, tmp_path / "raw", {"map_to_taxonomy": "false", "link": "none"})
+    raw_options = {"map_to_taxonomy": "false", "link": "none", "skip_bad_rows": True}
+    raw = import_dataset("ucfcrime-ar", src, tmp_path / "raw", raw_options)
     manifest = {r["id"]: r for r in read_records(table_path(tmp_path / "raw", "manifest"), "manifest")}
     assert raw.n_items == 3 and manifest["RoadAccidents001_x264"]["category"] == "RoadAccidents"
     assert (tmp_path / "raw" / manifest["Abuse028_x264"]["path"]).resolve() == (src / "videos" / names[0]).resolve()
@@ -296,3 +300,24 @@ def test_webdataset_shards_read_back_through_the_reader(built_root, tmp_path):
     assert item.caption == " ".join(manifest[item.id]["caption"].split()) and item.sha256 == manifest[item.id]["sha256"]
     assert item.video.read_bytes() == (built_root / manifest[item.id]["path"]).read_bytes()
     assert all(i.video is None for i in read_dataset("webdataset", out).items)  # no folder: captions only
+
+
+def test_ucfcrime_ar_import_says_which_sheets_it_read(tmp_path, video_bank, capsys):
+    """#24.12: a folder with both sheets: the default imports the test sheet and says the train sheet was not read."""
+    from svta.cli.main import main
+
+    src = tmp_path / "ucf"
+    (src / "videos").mkdir(parents=True)
+    for i, (name, split) in enumerate((("Abuse001_x264.mp4", "test"), ("Arson002_x264.mp4", "train"))):
+        shutil.copyfile(video_bank[i], src / "videos" / name)
+        frame = {"Video Name": [name], "Chinese Text": ["中文"], "English Text": [f"A caption for {split}."]}
+        pd.DataFrame(frame).to_excel(src / f"ucf_crime_{split}.xlsx", index=False)
+    result = import_dataset("ucfcrime-ar", src, tmp_path / "root")
+    assert result.notes == [
+        "read ucf_crime_test.xlsx (1 rows, test split)",
+        "not read: ucf_crime_train.xlsx (the train split; add it with -o splits=train,test)",
+    ]
+    both = import_dataset("ucfcrime-ar", src, tmp_path / "both", {"splits": "train,test"})
+    assert both.splits == {"train": 1, "val": 0, "test": 1} and len(both.notes) == 2
+    assert main(["build", "import", "ucfcrime-ar", str(src), "--root", str(tmp_path / "cli")]) == 0
+    assert "not read: ucf_crime_train.xlsx" in capsys.readouterr().out

@@ -125,7 +125,10 @@ def test_import_skips_a_corrupted_clip_and_lists_it(release, tmp_path):
     shutil.copytree(release, copy)
     clip = sorted((copy / "videos").glob("*.mp4"))[0]
     clip.write_bytes(b"not a video")
-    result = import_release(copy, tmp_path / "back", HFOptions())
+    with pytest.raises(InputError, match=r"1 bad row\(s\): .*sha256 differs.*--skip-bad-rows"):
+        import_release(copy, tmp_path / "back", HFOptions())  # the default policy fails, writing nothing
+    assert not [p for p in (tmp_path / "back").rglob("*") if p.is_file()]
+    result = import_release(copy, tmp_path / "back", HFOptions(skip_bad_rows=True))
     assert [item for item, _ in result.skipped] == [clip.stem]
     assert "sha256 differs" in result.skipped[0][1]
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from svta.datasets.files import line_of, load_json, read_text
-from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
+from svta.datasets.files import allow_fields_of, line_of, load_json, read_text
+from svta.datasets.items import Item, ItemSet, RowProblems, bad_caption, checked_caption
 from svta.datasets.readers import DATASET_READERS, ReadOptions
 from svta.datasets.ucf import source_key
 from svta.errors import InputError
@@ -69,6 +69,7 @@ def tags_of(value: Any) -> tuple[str, ...]:
 def csv_records(path: Path, mapping: dict[str, str] | None) -> tuple[dict[str, str], Iterator[Row]]:
     """The resolved mapping and ``(line, values)`` of a CSV/TSV file with a header."""
     text = read_text(path)
+    allow_fields_of(text)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     reader = csv.DictReader(text.splitlines(keepends=True), delimiter=delimiter, strict=True)
     try:
@@ -142,7 +143,7 @@ def caption_items(
         where = f"{unit} {line}"
         text, why = checked_caption(get.get("caption"))
         if text is None:
-            problems.add(where + (f" ({ref})" if ref else ""), f"caption field {mapping['caption']!r}: {why}")
+            problems.add(where + (f" ({ref})" if ref else ""), bad_caption(mapping["caption"], why))
             continue
         items.append(
             Item(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from svta.datasets.files import line_of, load_json, read_text
-from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
+from svta.datasets.items import Item, ItemSet, RowProblems, bad_caption, checked_caption
 from svta.datasets.readers import DATASET_READERS, ReadOptions
 from svta.datasets.videofolder import with_checksums
 from svta.errors import InputError
@@ -136,7 +136,9 @@ def _folder_items(source: Path, options: ReadOptions, problems: RowProblems) -> 
         where = f"{path.name}: video {vid} sentence {sen_id}"
         text, why = checked_caption(caption)
         if video is None or text is None:
-            problems.add(where, f"names a video missing from {path.name}" if video is None else f"caption: {why}")
+            problems.add(
+                where, f"names a video missing from {path.name}" if video is None else bad_caption("caption", why)
+            )
             continue
         if options.split not in ("all", split):
             continue
@@ -169,7 +171,7 @@ def read_msrvtt(path: Path, options: ReadOptions) -> ItemSet:
         text, why = checked_caption(caption)
         where = f"sentence {line} ({vid})"
         if text is None:
-            problems.add(where, f"caption: {why}")
+            problems.add(where, bad_caption("caption", why))
             continue
         video = options.videos / f"{vid}.mp4" if options.videos is not None else None
         if video is not None and not video.is_file():

@@ -13,7 +13,7 @@ from pydantic import Field, field_validator
 
 from svta._configbase import StrictModel
 from svta.datasets.files import TABLE_SUFFIXES, read_records
-from svta.datasets.items import Item, ItemSet, RowProblems
+from svta.datasets.items import Item, ItemSet, RowProblems, bad_caption, checked_caption
 from svta.datasets.msrvtt import normalize_split
 from svta.datasets.readers import DATASET_READERS, ReadOptions
 from svta.errors import InputError
@@ -124,16 +124,24 @@ def read_svta_release(source: Path, options: ReadOptions) -> ItemSet:
             ]
             problems.add(where, f"empty field(s) {empty}")
             continue
+        checked, why = checked_caption(caption)
+        if checked is None:
+            problems.add(where, bad_caption(columns.caption_column, why))
+            continue
         if not Path(name).suffix:
             name += columns.video_suffix
         per_video[name] += 1
         item_id = str(row[columns.id_column]) if columns.id_column else Path(name).stem
         if not columns.id_column and per_video[name] > 1:
             item_id = f"{item_id}#{per_video[name] - 1}"
-        split = normalize_split(row.get(columns.split_column), where) if columns.split_column else None
-        if options.split not in ("all", split):
+        try:
+            split = normalize_split(row.get(columns.split_column), where) if columns.split_column else None
+            if options.split not in ("all", split):
+                continue
+            is_anomaly = kind_of(category, row, columns, where)
+        except InputError as exc:  # a value of this row: the bad-row policy decides
+            problems.add(where, str(exc).removeprefix(f"{where}: "))
             continue
-        is_anomaly = kind_of(category, row, columns, where)
         items.append(
             Item(
                 item_id,

@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
+from svta.datasets.items import Item, ItemSet, RowProblems, bad_caption, checked_caption
 from svta.datasets.readers import DATASET_READERS, ReadOptions
 from svta.datasets.videofolder import with_checksums
 from svta.errors import InputError
@@ -56,7 +56,7 @@ def _shard_items(shard: Path, options: ReadOptions, problems: RowProblems) -> li
             text, why = checked_caption(_read(tar, members[".txt"]).decode("utf-8") if ".txt" in members else "")
             clip = next((m for ext, m in members.items() if ext in VIDEO_SUFFIXES), None)
             if text is None or clip is None:
-                problems.add(where, f"caption: {why}" if text is None else "no video member")
+                problems.add(where, bad_caption(".txt", why) if text is None else "no video member")
                 continue
             video = None
             if options.videos is not None:

@@ -18,6 +18,7 @@ from pydantic import Field
 from svta._configbase import StrictModel
 from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult, staged_folder
 from svta.build.stats import compute_stats
+from svta.datasets.items import RowProblems, bad_rows_policy
 from svta.errors import InputError
 from svta.progress import info, progress
 from svta.release.card import CARD_FILE, dataset_card
@@ -46,6 +47,7 @@ class HFOptions(StrictModel):
     # import
     link: Literal["copy", "symlink", "hardlink"] = "copy"
     check_videos: bool = True  # sha256 of every clip against its row
+    skip_bad_rows: bool = False  # False: a missing or changed clip fails the import, naming it; True: listed
 
 
 # --- export ---------------------------------------------------------------------------------------
@@ -220,14 +222,14 @@ def import_release(source: Path, root: Path, options: HFOptions) -> FormatResult
     if (source / CHECKSUMS_FILE).is_file() is False:
         info(f"{source}: no {CHECKSUMS_FILE}; clips are checked against the sha256 of their rows only")
     tables: dict[str, list[dict[str, Any]]] = {"captions": [], "labels": [], "videos": [], "manifest": []}
-    skipped: list[tuple[str, str]] = []
+    problems = RowProblems(source, bad_rows_policy(options.skip_bad_rows))
     placed: list[Path] = []
     splits = dict.fromkeys(SPLITS, 0)
     try:
         for split, row in progress(rows, description="importing clips", total=count_rows(source)):
             clip, data, problem = _check_clip(source, row, options.check_videos)
             if problem:
-                skipped.append((row["id"], problem))
+                problems.add(row["id"], problem)
                 continue
             target = root / row["video"]
             _place(clip, data, target, options.link)
@@ -235,6 +237,8 @@ def import_release(source: Path, root: Path, options: HFOptions) -> FormatResult
             for kind, record in _table_rows(row, split).items():
                 tables[kind].append(record)
             splits[split] += 1
+        problems.finish()
+        skipped = problems.skipped
         if not tables["manifest"]:
             raise InputError(
                 f"{source}: no usable item ({len(skipped)} skipped, first: {skipped[0][1] if skipped else 'none'})"

@@ -34,6 +34,7 @@ class FormatResult:
     files: list[str] = field(default_factory=list)  # main files written, relative to ``out``
     splits: dict[str, int] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, why): every item left out
+    notes: list[str] = field(default_factory=list)  # what was read and what was not (sheets, splits)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

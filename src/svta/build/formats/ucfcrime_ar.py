@@ -61,9 +61,13 @@ class UCFCrimeARFormat(DatasetFormat):
 
     def load(self, source: Path, root: Path, options: Any) -> FormatResult:
         videos = _videos_dir(source, options)
-        items, skipped = [], []
-        for split in options.splits:
+        items, skipped, notes = [], [], []
+        for split in ("train", "test"):
             sheet = source / (options.train_file if split == "train" else options.test_file)
+            if split not in options.splits:
+                if sheet.is_file():
+                    notes.append(f"not read: {sheet.name} (the {split} split; add it with -o splits=train,test)")
+                continue
             if not sheet.is_file():
                 raise InputError(f"{sheet}: UCFCrime-AR {split} spreadsheet not found")
             read = read_options(
@@ -72,4 +76,6 @@ class UCFCrimeARFormat(DatasetFormat):
             found = read_dataset("ucfcrime-ar", sheet, read)
             items += [item.but(split=split) for item in found.items]
             skipped += [(f"{sheet.name}: {where}", why) for where, why in found.skipped]
-        return write_import(ItemSet("ucfcrime-ar", "ucfcrime-ar", items, skipped), root, options, self.name)
+            notes.insert(0, f"read {sheet.name} ({len(found.items) + len(found.skipped)} rows, {split} split)")
+        found_set = ItemSet("ucfcrime-ar", "ucfcrime-ar", items, skipped, notes)
+        return write_import(found_set, root, options, self.name)
