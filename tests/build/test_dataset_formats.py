@@ -168,7 +168,7 @@ def test_svta_release_errors(tmp_path, video_bank):
         import_dataset("svta-release", src, tmp_path / "r3")
     with pytest.raises(InputError, match="missing column.*caption_column"):
         import_dataset("svta-release", src, tmp_path / "r4", {"table": "a.csv", "caption_column": "text"})
-    with pytest.raises(ConfigError, match="option bogus"):
+    with pytest.raises(ConfigError, match="format 'svta-release' takes no option 'bogus'"):
         import_dataset("svta-release", src, tmp_path / "r5", {"bogus": 1})
 
 

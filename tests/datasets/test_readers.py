@@ -33,7 +33,7 @@ READERS = {
 def test_every_reader_has_one_canonical_name_and_its_aliases():
     from svta.registry import registry
 
-    assert READERS <= set(registry("dataset_reader").names())
+    assert READERS <= set(registry("dataset_format").names())
     for spelling in ("ucfcrime-ar", "ucfcrime_ar", "UCFCrime-AR", " ucf-crime-ar "):
         assert canonical_name(spelling) == "ucfcrime-ar"
     assert canonical_name("manifest") == canonical_name("svta_root") == "svta-root"
@@ -190,7 +190,7 @@ def test_video_folder_and_msrvtt_captions(tmp_path):
 
 
 def test_unknown_options_and_missing_paths(tmp_path):
-    with pytest.raises(ConfigError, match=r"unknown reader option\(s\) \['colour'\]"):
+    with pytest.raises(ConfigError, match=r"format 'csv' takes no option 'colour' \(its options: bad_rows, mapping\)"):
         read_dataset("csv", tmp_path, colour="red")
     with pytest.raises(InputError, match="ucfcrime-ar data not found"):
         read_dataset("ucfcrime-ar", tmp_path / "nope.xlsx")
@@ -288,3 +288,37 @@ def test_ucfcrime_ar_folder_reads_every_sheet_or_the_split_asked_for(tmp_path):
         "read ucf_crime_test.csv (1 pairs, test)",
         "not read: ucf_crime_train.csv (the train split; ask for split=train or all)",
     ]
+
+
+def test_one_registry_every_format_reads_with_typed_options():
+    """#25.2: one registry (kind dataset_format); every format reads, with its own typed options class."""
+    from svta.datasets.readers import DATASET_FORMATS, ReaderOptions, load_readers
+    from svta.registry import REGISTRIES
+
+    load_readers()
+    assert "dataset_reader" not in REGISTRIES or REGISTRIES["dataset_reader"] is DATASET_FORMATS
+    for name in DATASET_FORMATS.names():
+        fmt = DATASET_FORMATS.get(name)()
+        assert fmt.name == name and "read" in fmt.directions and issubclass(fmt.read_options, ReaderOptions)
+    imports = {n for n in DATASET_FORMATS.names() if "import" in DATASET_FORMATS.get(n).directions}
+    assert imports == {"hf", "msrvtt", "svta-release", "ucfcrime-ar"}
+
+
+def test_an_option_a_format_does_not_take_is_an_error_naming_both(tmp_path, capsys):
+    from svta.datasets.readers import ReadOptions
+
+    path = tmp_path / "c.csv"
+    path.write_text("caption\nA man runs across the road.\n")
+    with pytest.raises(ConfigError, match=r"format 'csv' takes no option 'videos'"):
+        read_dataset("csv", path, videos=tmp_path)
+    with pytest.raises(ConfigError, match=r"format 'csv' takes no option 'language'"):
+        read_dataset("csv", path, ReadOptions(language="zh"))  # the one-bag options no longer pass silently
+    with pytest.raises(ConfigError, match=r"format 'svta-root' takes no option 'language'"):
+        read_dataset("manifest", tmp_path, language="zh")
+    assert len(read_dataset("csv", path, ReadOptions(bad_rows="skip"))) == 1  # what it takes still works
+    source = write_archive(tmp_path / "ucf")
+    args = ["build", "import", "ucfcrime-ar", str(source), "--root", str(tmp_path / "r"), "-o", "shard_size=3"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "format 'ucfcrime-ar' takes no option 'shard_size'" in err
+    assert not (tmp_path / "r").exists()

@@ -14,7 +14,7 @@ from typing import Any
 
 from svta.datasets.files import line_of, load_json, read_text
 from svta.datasets.items import Item, ItemSet, RowProblems, bad_caption, checked_caption
-from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.readers import DatasetFormat, VideoReaderOptions
 from svta.datasets.videofolder import with_checksums
 from svta.errors import InputError
 
@@ -115,21 +115,31 @@ def _pairs(
     return pairs
 
 
-def _folder_items(source: Path, options: ReadOptions, problems: RowProblems) -> list[Item]:
-    extra = options.extra or {}
-    path = source / extra.get("data_json", DATA_JSON)
+class MSRVTTReadOptions(VideoReaderOptions):
+    """Options of the ``msrvtt`` reader (the file names apply to a folder in the CLIP4Clip layout)."""
+
+    split: str = "all"  # train, val, test or all
+    data_json: str = DATA_JSON
+    train_csv: str | None = None  # None: ours, else MSR-VTT's 9k file, else the JSON's split field
+    val_csv: str | None = None
+    test_csv: str | None = None
+    videos_dir: str = "videos"
+
+
+def _folder_items(source: Path, options: MSRVTTReadOptions, problems: RowProblems) -> list[Item]:
+    path = source / options.data_json
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         videos = {v["video_id"]: v for v in data["videos"]}
         sentences = data["sentences"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{path}: not an MSR-VTT data JSON: {exc}") from None
-    names = {s: extra.get(f"{s}_csv") for s in ("train", "val", "test")}
+    names = {"train": options.train_csv, "val": options.val_csv, "test": options.test_csv}
     pairs = _pairs(videos, sentences, _csv_splits(source, names), path)
     per_video: dict[str, int] = defaultdict(int)
     for vid, *_ in pairs:
         per_video[vid] += 1
-    video_dir = source / extra.get("videos_dir", "videos")
+    video_dir = source / options.videos_dir
     items = []
     for vid, caption, split, sen_id in pairs:
         video = videos.get(vid)
@@ -160,8 +170,7 @@ def _folder_items(source: Path, options: ReadOptions, problems: RowProblems) -> 
     return items
 
 
-@DATASET_READERS.register("msrvtt", "MSR-VTT: MSRVTT_data.json (captions) or the CLIP4Clip folder layout")
-def read_msrvtt(path: Path, options: ReadOptions) -> ItemSet:
+def read_msrvtt(path: Path, options: MSRVTTReadOptions) -> ItemSet:
     problems = RowProblems(path, options.bad_rows)
     if path.is_dir():
         items = _folder_items(path, options, problems)
@@ -189,3 +198,13 @@ def read_msrvtt(path: Path, options: ReadOptions) -> ItemSet:
             )
         )
     return with_checksums(problems.result(f"msrvtt:{path.name}", "msrvtt", items, "sentence"), options)
+
+
+class MSRVTTReader(DatasetFormat):
+    """Reading MSR-VTT (registered with its import and export by :mod:`svta.build.formats.msrvtt`)."""
+
+    name = "msrvtt"
+    read_options = MSRVTTReadOptions
+
+    def read(self, path: Path, options: MSRVTTReadOptions) -> ItemSet:
+        return read_msrvtt(path, options)

@@ -12,7 +12,7 @@ from typing import Any
 
 from svta.datasets.files import sheet_rows
 from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
-from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.readers import DatasetFormat, VideoReaderOptions
 from svta.datasets.ucf import UCF_NORMAL_CATEGORY, source_key, ucf_category, ucf_class
 from svta.datasets.videofolder import VideoFolder, resolve_or_why, with_checksums
 from svta.errors import InputError
@@ -56,14 +56,22 @@ def sheet_of(path: Path, split: str) -> Path:
     return found
 
 
-@DATASET_READERS.register("ucfcrime-ar", "UCFCrime-AR spreadsheets (+ UCF-Crime videos found by name anywhere below)")
-def read_ucfcrime_ar(path: Path, options: ReadOptions) -> ItemSet:
+class UCFCrimeARReadOptions(VideoReaderOptions):
+    """Options of the ``ucfcrime-ar`` reader."""
+
+    split: str = "all"  # a folder's sheets: train, test or all (a single spreadsheet is read whole)
+    language: str = "en"  # caption column: en (the paper's) or zh
+    map_to_taxonomy: bool = True  # UCF-Crime classes become taxonomy ids (RoadAccidents -> road_accident)
+    normal_category: str = UCF_NORMAL_CATEGORY  # the taxonomy id normal videos get
+
+
+def read_ucfcrime_ar(path: Path, options: UCFCrimeARReadOptions) -> ItemSet:
     """Read a UCFCrime-AR spreadsheet, or a folder's sheets (``split``: train, test, or ``all`` for every
     sheet there), optionally with videos; ``notes`` say which sheets were read and which were not.
 
     Videos resolve by relative path, then by file name anywhere below ``options.videos`` (the public
     archive nests them as ``Anomaly-Videos-Part-1/Abuse/...`` and ``Testing_Normal_Videos_Anomaly/...``).
-    Normal videos get the category ``extra["normal_category"]`` (default :data:`UCF_NORMAL_CATEGORY`).
+    Normal videos get the category ``options.normal_category`` (default :data:`UCF_NORMAL_CATEGORY`).
 
     Raises:
         InputError: a missing column (names the header row), or, with ``bad_rows="error"``, rows with an
@@ -104,10 +112,10 @@ def _folder_splits(folder: Path, split: str) -> list[str]:
     return present
 
 
-def _read_sheet(sheet: Path, split: str | None, options: ReadOptions) -> ItemSet:
+def _read_sheet(sheet: Path, split: str | None, options: UCFCrimeARReadOptions) -> ItemSet:
     """The items of one spreadsheet (``split``: what its rows are, for a folder's released sheets)."""
     folder = VideoFolder(options.videos) if options.videos is not None else None
-    normal = (options.extra or {}).get("normal_category", UCF_NORMAL_CATEGORY)
+    normal = options.normal_category
     problems = RowProblems(sheet, options.bad_rows)
     items: list[Item] = []
     first_row: dict[str, int] = {}
@@ -152,3 +160,13 @@ def _read_sheet(sheet: Path, split: str | None, options: ReadOptions) -> ItemSet
         )
     result = problems.result(f"ucfcrime-ar:{sheet.name}", "ucfcrime-ar", items)
     return with_checksums(result, options)
+
+
+class UCFCrimeARReader(DatasetFormat):
+    """Reading UCFCrime-AR (registered with its import by :mod:`svta.build.formats.ucfcrime_ar`)."""
+
+    name = "ucfcrime-ar"
+    read_options = UCFCrimeARReadOptions
+
+    def read(self, path: Path, options: UCFCrimeARReadOptions) -> ItemSet:
+        return read_ucfcrime_ar(path, options)

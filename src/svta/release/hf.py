@@ -16,8 +16,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from svta._configbase import StrictModel
-from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult, staged_folder
+from svta.build.formats.base import DATASET_FORMATS, FormatResult, staged_folder
 from svta.build.stats import compute_stats
+from svta.datasets.hf_release import HFReader
 from svta.datasets.items import RowProblems, bad_rows_policy
 from svta.errors import InputError
 from svta.progress import info, progress
@@ -264,9 +265,8 @@ def import_release(source: Path, root: Path, options: HFOptions) -> FormatResult
     "hf",
     "Hugging Face release: Parquet shards per split, clips, dataset card, croissant.json, checksums (export, import)",
 )
-class HFFormat(DatasetFormat):
-    name = "hf"
-    directions = ("export", "import")
+class HFFormat(HFReader):
+    directions = ("read", "import", "export")
     Options = HFOptions
 
     def export(self, root: Path, out: Path, options: Any) -> FormatResult:

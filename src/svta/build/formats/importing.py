@@ -20,6 +20,7 @@ from svta.build.formats.base import FormatResult
 from svta.build.split import SPLITS, stratified_split
 from svta.datasets.items import Item, ItemSet, RowProblems, bad_rows_policy
 from svta.datasets.msrvtt import SPLIT_NAMES, normalize_split
+from svta.datasets.readers import ReaderOptions
 from svta.errors import InputError, SvtaError
 from svta.progress import progress
 from svta.tables import table_path, write_table
@@ -39,13 +40,13 @@ class ImportOptions(StrictModel):
     workers: int = 4  # threads probing and hashing videos
 
 
-def read_options(options: ImportOptions, **reader: Any) -> Any:
-    """The :class:`~svta.datasets.readers.ReadOptions` an import reads with: the bad-row policy of
-    ``skip_bad_rows`` (an import that skipped rows exits 3), every option passed on to the reader too."""
-    from svta.datasets.readers import ReadOptions
-
-    extra = {**options.model_dump(), **reader.pop("extra", {})}
-    return ReadOptions.of(bad_rows=bad_rows_policy(options.skip_bad_rows), checksum=False, extra=extra, **reader)
+def read_options(options: ImportOptions, model: type[ReaderOptions], **fields: Any) -> Any:
+    """The format's typed read options for an import: the bad-row policy of ``skip_bad_rows`` (an import that
+    skipped rows exits 3), no hashing by the reader (the import hashes the videos it keeps), and ``fields``."""
+    values = {"bad_rows": bad_rows_policy(options.skip_bad_rows), **fields}
+    if "checksum" in model.model_fields:
+        values["checksum"] = False
+    return model(**values)
 
 
 def check_root(root: Path, overwrite: bool) -> None:

@@ -11,9 +11,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult, staged_folder
+from svta.build.formats.base import DATASET_FORMATS, FormatResult, staged_folder
 from svta.build.formats.importing import ImportOptions, read_options, write_import
-from svta.datasets.msrvtt import DATA_JSON, TEST_CSV, TRAIN_CSV, VAL_CSV
+from svta.datasets.msrvtt import DATA_JSON, TEST_CSV, TRAIN_CSV, VAL_CSV, MSRVTTReader, MSRVTTReadOptions
+from svta.datasets.readers import read_dataset
 from svta.errors import InputError
 from svta.tables import atomic_path, atomic_write_json, atomic_write_text, read_records, stable_id, table_path
 
@@ -70,10 +71,9 @@ def _place(source: Path, dest: Path, link: str) -> None:
         dest.symlink_to(source.resolve())
 
 
-@DATASET_FORMATS.register("msrvtt", "MSR-VTT layout read by CLIP4Clip / X-CLIP (export and import)")
-class MSRVTTFormat(DatasetFormat):
-    name = "msrvtt"
-    directions = ("export", "import")
+@DATASET_FORMATS.register("msrvtt", "MSR-VTT: MSRVTT_data.json or the CLIP4Clip / X-CLIP layout (read, import, export)")
+class MSRVTTFormat(MSRVTTReader):
+    directions = ("read", "import", "export")
     Options = MSRVTTOptions
 
     def export(self, root: Path, out: Path, options: Any) -> FormatResult:
@@ -143,14 +143,7 @@ class MSRVTTFormat(DatasetFormat):
             _write_csv(out / name, ["key", "vid_key", "video_id", "sentence"], rows)
 
     def load(self, source: Path, root: Path, options: Any) -> FormatResult:
-        from svta.datasets.readers import read_dataset
-
-        extra = {
-            "data_json": options.data_json,
-            "train_csv": options.train_csv,
-            "val_csv": options.val_csv,
-            "test_csv": options.test_csv,
-            "videos_dir": options.videos_dir,
-        }
-        found = read_dataset("msrvtt", source, read_options(options, extra=extra))
+        names = ("data_json", "train_csv", "val_csv", "test_csv", "videos_dir")
+        read = read_options(options, MSRVTTReadOptions, **{name: getattr(options, name) for name in names})
+        found = read_dataset("msrvtt", source, read)
         return write_import(found, root, options, "msrvtt")

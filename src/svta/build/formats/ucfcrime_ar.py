@@ -11,11 +11,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult
+from svta.build.formats.base import DATASET_FORMATS, FormatResult
 from svta.build.formats.importing import ImportOptions, read_options, write_import
 from svta.datasets.items import ItemSet
 from svta.datasets.readers import read_dataset
 from svta.datasets.ucf import UCF_NORMAL_CATEGORY
+from svta.datasets.ucfcrime_ar import UCFCrimeARReader, UCFCrimeARReadOptions
 from svta.errors import InputError
 
 
@@ -53,10 +54,9 @@ def _videos_dir(source: Path, options: UCFCrimeAROptions) -> Path:
     return videos
 
 
-@DATASET_FORMATS.register("ucfcrime-ar", "UCFCrime-AR spreadsheets + UCF-Crime videos (import, zero-shot eval)")
-class UCFCrimeARFormat(DatasetFormat):
-    name = "ucfcrime-ar"
-    directions = ("import",)
+@DATASET_FORMATS.register("ucfcrime-ar", "UCFCrime-AR spreadsheets + UCF-Crime videos (read, import; zero-shot eval)")
+class UCFCrimeARFormat(UCFCrimeARReader):
+    directions = ("read", "import")
     Options = UCFCrimeAROptions
 
     def load(self, source: Path, root: Path, options: Any) -> FormatResult:
@@ -71,7 +71,12 @@ class UCFCrimeARFormat(DatasetFormat):
             if not sheet.is_file():
                 raise InputError(f"{sheet}: UCFCrime-AR {split} spreadsheet not found")
             read = read_options(
-                options, videos=videos, language=options.language, map_to_taxonomy=options.map_to_taxonomy
+                options,
+                UCFCrimeARReadOptions,
+                videos=videos,
+                language=options.language,
+                map_to_taxonomy=options.map_to_taxonomy,
+                normal_category=options.normal_category,
             )
             found = read_dataset("ucfcrime-ar", sheet, read)
             items += [item.but(split=split) for item in found.items]

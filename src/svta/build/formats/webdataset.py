@@ -15,8 +15,9 @@ from typing import Any
 from pydantic import Field
 
 from svta._configbase import StrictModel
-from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult, staged_folder
+from svta.build.formats.base import DATASET_FORMATS, FormatResult, staged_folder
 from svta.build.split import SPLITS
+from svta.datasets.webdataset import WebDatasetReader
 from svta.errors import InputError
 from svta.tables import atomic_path, atomic_write_json, read_records, table_path
 
@@ -39,10 +40,11 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-@DATASET_FORMATS.register("webdataset", "WebDataset tar shards (<key>.mp4/.txt/.json) for training at scale (export)")
-class WebDatasetFormat(DatasetFormat):
-    name = "webdataset"
-    directions = ("export",)
+@DATASET_FORMATS.register(
+    "webdataset", "WebDataset tar shards (<key>.mp4/.txt/.json) for training at scale (read, export)"
+)
+class WebDatasetFormat(WebDatasetReader):
+    directions = ("read", "export")
     Options = WebDatasetOptions
 
     def export(self, root: Path, out: Path, options: Any) -> FormatResult:
