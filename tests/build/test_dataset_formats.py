@@ -321,3 +321,24 @@ def test_ucfcrime_ar_import_says_which_sheets_it_read(tmp_path, video_bank, caps
     assert both.splits == {"train": 1, "val": 0, "test": 1} and len(both.notes) == 2
     assert main(["build", "import", "ucfcrime-ar", str(src), "--root", str(tmp_path / "cli")]) == 0
     assert "not read: ucf_crime_train.xlsx" in capsys.readouterr().out
+
+
+def test_export_split_counts_are_pairs_and_left_out_splits_are_said(tmp_path, video_bank, built_root):
+    """A video with several sentences: the split counts add up to the pairs exported; webdataset names
+    the splits it did not export."""
+    src = tmp_path / "orig"
+    (src / "videos").mkdir(parents=True)
+    for i in range(2):
+        shutil.copyfile(video_bank[i], src / "videos" / f"video{i}.mp4")
+    data = {
+        "videos": [{"video_id": f"video{i}", "category": i, "split": ["train", "test"][i]} for i in range(2)],
+        "sentences": [{"video_id": "video0", "caption": f"caption {j}", "sen_id": j} for j in range(3)]
+        + [{"video_id": "video1", "caption": "caption x", "sen_id": 3}],
+    }
+    (src / "MSRVTT_data.json").write_text(json.dumps(data))
+    import_dataset("msrvtt", src, tmp_path / "imported", {"checksum": "false"})
+    result = export_dataset(tmp_path / "imported", "msrvtt", tmp_path / "out")
+    assert result.n_items == 4 and result.splits == {"train": 3, "val": 0, "test": 1}
+    wds = export_dataset(built_root, "webdataset", tmp_path / "wds", {"splits": "train"})
+    n_val = sum(r["split"] == "val" for r in read_records(table_path(built_root, "manifest"), "manifest"))
+    assert wds.notes[0] == f"not exported: val ({n_val} rows; add it with -o splits=...)"

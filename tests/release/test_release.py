@@ -249,3 +249,22 @@ def test_card_names_the_recorded_backends_and_no_unrun_step(built_root, tmp_path
     assert "**Clips:** the procedural backend (20 clips)." in card
     assert "No svta.yaml in the root: the seed and settings the stages ran with were not recorded." in card
     assert "human review" not in card and "Label Studio" not in card
+
+
+def test_imported_clips_are_not_called_synthetic(built_root, tmp_path):
+    import yaml
+
+    from svta.tables import read_records, write_table
+
+    root = _copy_root(built_root, tmp_path)
+    rows = read_records(table_path(root, "videos"), "videos")
+    write_table([{**r, "backend": "import:ucfcrime-ar"} for r in rows], table_path(root, "videos"), "videos")
+    export_release(root, tmp_path / "rel", HFOptions(name="t"))
+    card = (tmp_path / "rel" / "README.md").read_text()
+    metadata = json.loads((tmp_path / "rel" / "croissant.json").read_text())
+    assert "synthetic" not in yaml.safe_load(card.split("---\n")[1])["tags"]
+    assert "synthetic data" not in metadata["keywords"] and "synthetic" not in metadata["keywords"]
+    assert metadata["rai:dataCollectionRawData"].startswith("Clips imported from existing datasets")
+    assert "Synthetic clips differ" not in card and "**Clips:** imported from ucfcrime-ar (20 clips)." in card
+    export_release(built_root, tmp_path / "gen", HFOptions(name="t"))
+    assert "synthetic" in json.loads((tmp_path / "gen" / "croissant.json").read_text())["keywords"]

@@ -26,7 +26,7 @@ def card_header(provenance: Provenance, splits: list[str], embed_videos: bool) -
         "license": provenance.license or "unknown",  # the Hub's value for "not stated"
         "language": ["en"],
         "task_categories": ["text-to-video", "video-classification"],
-        "tags": ["video-anomaly-retrieval", "video-text-retrieval", "synthetic", "surveillance", "svta"],
+        "tags": ["video-anomaly-retrieval", "video-text-retrieval", *provenance.origin_keywords, "svta"],
         "size_categories": [size_category(int(provenance.stats.get("n_texts", 0)))],
         "configs": [
             {

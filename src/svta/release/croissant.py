@@ -137,7 +137,7 @@ def croissant_metadata(
         "version": provenance.version,
         "datePublished": provenance.date,
         "citeAs": provenance.citation,
-        "keywords": ["video anomaly retrieval", "video-text retrieval", "synthetic data", "surveillance"],
+        "keywords": ["video anomaly retrieval", "video-text retrieval", *provenance.origin_keywords],
         "inLanguage": ["en"],
         "creator": {"@type": "sc:Organization", "name": provenance.creator},
         "distribution": _distribution(folder, shards, splits, with_clips),

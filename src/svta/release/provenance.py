@@ -106,6 +106,11 @@ class Provenance:
         return any(backend.startswith("import:") for backend in self.video_backends)
 
     @property
+    def origin_keywords(self) -> list[str]:
+        """``synthetic`` only when every released clip was generated (from videos.parquet)."""
+        return ["synthetic"] if self.generated_clips else []
+
+    @property
     def caption_backend(self) -> str:
         """The ``source`` column of the released pairs, with the generator's settings from ``svta.yaml``."""
         if not self.caption_sources:

@@ -114,7 +114,8 @@ class MSRVTTFormat(MSRVTTReader):
         self._write_split_csvs(out, videos, sentences)
         usage = USAGE.format(out=final, data_json=DATA_JSON, train_csv=TRAIN_CSV, test_csv=TEST_CSV)
         atomic_write_text(out / "README.txt", usage)
-        splits = {s: sum(v["split"] == JSON_SPLIT[s] for v in videos.values()) for s in JSON_SPLIT}
+        # pairs per split, as n_items counts pairs (a video may carry several sentences)
+        splits = {s: sum(videos[p["video_id"]]["split"] == JSON_SPLIT[s] for p in sentences) for s in JSON_SPLIT}
         return FormatResult("msrvtt", "export", len(sentences), out, [DATA_JSON, TRAIN_CSV, VAL_CSV, TEST_CSV], splits)
 
     @staticmethod

@@ -12,7 +12,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from svta._configbase import StrictModel
 from svta.build.formats.base import DATASET_FORMATS, FormatResult, staged_folder
@@ -27,7 +27,12 @@ _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")  # WebDataset splits key from extens
 class WebDatasetOptions(StrictModel):
     shard_size: int = 1000  # samples per shard
     overwrite: bool = False  # replace a non-empty output folder
-    splits: list[str] = Field(default_factory=lambda: list(SPLITS))
+    splits: list[str] = Field(default_factory=lambda: list(SPLITS))  # "train,test" on the command line
+
+    @field_validator("splits", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
 
 
 def sample_key(item_id: str) -> str:
@@ -66,7 +71,9 @@ class WebDatasetFormat(WebDatasetReader):
                 chosen = sorted((r for r in rows if r["split"] == split), key=lambda r: r["id"])
                 splits[split] = len(chosen)
                 files += self._write_split(root, staging, split, chosen, options.shard_size)
-        return FormatResult("webdataset", "export", sum(splits.values()), out, files, splits)
+        left = {s: sum(r["split"] == s for r in rows) for s in SPLITS if s not in options.splits}
+        notes = [f"not exported: {split} ({n} rows; add it with -o splits=...)" for split, n in left.items() if n]
+        return FormatResult("webdataset", "export", sum(splits.values()), out, files, splits, notes=notes)
 
     def _write_split(self, root: Path, out: Path, split: str, rows: list[dict], shard_size: int) -> list[str]:
         shards = []
