@@ -322,3 +322,23 @@ def test_an_option_a_format_does_not_take_is_an_error_naming_both(tmp_path, caps
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "format 'ucfcrime-ar' takes no option 'shard_size'" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_msrvtt_json_reads_the_split_asked_for_and_refuses_folder_options(tmp_path):
+    """A split asked of a lone MSRVTT_data.json is applied from its videos' split field, not ignored."""
+    path = tmp_path / "MSRVTT_data.json"
+    data = {
+        "videos": [{"video_id": "v0", "split": "train"}, {"video_id": "v1", "split": "validate"}],
+        "sentences": [
+            {"video_id": "v0", "caption": "a man cooks", "sen_id": 0},
+            {"video_id": "v1", "caption": "a car drives", "sen_id": 1},
+        ],
+    }
+    path.write_text(json.dumps(data))
+    assert [i.id for i in read_dataset("msrvtt", path, split="val").items] == ["v1#1"]
+    assert len(read_dataset("msrvtt", path).items) == 2
+    with pytest.raises(ConfigError, match="option 'train_csv' applies to an MSR-VTT folder"):
+        read_dataset("msrvtt", path, train_csv="x.csv")
+    path.write_text(json.dumps({"videos": [], "sentences": data["sentences"]}))
+    with pytest.raises(InputError, match="no video has a 'split' field"):
+        read_dataset("msrvtt", path, split="test")

@@ -16,7 +16,7 @@ from svta.datasets.files import line_of, load_json, read_text
 from svta.datasets.items import Item, ItemSet, RowProblems, bad_caption, checked_caption
 from svta.datasets.readers import DatasetFormat, VideoReaderOptions
 from svta.datasets.videofolder import with_checksums
-from svta.errors import InputError
+from svta.errors import ConfigError, InputError
 
 DATA_JSON = "MSRVTT_data.json"
 TRAIN_CSV = "MSRVTT_train.csv"
@@ -170,13 +170,39 @@ def _folder_items(source: Path, options: MSRVTTReadOptions, problems: RowProblem
     return items
 
 
+def _check_file_options(path: Path, options: MSRVTTReadOptions) -> None:
+    """A lone JSON file has no CSVs or video folder to name: those options are refused, not ignored."""
+    folder_only = ("data_json", "train_csv", "val_csv", "test_csv", "videos_dir")
+    given = [name for name in folder_only if name in options.model_fields_set]
+    if given:
+        raise ConfigError(f"{path}: option {given[0]!r} applies to an MSR-VTT folder, not to a JSON file")
+
+
+def _video_splits(path: Path) -> dict[str, str | None]:
+    """video id → its split from the JSON's ``videos`` (asking for a split of a file without them is an error)."""
+    data = load_json(path)
+    videos = data.get("videos") if isinstance(data, dict) else None
+    splits = {
+        str(v["video_id"]): normalize_split(v.get("split"), f"{path}: video {v['video_id']}")
+        for v in videos or []
+        if isinstance(v, dict) and "video_id" in v
+    }
+    if not any(splits.values()):
+        raise InputError(f"{path}: no video has a 'split' field, so a split cannot be chosen; read split=all")
+    return splits
+
+
 def read_msrvtt(path: Path, options: MSRVTTReadOptions) -> ItemSet:
     problems = RowProblems(path, options.bad_rows)
     if path.is_dir():
         items = _folder_items(path, options, problems)
         return problems.result(f"msrvtt:{path.name}", "msrvtt", items, "pair")
+    _check_file_options(path, options)
+    splits = _video_splits(path) if options.split != "all" else {}
     items = []
     for line, vid, sen_id, caption in read_sentences(path):
+        if options.split != "all" and splits.get(vid) != options.split:
+            continue
         text, why = checked_caption(caption)
         where = f"sentence {line} ({vid})"
         if text is None:

@@ -139,7 +139,7 @@ def croissant_metadata(
         "citeAs": provenance.citation,
         "keywords": ["video anomaly retrieval", "video-text retrieval", *provenance.origin_keywords],
         "inLanguage": ["en"],
-        "creator": {"@type": "sc:Organization", "name": provenance.creator},
+        "creator": {"@type": "sc:Organization", "name": provenance.creator} if provenance.creator else None,
         "distribution": _distribution(folder, shards, splits, with_clips),
         "recordSet": [_record_set(split) for split in splits],
         "rai:dataCollection": provenance.collection,
@@ -157,8 +157,9 @@ def croissant_metadata(
         "rai:personalSensitiveInformation": provenance.sensitive_information,
         "rai:dataReleaseMaintenancePlan": provenance.maintenance,
     }
-    if metadata["license"] is None:  # no licence chosen: say nothing rather than a default
-        del metadata["license"]
+    for key in ("license", "creator", "url"):  # not chosen at export: say nothing rather than a default
+        if metadata[key] is None:
+            del metadata[key]
     return metadata
 
 

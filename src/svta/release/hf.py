@@ -43,7 +43,7 @@ class HFOptions(StrictModel):
     license: str | None = None  # a licence id (cc-by-4.0, mit, ...); None: the card says none was chosen
     version: str = "1.0.0"
     url: str | None = None
-    creator: str = "svta"
+    creator: str | None = None  # who made the dataset (Croissant ``creator``); None: not stated
     overwrite: bool = False  # replace an existing OUT
     # import
     link: Literal["copy", "symlink", "hardlink"] = "copy"
@@ -263,7 +263,7 @@ def import_release(source: Path, root: Path, options: HFOptions) -> FormatResult
 
 @DATASET_FORMATS.register(
     "hf",
-    "Hugging Face release: Parquet shards per split, clips, dataset card, croissant.json, checksums (export, import)",
+    "Hugging Face release: Parquet shards per split, clips, dataset card, croissant.json, checksums (read, import, export)",
 )
 class HFFormat(HFReader):
     directions = ("read", "import", "export")

@@ -62,7 +62,7 @@ class Provenance:
     license: str | None
     version: str
     url: str | None
-    creator: str
+    creator: str | None
     date: str
     citation: str
     config: dict[str, Any]
@@ -376,7 +376,7 @@ def collect_provenance(
     license: str | None = None,
     version: str = "1.0.0",
     url: str | None = None,
-    creator: str = "svta",
+    creator: str | None = None,
     citation: str | None = None,
     ids: set[str] | None = None,
 ) -> Provenance:
