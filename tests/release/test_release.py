@@ -268,3 +268,16 @@ def test_imported_clips_are_not_called_synthetic(built_root, tmp_path):
     assert "Synthetic clips differ" not in card and "**Clips:** imported from ucfcrime-ar (20 clips)." in card
     export_release(built_root, tmp_path / "gen", HFOptions(name="t"))
     assert "synthetic" in json.loads((tmp_path / "gen" / "croissant.json").read_text())["keywords"]
+
+
+def test_a_reimported_release_records_its_clips_as_imported(release, tmp_path):
+    """The release carries no video backend: the rebuilt videos table says the clips came from it (not
+    the caption source), so a card written from that root does not invent a renderer."""
+    from svta.tables import read_records
+
+    import_release(release, tmp_path / "back", HFOptions())
+    backends = {r["backend"] for r in read_records(table_path(tmp_path / "back", "videos"), "videos")}
+    assert backends == {"import:hf"}
+    export_release(tmp_path / "back", tmp_path / "again", HFOptions(name="t"))
+    card = (tmp_path / "again" / "README.md").read_text()
+    assert "**Clips:** imported from hf (20 clips)." in card and "**Captions:** `template` (20 pairs)." in card

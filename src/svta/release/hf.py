@@ -198,7 +198,8 @@ def _table_rows(row: dict[str, Any], split: str) -> dict[str, dict[str, Any]]:
             "method": "import:hf",
             "reviewed": True,
         },
-        "videos": {"id": row["id"], "path": row["video"], **video, "backend": source},
+        # the release does not say which backend made a clip: the record is where it came from
+        "videos": {"id": row["id"], "path": row["video"], **video, "backend": "import:hf"},
         "manifest": {
             "id": row["id"],
             "caption": row["caption"],
