@@ -246,7 +246,7 @@ def test_card_names_the_recorded_backends_and_no_unrun_step(built_root, tmp_path
     export_release(built_root, tmp_path / "rel", HFOptions(name="t"))
     card = (tmp_path / "rel" / "README.md").read_text()
     assert "**Captions:** `template` (20 pairs)." in card
-    assert "**Clips:** the procedural backend (20 clips)." in card
+    assert "**Clips:** the procedural backend, 32x32, 4 frames at 8 fps (20 clips)." in card
     assert "No svta.yaml in the root: the seed and settings the stages ran with were not recorded." in card
     assert "human review" not in card and "Label Studio" not in card
 
@@ -265,7 +265,10 @@ def test_imported_clips_are_not_called_synthetic(built_root, tmp_path):
     assert "synthetic" not in yaml.safe_load(card.split("---\n")[1])["tags"]
     assert "synthetic data" not in metadata["keywords"] and "synthetic" not in metadata["keywords"]
     assert metadata["rai:dataCollectionRawData"].startswith("Clips imported from existing datasets")
-    assert "Synthetic clips differ" not in card and "**Clips:** imported from ucfcrime-ar (20 clips)." in card
+    assert (
+        "Synthetic clips differ" not in card
+        and "**Clips:** imported from ucfcrime-ar, 32x32, 4 frames at 8 fps (20" in card
+    )
     export_release(built_root, tmp_path / "gen", HFOptions(name="t"))
     assert "synthetic" in json.loads((tmp_path / "gen" / "croissant.json").read_text())["keywords"]
 
@@ -280,4 +283,7 @@ def test_a_reimported_release_records_its_clips_as_imported(release, tmp_path):
     assert backends == {"import:hf"}
     export_release(tmp_path / "back", tmp_path / "again", HFOptions(name="t"))
     card = (tmp_path / "again" / "README.md").read_text()
-    assert "**Clips:** imported from hf (20 clips)." in card and "**Captions:** `template` (20 pairs)." in card
+    assert (
+        "**Clips:** imported from hf, 32x32, 4 frames at 8 fps (20 clips)." in card
+        and "**Captions:** `template` (20 pairs)." in card
+    )

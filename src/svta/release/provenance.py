@@ -74,6 +74,7 @@ class Provenance:
     agreement: dict[str, Any] | None
     contamination: list[ContaminationRow] = field(default_factory=list)
     video_backends: dict[str, int] = field(default_factory=dict)  # videos.parquet `backend` of the released clips
+    video_shapes: dict[str, str] = field(default_factory=dict)  # backend → "WxH, F frames at R fps" from videos.parquet
     filter_record: dict[str, Any] | None = None  # captions.filter.json (written by `svta captions filter`)
     quality_record: dict[str, Any] | None = None  # videos.quality.json (written by `svta videos`)
     build_record: dict[str, Any] | None = None  # stats/build_report.json (written by `svta build`)
@@ -140,20 +141,15 @@ class Provenance:
         videos = self.config.get("videos") or {}
         parts = []
         for backend, n in sorted(self.video_backends.items()):
-            text = f"the {backend} backend ({n} clips)"
+            shape = f", {self.video_shapes[backend]}" if backend in self.video_shapes else ""
+            text = f"the {backend} backend{shape} ({n} clips)"
             if backend.startswith("import:"):
-                text = f"imported from {backend.removeprefix('import:')} ({n} clips)"
+                text = f"imported from {backend.removeprefix('import:')}{shape} ({n} clips)"
             elif backend == videos.get("backend") == "wan":
                 wan = videos.get("wan") or {}
-                text = (
-                    f"Wan2.1 text-to-video ({wan.get('model')}), {wan.get('width')}x{wan.get('height')}, "
-                    f"{wan.get('num_frames')} frames at {wan.get('fps')} fps, {wan.get('steps')} steps ({n} clips)"
-                )
+                text = f"Wan2.1 text-to-video ({wan.get('model')}){shape}, {wan.get('steps')} steps ({n} clips)"
             elif backend == videos.get("backend"):
-                text = (
-                    f"the {backend} renderer, {videos.get('width')}x{videos.get('height')}, "
-                    f"{videos.get('frames')} frames at {videos.get('fps')} fps ({n} clips)"
-                )
+                text = f"the {backend} renderer{shape} ({n} clips)"
             parts.append(text)
         return ", ".join(parts)
 
@@ -323,13 +319,19 @@ def resolved_config(root: Path) -> tuple[dict[str, Any], str | None]:
     return data, hashlib.sha256(canonical).hexdigest()
 
 
-def _video_backends(root: Path, ids: set[str] | None) -> dict[str, int]:
-    """``backend`` counts of ``videos.parquet`` over the released ids (``None``: every row)."""
+def _video_backends(root: Path, ids: set[str] | None) -> tuple[dict[str, int], dict[str, str]]:
+    """``backend`` counts of ``videos.parquet`` over the released ids (``None``: every row), and each
+    backend's clip shape as the table records it (``mixed`` when its clips differ)."""
     path = table_path(root, "videos")
     if not path.exists():
-        return {}
-    rows = read_records(path, "videos")
-    return dict(Counter(str(r.get("backend")) for r in rows if ids is None or r["id"] in ids))
+        return {}, {}
+    rows = [r for r in read_records(path, "videos") if ids is None or r["id"] in ids]
+    shapes: dict[str, set[str]] = {}
+    for r in rows:
+        shape = f"{r['width']}x{r['height']}, {r['frames']} frames at {r['fps']:g} fps"
+        shapes.setdefault(str(r.get("backend")), set()).add(shape)
+    described = {b: next(iter(s)) if len(s) == 1 else "mixed sizes and lengths" for b, s in shapes.items()}
+    return dict(Counter(str(r.get("backend")) for r in rows)), described
 
 
 def filter_record(root: Path) -> dict[str, Any] | None:
@@ -385,6 +387,7 @@ def collect_provenance(
     from svta.videos.quality import REPORT_FILE as QUALITY_FILE
 
     config, config_hash = resolved_config(root)
+    backends, shapes = _video_backends(root, ids)
     methods, reviewed, needs_review = _labels(root)
     classify = _read_json(root / "annotate" / "classify_report.json") or {}
     n = stats.get("n_texts", 0)
@@ -411,7 +414,8 @@ def collect_provenance(
         n_needs_review=needs_review,
         agreement=classify.get("agreement"),
         contamination=contamination_reports(root),
-        video_backends=_video_backends(root, ids),
+        video_backends=backends,
+        video_shapes=shapes,
         filter_record=filter_record(root),
         quality_record=_read_json(root / QUALITY_FILE),
         build_record=_read_json(root / BUILD_REPORT),
