@@ -172,12 +172,18 @@ def import_(
     source: Annotated[Path, typer.Argument(help="The dataset folder to import.")],
     root: RootOption = None,
     opt: OptsOption = None,
+    skip_bad_rows: Annotated[
+        bool, typer.Option("--skip-bad-rows", help="Skip (and list) bad rows and unusable videos instead of failing.")
+    ] = False,
     json_: JsonOption = False,
 ) -> None:
     """Import a foreign dataset into an svta root (tables + manifest)."""
     from svta.build.formats import import_dataset
 
-    result = import_dataset(fmt, source, resolve_root(root), _options(opt))
+    options = _options(opt)
+    if skip_bad_rows:
+        options["skip_bad_rows"] = True
+    result = import_dataset(fmt, source, resolve_root(root), options)
     _print_format(result, json_)
 
 
@@ -188,6 +194,8 @@ def _print_format(result: Any, json_: bool) -> None:
     else:
         splits = ", ".join(f"{name} {n}" for name, n in result.splits.items())
         typer.echo(f"{result.direction}ed {result.n_items} item(s) as {result.format} ({splits}) -> {result.out}")
+        for note in result.notes:
+            typer.echo(f"  {note}")
         for item, reason in result.skipped:
             typer.echo(f"  skipped {item}: {reason}", err=True)
     if result.skipped:

@@ -120,6 +120,9 @@ def import_(
         None, "--category", help="Category of every row (default: from the file's labels)."
     ),
     language: str = typer.Option("en", "--language", help="UCFCrime-AR text column: en | zh."),
+    skip_bad_rows: bool = typer.Option(
+        False, "--skip-bad-rows", help="Skip (and list) bad rows instead of failing on the first file with any."
+    ),
     json_: bool = JSON,
 ) -> None:
     """Add collected captions to captions.parquet, keeping their source and original ids."""
@@ -135,6 +138,7 @@ def import_(
         category=category,
         language=language,
         taxonomy=config.taxonomy,
+        bad_rows="skip" if skip_bad_rows else "error",
     )
     if wants_json(json_):
         emit_json(result.to_dict())

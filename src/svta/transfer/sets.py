@@ -99,22 +99,21 @@ def detect_kind(path: Path) -> str:
 
 def load_set(spec: SetSpec | str | Path, **options: Any) -> ItemSet:
     """Load the item set a spec names (a string spec is parsed with ``options``)."""
-    from svta.datasets.readers import ReadOptions, detect_reader, read_dataset
+    from dataclasses import fields
+
+    from svta.datasets.readers import detect_reader, read_dataset, takes_option
 
     if not isinstance(spec, SetSpec):
         spec = parse_spec(spec, **options)
     kind = detect_reader(spec.path) if spec.kind == "captions" else spec.kind
-    read = ReadOptions(
-        videos=spec.videos,
-        split=spec.split,
-        language=spec.language,
-        bad_rows=spec.bad_rows,
-        clips_dir=spec.clips_dir,
-        max_clip_frames=spec.max_clip_frames,
-        workers=spec.workers,
-        checksum=spec.checksum,
-    )
-    return read_dataset(kind, spec.path, read)
+    # A spec's defaults apply to the kinds that take them (a caption file has no split); a value set away
+    # from its default is passed on, and a format that does not take it says so.
+    read = {
+        f.name: getattr(spec, f.name)
+        for f in fields(spec)
+        if f.name not in ("kind", "path") and (takes_option(kind, f.name) or getattr(spec, f.name) != f.default)
+    }
+    return read_dataset(kind, spec.path, **read)
 
 
 def load_training_set(
