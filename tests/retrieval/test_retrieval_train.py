@@ -92,6 +92,30 @@ def test_frame_cache_gives_the_decoded_frames(dataset_root, tmp_path):
     assert again.index["shards"] == cache.index["shards"]  # nothing decoded twice
 
 
+def test_frame_cache_made_by_other_decoding_code_is_rebuilt(dataset_root, tmp_path, monkeypatch):
+    from svta.retrieval import frame_cache
+
+    records = read_split(dataset_root, "train")[:3]
+    decoded = []
+
+    def counting(path, *args):
+        decoded.append(path)
+        return decode_clip(path, *args)
+
+    decode_clip = frame_cache.decode_clip
+    monkeypatch.setattr(frame_cache, "decode_clip", counting)
+    first = build_frame_cache(tmp_path / "cache", records, FRAMES, 32)
+    build_frame_cache(tmp_path / "cache", records, FRAMES, 32)
+    assert len(decoded) == 3  # unchanged code: nothing decoded again
+    # one more module in the digest stands for an edited decoder
+    monkeypatch.setattr(frame_cache, "DECODER_MODULES", (*frame_cache.DECODER_MODULES, "svta.video_io.probe"))
+    rebuilt = build_frame_cache(tmp_path / "cache", records, FRAMES, 32)
+    assert len(decoded) == 6 and rebuilt.index["decoder"] != first.index["decoder"]
+    assert sorted(p.name for p in rebuilt.directory.glob("shard-*.npy")) == rebuilt.index["shards"]
+    for i in range(1, len(records)):
+        assert np.array_equal(rebuilt.load(records[i].id)[0], first.load(records[i].id)[0])
+
+
 def test_epoch_sampler_shards_ranks_and_resumes():
     ranks = [list(EpochBatchSampler(10, 2, world=2, rank=r, seed=3, epoch=1)) for r in range(2)]
     assert len(ranks[0]) == 2 and all(len(b) == 2 for b in ranks[0])
