@@ -14,7 +14,8 @@ from svta.cli.main import main
 from svta.retrieval.config import TrainConfig
 from svta.retrieval.data import ClipDataset, EpochBatchSampler, read_split
 from svta.retrieval.frame_cache import build_frame_cache
-from svta.retrieval.optim import param_groups, warmup_cosine
+from svta.retrieval.optim import param_groups, warmup_cosine, warmup_linear
+from svta.retrieval.results import read_config
 from svta.retrieval.run_log import read_log
 from svta.retrieval.trainer import train
 
@@ -134,6 +135,64 @@ def test_recipe_schedule_and_groups():
     groups = {g["name"]: g for g in param_groups(model, lr=1e-4, coef_lr=1e-3, weight_decay=0.2)}
     assert groups["clip-decay"]["lr"] == pytest.approx(1e-7) and groups["new-decay"]["lr"] == pytest.approx(1e-4)
     assert groups["new-no_decay"]["weight_decay"] == 0.0 and groups["clip-decay"]["weight_decay"] == 0.2
+
+
+def test_warmup_linear_is_grams_schedule():
+    factor = warmup_linear(0.1)
+    assert [factor(x) for x in (0.0, 0.05, 0.1)] == pytest.approx([0.0, 0.5, 1.0])  # linear warm-up
+    decay = [factor(x) for x in np.linspace(0.1, 1.0, 10)]  # then a straight line down to 0 at the end
+    assert decay[0] == pytest.approx(1.0) and decay[-1] == pytest.approx(0.0)
+    assert np.diff(decay) == pytest.approx([-1 / 9] * 9)
+    assert factor(1.5) == 0.0
+
+
+def test_each_model_gets_its_published_recipe():
+    assert TrainConfig(model="gram").with_model_recipe().schedule == "warmup_linear"
+    assert TrainConfig(model="gram").with_model_recipe().grad_clip is None
+    assert TrainConfig.preset("gram").grad_clip is None and TrainConfig.preset("gram").schedule == "warmup_linear"
+    for model in ("clip4clip-meanp", "clip4clip-seqtransf", "xclip"):  # unchanged: cosine, clipped at 1.0
+        recipe = TrainConfig(model=model).with_model_recipe()
+        assert (recipe.schedule, recipe.grad_clip) == ("warmup_cosine", 1.0)
+    explicit = TrainConfig(model="gram", grad_clip=0.5, schedule="warmup_cosine").with_model_recipe()
+    assert (explicit.schedule, explicit.grad_clip) == ("warmup_cosine", 0.5)
+    assert TrainConfig.model_validate({"max_grad_norm": 2.0}).grad_clip == 2.0  # a run config from before
+    with pytest.raises(ValueError, match="grad_clip"):
+        TrainConfig(grad_clip=0.0)
+
+
+def _recording_clip(monkeypatch) -> list[float]:
+    calls: list[float] = []
+    clip = torch.nn.utils.clip_grad_norm_
+
+    def record(parameters, max_norm, *args, **kwargs):
+        calls.append(max_norm)
+        return clip(parameters, max_norm, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", record)
+    return calls
+
+
+def test_gram_trains_without_clipping_on_a_linear_schedule(dataset_root, tmp_path, monkeypatch):
+    calls = _recording_clip(monkeypatch)
+    run = tmp_path / "gram"
+    train(dataset_root, quick_config(model="gram", warmup_proportion=0.01), run_dir=run, test=False)
+    assert calls == []  # GRAM's released code does not clip gradients
+    steps = read_log(run, "step")
+    lrs = [e["lr"] for e in steps]
+    assert len(lrs) == 6 and all(e["grad_norm"] > 0 for e in steps)
+    # the rate after each of the 6 steps: GRAM's straight line (logged to 3 digits), not a cosine
+    factor = warmup_linear(0.01)
+    expected = [5e-4 * factor(min(1.0, (k + 1) / 6)) for k in range(1, 7)]
+    assert lrs == pytest.approx(expected, rel=1e-2, abs=1e-9)
+    assert lrs != pytest.approx([5e-4 * warmup_cosine(0.01)(min(1.0, (k + 1) / 6)) for k in range(1, 7)], rel=1e-2)
+    recorded = read_config(run)["train"]  # the run records the recipe it resolved, not "auto"
+    assert recorded["schedule"] == "warmup_linear" and recorded["grad_clip"] is None
+
+
+def test_clip4clip_still_clips_at_one(dataset_root, tmp_path, monkeypatch):
+    calls = _recording_clip(monkeypatch)
+    train(dataset_root, quick_config(max_steps=2), run_dir=tmp_path / "c4c", test=False)
+    assert calls == [1.0, 1.0]
 
 
 def test_cli_train_then_eval(dataset_root, tmp_path, capsys):

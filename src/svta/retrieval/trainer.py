@@ -91,7 +91,7 @@ def train(
     Raises:
         ConfigError / InputError / TableSchemaError: bad config, missing manifest or split, existing run.
     """
-    config = train_config or TrainConfig()
+    config = (train_config or TrainConfig()).with_model_recipe()
     check_device(config, device)
     ctx = init_distributed(device)
     threads = torch.get_num_threads()
@@ -224,7 +224,11 @@ class Trainer:
         self.per_rank = self.batch_size // group
         self.steps_per_epoch = n_train // self.batch_size
         self.optimizer = build_optimizer(self.model, cfg)
-        self.scheduler = build_scheduler(self.optimizer, self.steps_per_epoch * cfg.epochs, cfg.warmup_proportion)
+        recipe = cfg.with_model_recipe()
+        self.grad_clip = recipe.grad_clip
+        self.scheduler = build_scheduler(
+            self.optimizer, self.steps_per_epoch * cfg.epochs, cfg.warmup_proportion, str(recipe.schedule)
+        )
         self.scaler = torch.amp.GradScaler(ctx.device.type, enabled=self.amp_dtype == torch.float16)
         self.ddp = None
         if ctx.distributed:
@@ -330,7 +334,7 @@ class Trainer:
                 self.scaler.scale(loss / len(usable)).backward()
             total += loss.item() / len(usable)
         self.scaler.unscale_(self.optimizer)
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+        grad_norm = self._gradient_norm()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
@@ -340,6 +344,13 @@ class Trainer:
             with torch.no_grad():  # CLIP: the temperature may not exceed 100
                 scale.clamp_(0, self.config.max_logit_scale)
         return total, float(grad_norm)
+
+    def _gradient_norm(self) -> torch.Tensor:
+        """The gradients' total norm, clipped to ``grad_clip`` unless that is ``None`` (GRAM: no clipping)."""
+        if self.grad_clip is None:
+            grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+            return torch.nn.utils.get_total_norm(grads)
+        return torch.nn.utils.clip_grad_norm_(self.model.parameters(), float(self.grad_clip))
 
     def _note_broken(self, broken: list[tuple[int, str]]) -> None:
         records = self.datasets[self.config.splits[0]].records
