@@ -23,7 +23,7 @@ from svta.videos.motions_people import PROGRAMS
 from svta.videos.places import PAN, paint_place
 from svta.videos.programs import ProgramChoice, choose_for_label, choose_program
 from svta.videos.scene import parse_scene
-from svta.videos.stage import MODE_CATALOG, Actor, Stage, draw_actor, walk_pose
+from svta.videos.set_stage import MODE_CATALOG, Actor, Stage, draw_actor, walk_pose
 
 # importing a program family registers its programs into PROGRAMS
 PROGRAM_FAMILIES = (motions_acts, motions_hazards, motions_incidents, motions_traffic, motions_world)
@@ -42,7 +42,7 @@ RENDERER_MODULES = (
     "svta.videos.places",
     "svta.videos.programs",
     "svta.videos.scene",
-    "svta.videos.stage",
+    "svta.videos.set_stage",
     "svta.taxonomy",
 )
 RENDERER_DATA = ("taxonomy.yaml",)  # the shipped taxonomy also maps labels outside a user taxonomy
