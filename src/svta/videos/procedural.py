@@ -45,7 +45,10 @@ RENDERER_MODULES = (
     "svta.videos.set_stage",
     "svta.taxonomy",
 )
-RENDERER_DATA = ("taxonomy.yaml",)  # the shipped taxonomy also maps labels outside a user taxonomy
+RENDERER_DATA = (
+    "places.yaml",
+    "taxonomy.yaml",
+)  # the shipped taxonomy also maps labels outside a user taxonomy
 
 
 def render_clip(
