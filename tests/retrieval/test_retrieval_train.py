@@ -11,6 +11,7 @@ import torch
 from retrievalkit import make_dataset
 
 from svta.cli.main import main
+from svta.errors import ConfigError
 from svta.retrieval.config import TrainConfig
 from svta.retrieval.data import ClipDataset, EpochBatchSampler, read_split
 from svta.retrieval.frame_cache import build_frame_cache
@@ -62,6 +63,19 @@ def test_resume_continues_exactly(dataset_root, tmp_path):
     a = torch.load(full.model_path, weights_only=True)
     b = torch.load(resumed.model_path, weights_only=True)
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+
+
+def test_resume_refuses_a_checkpoint_trained_with_other_settings(dataset_root, tmp_path):
+    config = quick_config(max_steps=1)
+    train(dataset_root, config, run_dir=tmp_path / "run", test=False)
+    with pytest.raises(ConfigError, match=r"lr=0.0005 \(now 0.001\)"):
+        train(dataset_root, config.model_copy(update={"lr": 1e-3}), run_dir=tmp_path / "run", resume=True, test=False)
+    with pytest.raises(ConfigError, match="schedule='warmup_cosine' \\(now 'warmup_linear'\\)"):
+        changed = config.model_copy(update={"schedule": "warmup_linear"})
+        train(dataset_root, changed, run_dir=tmp_path / "run", resume=True, test=False)
+    # where it reads data from and when it stops may change
+    free = config.model_copy(update={"max_steps": 2, "frame_cache": False, "log_every": 5})
+    assert train(dataset_root, free, run_dir=tmp_path / "run", resume=True, test=False).steps == 2
 
 
 def test_broken_video_is_skipped_and_counted(dataset_root, tmp_path):
@@ -155,7 +169,8 @@ def test_each_model_gets_its_published_recipe():
         assert (recipe.schedule, recipe.grad_clip) == ("warmup_cosine", 1.0)
     explicit = TrainConfig(model="gram", grad_clip=0.5, schedule="warmup_cosine").with_model_recipe()
     assert (explicit.schedule, explicit.grad_clip) == ("warmup_cosine", 0.5)
-    assert TrainConfig.model_validate({"max_grad_norm": 2.0}).grad_clip == 2.0  # a run config from before
+    legacy = TrainConfig.model_validate({"model": "gram", "max_grad_norm": 2.0})  # a run config from before
+    assert (legacy.with_model_recipe().grad_clip, legacy.with_model_recipe().schedule) == (2.0, "warmup_cosine")
     with pytest.raises(ValueError, match="grad_clip"):
         TrainConfig(grad_clip=0.0)
 

@@ -107,3 +107,14 @@ def test_table_bytes_do_not_depend_on_completion_order(tmp_path, small):
     assert [r["id"] for r in read_records(one / "videos.parquet", "videos")] == ids
     timings = [json.loads(line) for line in (one / TIMINGS_FILE).read_text().splitlines()]
     assert sorted(t["id"] for t in timings) == ids and all(t["seconds"] >= 0 for t in timings)
+
+
+def test_a_remade_clip_does_not_inherit_the_old_clips_agreement(tmp_path):
+    from svta.videos.quality import ClipStats, append_stats, read_stats
+
+    scored = ClipStats("c000", 100.0, 5.0, [0.5] * 4, agreement=0.9)
+    append_stats(tmp_path, [scored, ClipStats("c001", 90.0, 4.0, [0.1] * 4, agreement=0.2)])
+    # c000 re-measured (same frames) keeps its score; c001 made again (other frames) loses it
+    append_stats(tmp_path, [ClipStats("c000", 100.0, 5.0, [0.5] * 4), ClipStats("c001", 30.0, 4.0, [0.7] * 4)])
+    stats = read_stats(tmp_path)
+    assert stats["c000"].agreement == 0.9 and stats["c001"].agreement is None

@@ -105,6 +105,7 @@ class TrainConfig(StrictModel):
             data = dict(data)
             legacy = data.pop("max_grad_norm")
             data.setdefault("grad_clip", legacy)
+            data.setdefault("schedule", "warmup_cosine")  # the only schedule svta had then, for every model
         return data
 
     @field_validator("grad_clip")
@@ -134,6 +135,16 @@ class TrainConfig(StrictModel):
         update = {k: recipe[k] for k in ("schedule", "grad_clip") if getattr(self, k) == "auto"}
         return self.model_copy(update=update) if update else self
 
+    def resume_differences(self, saved: TrainConfig) -> dict[str, tuple[Any, Any]]:
+        """Settings that shape training and differ between ``saved`` (a checkpoint's) and this config:
+        ``{field: (saved value, this value)}``, both with the model's recipe resolved."""
+        mine, theirs = self.with_model_recipe(), saved.with_model_recipe()
+        return {
+            name: (getattr(theirs, name), getattr(mine, name))
+            for name in type(self).model_fields
+            if name not in RESUME_FREE and getattr(theirs, name) != getattr(mine, name)
+        }
+
     def model_overrides(self) -> dict[str, Any]:
         """The keyword arguments of :func:`svta.retrieval.create_model` this recipe builds its model with."""
         return {
@@ -148,6 +159,25 @@ class TrainConfig(StrictModel):
         """``base`` with the fields explicitly set on ``self`` (config file, ``--set``) taking precedence."""
         update = {name: getattr(self, name) for name in self.model_fields_set}
         return TrainConfig.model_validate({**base.model_dump(), **update})
+
+
+# Settings a resumed run may change: where data is read from, how often it logs and saves, when it stops early,
+# how evaluation is batched. Everything else shapes the weights and must match the checkpoint's.
+RESUME_FREE = frozenset(
+    {
+        "num_workers",
+        "frame_cache",
+        "cache_dir",
+        "cpu_threads",
+        "max_steps",
+        "eval_batch_size",
+        "validate_every_epoch",
+        "save_every_steps",
+        "keep_checkpoints",
+        "log_every",
+        "tensorboard",
+    }
+)
 
 
 def default_run_name(model: str, backbone: str) -> str:

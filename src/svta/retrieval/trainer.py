@@ -484,6 +484,7 @@ class Trainer:
         state = load_training_state(path)
         if state["model_name"] != self.config.model:
             raise ConfigError(f"{path}: checkpoint of {state['model_name']!r}, not {self.config.model!r}")
+        self.check_resumed_config(path, state.get("config"))
         load_state_strict(self.model, state["model"], str(path))
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -492,6 +493,23 @@ class Trainer:
         self.epoch, self.step_in_epoch, self.step = state["epoch"], state["step_in_epoch"], state["step"]
         self.best, self.history, self.skipped = state["best"], state["history"], state["skipped"]
         info(f"resumed {self.run_dir.name} at step {self.step} (epoch {self.epoch + 1}, batch {self.step_in_epoch})")
+
+    def check_resumed_config(self, path: Path, saved: dict[str, Any] | None) -> None:
+        """Refuse to continue a checkpoint with settings that shape training differently from those it was
+        trained with (a resumed run would otherwise mix two recipes and record only the second).
+
+        Raises:
+            ConfigError: naming each differing setting, the checkpoint's value and how to proceed.
+        """
+        if saved is None:
+            return
+        differences = self.config.resume_differences(TrainConfig.model_validate(saved))
+        if differences:
+            shown = ", ".join(f"{k}={old!r} (now {new!r})" for k, (old, new) in sorted(differences.items()))
+            raise ConfigError(
+                f"{path}: the checkpoint was trained with {shown}; resume with the same settings "
+                "(--set train.<name>=<value>) or start a new run (--name)"
+            )
 
     # ---- the end ------------------------------------------------------------------------------------------------
 
