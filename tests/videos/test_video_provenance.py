@@ -118,3 +118,15 @@ def test_a_remade_clip_does_not_inherit_the_old_clips_agreement(tmp_path):
     append_stats(tmp_path, [ClipStats("c000", 100.0, 5.0, [0.5] * 4), ClipStats("c001", 30.0, 4.0, [0.7] * 4)])
     stats = read_stats(tmp_path)
     assert stats["c000"].agreement == 0.9 and stats["c001"].agreement is None
+
+
+def test_a_clip_from_a_worker_running_other_code_is_not_kept(tmp_path, small, monkeypatch):
+    write_captions(tmp_path, CAPTIONS[:2])
+    describe = procedural.ProceduralBackend.describe
+    # the worker (as a Ray node with another svta would) records another renderer than the driver expects
+    monkeypatch.setattr(procedural.ProceduralBackend, "describe", lambda self: {**describe(self), "code": "other"})
+    result = generate_videos(tmp_path, small)
+    assert result.generated == 0 and sorted(result.failed) == ["c000", "c001"]
+    assert "other renderer code" in result.failed["c000"]
+    assert read_records(tmp_path / "videos.parquet", "videos") == []
+    assert not (tmp_path / "videos").exists() or not list((tmp_path / "videos").iterdir())

@@ -223,8 +223,16 @@ def _compact_in_id_order(writer: PartWriter, drop: Collection[str] = frozenset()
 class _Committer:
     """Driver side: writes each clip atomically, then commits rows in parts every N clips or T seconds."""
 
-    def __init__(self, root: Path, writer: PartWriter, config: VideosConfig, result: VideoRunResult):
+    def __init__(
+        self,
+        root: Path,
+        writer: PartWriter,
+        config: VideosConfig,
+        result: VideoRunResult,
+        expected: dict[str, Any] | None = None,
+    ):
         self.root, self.writer, self.config, self.result = root, writer, config, result
+        self.expected = expected
         self.rows: list[dict[str, Any]] = []
         self.stats: list[ClipStats] = []
         self.timings: list[str] = []
@@ -236,6 +244,13 @@ class _Committer:
             self.result.failed[outcome.item.id] = outcome.error or "unknown error"
             return
         clip: EncodedClip = outcome.result
+        params = json.dumps(clip.params, sort_keys=True, default=str)
+        if made_otherwise({"backend": self.config.backend, "params": params}, self.config.backend, self.expected):
+            # a worker running other code (e.g. a Ray node with another svta): keep its clip out of the root
+            error = "the worker that made this clip runs other renderer code or settings than this driver"
+            self.result.failed[clip.id] = error
+            _record_failure(self.root, self.config.backend, outcome.item, error, 0)
+            return
         rel = f"{VIDEO_DIR}/{clip.id}.mp4"
         atomic_write_bytes(self.root / rel, clip.data)
         self.rows.append(
@@ -248,7 +263,7 @@ class _Committer:
                 "height": clip.height,
                 "sha256": hashlib.sha256(clip.data).hexdigest(),
                 "backend": self.config.backend,
-                "params": json.dumps(clip.params, sort_keys=True, default=str),
+                "params": params,
                 "seconds": None,  # wall time varies per run: kept in TIMINGS_FILE so the table repeats byte for byte
             }
         )
@@ -322,8 +337,9 @@ def generate_videos(
         result.requested = len(requests)
         _remove_temp_files(root / VIDEO_DIR)
         writer = PartWriter(result.table, "videos")
-        todo = _plan(root, writer, requests, cfg, expected_params(cfg, taxonomy), overwrite, result)
-        committer = _Committer(root, writer, cfg, result)
+        expected = expected_params(cfg, taxonomy)
+        todo = _plan(root, writer, requests, cfg, expected, overwrite, result)
+        committer = _Committer(root, writer, cfg, result, expected)
         try:
             if todo:
                 run_items(
