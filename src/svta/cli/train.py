@@ -34,7 +34,7 @@ def train_command(
         str | None, typer.Option("--pretrained", help="'openai' (downloads) or the path of an OpenAI .pt.")
     ] = None,
     preset: Annotated[
-        str | None, typer.Option("--preset", help="Named recipe: clip4clip | clip4clip-b16 | cpu-demo.")
+        str | None, typer.Option("--preset", help="Named recipe: clip4clip | clip4clip-b16 | gram | cpu-demo.")
     ] = None,
     name: Annotated[
         str | None, typer.Option("--name", help="Run name: runs/<name>/ (default <model>-<backbone>).")
