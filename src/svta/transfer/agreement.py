@@ -159,3 +159,44 @@ def conflicts(a: str, b: str) -> list[str]:
 def agree(a: str, b: str) -> bool:
     """Whether two captions agree on every detail both mention."""
     return not conflicts(a, b)
+
+
+# Event words → event class: what happens, as opposed to the scene. Normal-activity verbs are left out on
+# purpose, so "a car turns at the crossing" names no event and "a car crashes into a turning car" does.
+_EVENTS = {
+    "impact": "hit hits hitting struck strike strikes crash crashes crashed crashing collide collides collided "
+    "collision ram rams rammed slam slams slammed knock knocks knocked clip clips clipped rear ended "
+    "brushes brushed scrape scrapes scraped run over accident pushes pushed shunting shunt shoves shove shoved",
+    "violence": "punch punches punched kick kicks kicked kicking slap slaps slapped beat beats beating beaten "
+    "fight fights fighting fought brawl attack attacks attacked whip whips whipped strikes smashes yanks "
+    "drags dragged grabs seizes pins tackle tackles",
+    "theft": "steal steals stole stolen stealing rob robs robbed robbery snatch snatches snatched grab grabs "
+    "grabbed stuff stuffs stuffed pocket pockets pocketed slips hides loot empties without paying takes rips "
+    "shoplifting thief",
+    "weapon": "gun guns pistol handgun shoots shot shots fires fired knife threatens threatened aims points "
+    "gunpoint weapon",
+    "fire": "fire burning burn burns fireball flames flame alight ablaze lights lit explodes explosion "
+    "blast blows smoke smoking",
+    "fall": "fall falls fell falling thrown flung tumble tumbles collapses lies lying slides sliding spins "
+    "skids overturns rolls",
+    "break": "break breaks broke broken smash smashed shatters shattered pry prises crowbar forces spray "
+    "vandal breaks",
+    "arrest": "arrest arrested handcuff handcuffs handcuffed cuff cuffs police officers cops",
+    "flee": "flees fled escape escapes runs run speeds disappears vanishes",
+}
+_EVENT_WORDS = {word: event for event, words in _EVENTS.items() for word in words.split()}
+
+
+@lru_cache(maxsize=200_000)
+def events(caption: str) -> frozenset[str]:
+    """The event classes a caption names (``{"impact", "fall"}``); empty for a scene where nothing happens."""
+    return frozenset(_EVENT_WORDS[w] for w in _WORD.findall(caption.lower()) if w in _EVENT_WORDS)
+
+
+def event_agreement(a: str, b: str) -> float:
+    """How far two captions name the same events: the Jaccard overlap of their event classes, 0.5 when
+    neither names one (two uneventful scenes), 0 when only one does (an event against a normal scene)."""
+    ea, eb = events(a), events(b)
+    if not ea and not eb:
+        return 0.5
+    return len(ea & eb) / len(ea | eb)
