@@ -16,7 +16,7 @@ combines, per candidate pair, signals that the whole train x eval computation pr
 - ``events``: agreement on what happens (impact, violence, theft, weapon, fire, fall, break-in, arrest,
   flight), so a crash is not matched to an uneventful drive through the same crossing.
 
-A logistic model over them (``near_model.json``, fitted on the dev half of ``tests/data/overlap_pairs_real.tsv``
+A logistic model over them (``svta/data/near_model.json``, fitted on the dev half of ``tests/data/overlap_pairs_real.tsv``
 by ``benchmarks/overlap_pairs.py --fit``) gives a probability; a pair is ``near`` at or above its threshold, unless the captions conflict on a detail
 (the detail-agreement veto, on by default).
 """
@@ -37,7 +37,7 @@ import numpy as np
 
 from svta.errors import InputError
 
-MODEL_FILE = Path(__file__).with_name("near_model.json")
+MODEL_FILE = Path(__file__).parents[1] / "data" / "near_model.json"  # shipped as package data
 FEATURES = ("cosine", "csls", "mutual", "lexical", "specificity", "length_ratio", "conflicts", "events")
 _WORD = re.compile(r"[a-z]+")
 _STOP = frozenset(
