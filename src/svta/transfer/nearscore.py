@@ -149,17 +149,29 @@ def idf_table(texts: Sequence[str]) -> dict[str, float]:
     return {word: math.log((1 + n) / (1 + count)) + 1.0 for word, count in df.items()}
 
 
-def _idf(idf: dict[str, float], word: str, default: float) -> float:
-    return idf.get(word, default)
+class _Words:
+    """Each text's content words and their IDF mass, computed once per text."""
+
+    def __init__(self, idf: dict[str, float]):
+        self.idf, self.default = idf, max(idf.values(), default=1.0)
+        self.cache: dict[str, tuple[frozenset[str], float]] = {}
+
+    def __call__(self, text: str) -> tuple[frozenset[str], float]:
+        found = self.cache.get(text)
+        if found is None:
+            words = frozenset(content_words(text))
+            found = self.cache[text] = (words, self.mass(words))
+        return found
+
+    def mass(self, words: frozenset[str]) -> float:
+        return sum(self.idf.get(w, self.default) for w in words)
 
 
-def lexical_signals(a: str, b: str, idf: dict[str, float]) -> tuple[float, float, float]:
+def lexical_signals(a: str, b: str, idf: dict[str, float] | _Words) -> tuple[float, float, float]:
     """``(lexical, specificity, length_ratio)`` of a pair (see the module docstring)."""
-    default = max(idf.values(), default=1.0)
-    wa, wb = set(content_words(a)), set(content_words(b))
-    mass_a = sum(_idf(idf, w, default) for w in wa)
-    mass_b = sum(_idf(idf, w, default) for w in wb)
-    shared = sum(_idf(idf, w, default) for w in wa & wb)
+    words = idf if isinstance(idf, _Words) else _Words(idf)
+    (wa, mass_a), (wb, mass_b) = words(a), words(b)
+    shared = words.mass(wa & wb)
     lexical = 2 * shared / (mass_a + mass_b) if mass_a + mass_b > 0 else 0.0
     ratio = min(len(wa), len(wb)) / max(1, max(len(wa), len(wb)))
     return lexical, math.log1p(min(mass_a, mass_b)), ratio
@@ -205,7 +217,8 @@ def pair_features(
     from svta.transfer.agreement import conflicts, event_agreement
 
     r_e, r_t, kth_e, kth_t = stats
-    lexical = np.array([lexical_signals(e_texts[e], t_texts[t], idf) for e, t in zip(e_idx, t_idx)]).reshape(-1, 3)
+    words = _Words(idf)
+    lexical = np.array([lexical_signals(e_texts[e], t_texts[t], words) for e, t in zip(e_idx, t_idx)]).reshape(-1, 3)
     return {
         "cosine": cosine.astype(np.float64),
         "csls": 2 * cosine - r_e[e_idx] - r_t[t_idx],
