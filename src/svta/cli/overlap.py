@@ -102,7 +102,7 @@ def overlap_command(
     )
     verdicts = read_review(reviewed) if reviewed is not None else None
     options = OverlapOptions(
-        near_method=near_method,  # type: ignore[arg-type]
+        near_method=near_method,
         text_threshold=threshold,
         near_threshold=near_threshold,
         near_agreement=agreement,
@@ -198,7 +198,7 @@ def dataset_spec(dataset: str | None, annotations: Path | None, root: Path | Non
         from svta.retrieval.evaluate import run_root as recorded_root
 
         config = read_config(run) if run is not None and root is None else {}
-        run_root = recorded_root(run, config) if config.get("root") else None
+        run_root = recorded_root(run, config) if run is not None and config.get("root") else None
         return f"svta-root:{run_root or resolve_root(root)}"
     raise InputError(f"--dataset {dataset} needs --annotations FILE (the spreadsheet or JSON)")
 

@@ -214,8 +214,8 @@ def _near_matches(
             for t0 in range(0, len(t_rows), chunk):
                 scores = e_vec @ t_vec[t0 : t0 + chunk].T
                 top = torch.maximum(top, scores.max(dim=1).values)
-                e_hit, t_hit = torch.nonzero(scores >= floor, as_tuple=True)
-                values, e_hit, t_hit = scores[e_hit, t_hit].numpy(), e_hit.numpy(), t_hit.numpy()
+                e_pos, t_pos = torch.nonzero(scores >= floor, as_tuple=True)
+                values, e_hit, t_hit = scores[e_pos, t_pos].numpy(), e_pos.numpy(), t_pos.numpy()
                 near = e_key[e_hit] != t_key[t0 + t_hit]  # same key: already an exact match
                 found.append((e0 + e_hit[near], t0 + t_hit[near], values[near]))
             best[e0 : e0 + len(e_vec)] = top.clamp(max=1.0).numpy()
@@ -330,7 +330,7 @@ def _video_matches(train: ItemSet, evaluation: ItemSet, options: OverlapOptions,
     e_videos = sorted({i.video for i in evaluation.items if i.video is not None})
     if not t_videos or not e_videos:
         return {"checked": False, "note": "no videos on " + ("the training side" if not t_videos else "the eval side")}
-    settings = {
+    settings: dict[str, Any] = {
         "sample_fps": options.video_sample_fps,
         "max_frames": options.video_max_frames,
         "side": options.video_side,

@@ -163,7 +163,10 @@ def apply_review(report: OverlapReport, verdicts: dict[str, bool], source: str) 
     if verdicts and not ids & set(verdicts):
         raise InputError(f"{source}: no reviewed pair belongs to this overlap report ({len(verdicts)} verdicts)")
     trimmed = [k for k in KINDS if report.n_pairs.get(k, 0) > sum(p["kind"] == k for p in report.pairs)]
-    kept, confirmed, rejected, unreviewed = [], [], [], []
+    kept: list[dict[str, Any]] = []
+    confirmed: list[str] = []
+    rejected: list[str] = []
+    unreviewed: list[str] = []
     for pair in report.pairs:
         verdict = verdicts.get(pair["pair_id"])
         (confirmed if verdict else rejected if verdict is False else unreviewed).append(pair["pair_id"])
