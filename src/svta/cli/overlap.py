@@ -243,9 +243,12 @@ def transfer_eval(
     )
     exclude = None
     if exclude_overlap is not None:
-        exclude = excluded_items(
-            read_overlap_report(exclude_overlap), evaluation, _csv(exclude_kinds), str(exclude_overlap)
-        )
+        overlap = read_overlap_report(exclude_overlap)
+        exclude = excluded_items(overlap, evaluation, _csv(exclude_kinds), str(exclude_overlap))
+        if overlap.review and not wants_json(json_):  # say which reviewed pairs the clean row rests on
+            from svta.transfer.overlap_report import review_sentence
+
+            typer.echo(review_sentence(overlap.review))
     net, info = load_eval_model(run, checkpoint, model_name=model, max_frames=frames, device=device)
     report = evaluate_transfer(
         net,
