@@ -37,7 +37,7 @@ class OverlapOptions(StrictModel):
     """Settings of an overlap check."""
 
     # "model": the hub-aware model of svta.transfer.nearscore (test pairs of tests/data/overlap_pairs_real.tsv:
-    # precision 0.898, recall 0.883; benchmarks/overlap_pairs.py); "cosine": cosine >= text_threshold + agreement
+    # precision 0.900, recall 0.900; benchmarks/overlap_pairs.py); "cosine": cosine >= text_threshold + agreement
     near_method: Literal["model", "cosine"] = "model"
     # cosine method: the threshold (default 0.8); model method: the floor below which a pair is not scored
     # (default: the model's candidate_cosine)
