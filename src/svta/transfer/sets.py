@@ -24,6 +24,7 @@ __all__ = [
     "SetItem",
     "SetSpec",
     "load_set",
+    "load_overlap_set",
     "load_training_set",
     "parse_spec",
     "set_kind",
@@ -125,3 +126,29 @@ def load_training_set(
     from svta.datasets.svta_root import read_training_side
 
     return read_training_side(root, splits, table)
+
+
+def load_overlap_set(
+    spec: str | Path, videos: Path | None = None, bad_rows: BadRows = "error", **options: Any
+) -> tuple[ItemSet, list[tuple[str, str]]]:
+    """An evaluation set for the overlap check: every row with a usable caption, each with its video where the
+    file is present. Text and name matching need no video, so a missing file is noted, never fatal.
+
+    Args:
+        spec: the set spec (``KIND:PATH`` or a path).
+        videos: the video folder, or ``None`` for captions only.
+        bad_rows: the policy for rows that are bad without videos (an empty caption, a duplicate name).
+        options: other :class:`SetSpec` fields (split, language, ...).
+
+    Returns:
+        ``(the set, [(where, why) of each row whose video is missing or unreadable]``).
+    """
+    texts = load_set(spec, videos=None, bad_rows=bad_rows, **options)
+    if videos is None:
+        return texts, []
+    with_videos = load_set(spec, videos=videos, bad_rows="skip", **options)
+    found = {item.id: item for item in with_videos.items}
+    caption_problems = set(texts.skipped)
+    missing = [(where, why) for where, why in with_videos.skipped if (where, why) not in caption_problems]
+    items = [found.get(item.id, item) for item in texts.items]
+    return ItemSet(texts.name, texts.kind, items, list(texts.skipped)), missing
