@@ -51,6 +51,43 @@ def stage_app(help: str, default_action: bool = False) -> typer.Typer:
     return typer.Typer(help=help, no_args_is_help=True)
 
 
+def fail_check(message: str) -> NoReturn:
+    """End a check that ran and found problems (exit 1, after the problems were listed)."""
+    from svta.errors import CheckFailed
+
+    raise CheckFailed(message)
+
+
+def check_name(value: str | None, option: str = "--name") -> str | None:
+    """A name that becomes one folder (``runs/<name>/``): refused with one line (exit 2) when it is empty, holds a
+    path separator or is ``.``/``..``, so nothing is ever written outside its parent folder."""
+    from svta.errors import InputError
+
+    if value is None:
+        return None
+    if not value.strip() or value.strip() in (".", "..") or any(ch in value for ch in "/\\\0"):
+        raise InputError(f"{option} {value!r}: a name, not a path (no '/', '\\', '..' or empty name)")
+    return value
+
+
+def validated(model: Any, data: Mapping[str, Any], options: Mapping[str, str]) -> Any:
+    """``model.model_validate(data)``, a bad value failing as one line naming its option (``options``: field ->
+    option spelling, e.g. ``{"epochs": "--epochs"}``)."""
+    from pydantic import ValidationError
+
+    from svta.errors import ConfigError
+
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field_name = str(first["loc"][0]) if first["loc"] else ""
+        message = str(first["msg"]).removeprefix("Value error, ")
+        option = options.get(field_name)
+        where = f"{option} {data.get(field_name)!r}" if option else f"{model.__name__}.{field_name}"
+        raise ConfigError(f"{where}: {message}") from None
+
+
 def fail_incomplete(message: str) -> NoReturn:
     """End a command whose run finished short of what was asked (exit 3, after its summary)."""
     from svta.errors import StageIncomplete
