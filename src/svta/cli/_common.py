@@ -14,6 +14,11 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
+try:  # recent typer bundles its own copy of click
+    from typer._click import Context
+except ImportError:  # older typer uses the click package
+    from click import Context  # type: ignore[no-redef,assignment]
+
 
 @dataclass
 class GlobalOptions:
@@ -37,7 +42,20 @@ class DefaultActionGroup(TyperGroup):
         if default is not None and (not args or args[0] not in self.commands):
             if not help_only or len(self.commands) == 1:  # a one-action group shows that action's options
                 args = [default, *args]
+                if len(self.commands) == 1:  # its help and errors say `svta train`, not `svta train run`
+                    ctx.svta_implied_action = True
+                    self.commands[default].context_class = ImpliedActionContext
         return super().parse_args(ctx, args)
+
+
+class ImpliedActionContext(Context):
+    """The context of an action run without its name (``svta train``): its usage line names the group only."""
+
+    @property
+    def command_path(self) -> str:
+        if self.parent is not None and getattr(self.parent, "svta_implied_action", False):
+            return self.parent.command_path
+        return super().command_path
 
 
 def stage_app(help: str, default_action: bool = False) -> typer.Typer:

@@ -97,7 +97,7 @@ def cluster(
     apply: Annotated[
         bool, typer.Option("--apply", help="Label captions with tags but no category from their clusters.")
     ] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Report folder (default <root>/annotate).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder (default <root>/annotate).")] = None,
     json_: JsonOption = False,
 ) -> None:
     """K-Means over MiniLM embeddings of tags; report clusters and a PCA plot."""
@@ -127,7 +127,8 @@ def cluster(
 def review_export(
     root: RootOption = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for tasks.json + label_config.xml (default <root>/review).")
+        Path | None,
+        typer.Option("--out", "-o", help="Folder for tasks.json + label_config.xml (default <root>/review)."),
     ] = None,
     include_reviewed: Annotated[
         bool, typer.Option("--include-reviewed", help="Also export reviewed captions.")

@@ -5,7 +5,7 @@ and check the clips. Argument parsing only; the work is in :mod:`svta.videos`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -154,7 +154,7 @@ def check(
     decode: bool = typer.Option(
         True, "--decode/--no-decode", help="Decode every clip (default), or check existence and sha256 only."
     ),
-    verify: str | None = hidden_alias("--verify", "Old spelling: exists | probe | decode | sha256."),
+    verify: Annotated[str | None, hidden_alias("--verify", "Old spelling: exists | probe | decode | sha256.")] = None,
     json_: bool = JSON,
 ) -> None:
     """Verify every recorded clip and rebuild the quality report (black, frozen, near-duplicates).
