@@ -127,9 +127,7 @@ def test_doctor_exits_1_when_a_check_fails(monkeypatch, capsys):
 # --- one line instead of a traceback --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "option, value", [("--epochs", "-1"), ("--batch-size", "0"), ("--frames", "0"), ("--lr", "0")]
-)
+@pytest.mark.parametrize("option, value", [("--epochs", "-1"), ("--batch-size", "0"), ("--frames", "0"), ("--lr", "0")])
 def test_bad_training_values_name_the_option(tmp_path, capsys, option, value):
     assert main(["train", "--root", str(tmp_path), option, value]) == 2
     line = _one_error_line(capsys)
@@ -260,7 +258,7 @@ def no_evaluation(monkeypatch):
 @pytest.mark.parametrize(
     "extra, said",
     [
-        (["--ties", "bogus"], "'bogus' (eval.ties)"),
+        (["--ties", "bogus"], "--ties 'bogus': eval.ties"),
         (["--compat", "bogus"], "--compat 'bogus'"),
         (["--rerank-tail", "bogus"], "--rerank-tail 'bogus'"),
         (["--batch-size", "0"], "--batch-size 0"),
@@ -397,3 +395,21 @@ def test_every_visible_o_is_out_and_every_out_has_o():
 def test_demo_keeps_its_old_size_spelling(capsys):
     assert main(["demo", "--size", "0"]) == 2
     assert "--size 0" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["videos", "generate", "--size", "0"], "error: --size 0: videos.width"),
+        (["videos", "generate", "--frames", "0"], "error: --frames 0: videos.frames"),
+        (["search", "index", "--encoder", "hashing", "--out", "idx", "--batch-size", "0"], "error: --batch-size 0:"),
+        (["captions", "generate", "--per-category", "-1"], "error: --per-category -1: captions.per_category"),
+    ],
+)
+def test_a_config_value_refused_names_the_option_typed(tmp_path, monkeypatch, capsys, argv, said):
+    _captions(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    before = _files(tmp_path)
+    assert main([*argv, "--root", str(tmp_path)]) == 2
+    assert _one_error_line(capsys).startswith(said)
+    assert _files(tmp_path) == before

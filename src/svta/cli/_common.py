@@ -16,8 +16,9 @@ from typer.core import TyperGroup
 
 try:  # recent typer bundles its own copy of click
     from typer._click import Context
+    from typer._click.globals import get_current_context
 except ImportError:  # older typer uses the click package
-    from click import Context  # type: ignore[no-redef,assignment]
+    from click import Context, get_current_context  # type: ignore[no-redef,assignment]
 
 
 @dataclass
@@ -204,5 +205,25 @@ def stage_setup(root: Path | None, overrides: Mapping[str, Any] | None = None) -
         for key, value in (overrides or {}).items()
         if value is not None
     ]
-    labels = {item: f"option value {item.split('=', 1)[1]!r} ({item.split('=', 1)[0]})" for item in extra}
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    labels = {item: _option_label(key, value) for item, (key, value) in zip(extra, given.items(), strict=True)}
     return root, load_cli_config(root, extra, labels)
+
+
+def _option_label(key: str, value: Any) -> str:
+    """How an error names the option that set config ``key`` to ``value``: ``--frames 0`` (the option of the running
+    command named like the key, else the only one holding that value), else ``option value 0 (videos.frames)``."""
+    context = get_current_context(silent=True)
+    params = [p for p in getattr(getattr(context, "command", None), "params", []) if p.opts and not p.hidden]
+    values = getattr(context, "params", {}) or {}
+
+    def holds(param: Any) -> bool:
+        held = values.get(param.name)
+        return type(held) is type(value) and held == value  # type: False == 0, but --overwrite is not --size 0
+
+    named = [p for p in params if p.name == key.rsplit(".", 1)[-1] and holds(p)]
+    holding = [p for p in params if holds(p)]
+    found = named or (holding if len(holding) == 1 else [])
+    if found:
+        return f"{found[0].opts[0]} {value!r}"
+    return f"option value {value!r} ({key})"
