@@ -166,3 +166,28 @@ def test_pipeline_run_cli_runs_selected_stages_and_records_them(tmp_path, capsys
 
     assert {r["height"] for r in read_records(table_path(root, "videos"), "videos")} == {48}  # clips were remade
     assert main(["pipeline", "run", str(REPO / "configs" / "demo.yaml"), "--root", str(root), "--stages", "paint"]) == 2
+
+
+def test_next_steps_and_times_are_what_the_readme_shows(capsys):
+    """The README's block after the demo is what the demo prints for its default root (best run: seqTransf)."""
+    from svta.cli.pipeline import _next_steps, _stage_times
+    from svta.demo import DemoResult
+    from svta.pipeline import PipelineResult
+
+    root = Path("svta-demo")
+    runs = {"clip4clip-meanp": {"t2v": {"R5": 46.8}}, "clip4clip-seqtransf": {"t2v": {"R5": 49.4}}}
+    result = DemoResult(
+        root=root,
+        pipeline=PipelineResult(root=root, seconds={"captions": 0.4, "train": 130.2}),
+        runs=runs,
+        n_test=79,
+        chance_r5=6.3,
+        run_dirs={model: root / "runs" / f"{model}-tiny" for model in runs},
+    )
+    _stage_times(result.stage_seconds(), 162.0)
+    _next_steps(result.next_steps())
+    printed = capsys.readouterr().out
+    assert "  captions         0.4 s\n  videos    already done\n" in printed
+    assert "  train     2 min 10.2 s\n" in printed and "  total     2 min 42.0 s\n" in printed
+    steps = printed.split("next:\n")[1]
+    assert steps in (REPO / "README.md").read_text(encoding="utf-8")
