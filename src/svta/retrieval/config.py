@@ -71,16 +71,16 @@ class TrainConfig(StrictModel):
             raise ValueError(f"must be >= 1, got {value}")
         return value
 
-    @field_validator("lr", "coef_lr", "eps")
+    @field_validator("lr", "eps")
     @classmethod
     def _above_zero(cls, value: float) -> float:
         if not value > 0:
             raise ValueError(f"must be > 0, got {value}")
         return value
 
-    @field_validator("num_workers", "temporal_layers", "keep_checkpoints")
+    @field_validator("num_workers", "temporal_layers", "keep_checkpoints", "coef_lr", "weight_decay", "max_grad_norm")
     @classmethod
-    def _not_negative(cls, value: int) -> int:
+    def _not_negative(cls, value: float) -> float:
         if value < 0:
             raise ValueError(f"must be >= 0, got {value}")
         return value
