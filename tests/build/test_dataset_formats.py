@@ -315,7 +315,7 @@ def test_ucfcrime_ar_import_says_which_sheets_it_read(tmp_path, video_bank, caps
     result = import_dataset("ucfcrime-ar", src, tmp_path / "root")
     assert result.notes == [
         "read ucf_crime_test.xlsx (1 rows, test split)",
-        "not read: ucf_crime_train.xlsx (the train split; add it with -o splits=train,test)",
+        "not read: ucf_crime_train.xlsx (the train split; add it with --opt splits=train,test)",
     ]
     both = import_dataset("ucfcrime-ar", src, tmp_path / "both", {"splits": "train,test"})
     assert both.splits == {"train": 1, "val": 0, "test": 1} and len(both.notes) == 2
@@ -341,4 +341,4 @@ def test_export_split_counts_are_pairs_and_left_out_splits_are_said(tmp_path, vi
     assert result.n_items == 4 and result.splits == {"train": 3, "val": 0, "test": 1}
     wds = export_dataset(built_root, "webdataset", tmp_path / "wds", {"splits": "train"})
     n_val = sum(r["split"] == "val" for r in read_records(table_path(built_root, "manifest"), "manifest"))
-    assert wds.notes[0] == f"not exported: val ({n_val} rows; add it with -o splits=...)"
+    assert wds.notes[0] == f"not exported: val ({n_val} rows; add it with --opt splits=...)"

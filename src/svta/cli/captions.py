@@ -56,6 +56,9 @@ def generate(
         None, "--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1."
     ),
     model: str | None = typer.Option(None, "--model", help="Model name on that server."),
+    api_key_env: str | None = typer.Option(
+        None, "--api-key-env", help="Environment variable holding the server's API key."
+    ),
     concurrency: int | None = typer.Option(None, "--concurrency", help="LLM requests in flight."),
     json_: bool = JSON,
 ) -> None:
@@ -73,6 +76,7 @@ def generate(
             "seed": seed,
             "captions.openai.base_url": base_url,
             "captions.openai.model": model,
+            "captions.openai.api_key_env": api_key_env,
             "captions.openai.concurrency": concurrency,
         },
     )

@@ -78,7 +78,7 @@ def overlap_command(
         bool, typer.Option("--skip-bad-rows", help="Skip (and list) bad rows instead of failing.")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Report folder (default TRAIN/stats/overlap/<eval set>).")
+        Path | None, typer.Option("--out", "-o", help="Report folder (default TRAIN/stats/overlap/<eval set>).")
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the counts and file paths as JSON.")] = False,
 ) -> None:

@@ -81,6 +81,34 @@ class TrainConfig(StrictModel):
             raise ValueError(f"must be >= 1, got {value}")
         return value
 
+    @field_validator("lr", "eps")
+    @classmethod
+    def _above_zero(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"must be > 0, got {value}")
+        return value
+
+    @field_validator("num_workers", "temporal_layers", "keep_checkpoints", "coef_lr", "weight_decay", "max_grad_norm")
+    @classmethod
+    def _not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError(f"must be >= 0, got {value}")
+        return value
+
+    @field_validator("max_steps", "save_every_steps", "cpu_threads")
+    @classmethod
+    def _positive_or_unset(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(f"must be >= 1 (or unset), got {value}")
+        return value
+
+    @field_validator("warmup_proportion")
+    @classmethod
+    def _a_proportion(cls, value: float) -> float:
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"must be in [0, 1), got {value}")
+        return value
+
     @field_validator("max_words")
     @classmethod
     def _room_for_sot_eot(cls, value: int) -> int:

@@ -66,7 +66,7 @@ class UCFCrimeARFormat(UCFCrimeARReader):
             sheet = source / (options.train_file if split == "train" else options.test_file)
             if split not in options.splits:
                 if sheet.is_file():
-                    notes.append(f"not read: {sheet.name} (the {split} split; add it with -o splits=train,test)")
+                    notes.append(f"not read: {sheet.name} (the {split} split; add it with --opt splits=train,test)")
                 continue
             if not sheet.is_file():
                 raise InputError(f"{sheet}: UCFCrime-AR {split} spreadsheet not found")
