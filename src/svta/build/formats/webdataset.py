@@ -72,7 +72,7 @@ class WebDatasetFormat(WebDatasetReader):
                 splits[split] = len(chosen)
                 files += self._write_split(root, staging, split, chosen, options.shard_size)
         left = {s: sum(r["split"] == s for r in rows) for s in SPLITS if s not in options.splits}
-        notes = [f"not exported: {split} ({n} rows; add it with -o splits=...)" for split, n in left.items() if n]
+        notes = [f"not exported: {split} ({n} rows; add it with --opt splits=...)" for split, n in left.items() if n]
         return FormatResult("webdataset", "export", sum(splits.values()), out, files, splits, notes=notes)
 
     def _write_split(self, root: Path, out: Path, split: str, rows: list[dict], shard_size: int) -> list[str]:
