@@ -88,7 +88,7 @@ class TrainConfig(StrictModel):
             raise ValueError(f"must be > 0, got {value}")
         return value
 
-    @field_validator("num_workers", "temporal_layers", "keep_checkpoints", "coef_lr", "weight_decay", "max_grad_norm")
+    @field_validator("num_workers", "temporal_layers", "keep_checkpoints", "coef_lr", "weight_decay")
     @classmethod
     def _not_negative(cls, value: float) -> float:
         if value < 0:
