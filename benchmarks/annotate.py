@@ -336,7 +336,7 @@ def bench_eval(llm_url: str | None, llm_model: str, template_per_category: int) 
     batch = (captions * (1024 // len(captions) + 1))[:1024]
     for name, classifier in (("minilm-head", head), ("minilm", old)):
         time_classify(name, classifier, batch)
-    compare_precisions(taxonomy, batch, truth)
+    compare_precisions(head, batch, truth)
 
 
 def time_classify(name: str, classifier, batch: list[str]) -> tuple[list, float]:
@@ -354,22 +354,18 @@ def time_classify(name: str, classifier, batch: list[str]) -> tuple[list, float]
     return answers, len(batch) / wall
 
 
-def compare_precisions(taxonomy, batch: list[str], truth: list[str]) -> None:
-    """``minilm-head`` at float32 (the baseline) and at bfloat16 autocast: speed, and whether labels move."""
-    from svta.annotate.config import AnnotateConfig
-    from svta.annotate.head import MiniLMHeadClassifier
+def compare_precisions(head, batch: list[str], truth: list[str]) -> None:
+    """``minilm-head``'s embedder at float32 (the baseline), int8 and bfloat16 autocast (the same fitted
+    heads): speed, and whether labels move."""
     from svta.embed import PRECISION_ENV, cpu_has_fast_bf16
 
-    if not cpu_has_fast_bf16():
-        print("\nthis CPU has no bfloat16 units (AMX / AVX-512 BF16): the embedder runs float32 here")
-        return
+    precisions = ["fp32", "int8"] + (["bf16"] if cpu_has_fast_bf16() else [])
     saved = os.environ.get(PRECISION_ENV)
     labels, rates = {}, {}
     try:
-        for precision in ("fp32", "bf16"):
-            os.environ[PRECISION_ENV] = precision
-            classifier = MiniLMHeadClassifier(taxonomy, AnnotateConfig())
-            answers, rates[precision] = time_classify(f"minilm-head {precision}", classifier, batch)
+        for precision in precisions:
+            os.environ[PRECISION_ENV] = precision  # svta.embed builds an embedder per precision
+            answers, rates[precision] = time_classify(f"minilm-head {precision}", head, batch)
             labels[precision] = [a.category for a in answers]
     finally:
         if saved is None:
@@ -377,13 +373,14 @@ def compare_precisions(taxonomy, batch: list[str], truth: list[str]) -> None:
         else:
             os.environ[PRECISION_ENV] = saved
     n = len(truth)
-    same = np.mean([a == b for a, b in zip(labels["fp32"], labels["bf16"])])
-    top1 = {p: np.mean([a == b for a, b in zip(labels[p][:n], truth)]) for p in labels}
-    print(
-        f"bfloat16 / float32 (baseline): {rates['bf16'] / rates['fp32']:.2f}x; same label on {same:.3f} of "
-        f"{len(batch)} captions; labels right on the test half (needs_review counts as wrong) "
-        f"{top1['fp32']:.3f} (fp32) vs {top1['bf16']:.3f} (bf16)"
-    )
+    for precision in precisions[1:]:
+        same = np.mean([a == b for a, b in zip(labels["fp32"], labels[precision])])
+        top1 = {p: np.mean([a == b for a, b in zip(labels[p][:n], truth)]) for p in ("fp32", precision)}
+        print(
+            f"{precision} / float32 (baseline): {rates[precision] / rates['fp32']:.2f}x; same label on {same:.3f} of "
+            f"{len(batch)} captions; labels right on the test half (needs_review counts as wrong) "
+            f"{top1['fp32']:.3f} (fp32) vs {top1[precision]:.3f} ({precision})"
+        )
 
 
 def main() -> None:

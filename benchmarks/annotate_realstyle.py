@@ -93,11 +93,10 @@ def calibration(classifier, rows: list[dict], p_anomaly: np.ndarray) -> None:
     )
 
 
-def throughput(taxonomy, captions: list[str], check: list[str], time_classify: Callable) -> None:
-    """captions/s of ``minilm-head`` at fp32 (baseline), int8 and, where the CPU has the units, bf16;
-    and the share of ``check`` captions whose label (category or needs_review) differs from fp32."""
-    from svta.annotate.config import AnnotateConfig
-    from svta.annotate.head import MiniLMHeadClassifier
+def throughput(head, captions: list[str], check: list[str], time_classify: Callable) -> None:
+    """captions/s of ``minilm-head`` with its embedder at fp32 (baseline), int8 and, where the CPU has the
+    units, bf16 (the same fitted heads: only the embedding changes); and how many ``check`` captions get
+    another label (category or needs_review) than at fp32."""
     from svta.embed import PRECISION_ENV, cpu_has_fast_bf16
 
     precisions = ["fp32", "int8"] + (["bf16"] if cpu_has_fast_bf16() else [])
@@ -108,10 +107,9 @@ def throughput(taxonomy, captions: list[str], check: list[str], time_classify: C
     )
     try:
         for precision in precisions:
-            os.environ[PRECISION_ENV] = precision
-            classifier = MiniLMHeadClassifier(taxonomy, AnnotateConfig())
-            _, rates[precision] = time_classify(f"minilm-head {precision}", classifier, captions)
-            labels[precision] = [p.category for p in classifier.classify(check)]
+            os.environ[PRECISION_ENV] = precision  # svta.embed builds an embedder per precision
+            _, rates[precision] = time_classify(f"minilm-head {precision}", head, captions)
+            labels[precision] = [p.category for p in head.classify(check)]
     finally:
         if saved is None:
             os.environ.pop(PRECISION_ENV, None)
@@ -152,4 +150,4 @@ def bench_realstyle(realstyle: Path, old_eval: Path, time_classify: Callable) ->
     calibration(head, rows, p_anomaly)
     check = [row["caption"] for row in load(realstyle)] + [row["caption"] for row in load(old_eval)]
     batch = (captions * (1024 // len(captions) + 1))[:1024]
-    throughput(taxonomy, batch, check, time_classify)
+    throughput(head, batch, check, time_classify)

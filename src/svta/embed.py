@@ -7,9 +7,10 @@ Precision: on a CPU with bfloat16 matrix units (AMX or AVX-512 BF16) the model r
 autocast, about 2.4× faster than float32 with embeddings within cosine 0.99997 of float32 (layer norms and
 softmax stay float32). ``SVTA_EMBED_PRECISION=fp32`` forces float32, ``bf16`` forces bfloat16; the default
 ``auto`` picks bfloat16 only where the CPU has such units (emulated bfloat16 is slower than float32).
-``int8`` quantises the linear layers' weights to int8 (dynamic quantisation, activations quantised per
-batch): faster than float32 on any x86 CPU, but embeddings move more than under bfloat16, so it is
-opt-in (``benchmarks/annotate.py`` measures its speed and how many labels change).
+``int8`` quantises the linear layers' weights to int8 per output channel (dynamic quantisation,
+activations quantised per batch): about 1.8x float32 on any x86 CPU, but embeddings move more than under
+bfloat16 (mean cosine 0.976 to float32), so it is opt-in (``benchmarks/annotate.py`` measures its speed
+and how many labels change).
 
 :func:`embedder_fingerprint` names what makes an embedding (code, weights, precision), so caches of
 embeddings or of heads fitted on them are redone when any of it changes.
@@ -103,11 +104,19 @@ class SentenceTransformerEmbedder:
 
 
 def _quantize_linear_layers(model: Any) -> Any:
-    """``model`` with every ``nn.Linear`` replaced by a dynamically quantised int8 one (CPU only)."""
-    import torch
+    """``model`` with every ``nn.Linear`` replaced by a dynamically quantised int8 one (CPU only).
 
-    quantize = getattr(torch.ao.quantization, "quantize_dynamic", None) or torch.quantization.quantize_dynamic
-    return quantize(model, {torch.nn.Linear}, dtype=torch.qint8)
+    Weights are quantised per output channel: per-tensor scales cost MiniLM a mean cosine of 0.94 to
+    float32, per-channel ones 0.976, at the same speed (about 1.8x float32 in CPU time).
+    """
+    import warnings
+
+    import torch
+    from torch.ao import quantization
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # eager-mode quantisation is deprecated in favour of torchao (not a dependency)
+        return quantization.quantize_dynamic(model, {torch.nn.Linear: quantization.per_channel_dynamic_qconfig})
 
 
 def embedder_fingerprint(name: str = "minilm", model: str | None = None, precision: str | None = None) -> str:
