@@ -83,7 +83,10 @@ class MiniLMClassifier:
         self.method = self.config.embedder_model or self.config.embedder  # recorded in labels.parquet
         self.ids, texts, self.owner = category_texts(taxonomy)
         self._starts = np.flatnonzero(np.r_[True, self.owner[1:] != self.owner[:-1]])  # [C]
-        self.text_vectors = _embed_cached(self.config.embedder, self.config.embedder_model, tuple(texts))  # [M, D]
+        from svta.embed import embedder_fingerprint
+
+        fingerprint = embedder_fingerprint(self.config.embedder, self.config.embedder_model)
+        self.text_vectors = _embed_cached(self.config.embedder, self.config.embedder_model, fingerprint, tuple(texts))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-norm embeddings ``[N, D]`` with the configured text embedder."""
@@ -113,9 +116,10 @@ class MiniLMClassifier:
 
 
 @lru_cache(maxsize=8)
-def _embed_cached(embedder: str, model: str | None, texts: tuple[str, ...]) -> np.ndarray:
+def _embed_cached(embedder: str, model: str | None, fingerprint: str, texts: tuple[str, ...]) -> np.ndarray:
     # ~900 category texts take seconds on a CPU; classify, cluster and review build classifiers
-    # for the same taxonomy repeatedly in one process.
+    # for the same taxonomy repeatedly in one process. ``fingerprint`` (svta.embed.embedder_fingerprint:
+    # code, weights, precision) is part of the key only, so a changed precision re-embeds.
     from svta.embed import embed_texts
 
     vectors = embed_texts(texts, embedder, model)

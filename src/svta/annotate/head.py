@@ -3,9 +3,11 @@
 Nearest-category matching compares a caption with one description and a few tags per category; a
 head trained on many examples per category learns which parts of a caption matter. The examples are
 captions from the template grammar, each category's description, name and synonyms, the hand-written
-exemplars of ``svta/data/category_exemplars.yaml`` and any human-reviewed labels. A second, binary head
-decides anomaly vs normal (the bit of a label a benchmark depends on most); below a calibrated
-confidence the classifier abstains and the caption becomes ``needs_review``.
+exemplars of ``svta/data/category_exemplars.yaml`` (with the dev half of the real-style evaluation set)
+and any human-reviewed labels. A second, binary head decides anomaly vs normal (the bit of a label a
+benchmark depends on most); below a calibrated confidence the classifier abstains and the caption
+becomes ``needs_review``. A caption of several sentences (a whole video: context, then the event) is
+scored as the mean of the whole caption and its most anomalous sentence.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import json
 import os
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cache, lru_cache
@@ -32,6 +35,16 @@ if TYPE_CHECKING:
     from svta.taxonomy import Taxonomy
 
 EXEMPLARS_SOURCE = "svta/data/category_exemplars.yaml"
+HEAD_CACHE_VERSION = 3  # bump when the saved arrays change meaning
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+
+
+def split_sentences(caption: str) -> list[str]:
+    """The sentences of a caption (split after ``.``, ``!``, ``?`` or ``;``); fragments under 3 characters are
+    dropped; a caption of one sentence comes back as ``[caption]``."""
+    parts = [part.strip() for part in _SENTENCE_END.split(caption.strip())]
+    parts = [part for part in parts if len(part) >= 3]
+    return parts if len(parts) > 1 else [caption]
 
 
 @cache
@@ -125,22 +138,52 @@ class MiniLMHeadClassifier:
         self.weights = {**fitted, "vectors": self.weights["vectors"]}
         return len(extra)
 
-    def probabilities(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Category probabilities ``[N, C]`` and P(anomaly) ``[N]`` for unit-norm vectors ``[N, D]``."""
+    def raw_probabilities(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Category probabilities ``[N, C]`` and uncalibrated P(anomaly) ``[N]`` for unit-norm vectors ``[N, D]``."""
         logits = vectors @ self.weights["category_coef"].T + self.weights["category_bias"]  # [N, C]
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
         binary = vectors @ self.weights["anomaly_coef"] + self.weights["anomaly_bias"]  # [N]
         mean = 0.5 * (1.0 / (1.0 + np.exp(-binary)) + probs[:, self.kinds].sum(axis=1))
-        mean = np.clip(mean, 1e-6, 1.0 - 1e-6)
-        # temperature scaling (fitted on held-out captions) makes P(anomaly) a calibrated confidence
-        return probs, 1.0 / (1.0 + np.exp(-np.log(mean / (1.0 - mean)) / self.head_config.anomaly_temperature))
+        return probs, np.clip(mean, 1e-6, 1.0 - 1e-6)
+
+    def calibrate(self, p_anomaly: np.ndarray) -> np.ndarray:
+        """Temperature-scaled P(anomaly) ``[N]`` (the temperature was fitted on held-out captions)."""
+        logit = np.log(p_anomaly / (1.0 - p_anomaly))
+        return 1.0 / (1.0 + np.exp(-logit / self.head_config.anomaly_temperature))
+
+    def probabilities(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Category probabilities ``[N, C]`` and calibrated P(anomaly) ``[N]`` for unit-norm vectors ``[N, D]``."""
+        probs, p_anomaly = self.raw_probabilities(vectors)
+        return probs, self.calibrate(p_anomaly)
+
+    def caption_probabilities(self, captions: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Category probabilities ``[N, C]`` and calibrated P(anomaly) ``[N]`` for captions of any length.
+
+        A caption of several sentences is mostly context (people walking, cars passing) around one
+        event: its answer is the mean of the whole caption's and its most anomalous sentence's, so the
+        event sentence decides without the context drowning it. Whole captions and the sentences of
+        long ones are embedded in one batch.
+        """
+        sentences = [split_sentences(caption) for caption in captions]
+        extra = [sentence for group in sentences if len(group) > 1 for sentence in group]
+        probs, p_anomaly = self.raw_probabilities(self.embed([*captions, *extra]))
+        start = len(captions)
+        for index, group in enumerate(sentences):
+            if len(group) == 1:
+                continue
+            rows = slice(start, start + len(group))
+            start += len(group)
+            event = rows.start + int(np.argmax(p_anomaly[rows]))
+            probs[index] = 0.5 * (probs[index] + probs[event])
+            p_anomaly[index] = 0.5 * (p_anomaly[index] + p_anomaly[event])
+        return probs[: len(captions)], self.calibrate(p_anomaly[: len(captions)])
 
     def classify(self, captions: Sequence[str]) -> list[Prediction]:
         if len(captions) == 0:
             return []
-        probs, p_anomaly = self.probabilities(self.embed(captions))
+        probs, p_anomaly = self.caption_probabilities(captions)
         return [self._decide(probs[i], float(p_anomaly[i])) for i in range(len(captions))]
 
     def _decide(self, probs: np.ndarray, p_anomaly: float) -> Prediction:
@@ -154,6 +197,8 @@ class MiniLMHeadClassifier:
         return Prediction(self.ids[int(best)], float(probs[best]), answer=answer, is_anomaly=bool(is_anomaly))
 
     def _fit(self, pairs: list[tuple[str, str]]) -> dict[str, np.ndarray]:
+        from svta.embed import resolve_precision
+
         texts = tuple(text for text, _ in pairs)
         labels = tuple(self.ids.index(category) for _, category in pairs)
         spec = HeadSpec(
@@ -162,6 +207,7 @@ class MiniLMHeadClassifier:
             self.head_config.c,
             self.head_config.anomaly_c,
             str(cache_directory(self.head_config)),
+            resolve_precision(),
         )
         return _fit_cached(spec, texts, labels, tuple(self.kinds.tolist()))
 
@@ -175,6 +221,7 @@ class HeadSpec:
     c: float
     anomaly_c: float
     cache_dir: str
+    precision: str  # the embedder's, as resolved when the head was built
 
 
 def cache_directory(config: HeadConfig) -> Path:
@@ -190,24 +237,49 @@ def _fit_cached(
     spec: HeadSpec, texts: tuple[str, ...], labels: tuple[int, ...], kinds: tuple[bool, ...]
 ) -> dict[str, np.ndarray]:
     # Embedding a few thousand examples takes most of a minute on two busy cores: fitted heads and
-    # their training embeddings are kept on disk by content hash, so only a changed taxonomy,
-    # grammar or exemplar file refits.
+    # their training embeddings are kept on disk, keyed by the examples (taxonomy, grammar, exemplar
+    # file) and by the code and weights that made them; the key is recorded in the file and checked.
     sklearn = require("sklearn", "embed")
-    from svta.embed import resolve_precision
-
-    setup = asdict(spec) | {"cache_dir": None, "precision": resolve_precision()}
-    key = json.dumps([2, setup, texts, labels, kinds, sklearn.__version__])
-    path = Path(spec.cache_dir) / f"head-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:24]}.npz"
-    if path.is_file():
-        with np.load(path) as data:
-            return {name: data[name] for name in data.files}
+    made_by = head_code_version(spec)
+    key = hashlib.sha256(json.dumps([made_by, texts, labels, kinds, sklearn.__version__]).encode("utf-8")).hexdigest()
+    path = Path(spec.cache_dir) / f"head-{key[:24]}.npz"
+    cached = _load_npz(path, key)
+    if cached is not None:
+        return cached
     from svta.embed import embed_texts
 
     vectors = embed_texts(texts, spec.embedder, spec.embedder_model)
     weights = fit_heads(vectors, np.asarray(labels), np.asarray(kinds, dtype=bool), spec.c, spec.anomaly_c)
     weights["vectors"] = vectors  # [M, D] training embeddings: learning reviewed labels refits without re-embedding
-    _save_npz(path, weights)
+    _save_npz(path, {**weights, "key": np.asarray(key), "made_by": np.asarray(json.dumps(made_by))})
     return weights
+
+
+def head_code_version(spec: HeadSpec) -> dict[str, Any]:
+    """What made a fitted head besides its examples: this module's source, the embedder's fingerprint
+    (its code, weights and precision) and the fit settings; a cached head recording another is refit."""
+    from svta.embed import embedder_fingerprint
+
+    source = Path(__file__).read_bytes()
+    return asdict(spec) | {
+        "cache_dir": None,
+        "format": HEAD_CACHE_VERSION,
+        "head_source": hashlib.sha256(source).hexdigest(),
+        "embedder": embedder_fingerprint(spec.embedder, spec.embedder_model, spec.precision),
+    }
+
+
+def _load_npz(path: Path, key: str) -> dict[str, np.ndarray] | None:
+    """The arrays cached at ``path`` if the file records ``key`` (what made it), else None."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as data:
+            if "key" not in data.files or str(data["key"]) != key:
+                return None
+            return {name: data[name] for name in data.files if name not in ("key", "made_by")}
+    except (OSError, ValueError):
+        return None  # a damaged cache file is refit
 
 
 def fit_heads(
