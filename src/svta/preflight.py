@@ -102,3 +102,68 @@ def require_server(url: str, what: str, fix: str, timeout: float = CONNECT_TIMEO
     if not reachable(url, timeout):
         host, port = host_port(url)
         raise BackendError(f"{what} at {host}:{port} does not answer (connect timed out or refused); {fix}")
+
+
+RAY_PROBE_TIMEOUT = 3.0  # seconds: a Ray GCS answers one RPC in milliseconds
+# A gRPC answer from a Ray head is any status but these: nobody speaks gRPC there, or not Ray's services.
+_NOT_RAY = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "UNIMPLEMENTED")
+_RAY_PROBE_METHOD = {
+    "gcs": "/ray.rpc.NodeInfoGcsService/GetClusterId",  # a head's GCS (``host:port``, default port 6379)
+    "client": "/ray.rpc.RayletDriver/ClusterInfo",  # a Ray Client server (``ray://host:port``, default 10001)
+}
+
+
+def ray_head_answer(address: str, timeout: float = RAY_PROBE_TIMEOUT) -> str | None:
+    """Ask the Ray head at ``[ray://]host:port`` one RPC; None when it answers as Ray, else why not.
+
+    A TCP connect is not enough: any listener accepts it, and ``ray.init`` then retries for many minutes. A
+    real GCS (or Ray Client server) answers the RPC at once, even with an error status such as a missing
+    auth token; a silent listener times out, a non-gRPC one fails the HTTP/2 handshake, another gRPC server
+    does not know the method.
+    """
+    import grpc
+
+    kind = "client" if address.startswith("ray://") else "gcs"
+    target = address.split("://", 1)[-1].rstrip("/")
+    channel = grpc.insecure_channel(target)
+    try:
+        call = channel.unary_unary(_RAY_PROBE_METHOD[kind])
+        call(b"", timeout=timeout)
+        return None
+    except grpc.RpcError as exc:
+        code = exc.code().name if hasattr(exc, "code") and exc.code() is not None else "UNKNOWN"
+        if code not in _NOT_RAY:
+            return None  # Ray answered (e.g. UNAUTHENTICATED: ray.init reports the token problem)
+        if code == "DEADLINE_EXCEEDED":
+            return f"no Ray answer within {timeout:g}s"
+        if code == "UNIMPLEMENTED":
+            return "a gRPC server that is not a Ray head answers there"
+        detail = exc.details() if hasattr(exc, "details") else ""
+        if "HTTP/2" in (detail or "") or "http1" in (detail or ""):
+            return "something that is not a Ray head listens there"
+        return "nothing answers (connection refused or unreachable)"
+    finally:
+        channel.close()
+
+
+def require_ray_head(address: str | None, timeout: float = RAY_PROBE_TIMEOUT) -> None:
+    """Fail in seconds, in one line, when ``address`` (``[ray://]host:port``) is not a Ray head that answers.
+
+    ``None`` (start a local Ray) and ``auto`` (join the cluster this machine runs) are not probed.
+
+    Raises:
+        BackendError: naming the address, what answered there and the fix.
+    """
+    if not address or address in ("auto", "local"):
+        return
+    bare = address.split("://", 1)[-1]
+    _host, sep, port = bare.rstrip("/").rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"engine.ray_address {address!r}: expected [ray://]host:port or auto")
+    problem = ray_head_answer(address, timeout)
+    if problem is not None:
+        raise BackendError(
+            f"Ray cluster at {address}: {problem}; start it with `ray start --head --port={port}` "
+            "(the GCS port, 6379 by default; ray:// needs the client port, 10001) or fix --ray-address / "
+            "engine.ray_address"
+        )

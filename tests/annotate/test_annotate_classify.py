@@ -168,7 +168,9 @@ def test_first_run_killed_leaves_a_table_that_says_how_to_finish(caption_root):
     assert not table_path(caption_root, "labels").exists()
     with pytest.raises(TableSchemaError, match=r"unfinished: 2 committed part.*rerun `svta annotate classify`"):
         read_records(table_path(caption_root, "labels"), "labels")
-    result = classify_captions(caption_root, AnnotateConfig(batch_size=4), classifier=FixedClassifier("first", "fighting"))
+    result = classify_captions(
+        caption_root, AnnotateConfig(batch_size=4), classifier=FixedClassifier("first", "fighting")
+    )
     assert result.n_targets == 20 - 8
     assert len(pd.read_parquet(table_path(caption_root, "labels"))) == 20
 

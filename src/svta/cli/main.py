@@ -87,14 +87,18 @@ def _global_options(
     set_: list[str] = typer.Option([], "--set", help="Config override, e.g. --set captions.per_category=20."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or info lines."),
     json_: bool = typer.Option(False, "--json", help="Print data as JSON where a command outputs data."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Also show the log lines of the libraries svta drives (Ray's INFO, worker logs)."
+    ),
 ) -> None:
     from svta.embed import requested_precision
-    from svta.progress import set_quiet
+    from svta.progress import set_quiet, set_verbose
 
     if ctx.invoked_subcommand != "doctor":  # the doctor reports a bad setting among its checks
         requested_precision()  # a bad $SVTA_EMBED_PRECISION stops here, before any stage writes
     STATE.root, STATE.config, STATE.overrides, STATE.quiet, STATE.json = root, config, list(set_), quiet, json_
     set_quiet(quiet)
+    set_verbose(verbose)
 
 
 def _register() -> None:

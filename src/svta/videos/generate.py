@@ -302,7 +302,7 @@ def generate_videos(
                 )
         finally:
             committer.flush()
-        table = writer.compact()
+            table = writer.compact()  # even when the run stops: videos.parquet holds every committed clip
         rows = table.to_pylist()
         if scorer is not None and todo:
             new = {r.id for r in todo} - set(result.failed)
