@@ -117,6 +117,14 @@ def review_export(
         typer.Option("--token", envvar="LABEL_STUDIO_API_KEY", help="Label Studio personal access (or legacy) token."),
     ] = None,
     title: Annotated[str | None, typer.Option("--project-title", help="Title of the new project.")] = None,
+    username: Annotated[
+        str | None,
+        typer.Option("--labelstudio-username", help="Log in as this account (its e-mail) instead of --token."),
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option("--labelstudio-password", envvar="LABEL_STUDIO_PASSWORD", help="That account's password."),
+    ] = None,
     json_: JsonOption = False,
 ) -> None:
     """Export Label Studio tasks with predictions as pre-annotations, and the labelling config."""
@@ -131,8 +139,10 @@ def review_export(
         include_reviewed=include_reviewed,
         max_confidence=below,
         labelstudio_url=labelstudio_url,
-        token=token,
+        token=None if username else token,
         project_title=title,
+        username=username,
+        password=password if username else None,
     )
     if wants_json(json_):
         emit_json(
