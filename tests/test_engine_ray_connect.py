@@ -216,3 +216,62 @@ def test_the_cli_prints_one_line_and_exits_3_when_the_head_is_lost(monkeypatch, 
     assert main(["annotate", "classify", "--root", str(tmp_path)]) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("incomplete: the Ray head at 10.0.0.5:6379 stopped answering")
+
+
+def test_videos_on_a_listener_that_is_no_ray_head_write_nothing(tmp_path, capsys):
+    from svta.cli.main import main
+    from svta.tables import table_path, write_table
+
+    write_table(
+        [{"id": "a", "caption": "A man falls off a ladder.", "source": "test"}],
+        table_path(tmp_path, "captions"),
+        "captions",
+    )
+    before = sorted(p.name for p in tmp_path.iterdir())
+    listener = _Listener(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    start = time.perf_counter()
+    try:
+        argv = ["videos", "generate", "--root", str(tmp_path), "--engine", "ray", "--ray-address", listener.address]
+        code = main(argv)
+    finally:
+        listener.close()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and time.perf_counter() - start < 10
+    assert len(err) == 1 and f"Ray cluster at {listener.address}: something that is not a Ray head" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no svta.yaml, no videos/
+
+
+class _TokenGcs:
+    """A gRPC server answering Ray's GetClusterId like a head with token authentication."""
+
+    def __init__(self, token: str):
+        from concurrent.futures import ThreadPoolExecutor
+
+        import grpc
+
+        def get_cluster_id(request, context):
+            if ("authorization", f"Bearer {token}") not in context.invocation_metadata():
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, "InvalidAuthToken")
+            return b""
+
+        handler = grpc.method_handlers_generic_handler(
+            "ray.rpc.NodeInfoGcsService", {"GetClusterId": grpc.unary_unary_rpc_method_handler(get_cluster_id)}
+        )
+        self.server = grpc.server(ThreadPoolExecutor(2), handlers=[handler])
+        self.address = f"127.0.0.1:{self.server.add_insecure_port('127.0.0.1:0')}"
+        self.server.start()
+
+
+def test_a_head_that_rejects_our_token_fails_in_seconds(monkeypatch, tmp_path):
+    gcs = _TokenGcs("right")
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "none"))
+    try:
+        monkeypatch.setenv("RAY_AUTH_TOKEN", "wrong")
+        with pytest.raises(BackendError, match=f"Ray cluster at {gcs.address}: the head rejects our auth token"):
+            connect_ray(_FakeRay(), gcs.address)
+        monkeypatch.setenv("RAY_AUTH_TOKEN", "right")
+        fake = _FakeRay()
+        connect_ray(fake, gcs.address)
+        assert fake.calls[0]["address"] == gcs.address
+    finally:
+        gcs.server.stop(None)

@@ -114,56 +114,74 @@ _RAY_PROBE_METHOD = {
 
 
 def ray_head_answer(address: str, timeout: float = RAY_PROBE_TIMEOUT) -> str | None:
-    """Ask the Ray head at ``[ray://]host:port`` one RPC; None when it answers as Ray, else why not.
+    """Ask the Ray head at ``[ray://]host:port`` one RPC; None when it answers as Ray, else what went wrong.
 
-    A TCP connect is not enough: any listener accepts it, and ``ray.init`` then retries for many minutes. A
-    real GCS (or Ray Client server) answers the RPC at once, even with an error status such as a missing
-    auth token; a silent listener times out, a non-gRPC one fails the HTTP/2 handshake, another gRPC server
-    does not know the method.
+    A TCP connect is not enough: any listener accepts it, and ``ray.init`` then retries for many minutes (so it
+    does for a head that rejects our auth token). A real GCS (or Ray Client server) answers the RPC at once; a
+    silent listener times out, a non-gRPC one fails the HTTP/2 handshake, another gRPC server does not know the
+    method. The RPC carries the auth token ``ray.init`` would send, so a wrong or missing one shows here.
     """
     import grpc
 
     kind = "client" if address.startswith("ray://") else "gcs"
-    target = address.split("://", 1)[-1].rstrip("/")
-    channel = grpc.insecure_channel(target)
+    channel = grpc.insecure_channel(address.split("://", 1)[-1].rstrip("/"))
     try:
-        call = channel.unary_unary(_RAY_PROBE_METHOD[kind])
-        call(b"", timeout=timeout)
+        channel.unary_unary(_RAY_PROBE_METHOD[kind])(b"", timeout=timeout, metadata=_ray_auth_metadata())
         return None
     except grpc.RpcError as exc:
-        code = exc.code().name if hasattr(exc, "code") and exc.code() is not None else "UNKNOWN"
-        if code not in _NOT_RAY:
-            return None  # Ray answered (e.g. UNAUTHENTICATED: ray.init reports the token problem)
-        if code == "DEADLINE_EXCEEDED":
-            return f"no Ray answer within {timeout:g}s"
-        if code == "UNIMPLEMENTED":
-            return "a gRPC server that is not a Ray head answers there"
-        detail = exc.details() if hasattr(exc, "details") else ""
-        if "HTTP/2" in (detail or "") or "http1" in (detail or ""):
-            return "something that is not a Ray head listens there"
-        return "nothing answers (connection refused or unreachable)"
+        code = exc.code().name if exc.code() is not None else "UNKNOWN"
+        detail = exc.details() or ""
     finally:
         channel.close()
+    if code == "UNAUTHENTICATED":
+        return (
+            "the head rejects our auth token (missing or wrong); set RAY_AUTH_TOKEN (or ~/.ray/auth_token) to the "
+            "cluster's token"
+        )
+    if code not in _NOT_RAY:
+        return None  # Ray answered (an error status still comes from the head)
+    if code == "DEADLINE_EXCEEDED":
+        return f"no Ray answer within {timeout:g}s"
+    if code == "UNIMPLEMENTED":
+        return "a gRPC server that is not a Ray head answers there"
+    if "HTTP/2" in detail or "http1" in detail:
+        return "something that is not a Ray head listens there"
+    return "nothing answers (connection refused or unreachable)"
+
+
+def _ray_auth_metadata() -> tuple[tuple[str, str], ...]:
+    """The gRPC metadata Ray's token authentication expects, from where Ray reads the token."""
+    token = os.environ.get("RAY_AUTH_TOKEN", "").strip()
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH") or os.path.join(os.path.expanduser("~"), ".ray", "auth_token")
+    if not token and os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                token = handle.read().strip()
+        except OSError:
+            token = ""
+    return (("authorization", f"Bearer {token}"),) if token else ()
 
 
 def require_ray_head(address: str | None, timeout: float = RAY_PROBE_TIMEOUT) -> None:
-    """Fail in seconds, in one line, when ``address`` (``[ray://]host:port``) is not a Ray head that answers.
+    """Fail in seconds, in one line, when ``address`` (``[ray://]host:port``) is not a Ray head that answers us.
 
     ``None`` (start a local Ray) and ``auto`` (join the cluster this machine runs) are not probed.
 
     Raises:
+        ConfigError: ``address`` is not ``[ray://]host:port``.
         BackendError: naming the address, what answered there and the fix.
     """
     if not address or address in ("auto", "local"):
         return
-    bare = address.split("://", 1)[-1]
-    _host, sep, port = bare.rstrip("/").rpartition(":")
+    _host, sep, port = address.split("://", 1)[-1].rstrip("/").rpartition(":")
     if not sep or not port.isdigit():
         raise ConfigError(f"engine.ray_address {address!r}: expected [ray://]host:port or auto")
     problem = ray_head_answer(address, timeout)
-    if problem is not None:
-        raise BackendError(
-            f"Ray cluster at {address}: {problem}; start it with `ray start --head --port={port}` "
-            "(the GCS port, 6379 by default; ray:// needs the client port, 10001) or fix --ray-address / "
-            "engine.ray_address"
+    if problem is None:
+        return
+    if "auth token" not in problem:
+        problem += (
+            f"; start it with `ray start --head --port={port}` (the GCS port, 6379 by default; ray:// takes the "
+            "client port, 10001) or fix --ray-address / engine.ray_address"
         )
+    raise BackendError(f"Ray cluster at {address}: {problem}")
