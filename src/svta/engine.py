@@ -297,8 +297,13 @@ def connect_ray(ray: Any, address: str | None) -> None:
         raise
 
 
-class RayClusterLost(StageIncomplete):
-    """The Ray head stopped answering mid-run; what was committed is kept, a rerun finishes (exit 3)."""
+class RunStopped(StageIncomplete, BackendError):
+    """A backend failed for good after part of the work was committed: that part is kept and a rerun
+    finishes the rest (exit 3, not 2: something was written)."""
+
+
+class RayClusterLost(RunStopped):
+    """The Ray head stopped answering mid-run."""
 
 
 # While results are awaited the driver asks the head whether it is alive this often; a head silent for
@@ -376,7 +381,7 @@ class _RayDispatcher:
         self.silent_since = self.silent_since or now
         if now - self.silent_since >= grace_s:
             self.lost = True
-            raise RayClusterLost(f"the Ray head at {self.head} stopped answering ({problem})")
+            raise RayClusterLost(f"the Ray head at {self.head} stopped answering: {problem}")
 
     def close(self) -> None:
         if self.lost:  # nothing to kill or disconnect from; Ray's own shutdown would wait for the head
@@ -528,11 +533,15 @@ def run_items(
                 report.failures.append(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)
-    except RayClusterLost as exc:
+    except BackendError as exc:
+        lost = isinstance(exc, RayClusterLost)
+        if not lost and not (report.done or report.failed):
+            raise  # nothing ran (e.g. a worker that cannot start): exit 2, nothing written
         left = len(items) - report.done - report.failed
-        raise RayClusterLost(
-            f"{exc}: {description} stopped after {report.done} of {len(items)} item(s) done ({report.failed} "
-            f"failed, {left} not run); what was done is kept; restart the cluster and rerun to finish"
+        kind, fix = (RayClusterLost, "restart the cluster and rerun") if lost else (RunStopped, "rerun")
+        raise kind(
+            f"{exc}; {description} stopped after {report.done} of {len(items)} item(s) done ({report.failed} "
+            f"failed, {left} not run); what was done is kept; {fix} to finish"
         ) from None
     finally:
         report.seconds = time.perf_counter() - start

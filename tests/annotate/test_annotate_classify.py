@@ -191,3 +191,32 @@ def test_an_error_mid_run_keeps_the_labels_in_the_table_and_the_rerun_finishes(c
     InterruptedOnce.interrupt = False
     result = classify_captions(caption_root, config, classifier=InterruptedOnce("m", "fighting"))
     assert result.n_targets == 32 and len(read_records(table_path(caption_root, "labels"), "labels")) == 40
+
+
+def test_a_backend_failing_mid_run_keeps_the_labels_and_exits_3(caption_root):
+    from svta.engine import RunStopped
+    from svta.errors import BackendError
+
+    class DiesAfterTwo(FixedClassifier):
+        def classify(self, captions):
+            if self.batches == 2:
+                raise BackendError("server went away")
+            return super().classify(captions)
+
+    with pytest.raises(RunStopped, match="server went away; the 8 label.s. made before it are kept") as caught:
+        classify_captions(caption_root, AnnotateConfig(batch_size=4), classifier=DiesAfterTwo("m", "fighting"))
+    assert caught.value.exit_code == 3 and isinstance(caught.value, BackendError)
+    assert len(read_records(table_path(caption_root, "labels"), "labels")) == 8
+
+
+def test_a_classifier_that_cannot_start_writes_nothing(caption_root, monkeypatch):
+    from svta.errors import BackendError
+
+    def refuse(*args, **kwargs):
+        raise BackendError("LLM server at http://127.0.0.1:9/v1: connection refused")
+
+    monkeypatch.setattr("svta.annotate.classify.create_classifier", refuse)
+    before = sorted(p.name for p in caption_root.iterdir())
+    with pytest.raises(BackendError, match="connection refused"):
+        classify_captions(caption_root, all_captions=True)
+    assert sorted(p.name for p in caption_root.iterdir()) == before  # no labels.parquet, no annotate/ record

@@ -124,24 +124,21 @@ def classify_captions(
     all_captions = run.all_captions
     result = ClassifyResult(method="", n_captions=len(captions), n_targets=len(targets), n_labelled=0, n_needs_review=0)
     predictions: dict[str, Prediction] = {}
+    started = False
     try:
         if targets:
-            write_run(root, run)  # before the first part: a kill from here on is resumed by a plain rerun
             classifier = classifier or create_classifier(taxonomy, config)
             result.method = classifier.method
             if hasattr(classifier, "attach_root"):  # e.g. the LLM classifier records token usage there
                 classifier.attach_root(root)
             result.n_reviewed_learned = learn_reviewed(classifier, captions, labels)
+            write_run(root, run)  # before the first part: a kill from here on is resumed by a plain rerun
+            started = True
             _run_batches(targets, classifier, writer, taxonomy, config, result, predictions, run)
-    except BaseException:
-        # stopped by an error or Ctrl-C: keep what was labelled (compacted below) and remember it was
-        # this run's, so the rerun finishes the rest under the same settings
-        if targets:
-            run.done = sorted(set(run.done) | set(predictions))
-            write_run(root, run)
+    except BaseException as exc:
+        _stop(root, run, writer, started, predictions, exc)
         raise
-    finally:
-        writer.compact()  # the documented table holds every committed row, finished or not
+    writer.compact()
     finish_run(root)
     record_failed(root, result.failed)
     result.labels_path = writer.table_path
@@ -151,6 +148,30 @@ def classify_captions(
     result.report_path = root / REPORT_DIR / "classify_report.json"
     atomic_write_json(result.report_path, result.to_dict())
     return result
+
+
+def _stop(
+    root: Path,
+    run: ClassifyRun,
+    writer: PartWriter,
+    started: bool,
+    predictions: dict[str, Prediction],
+    exc: BaseException,
+) -> None:
+    """A run stopped by an error or Ctrl-C: keep what it labelled in the table, remember it was this run's (so
+    the rerun finishes the rest under the same settings), and raise a backend error that came after some
+    labels as :class:`~svta.engine.RunStopped` (exit 3: something was written)."""
+    from svta.engine import RunStopped
+
+    if started:
+        run.done = sorted(set(run.done) | set(predictions))
+        write_run(root, run)
+    if writer.part_files():
+        writer.compact()  # the documented table holds every committed row; nothing is written when none was
+    if predictions and isinstance(exc, BackendError) and not isinstance(exc, RunStopped):
+        raise RunStopped(
+            f"{exc}; the {len(predictions)} label(s) made before it are kept; rerun `svta annotate classify` to finish"
+        ) from exc
 
 
 def settings_hash(config: AnnotateConfig, taxonomy: Taxonomy, classifier: CategoryClassifier | None = None) -> str:
