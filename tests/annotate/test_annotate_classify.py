@@ -147,6 +147,7 @@ def test_killed_all_run_is_finished_by_a_plain_rerun_and_never_mixed(caption_roo
     # the same settings: the plain rerun finishes the --all run (the 12 committed labels are kept)
     result = classify_captions(caption_root, config, classifier=FixedClassifier("second", "falls"))
     assert result.n_targets == 40 - 12 and result.method == "second"
+    assert result.agreement.n == 20  # every carried category of the --all request, not only the last 28 captions
     labels = pd.read_parquet(table_path(caption_root, "labels"))
     assert len(labels) == 40 and set(labels["method"]) == {"second"}
     assert not (caption_root / "labels.parts").exists()

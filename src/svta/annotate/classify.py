@@ -138,12 +138,13 @@ def classify_captions(
     except BaseException as exc:
         _stop(root, run, writer, started, predictions, exc)
         raise
-    writer.compact()
+    table = writer.compact()
     finish_run(root)
     record_failed(root, result.failed)
     result.labels_path = writer.table_path
-    if all_captions:
-        result.agreement, result.anomaly_agreement = _agreement_with_carried(captions, predictions, taxonomy)
+    if all_captions:  # over the whole request, including what an interrupted invocation labelled
+        asked = _run_predictions(table.to_pylist(), run, predictions)
+        result.agreement, result.anomaly_agreement = _agreement_with_carried(captions, asked, taxonomy)
     result.seconds = time.perf_counter() - start
     result.report_path = root / REPORT_DIR / "classify_report.json"
     atomic_write_json(result.report_path, result.to_dict())
@@ -172,6 +173,17 @@ def _stop(
         raise RunStopped(
             f"{exc}; the {len(predictions)} label(s) made before it are kept; rerun `svta annotate classify` to finish"
         ) from exc
+
+
+def _run_predictions(rows: list[dict], run: ClassifyRun, made_now: dict[str, Prediction]) -> dict[str, Prediction]:
+    """This invocation's predictions plus the labels earlier invocations of the same run committed."""
+    asked = set(run.targets)
+    earlier = {
+        row["id"]: Prediction(None if row["category"] == NEEDS_REVIEW else row["category"], row["confidence"] or 0.0)
+        for row in rows
+        if row["id"] in asked and not row["reviewed"]
+    }
+    return {**earlier, **made_now}
 
 
 def settings_hash(config: AnnotateConfig, taxonomy: Taxonomy, classifier: CategoryClassifier | None = None) -> str:

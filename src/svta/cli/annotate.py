@@ -47,7 +47,7 @@ def classify(
     if wants_json(json_):
         emit_json(result.to_dict())
     else:
-        _print_classified(result, all_)
+        _print_classified(result, all_ or result.agreement is not None)  # a rerun may finish an --all run
     if result.failed:
         fail_incomplete(f"{len(result.failed)} caption(s) could not be classified; rerun to retry them")
 
