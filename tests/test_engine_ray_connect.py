@@ -118,7 +118,9 @@ def test_auth_token_failure_is_one_line():
     assert "auth token" in message and "RAY_AUTH_TOKEN" in message and "\n" not in message
 
 
-def test_no_running_cluster_for_auto():
+def test_no_running_cluster_for_auto(monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.5:6379")
+    monkeypatch.setattr("svta.preflight.ray_head_answer", lambda address, timeout=3.0: None)  # gone since
     error = ConnectionError("Could not find any running Ray instance. Please specify the one to connect to")
     with pytest.raises(BackendError, match=r"Ray cluster at auto: .*ray start --head"):
         connect_ray(_FakeRay(error), "auto")
@@ -275,3 +277,17 @@ def test_a_head_that_rejects_our_token_fails_in_seconds(monkeypatch, tmp_path):
         assert fake.calls[0]["address"] == gcs.address
     finally:
         gcs.server.stop(None)
+
+
+def test_auto_without_a_cluster_on_this_machine_fails_before_ray(monkeypatch, tmp_path):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
+    fake = _FakeRay()
+    with pytest.raises(BackendError, match="Ray cluster at auto: no Ray cluster runs on this machine"):
+        connect_ray(fake, "auto")
+    (tmp_path / "ray").mkdir()
+    port = _closed_port()
+    (tmp_path / "ray" / "ray_current_cluster").write_text(f"127.0.0.1:{port}\n")
+    with pytest.raises(BackendError, match=f"Ray cluster at 127.0.0.1:{port}: nothing answers"):
+        connect_ray(fake, "auto")
+    assert not fake.calls

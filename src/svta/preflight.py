@@ -165,14 +165,17 @@ def _ray_auth_metadata() -> tuple[tuple[str, str], ...]:
 def require_ray_head(address: str | None, timeout: float = RAY_PROBE_TIMEOUT) -> None:
     """Fail in seconds, in one line, when ``address`` (``[ray://]host:port``) is not a Ray head that answers us.
 
-    ``None`` (start a local Ray) and ``auto`` (join the cluster this machine runs) are not probed.
+    ``None`` (start a local Ray) is not probed; ``auto`` is the address Ray itself would join (``RAY_ADDRESS``,
+    else the cluster ``ray start`` recorded on this machine), and fails here when there is none.
 
     Raises:
         ConfigError: ``address`` is not ``[ray://]host:port``.
         BackendError: naming the address, what answered there and the fix.
     """
-    if not address or address in ("auto", "local"):
+    if not address or address == "local":
         return
+    if address == "auto":
+        address = _auto_address()
     _host, sep, port = address.split("://", 1)[-1].rstrip("/").rpartition(":")
     if not sep or not port.isdigit():
         raise ConfigError(f"engine.ray_address {address!r}: expected [ray://]host:port or auto")
@@ -185,3 +188,18 @@ def require_ray_head(address: str | None, timeout: float = RAY_PROBE_TIMEOUT) ->
             "client port, 10001) or fix --ray-address / engine.ray_address"
         )
     raise BackendError(f"Ray cluster at {address}: {problem}")
+
+
+def _auto_address() -> str:
+    """What ``ray.init(address="auto")`` joins: ``RAY_ADDRESS``, else the head ``ray start`` recorded here."""
+    address = os.environ.get("RAY_ADDRESS", "").strip()
+    record = os.path.join(os.environ.get("RAY_TMPDIR", "/tmp"), "ray", "ray_current_cluster")
+    if not address and os.path.isfile(record):
+        with open(record, encoding="utf-8") as handle:
+            address = handle.read().strip()
+    if not address or address == "auto":
+        raise BackendError(
+            "Ray cluster at auto: no Ray cluster runs on this machine (no RAY_ADDRESS, no cluster started by "
+            "`ray start`); start one with `ray start --head`, or give --ray-address HEAD:6379"
+        )
+    return address
