@@ -121,8 +121,9 @@ def ray_head_answer(address: str, timeout: float = RAY_PROBE_TIMEOUT) -> str | N
     silent listener times out, a non-gRPC one fails the HTTP/2 handshake, another gRPC server does not know the
     method. The RPC carries the auth token ``ray.init`` would send, so a wrong or missing one shows here.
     """
-    import grpc
+    from svta.registry import require
 
+    grpc = require("grpc", "ray")  # installed with ray
     kind = "client" if address.startswith("ray://") else "gcs"
     channel = grpc.insecure_channel(address.split("://", 1)[-1].rstrip("/"))
     try:
