@@ -351,6 +351,7 @@ class FakeLabelStudio(BaseHTTPRequestHandler):
             page = b'<form method="post"><input type="hidden" name="csrfmiddlewaretoken" value="form-csrf-1"></form>'
             self.send_response(200)
             self.send_header("Set-Cookie", "csrftoken=csrf-before-login; Path=/")
+            self.send_header("Set-Cookie", "sessionid=anonymous; Path=/")  # as Label Studio does for visitors
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(len(page)))
             self.end_headers()
@@ -365,7 +366,7 @@ class FakeLabelStudio(BaseHTTPRequestHandler):
         if self._cookies().get("csrftoken") != "csrf-before-login" or form.get("csrfmiddlewaretoken") != "form-csrf-1":
             return self._reply(403, {"detail": "CSRF verification failed. Request aborted."})
         if (form.get("email"), form.get("password")) != (self.user, self.password):
-            return self._reply(200, {"form": "invalid"})  # the login page again, no session
+            return self._reply(200, {"form": "invalid"})  # the login page again, still anonymous
         return self._reply(302, cookies=("sessionid=session-1", "csrftoken=csrf-after-login"), location="/")
 
     def do_DELETE(self):

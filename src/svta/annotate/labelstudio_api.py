@@ -82,16 +82,20 @@ class LabelStudioAPI:
         """
         jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        page = self._send(urllib.request.Request(self.url + LOGIN_PATH, method="GET"), "GET", LOGIN_PATH)
+        page, _ = self._send(urllib.request.Request(self.url + LOGIN_PATH, method="GET"), "GET", LOGIN_PATH)
         match = re.search(rb'name=["\']csrfmiddlewaretoken["\']\s+value=["\']([^"\']+)', page or b"")
         csrf = match.group(1).decode() if match else _cookie(jar, "csrftoken")
         if not csrf:
             raise BackendError(f"Label Studio at {self.url}: no CSRF token on {LOGIN_PATH}; is this Label Studio?")
-        form = urllib.parse.urlencode({"email": login.username, "password": login.password, "csrfmiddlewaretoken": csrf})
+        form = urllib.parse.urlencode(
+            {"email": login.username, "password": login.password, "csrfmiddlewaretoken": csrf}
+        )
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Referer": self.url + LOGIN_PATH}
         request = urllib.request.Request(self.url + LOGIN_PATH, form.encode(), headers, method="POST")
-        self._send(request, "POST", LOGIN_PATH)
-        if not _cookie(jar, "sessionid"):
+        _, landed = self._send(request, "POST", LOGIN_PATH)
+        # a good login redirects away from the form; a bad one shows the form again (status 200, and Label
+        # Studio sets a session cookie for anonymous visitors too, so the cookie proves nothing)
+        if urllib.parse.urlparse(landed).path.rstrip("/") == LOGIN_PATH.rstrip("/"):
             raise BackendError(
                 f"Label Studio at {self.url}: login as {login.username!r} failed (wrong user name or password); "
                 "the account is the one `label-studio start --username U --password P` created"
@@ -123,16 +127,17 @@ class LabelStudioAPI:
             headers["Referer"] = self.url + "/"
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        text = self._send(request, method, path)
+        text, _ = self._send(request, method, path)
         try:
             return json.loads(text) if text.strip() else None
         except ValueError:
             raise BackendError(f"Label Studio at {self.url}: {method} {path}: answer is not JSON") from None
 
-    def _send(self, request: urllib.request.Request, method: str, path: str) -> bytes:
+    def _send(self, request: urllib.request.Request, method: str, path: str) -> tuple[bytes, str]:
+        """The answer's body and the URL it came from (after redirects)."""
         try:
             with self.opener.open(request, timeout=self.timeout_s) as response:
-                return bytes(response.read())
+                return bytes(response.read()), str(response.geturl())
         except urllib.error.HTTPError as exc:
             detail = _error_detail(exc.read().decode(errors="replace"))
             raise BackendError(
