@@ -334,8 +334,8 @@ def main() -> int:
         errors = 0
         modes = {
             "exact, one call per request": {"coalesce_queries": "false", "two_stage": "false"},
-            "exact, coalesced": {"coalesce_queries": "true", "two_stage": "false"},
-            "two-stage, coalesced (default)": {"coalesce_queries": "true", "two_stage": "true"},
+            "exact, coalesced (default below search.two_stage_min_items)": {"coalesce_queries": "true"},
+            "two-stage, coalesced": {"coalesce_queries": "true", "two_stage": "true", "two_stage_min_items": "0"},
         }
         for label, mode in modes.items():
             latencies, failed, elapsed = serve_and_load(index_dir, mode, args)

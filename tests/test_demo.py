@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from svta.config import load_config
@@ -25,9 +26,9 @@ def _small_demo_args(out: Path) -> list[str]:
     categories = "[abuse,fighting,falls,explosion,fire,shooting,walking,shopping,talking,cycling]"
     return [
         "demo",
-        "--out",
+        "--root",
         str(out),
-        "--size",
+        "--per-category",
         "3",
         "--set",
         f"captions.categories={categories}",
@@ -40,6 +41,17 @@ def _small_demo_args(out: Path) -> list[str]:
     ]
 
 
+def _assert_times_and_next_steps(text: str, out: Path) -> None:
+    """The demo ends with the time each stage took (as measured) and what to run next, with the real paths."""
+    times = text.split("time per stage (this run):")[1].split("next:")[0]
+    for stage in ("captions", "videos", "annotate", "build", "train", "eval", "total"):
+        assert re.search(rf"^  {stage} +\d+(\.\d)? s$|^  {stage} +\d+ min", times, re.M), (stage, times)
+    steps = text.split("next:")[1]
+    assert f"svta search index --root {out} --run " in steps and f"--out {out / 'index'}" in steps
+    assert f"svta eval --run {out / 'runs'}/" in steps and "--split val" in steps
+    assert f"svta report '{out / 'runs'}/*' --out {out}/report" in steps
+
+
 def test_small_demo_end_to_end_and_rerun(tmp_path, capsys):
     from svta.cli.main import main
 
@@ -47,6 +59,7 @@ def test_small_demo_end_to_end_and_rerun(tmp_path, capsys):
     assert main(_small_demo_args(out)) == 0
     text = capsys.readouterr().out
     assert "CLIP4Clip-MeanP" in text and "CLIP4Clip-seqTransf" in text and "chance level" in text
+    _assert_times_and_next_steps(text, out)
     for name in (
         "captions.parquet",
         "videos.parquet",
@@ -77,7 +90,13 @@ def test_small_demo_end_to_end_and_rerun(tmp_path, capsys):
     assert all(state[s]["done"] for s in ("captions", "videos", "annotate", "build", "train", "eval"))
     # a rerun resumes: nothing is redone
     assert main(_small_demo_args(out)) == 0
-    assert "resumed (already done): captions, videos, annotate, build, train, eval" in capsys.readouterr().out
+    rerun = capsys.readouterr().out
+    assert "resumed (already done): captions, videos, annotate, build, train, eval" in rerun
+    assert re.search(r"^  train +already done$", rerun, re.M)
+    # the report the demo suggests reads the demo's runs/* as it is, skipping its results tables
+    assert main(["report", str(out / "runs" / "*"), "--out", str(out / "report")]) == 0
+    captured = capsys.readouterr()
+    assert "CLIP4Clip-seqTransf" in captured.out and f"skipped {out / 'runs' / 'results.md'}" in captured.err
 
 
 def test_demo_killed_mid_run_resumes_without_redoing_finished_stages(tmp_path):
@@ -147,3 +166,28 @@ def test_pipeline_run_cli_runs_selected_stages_and_records_them(tmp_path, capsys
 
     assert {r["height"] for r in read_records(table_path(root, "videos"), "videos")} == {48}  # clips were remade
     assert main(["pipeline", "run", str(REPO / "configs" / "demo.yaml"), "--root", str(root), "--stages", "paint"]) == 2
+
+
+def test_next_steps_and_times_are_what_the_readme_shows(capsys):
+    """The README's block after the demo is what the demo prints for its default root (best run: seqTransf)."""
+    from svta.cli.pipeline import _next_steps, _stage_times
+    from svta.demo import DemoResult
+    from svta.pipeline import PipelineResult
+
+    root = Path("svta-demo")
+    runs = {"clip4clip-meanp": {"t2v": {"R5": 46.8}}, "clip4clip-seqtransf": {"t2v": {"R5": 49.4}}}
+    result = DemoResult(
+        root=root,
+        pipeline=PipelineResult(root=root, seconds={"captions": 0.4, "train": 130.2}),
+        runs=runs,
+        n_test=79,
+        chance_r5=6.3,
+        run_dirs={model: root / "runs" / f"{model}-tiny" for model in runs},
+    )
+    _stage_times(result.stage_seconds(), 162.0)
+    _next_steps(result.next_steps())
+    printed = capsys.readouterr().out
+    assert "  captions         0.4 s\n  videos    already done\n" in printed
+    assert "  train     2 min 10.2 s\n" in printed and "  total     2 min 42.0 s\n" in printed
+    steps = printed.split("next:\n")[1]
+    assert steps in (REPO / "README.md").read_text(encoding="utf-8")

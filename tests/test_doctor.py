@@ -23,7 +23,7 @@ def test_doctor_json(capsys, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     code = main(["doctor", "--json"])
     rows = json.loads(capsys.readouterr().out)
-    assert code in (0, 3) and {r["name"] for r in rows} >= {"torch", "hub", "PyAV codecs"}
+    assert code in (0, 1) and {r["name"] for r in rows} >= {"torch", "hub", "PyAV codecs"}
     assert all(set(r) == {"name", "status", "detail", "fix"} for r in rows)
     hub = next(r for r in rows if r["name"] == "hub")
     assert hub["status"] == "warn" and "HF_HUB_OFFLINE" in hub["detail"]

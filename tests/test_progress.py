@@ -41,5 +41,6 @@ def test_verbose_is_a_global_option():
     try:
         assert main(["-v", "list"]) == 0 and is_verbose()
         assert main(["list"]) == 0 and not is_verbose()
+        assert main(["list", "--verbose"]) == 0 and is_verbose()  # after the command too
     finally:
         set_verbose(False)

@@ -9,7 +9,6 @@ spine never imports a stage at import time.
 from __future__ import annotations
 
 import difflib
-import importlib
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -21,21 +20,14 @@ from pydantic import Field, ValidationError, create_model, model_validator
 from svta._configbase import StrictModel
 from svta.engine import EngineConfig
 from svta.errors import ConfigError
+from svta.stages import STAGES, load, pipeline_stages
 
 __all__ = ["SECTIONS", "EngineConfig", "SvtaConfig", "apply_overrides", "load_config", "save_resolved"]
 
 RESOLVED_CONFIG_NAME = "svta.yaml"
 
-# Section name -> "module:Class", in pipeline order. A stage adds its section here, one line.
-SECTIONS: dict[str, str] = {
-    "captions": "svta.captions.config:CaptionsConfig",
-    "videos": "svta.videos.config:VideosConfig",
-    "annotate": "svta.annotate.config:AnnotateConfig",
-    "build": "svta.build.config:BuildConfig",
-    "train": "svta.retrieval.config:TrainConfig",
-    "eval": "svta.eval.config:EvalConfig",
-    "search": "svta.search.config:SearchConfig",
-}
+# Section name -> "module:Class", in pipeline order, from the stage declarations (svta/stages.py).
+SECTIONS: dict[str, str] = {declared.name: declared.config for declared in STAGES}
 
 # Keys that moved; the old spelling is still read, with a deprecation line. old path -> new path.
 MOVED_KEYS: dict[tuple[str, str], tuple[str, str]] = {
@@ -51,7 +43,7 @@ class _RootBase(StrictModel):
     root: Path = Path("svta-data")
     seed: int = 0
     taxonomy: Path | None = None  # None: the shipped 68 + 30 category taxonomy
-    stages: list[str] = Field(default_factory=lambda: ["captions", "videos", "annotate", "build", "train", "eval"])
+    stages: list[str] = Field(default_factory=lambda: list(pipeline_stages()))
     models: list[str] = Field(default_factory=list)  # models the train stage trains; empty: [train.model]
     engine: EngineConfig = Field(default_factory=EngineConfig)
 
@@ -85,8 +77,7 @@ def _move_deprecated(data: dict[str, Any]) -> None:
 
 def section_class(name: str) -> type[StrictModel]:
     """The config class of section ``name`` (imports the stage's ``config`` module)."""
-    module, _, attr = SECTIONS[name].partition(":")
-    cls = getattr(importlib.import_module(module), attr)
+    cls = load(SECTIONS[name])
     if not (isinstance(cls, type) and issubclass(cls, StrictModel)):
         raise TypeError(f"section {name!r}: {SECTIONS[name]} is not a StrictModel")
     return cls

@@ -7,12 +7,12 @@ scratch → the seed-style T2V/V2T table on the test split, next to the chance l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from svta.config import SvtaConfig, apply_overrides
-from svta.pipeline import PipelineResult, read_run_metrics, run_pipeline, trained_models
+from svta.pipeline import STAGE_ORDER, PipelineResult, read_run_metrics, run_dir, run_pipeline, trained_models
 
 DEMO_MODELS = ["clip4clip-meanp", "clip4clip-seqtransf"]
 DEFAULT_SIZE = 4  # captions (and clips) per category: 98 x 4 = 392 clips
@@ -46,10 +46,30 @@ class DemoResult:
     runs: dict[str, dict[str, Any]]
     n_test: int
     chance_r5: float
+    run_dirs: dict[str, Path] = field(default_factory=dict)  # model -> its run folder
 
     @property
     def best_t2v_r5(self) -> float:
         return max(float(m["t2v"]["R5"]) for m in self.runs.values())
+
+    def stage_seconds(self) -> list[tuple[str, float | None]]:
+        """``(stage, seconds)`` in pipeline order, as measured in this run; ``None``: already done, not run."""
+        return [(stage, self.pipeline.seconds.get(stage)) for stage in STAGE_ORDER]
+
+    def next_steps(self) -> list[tuple[str, str]]:
+        """``(what, command)`` to run next on this demo's root and runs, with the real paths (shell-quoted)."""
+        from shlex import quote
+
+        root = quote(str(self.root))
+        best = max(self.runs, key=lambda model: float(self.runs[model]["t2v"]["R5"]))
+        run = quote(str(self.run_dirs.get(best, self.root / "runs" / best)))
+        index = quote(str(self.root / "index"))
+        return [
+            ("search the clips by text", f"svta search index --root {root} --run {run} --out {index}"),
+            ("", f"svta search serve --index {index}"),
+            ("evaluate on another split", f"svta eval --run {run} --split val"),
+            ("one table of every run", f"svta report {quote(str(self.root / 'runs' / '*'))} --out {root}/report"),
+        ]
 
 
 def run_demo(
@@ -64,7 +84,10 @@ def run_demo(
     runs = {model: read_run_metrics(config, model) for model in trained_models(config)}
     n_test = _n_test(Path(config.root))
     chance = 100.0 * min(5, n_test) / max(n_test, 1)
-    return DemoResult(root=Path(config.root), pipeline=result, runs=runs, n_test=n_test, chance_r5=chance)
+    dirs = {model: run_dir(config, model) for model in runs}
+    return DemoResult(
+        root=Path(config.root), pipeline=result, runs=runs, n_test=n_test, chance_r5=chance, run_dirs=dirs
+    )
 
 
 def _n_test(root: Path) -> int:

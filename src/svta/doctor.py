@@ -26,6 +26,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "ray": ("ray",),
     "plot": ("matplotlib",),
     "io": ("openpyxl",),
+    "release": ("datasets", "mlcroissant"),
 }
 WAN_DEFAULT = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
@@ -197,13 +198,16 @@ def check_hub() -> list[Check]:
     ]
 
 
-def check_servers(llm_url: str | None = None, ray_address: str | None = None) -> list[Check]:
-    """The LLM server and Ray head the config names, when it names them."""
+def check_servers(
+    llm_url: str | None = None, ray_address: str | None = None, classifier_url: str | None = None
+) -> list[Check]:
+    """The LLM servers (caption backend, category classifier) and Ray head the config names, when it names them."""
     from svta.preflight import reachable
 
     checks = []
     for name, url, fix in (
-        ("LLM server", llm_url, "start the server (vllm serve MODEL) or fix captions.llm.base_url"),
+        ("LLM server (captions)", llm_url, "start the server (vllm serve MODEL) or fix captions.openai.base_url"),
+        ("LLM server (annotate)", classifier_url, "start the server (vllm serve MODEL) or fix annotate.llm.base_url"),
         ("Ray head", ray_address, "ray start --head, or fix engine.ray_address"),
     ):
         if not url or url in ("auto", "local"):
@@ -234,7 +238,11 @@ def check_chromium() -> list[Check]:
 
 
 def run_checks(
-    llm_url: str | None = None, ray_address: str | None = None, wan_model: str = WAN_DEFAULT, network: bool = True
+    llm_url: str | None = None,
+    ray_address: str | None = None,
+    wan_model: str = WAN_DEFAULT,
+    network: bool = True,
+    classifier_url: str | None = None,
 ) -> list[Check]:
     """Every check, in the order the table shows them (``network=False`` skips the connects)."""
     groups: list[Callable[[], list[Check]]] = [
@@ -244,6 +252,6 @@ def run_checks(
         lambda: check_weights(wan_model),
     ]
     if network:
-        groups += [check_hub, lambda: check_servers(llm_url, ray_address)]
+        groups += [check_hub, lambda: check_servers(llm_url, ray_address, classifier_url)]
     groups.append(check_chromium)
     return [check for group in groups for check in group()]

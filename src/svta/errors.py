@@ -1,13 +1,22 @@
 """The exception types that are part of svta's API.
 
 Every error a user can cause carries the path/row/field it is about; the CLI turns any
-:class:`SvtaError` into one clear line and its exit code: 2 for bad input or usage (nothing written),
-3 when a run finished but some items failed or fell short (what succeeded is kept).
+:class:`SvtaError` into one clear line and its exit code (:data:`EXIT_CODES`): 1 when a check ran and found
+problems, 2 for bad input, usage or config (nothing written), 3 when a run finished but some items failed
+or fell short (what succeeded is kept).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+# The exit-code contract of every ``svta`` command (README "Exit codes", ``svta --help``).
+EXIT_CODES: dict[int, str] = {
+    0: "done: everything asked was done",
+    1: "a check ran and found problems (svta build verify, svta videos check, svta doctor)",
+    2: "bad input, usage or config: nothing was written, one line on stderr",
+    3: "the run finished short (some items failed or were skipped): what succeeded is kept and listed",
+}
 
 
 class SvtaError(Exception):
@@ -20,6 +29,12 @@ class StageIncomplete(SvtaError):
     """A stage finished, but some items failed or it ended short of what was asked (exit code 3)."""
 
     exit_code = 3
+
+
+class CheckFailed(SvtaError):
+    """A check ran to the end and found problems (exit code 1); the problems were listed before it."""
+
+    exit_code = 1
 
 
 class ConfigError(SvtaError):

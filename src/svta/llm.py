@@ -207,9 +207,10 @@ class ChatClient:
 
     def _build(self) -> Any:
         openai = require("openai", "llm")
-        httpx = require("httpx", "llm")
         s = self.settings
-        timeout = httpx.Timeout(s.timeout_s, connect=min(s.connect_timeout_s, s.timeout_s))
+        # openai.Timeout is the timeout class of the HTTP library this openai release is built on (httpx or,
+        # since openai 3.x, httpx2); another library's Timeout is refused.
+        timeout = openai.Timeout(s.timeout_s, connect=min(s.connect_timeout_s, s.timeout_s))
         # Retries are ours (one policy, counted, jittered), not the SDK's.
         return openai.AsyncOpenAI(base_url=s.base_url, api_key=s.api_key, timeout=timeout, max_retries=0)
 

@@ -59,19 +59,15 @@ def registry(kind: str) -> Registry[Any]:
     return REGISTRIES[kind]
 
 
-# Modules whose import registers the built-in entries. Each stage appends its module here; the
-# import is cheap because heavy libraries are imported lazily inside the backends.
-BUILTIN_PLUGIN_MODULES: list[str] = [
-    "svta.embed",
-    "svta.captions.generate",
-    "svta.annotate.classifiers",
-    "svta.build.formats",
-    "svta.release.hf",
-    "svta.retrieval.factory",
-    "svta.search.encoders",
-    "svta.videos.backends",
-    "svta.eval.rerank",
-]
+# Modules whose import registers the built-in entries: each stage's declared plug-in modules
+# (svta/stages.py), in pipeline order. The import is cheap: heavy libraries load lazily inside the backends.
+def builtin_plugin_modules() -> list[str]:
+    """The modules :func:`load_builtin_plugins` imports, from the stage declarations."""
+    from svta.stages import STAGES
+
+    return list(dict.fromkeys(module for declared in STAGES for module in declared.plugins))
+
+
 _loaded = False
 
 
@@ -81,7 +77,7 @@ def load_builtin_plugins() -> None:
     if _loaded:
         return
     _loaded = True
-    for module in BUILTIN_PLUGIN_MODULES:
+    for module in builtin_plugin_modules():
         importlib.import_module(module)
     from importlib.metadata import entry_points
 

@@ -50,6 +50,6 @@ def test_bad_classifier_is_one_line_exit_2(tmp_path, capsys):
     write_captions(tmp_path, [{"id": "a", "caption": "x"}])
     assert main(["annotate", "classify", "--root", str(tmp_path), "--classifier", "nope"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "unknown category_classifier 'nope'" in err[0]
+    assert len(err) == 1 and "--classifier 'nope': unknown category_classifier" in err[0]
     assert main(["annotate", "cluster", "--root", str(tmp_path), "--source", "nonsense"]) == 2
     assert "annotate.cluster.source" in capsys.readouterr().err

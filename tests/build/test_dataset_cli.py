@@ -31,7 +31,7 @@ def test_verify_failure_exits_nonzero_listing_problems(built_root, capsys):
 
 
 def test_bad_option_is_one_line_exit_2(built_root, tmp_path, capsys):
-    assert main(["export", "msrvtt", str(tmp_path / "o"), "--root", str(built_root), "-o", "nonsense"]) == 2
+    assert main(["export", "msrvtt", str(tmp_path / "o"), "--root", str(built_root), "--opt", "nonsense"]) == 2
     assert capsys.readouterr().err.strip().startswith("error: --opt 'nonsense'")
     assert main(["export", "nope", str(tmp_path / "o"), "--root", str(built_root)]) == 2
-    assert "unknown dataset_format 'nope'" in capsys.readouterr().err
+    assert "unknown dataset format 'nope'" in capsys.readouterr().err

@@ -109,7 +109,7 @@ def test_webdataset_shards(built_root, tmp_path):
         assert json.loads(tar.extractfile(f"{key}.json").read())["category"] == manifest[key]["category"]
         assert tar.extractfile(f"{key}.mp4").read() == (built_root / manifest[key]["path"]).read_bytes()
     first = (out / "train" / "train-000000.tar").read_bytes()
-    export_dataset(built_root, "webdataset", out, {"shard_size": 4})
+    export_dataset(built_root, "webdataset", out, {"shard_size": 4, "overwrite": True})
     assert (out / "train" / "train-000000.tar").read_bytes() == first  # byte-deterministic
     with pytest.raises(InputError, match="cannot import"):
         import_dataset("webdataset", out, tmp_path / "x")
@@ -139,7 +139,10 @@ def test_svta_release_with_column_mapping(tmp_path, video_bank):
         "split_column": "subset",
         "normal_categories": "Walk",
     }
-    result = import_dataset("svta-release", src, tmp_path / "root", options)
+    with pytest.raises(InputError, match=r"1 bad row\(s\): annotations.csv: row 7: video not found"):
+        import_dataset("svta-release", src, tmp_path / "root", options)
+    assert not (tmp_path / "root").exists()  # the default policy fails before anything is written
+    result = import_dataset("svta-release", src, tmp_path / "root", {**options, "skip_bad_rows": True})
     manifest = {r["id"]: r for r in read_records(table_path(tmp_path / "root", "manifest"), "manifest")}
     assert (
         result.n_items == 6 and result.skipped[0][0] == "annotations.csv: row 7" and "not found" in result.skipped[0][1]
@@ -165,7 +168,7 @@ def test_svta_release_errors(tmp_path, video_bank):
         import_dataset("svta-release", src, tmp_path / "r3")
     with pytest.raises(InputError, match="missing column.*caption_column"):
         import_dataset("svta-release", src, tmp_path / "r4", {"table": "a.csv", "caption_column": "text"})
-    with pytest.raises(ConfigError, match="option bogus"):
+    with pytest.raises(ConfigError, match="format 'svta-release' takes no option 'bogus'"):
         import_dataset("svta-release", src, tmp_path / "r5", {"bogus": 1})
 
 
@@ -192,7 +195,7 @@ def test_ucfcrime_ar_from_spreadsheets(tmp_path, video_bank):
         }
     )
     sheet.to_excel(src / "ucf_crime_test.xlsx", index=False)
-    result = import_dataset("ucfcrime-ar", src, tmp_path / "root")
+    result = import_dataset("ucfcrime-ar", src, tmp_path / "root", {"skip_bad_rows": "true"})
     manifest = {r["id"]: r for r in read_records(table_path(tmp_path / "root", "manifest"), "manifest")}
     assert result.n_items == 3 and result.skipped == [
         ("ucf_crime_test.xlsx: row 5 (Arson/Arson001_x264.mp4)", f"no video file matches it under {src / 'videos'}")
@@ -210,23 +213,52 @@ def test_ucfcrime_ar_from_spreadsheets(tmp_path, video_bank):
     assert manifest["Abuse028_x264"]["path"] == "videos/Abuse/Abuse028_x264.mp4"
     with pytest.raises(InputError, match="ucf_crime_train.xlsx.*not found"):
         import_dataset("ucfcrime-ar", src, tmp_path / "root2", {"splits": "train,test"})
-    raw = import_dataset("ucfcrime-ar", src, tmp_path / "raw", {"map_to_taxonomy": "false", "link": "none"})
+    raw_options = {"map_to_taxonomy": "false", "link": "none", "skip_bad_rows": True}
+    raw = import_dataset("ucfcrime-ar", src, tmp_path / "raw", raw_options)
     manifest = {r["id"]: r for r in read_records(table_path(tmp_path / "raw", "manifest"), "manifest")}
     assert raw.n_items == 3 and manifest["RoadAccidents001_x264"]["category"] == "RoadAccidents"
     assert (tmp_path / "raw" / manifest["Abuse028_x264"]["path"]).resolve() == (src / "videos" / names[0]).resolve()
 
 
-def test_msrvtt_export_into_an_earlier_export_replaces_it_whole(built_root, tmp_path):
+@pytest.mark.parametrize("fmt", ["msrvtt", "webdataset", "hf"])
+def test_every_export_refuses_a_non_empty_folder_and_a_file(built_root, tmp_path, fmt):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="already exists and is not empty.*overwrite=true"):
+        export_dataset(built_root, fmt, out)
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        export_dataset(built_root, fmt, tmp_path / "file")
+    with pytest.raises(InputError, match="cannot create the export folder"):
+        export_dataset(built_root, fmt, tmp_path / "file" / "below")
+    result = export_dataset(built_root, fmt, out, {"overwrite": True})  # replaces the folder whole
+    assert result.out == out and not (out / "notes.txt").exists() and result.n_items > 0
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+def test_cli_export_into_a_non_empty_folder_is_one_line_exit_2(built_root, tmp_path, capsys):
+    from svta.cli.main import main
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["build", "export", "msrvtt", str(out), "--root", str(built_root)]) == 2
+    assert main(["build", "export", "msrvtt", str(tmp_path / "out" / "notes.txt"), "--root", str(built_root)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 2
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_msrvtt_export_with_overwrite_replaces_an_earlier_export_whole(built_root, tmp_path):
     out = tmp_path / "msrvtt"
     export_dataset(built_root, "msrvtt", out)
-    (out / "notes.txt").write_text("mine")
     (out / "videos" / "stale.mp4").write_bytes(b"old")
-    result = export_dataset(built_root, "msrvtt", out)
-    assert (
-        result.out == out and (out / "notes.txt").read_text() == "mine" and not (out / "videos" / "stale.mp4").exists()
-    )
+    result = export_dataset(built_root, "msrvtt", out, {"overwrite": "true"})
+    assert result.out == out and not (out / "videos" / "stale.mp4").exists()
     assert "--data_path " + str(out) in (out / "README.txt").read_text()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_export_needs_a_manifest(tmp_path):
@@ -268,3 +300,45 @@ def test_webdataset_shards_read_back_through_the_reader(built_root, tmp_path):
     assert item.caption == " ".join(manifest[item.id]["caption"].split()) and item.sha256 == manifest[item.id]["sha256"]
     assert item.video.read_bytes() == (built_root / manifest[item.id]["path"]).read_bytes()
     assert all(i.video is None for i in read_dataset("webdataset", out).items)  # no folder: captions only
+
+
+def test_ucfcrime_ar_import_says_which_sheets_it_read(tmp_path, video_bank, capsys):
+    """#24.12: a folder with both sheets: the default imports the test sheet and says the train sheet was not read."""
+    from svta.cli.main import main
+
+    src = tmp_path / "ucf"
+    (src / "videos").mkdir(parents=True)
+    for i, (name, split) in enumerate((("Abuse001_x264.mp4", "test"), ("Arson002_x264.mp4", "train"))):
+        shutil.copyfile(video_bank[i], src / "videos" / name)
+        frame = {"Video Name": [name], "Chinese Text": ["中文"], "English Text": [f"A caption for {split}."]}
+        pd.DataFrame(frame).to_excel(src / f"ucf_crime_{split}.xlsx", index=False)
+    result = import_dataset("ucfcrime-ar", src, tmp_path / "root")
+    assert result.notes == [
+        "read ucf_crime_test.xlsx (1 rows, test split)",
+        "not read: ucf_crime_train.xlsx (the train split; add it with --opt splits=train,test)",
+    ]
+    both = import_dataset("ucfcrime-ar", src, tmp_path / "both", {"splits": "train,test"})
+    assert both.splits == {"train": 1, "val": 0, "test": 1} and len(both.notes) == 2
+    assert main(["build", "import", "ucfcrime-ar", str(src), "--root", str(tmp_path / "cli")]) == 0
+    assert "not read: ucf_crime_train.xlsx" in capsys.readouterr().out
+
+
+def test_export_split_counts_are_pairs_and_left_out_splits_are_said(tmp_path, video_bank, built_root):
+    """A video with several sentences: the split counts add up to the pairs exported; webdataset names
+    the splits it did not export."""
+    src = tmp_path / "orig"
+    (src / "videos").mkdir(parents=True)
+    for i in range(2):
+        shutil.copyfile(video_bank[i], src / "videos" / f"video{i}.mp4")
+    data = {
+        "videos": [{"video_id": f"video{i}", "category": i, "split": ["train", "test"][i]} for i in range(2)],
+        "sentences": [{"video_id": "video0", "caption": f"caption {j}", "sen_id": j} for j in range(3)]
+        + [{"video_id": "video1", "caption": "caption x", "sen_id": 3}],
+    }
+    (src / "MSRVTT_data.json").write_text(json.dumps(data))
+    import_dataset("msrvtt", src, tmp_path / "imported", {"checksum": "false"})
+    result = export_dataset(tmp_path / "imported", "msrvtt", tmp_path / "out")
+    assert result.n_items == 4 and result.splits == {"train": 3, "val": 0, "test": 1}
+    wds = export_dataset(built_root, "webdataset", tmp_path / "wds", {"splits": "train"})
+    n_val = sum(r["split"] == "val" for r in read_records(table_path(built_root, "manifest"), "manifest"))
+    assert wds.notes[0] == f"not exported: val ({n_val} rows; add it with --opt splits=...)"

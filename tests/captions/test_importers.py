@@ -26,9 +26,11 @@ def test_generic_csv_with_mapping_and_skipped_rows(tmp_path):
         "v6,A dog chases a ball.,frolicking,\n",
         encoding="utf-8",
     )
-    result = import_captions(
-        tmp_path / "root", path, mapping={"caption": "text", "source_ref": "vid", "category": "label"}
-    )
+    mapping = {"caption": "text", "source_ref": "vid", "category": "label"}
+    with pytest.raises(InputError, match=r"mine\.csv: 3 bad row\(s\): line 5 \(v3\): caption field 'text': empty"):
+        import_captions(tmp_path / "root", path, mapping=mapping)  # the default policy: fail, write nothing
+    assert not (tmp_path / "root" / "captions.parquet").exists()
+    result = import_captions(tmp_path / "root", path, mapping=mapping, bad_rows="skip")
     assert result.read == 6 and result.added == 3 and result.source == "mine" and result.format == "csv"
     assert [(s["where"], s["reason"].split()[3]) for s in result.skipped] == [
         ("line 5 (v3)", "empty"),
@@ -39,9 +41,7 @@ def test_generic_csv_with_mapping_and_skipped_rows(tmp_path):
     assert rows["v1"]["category"] == "throwing_objects" and rows["v1"]["tags"] == ["stone", "car"]
     assert rows["v2"]["caption"] == "A woman slips on ice." and rows["v2"]["category"] == "falls"
     assert rows["v6"]["category"] is None and rows["v6"]["tags"] == ["frolicking"]  # unknown label kept as a tag
-    again = import_captions(
-        tmp_path / "root", path, mapping={"caption": "text", "source_ref": "vid", "category": "label"}
-    )
+    again = import_captions(tmp_path / "root", path, mapping=mapping, bad_rows="skip")
     assert again.added == 0 and len(_rows(tmp_path / "root")) == 3
 
 
@@ -135,7 +135,7 @@ def test_ucfcrime_ar_xlsx_and_csv(tmp_path):
     sheet.append(["Shoplifting/Shoplifting001_x264.mp4", "空", None])
     path = tmp_path / "ucf_crime_test.xlsx"
     book.save(path)
-    result = import_captions(tmp_path / "root", path)
+    result = import_captions(tmp_path / "root", path, bad_rows="skip")
     assert result.format == "ucfcrime-ar" and result.added == 2
     assert result.skipped == [
         {

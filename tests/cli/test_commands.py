@@ -45,6 +45,36 @@ def test_every_command_rejects_an_unknown_option_in_one_line(path, capsys):
     assert f"see 'svta {' '.join(path)} --help'" in line or "see 'svta" in line
 
 
+def _walk_argv(path: tuple[str, ...], root: Path) -> list[str]:
+    """A command run on an empty root, without anything else it may need; the demo gets a bad value instead of
+    running for minutes, the doctor skips its network connects."""
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    argv = [*path, "--root", str(root)] if any("--root" in p.opts for p in command.params) else [*path]
+    return argv + {("demo",): ["--per-category", "0"], ("doctor",): ["--offline"]}.get(path, [])
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=" ".join)
+def test_every_command_keeps_the_exit_contract_without_a_traceback(path, tmp_path, monkeypatch, capsys):
+    """On an empty root every command ends with a code of the contract; a refusal (2) is one line and writes
+    nothing; --help is 0."""
+    assert main([*path, "--help"]) == 0
+    capsys.readouterr()
+    root = tmp_path / "root"
+    root.mkdir()
+    monkeypatch.chdir(tmp_path)
+    code = main(_walk_argv(path, root))
+    captured = capsys.readouterr()
+    assert code in (0, 1, 2, 3), captured.err
+    assert "Traceback" not in captured.out + captured.err
+    if code == 2:
+        assert len(captured.err.strip().splitlines()) == 1, captured.err
+        assert sorted(p.name for p in tmp_path.rglob("*")) == ["root"]
+    if code in (1, 3):
+        assert captured.err.strip().splitlines()[-1].startswith(("problems:", "incomplete:")), captured.err
+
+
 @pytest.mark.parametrize(
     "argv, expected",
     [
@@ -79,10 +109,11 @@ def test_old_spellings_still_work(alias, _command, capsys):
 
 
 def test_stage_default_actions(capsys):
-    """`svta build`, `svta train` and `svta eval` still run their main action without naming it."""
-    for stage, action in (("build", "manifest"), ("train", "run"), ("eval", "run")):
+    """`svta build`, `svta train` and `svta eval` still run their main action without naming it; a one-action
+    stage's messages name the command as typed (`svta train`)."""
+    for stage, path in (("build", "build manifest"), ("train", "train"), ("eval", "eval run")):
         assert main([stage, "--no-such-option"]) == 2
-        assert f"svta {stage} {action} --help" in _one_error_line(capsys)
+        assert f"see 'svta {path} --help'" in _one_error_line(capsys)
     assert main(["train", "--help"]) == 0
     assert "--epochs" in capsys.readouterr().out
 
@@ -93,6 +124,10 @@ def test_renamed_options_keep_their_old_spelling_hidden(capsys):
         (["eval", "overlap", "--help"], "--root", "--train "),
         (["annotate", "csv-export", "--help"], "--file", "--out "),
         (["eval", "overlap", "--help"], "--compare-videos", "--videos "),
+        (["demo", "--help"], "--per-category", "--size "),
+        (["eval", "run", "--help"], "--json-out", "--output "),
+        (["videos", "check", "--help"], "--decode", "--verify "),
+        (["build", "import", "--help"], "--opt", " -o "),
     ):
         assert main(argv) == 0
         out = capsys.readouterr().out

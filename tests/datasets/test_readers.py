@@ -4,6 +4,7 @@ one bad-row policy, and the readers the commands consume."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from readerkit import UCF_TEST, clip, write_archive
@@ -32,7 +33,7 @@ READERS = {
 def test_every_reader_has_one_canonical_name_and_its_aliases():
     from svta.registry import registry
 
-    assert READERS <= set(registry("dataset_reader").names())
+    assert READERS <= set(registry("dataset_format").names())
     for spelling in ("ucfcrime-ar", "ucfcrime_ar", "UCFCrime-AR", " ucf-crime-ar "):
         assert canonical_name(spelling) == "ucfcrime-ar"
     assert canonical_name("manifest") == canonical_name("svta_root") == "svta-root"
@@ -110,7 +111,10 @@ def test_import_of_the_real_ucf_crime_layout_finds_every_video_and_lists_what_it
     book.active.append(["Arson/Arson007_x264.mp4\n", "中文", "A man sets fire to a car."])
     book.save(source / "ucf_crime_test.xlsx")
     root = tmp_path / "root"
-    assert main(["--quiet", "import", "ucfcrime_ar", str(source), "--root", str(root), "--json"]) == 3
+    assert main(["--quiet", "import", "ucfcrime_ar", str(source), "--root", str(root)]) == 2  # default: fail
+    assert "row 7 (Arson/Arson007_x264.mp4): no video file matches" in capsys.readouterr().err and not root.exists()
+    args = ["--quiet", "import", "ucfcrime_ar", str(source), "--root", str(root), "--json", "--skip-bad-rows"]
+    assert main(args) == 3
     captured = capsys.readouterr()
     result = json.loads(captured.out)
     assert result["n_items"] == len(UCF_TEST) and result["format"] == "ucfcrime-ar"
@@ -124,14 +128,14 @@ def test_import_of_the_real_ucf_crime_layout_finds_every_video_and_lists_what_it
     manifest = {r["id"]: r for r in read_records(table_path(root, "manifest"), "manifest")}
     assert manifest["Normal_Videos_014_x264"]["category"] == UCF_NORMAL_CATEGORY == "walking"
     assert manifest["Shoplifting005_x264"]["category"] == "shoplifting" and manifest["Abuse028_x264"]["is_anomaly"]
-    assert main(["import", "UCFCrime-AR", str(source), "--root", str(tmp_path / "again")]) == 3
+    assert main(["import", "UCFCrime-AR", str(source), "--root", str(tmp_path / "again"), "--skip-bad-rows"]) == 3
     assert "skipped ucf_crime_test.xlsx: row 7 (Arson/Arson007_x264.mp4): no video file" in capsys.readouterr().err
 
 
 def test_import_with_nothing_usable_exits_2_and_writes_nothing(tmp_path, capsys):
     source = write_archive(tmp_path / "UCF_Crimes", [("Abuse/Abuse028_x264.mp4", "A man hits a dog.", "x")])
     (source / "x/Abuse/Abuse028_x264.mp4").unlink()
-    assert main(["import", "ucfcrime-ar", str(source), "--root", str(tmp_path / "root")]) == 2
+    assert main(["import", "ucfcrime-ar", str(source), "--root", str(tmp_path / "root"), "--skip-bad-rows"]) == 2
     assert "ucf_crime_test.xlsx: no usable row (1 skipped); first problem: row 2" in capsys.readouterr().err
     assert not (tmp_path / "root").exists()
 
@@ -141,8 +145,10 @@ def test_captions_import_accepts_every_spelling_and_exits_3_listing_skips(tmp_pa
     source = write_archive(tmp_path / "ucf", [*UCF_TEST[:2], ("Arson/Arson007_x264.mp4", "   ", "")])
     sheet = str(source / "ucf_crime_test.xlsx")
     for i, spelling in enumerate(("ucfcrime-ar", "ucfcrime_ar")):
-        code = main(["--quiet", "captions", "import", sheet, "--format", spelling, "--root", str(tmp_path / f"r{i}")])
-        assert code == 3
+        args = ["--quiet", "captions", "import", sheet, "--format", spelling, "--root", str(tmp_path / f"r{i}")]
+        assert main(args) == 2  # a bad row fails the import by default
+        assert "row 4 (Arson/Arson007_x264.mp4): empty or unusable" in capsys.readouterr().err
+        assert main([*args, "--skip-bad-rows"]) == 3
         err = capsys.readouterr().err
         assert "skipped ucf_crime_test.xlsx: row 4 (Arson/Arson007_x264.mp4): empty or unusable" in err
         assert len(read_records(tmp_path / f"r{i}" / "captions.parquet", "captions")) == 2
@@ -184,7 +190,7 @@ def test_video_folder_and_msrvtt_captions(tmp_path):
 
 
 def test_unknown_options_and_missing_paths(tmp_path):
-    with pytest.raises(ConfigError, match=r"unknown reader option\(s\) \['colour'\]"):
+    with pytest.raises(ConfigError, match=r"format 'csv' takes no option 'colour' \(its options: bad_rows, mapping\)"):
         read_dataset("csv", tmp_path, colour="red")
     with pytest.raises(InputError, match="ucfcrime-ar data not found"):
         read_dataset("ucfcrime-ar", tmp_path / "nope.xlsx")
@@ -207,3 +213,132 @@ def test_a_name_matching_several_files_is_a_bad_row_not_a_crash(tmp_path):
         read_dataset("ucfcrime-ar", sheet, videos=source)
     kept = read_dataset("ucfcrime-ar", sheet, videos=source, bad_rows="skip")
     assert [i.id for i in kept.items] == ["Abuse028_x264"] and "keep one or pass the folder" in kept.skipped[0][1]
+
+
+HUGE = "x" * 1_000_000  # a 1 MB caption: unusable in every format
+
+
+def _bad_row_files(tmp_path: Path) -> dict[str, Path]:
+    """One file per caption-bearing format: two good rows, the second row's caption 1 MB long."""
+    import csv as csvlib
+
+    rows = [("v0", "A man runs across the road."), ("v1", HUGE), ("v2", "A dog chases a ball.")]
+    files = {}
+    files["csv"] = tmp_path / "c.csv"
+    with open(files["csv"], "w", newline="") as handle:
+        csvlib.writer(handle).writerows([("id", "caption"), *rows])
+    files["jsonl"] = tmp_path / "c.jsonl"
+    files["jsonl"].write_text("".join(json.dumps({"id": i, "caption": c}) + "\n" for i, c in rows))
+    files["json"] = tmp_path / "c.json"
+    files["json"].write_text(json.dumps([{"id": i, "caption": c} for i, c in rows]))
+    files["msrvtt"] = tmp_path / "MSRVTT_data.json"
+    files["msrvtt"].write_text(
+        json.dumps(
+            {"videos": [], "sentences": [{"video_id": i, "caption": c, "sen_id": k} for k, (i, c) in enumerate(rows)]}
+        )
+    )
+    files["uca"] = tmp_path / "uca.json"
+    files["uca"].write_text(
+        json.dumps({i: {"duration": 9.0, "timestamps": [[0.0, 1.0]], "sentences": [c]} for i, c in rows})
+    )
+    files["ucfcrime-ar"] = tmp_path / "ucf.csv"
+    with open(files["ucfcrime-ar"], "w", newline="") as handle:
+        csvlib.writer(handle).writerows(
+            [("Video Name", "English Text"), *((f"Abuse/Abuse00{i[1]}_x264.mp4", c) for i, c in rows)]
+        )
+    return files
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json", "msrvtt", "uca", "ucfcrime-ar"])
+def test_the_same_bad_row_gets_the_same_treatment_in_every_format(tmp_path, fmt):
+    """#24.12: a 1 MB caption fails the read naming file, row and field; skipped, it is listed and the rest kept."""
+    path = _bad_row_files(tmp_path)[fmt]
+    with pytest.raises(InputError, match=rf"{path.name}: 1 bad row\(s\): .*too_long"):
+        read_dataset(fmt, path)
+    found = read_dataset(fmt, path, bad_rows="skip")
+    assert len(found.items) == 2 and len(found.skipped) == 1 and "too_long" in found.skipped[0][1]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_captions_import_of_a_1mb_caption_exits_2_or_with_skip_bad_rows_3(tmp_path, capsys, suffix):
+    path = _bad_row_files(tmp_path)[suffix]
+    root = tmp_path / "root"
+    assert main(["--quiet", "captions", "import", str(path), "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"{path.name}: 1 bad row(s): line " in err
+        and "(v1): caption field 'caption': too_long" in err
+        and "Traceback" not in err
+    )
+    assert not (root / "captions.parquet").exists()
+    assert main(["--quiet", "captions", "import", str(path), "--root", str(root), "--skip-bad-rows"]) == 3
+    assert len(read_records(root / "captions.parquet", "captions")) == 2
+
+
+def test_ucfcrime_ar_folder_reads_every_sheet_or_the_split_asked_for(tmp_path):
+    folder = tmp_path / "ucf"
+    folder.mkdir()
+    (folder / "ucf_crime_test.csv").write_text("Video Name,English Text\nAbuse001_x264.mp4,A man hits a dog.\n")
+    (folder / "ucf_crime_train.csv").write_text("Video Name,English Text\nArson002_x264.mp4,A car burns.\n")
+    every = read_dataset("ucfcrime-ar", folder)
+    assert {(i.id, i.split) for i in every.items} == {("Abuse001_x264", "test"), ("Arson002_x264", "train")}
+    test = read_dataset("ucfcrime-ar", folder, split="test")
+    assert [i.id for i in test.items] == ["Abuse001_x264"]
+    assert test.notes == [
+        "read ucf_crime_test.csv (1 pairs, test)",
+        "not read: ucf_crime_train.csv (the train split; ask for split=train or all)",
+    ]
+
+
+def test_one_registry_every_format_reads_with_typed_options():
+    """#25.2: one registry (kind dataset_format); every format reads, with its own typed options class."""
+    from svta.datasets.readers import DATASET_FORMATS, ReaderOptions, load_readers
+    from svta.registry import REGISTRIES
+
+    load_readers()
+    assert "dataset_reader" not in REGISTRIES or REGISTRIES["dataset_reader"] is DATASET_FORMATS
+    for name in DATASET_FORMATS.names():
+        fmt = DATASET_FORMATS.get(name)()
+        assert fmt.name == name and "read" in fmt.directions and issubclass(fmt.read_options, ReaderOptions)
+    imports = {n for n in DATASET_FORMATS.names() if "import" in DATASET_FORMATS.get(n).directions}
+    assert imports == {"hf", "msrvtt", "svta-release", "ucfcrime-ar"}
+
+
+def test_an_option_a_format_does_not_take_is_an_error_naming_both(tmp_path, capsys):
+    from svta.datasets.readers import ReadOptions
+
+    path = tmp_path / "c.csv"
+    path.write_text("caption\nA man runs across the road.\n")
+    with pytest.raises(ConfigError, match=r"format 'csv' takes no option 'videos'"):
+        read_dataset("csv", path, videos=tmp_path)
+    with pytest.raises(ConfigError, match=r"format 'csv' takes no option 'language'"):
+        read_dataset("csv", path, ReadOptions(language="zh"))  # the one-bag options no longer pass silently
+    with pytest.raises(ConfigError, match=r"format 'svta-root' takes no option 'language'"):
+        read_dataset("manifest", tmp_path, language="zh")
+    assert len(read_dataset("csv", path, ReadOptions(bad_rows="skip"))) == 1  # what it takes still works
+    source = write_archive(tmp_path / "ucf")
+    args = ["build", "import", "ucfcrime-ar", str(source), "--root", str(tmp_path / "r"), "-o", "shard_size=3"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "format 'ucfcrime-ar' takes no option 'shard_size'" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_msrvtt_json_reads_the_split_asked_for_and_refuses_folder_options(tmp_path):
+    """A split asked of a lone MSRVTT_data.json is applied from its videos' split field, not ignored."""
+    path = tmp_path / "MSRVTT_data.json"
+    data = {
+        "videos": [{"video_id": "v0", "split": "train"}, {"video_id": "v1", "split": "validate"}],
+        "sentences": [
+            {"video_id": "v0", "caption": "a man cooks", "sen_id": 0},
+            {"video_id": "v1", "caption": "a car drives", "sen_id": 1},
+        ],
+    }
+    path.write_text(json.dumps(data))
+    assert [i.id for i in read_dataset("msrvtt", path, split="val").items] == ["v1#1"]
+    assert len(read_dataset("msrvtt", path).items) == 2
+    with pytest.raises(ConfigError, match="option 'train_csv' applies to an MSR-VTT folder"):
+        read_dataset("msrvtt", path, train_csv="x.csv")
+    path.write_text(json.dumps({"videos": [], "sentences": data["sentences"]}))
+    with pytest.raises(InputError, match="no video has a 'split' field"):
+        read_dataset("msrvtt", path, split="test")

@@ -47,7 +47,7 @@ def test_card_header_and_sections(release):
     import yaml
 
     header = yaml.safe_load(text.split("---\n")[1])
-    assert header["license"] == "cc-by-4.0" and header["language"] == ["en"]
+    assert header["license"] == "unknown" and header["language"] == ["en"]
     assert header["size_categories"] == ["n<1K"] and "text-to-video" in header["task_categories"]
     assert [f["split"] for f in header["configs"][0]["data_files"]] == ["train", "val", "test"]
     for section in (
@@ -125,7 +125,10 @@ def test_import_skips_a_corrupted_clip_and_lists_it(release, tmp_path):
     shutil.copytree(release, copy)
     clip = sorted((copy / "videos").glob("*.mp4"))[0]
     clip.write_bytes(b"not a video")
-    result = import_release(copy, tmp_path / "back", HFOptions())
+    with pytest.raises(InputError, match=r"1 bad row\(s\): .*sha256 differs.*--skip-bad-rows"):
+        import_release(copy, tmp_path / "back", HFOptions())  # the default policy fails, writing nothing
+    assert not [p for p in (tmp_path / "back").rglob("*") if p.is_file()]
+    result = import_release(copy, tmp_path / "back", HFOptions(skip_bad_rows=True))
     assert [item for item, _ in result.skipped] == [clip.stem]
     assert "sha256 differs" in result.skipped[0][1]
 
@@ -170,3 +173,117 @@ def test_the_hf_reader_reads_a_split_of_the_release(release, built_root):
     item = test.items[0]
     assert item.video.is_file() and item.sha256 == expected[item.id]["sha256"]
     assert item.category == expected[item.id]["category"]
+
+
+def _copy_root(built_root: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    root = tmp_path / "root"
+    shutil.copytree(built_root, root)
+    return root
+
+
+def test_card_states_no_filter_when_the_filter_never_ran(built_root, tmp_path):
+    """The config names a near-duplicate threshold, but no filter run recorded anything: no claim is made."""
+    import yaml
+
+    root = _copy_root(built_root, tmp_path)
+    (root / "svta.yaml").write_text(yaml.safe_dump({"seed": 0, "captions": {"filter": {"near_threshold": 0.95}}}))
+    export_release(root, tmp_path / "rel", HFOptions(name="t"))
+    card = (tmp_path / "rel" / "README.md").read_text()
+    rai = json.loads((tmp_path / "rel" / "croissant.json").read_text())["rai:dataPreprocessingProtocol"]
+    for text in (card, " ".join(rai)):
+        assert "0.95" not in text and "near duplicates removed" not in text.lower()
+        assert "`svta captions filter` was not run on this root" in text
+        assert "no `svta build` report" not in text  # the fixture root was built
+    assert "7:1:2" not in card and "clips were not checked for black, frozen" in card
+
+
+def test_card_states_the_filter_run_from_its_record(built_root, tmp_path):
+    from svta.captions.config import FilterConfig
+    from svta.captions.filter import RECORD_FILE, filter_captions
+    from svta.tables import read_records, write_table
+
+    root = _copy_root(built_root, tmp_path)
+    rows = read_records(table_path(root, "captions"), "captions")
+    write_table([*rows, {**rows[0], "id": "dup"}], table_path(root, "captions"), "captions")
+    filter_captions(root, FilterConfig(near_duplicates=False), report=tmp_path / "elsewhere.json")
+    assert json.loads((root / RECORD_FILE).read_text())["removed"] == 1
+    export_release(root, tmp_path / "rel", HFOptions(name="t"))
+    card = (tmp_path / "rel" / "README.md").read_text()
+    assert "`svta captions filter` kept 20 of 21 captions (removed: exact_duplicate 1)" in card
+    assert "near duplicates not checked" in card
+
+
+def test_a_dry_run_filter_is_not_a_filter_record(built_root, tmp_path):
+    from svta.captions.config import FilterConfig
+    from svta.captions.filter import RECORD_FILE, filter_captions
+
+    root = _copy_root(built_root, tmp_path)
+    filter_captions(root, FilterConfig(near_duplicates=False), dry_run=True)
+    assert not (root / RECORD_FILE).exists()
+
+
+def test_licence_is_the_one_chosen_or_none(built_root, tmp_path):
+    import yaml
+
+    export_release(built_root, tmp_path / "none", HFOptions(name="t"))
+    card = (tmp_path / "none" / "README.md").read_text()
+    assert yaml.safe_load(card.split("---\n")[1])["license"] == "unknown"
+    assert "No licence was chosen for this release" in card and "cc-by" not in card
+    assert "license" not in json.loads((tmp_path / "none" / "croissant.json").read_text())
+    export_release(built_root, tmp_path / "mit", HFOptions(name="t", license="mit"))
+    card = (tmp_path / "mit" / "README.md").read_text()
+    assert "License: mit (chosen at export)." in card
+    assert (
+        json.loads((tmp_path / "mit" / "croissant.json").read_text())["license"]
+        == "https://opensource.org/licenses/MIT"
+    )
+
+
+def test_card_names_the_recorded_backends_and_no_unrun_step(built_root, tmp_path):
+    """Without svta.yaml, the card says the seed was not recorded; backends come from the tables."""
+    export_release(built_root, tmp_path / "rel", HFOptions(name="t"))
+    card = (tmp_path / "rel" / "README.md").read_text()
+    assert "**Captions:** `template` (20 pairs)." in card
+    assert "**Clips:** the procedural backend, 32x32, 4 frames at 8 fps (20 clips)." in card
+    assert "No svta.yaml in the root: the seed and settings the stages ran with were not recorded." in card
+    assert "human review" not in card and "Label Studio" not in card
+
+
+def test_imported_clips_are_not_called_synthetic(built_root, tmp_path):
+    import yaml
+
+    from svta.tables import read_records, write_table
+
+    root = _copy_root(built_root, tmp_path)
+    rows = read_records(table_path(root, "videos"), "videos")
+    write_table([{**r, "backend": "import:ucfcrime-ar"} for r in rows], table_path(root, "videos"), "videos")
+    export_release(root, tmp_path / "rel", HFOptions(name="t"))
+    card = (tmp_path / "rel" / "README.md").read_text()
+    metadata = json.loads((tmp_path / "rel" / "croissant.json").read_text())
+    assert "synthetic" not in yaml.safe_load(card.split("---\n")[1])["tags"]
+    assert "synthetic data" not in metadata["keywords"] and "synthetic" not in metadata["keywords"]
+    assert metadata["rai:dataCollectionRawData"].startswith("Clips imported from existing datasets")
+    assert (
+        "Synthetic clips differ" not in card
+        and "**Clips:** imported from ucfcrime-ar, 32x32, 4 frames at 8 fps (20" in card
+    )
+    export_release(built_root, tmp_path / "gen", HFOptions(name="t"))
+    assert "synthetic" in json.loads((tmp_path / "gen" / "croissant.json").read_text())["keywords"]
+
+
+def test_a_reimported_release_records_its_clips_as_imported(release, tmp_path):
+    """The release carries no video backend: the rebuilt videos table says the clips came from it (not
+    the caption source), so a card written from that root does not invent a renderer."""
+    from svta.tables import read_records
+
+    import_release(release, tmp_path / "back", HFOptions())
+    backends = {r["backend"] for r in read_records(table_path(tmp_path / "back", "videos"), "videos")}
+    assert backends == {"import:hf"}
+    export_release(tmp_path / "back", tmp_path / "again", HFOptions(name="t"))
+    card = (tmp_path / "again" / "README.md").read_text()
+    assert (
+        "**Clips:** imported from hf, 32x32, 4 frames at 8 fps (20 clips)." in card
+        and "**Captions:** `template` (20 pairs)." in card
+    )

@@ -7,8 +7,9 @@ import torch
 
 from svta.errors import ConfigError, InputError
 from svta.retrieval import create_model
+from svta.retrieval.backbone import read_weights_file
 from svta.retrieval.base import TextFeatures, VideoFeatures, symmetric_infonce
-from svta.retrieval.checkpoint import load_model_weights, model_from_checkpoint
+from svta.retrieval.checkpoint import load_state_strict, model_from_checkpoint
 from svta.retrieval.tokenizer import tokenize
 
 HEADS = ["clip4clip-meanp", "clip4clip-seqlstm", "clip4clip-seqtransf", "clip4clip-tighttransf"]
@@ -160,7 +161,7 @@ def test_clip4clip_named_state_dict_loads_strictly(models, name, tmp_path):
     rebuilt = model_from_checkpoint(path, max_words=16).eval()  # the head is inferred from the key names
     assert rebuilt.sim_header == source.sim_header and rebuilt.temporal_layers == 2
     fresh = create_model(name, max_words=16, temporal_layers=2).eval()
-    load_model_weights(fresh, path)
+    load_state_strict(fresh, read_weights_file(path), str(path))
     tokens, mask, video, frame_mask = batch()
     with torch.no_grad():
         expected = source.similarity(source.encode_text(tokens, mask), source.encode_video(video, frame_mask))
@@ -176,7 +177,7 @@ def test_mismatched_checkpoint_names_missing_and_unexpected_keys(models, tmp_pat
     path = tmp_path / "broken.bin"
     torch.save(state, path)
     with pytest.raises(InputError) as info:
-        load_model_weights(create_model("clip4clip-seqtransf", temporal_layers=2), path)
+        load_state_strict(create_model("clip4clip-seqtransf", temporal_layers=2), read_weights_file(path), str(path))
     message = str(info.value)
     assert "transformerClip.resblocks.0.ln_1.bias" in message and "visual_head.extra.weight" in message
     assert str(path) in message

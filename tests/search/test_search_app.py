@@ -61,9 +61,21 @@ def test_search_returns_ranked_results_with_frame_relevance(client):
     assert {r["id"] for r in normal} == {"green1", "blue1", "yellow1"}
 
 
+def test_responses_say_how_much_of_the_request_they_cover(client):
+    """k above the matching videos: every match comes back and the response says it is all there is."""
+    asked = client.get("/api/search", params={"q": "red", "k": 2, "kind": "anomaly"}).json()
+    assert (len(asked["results"]), asked["total_matching"], asked["complete"], asked["exact"]) == (2, 3, True, True)
+    short = client.get("/api/search", params={"q": "red", "k": 100, "kind": "anomaly"}).json()
+    assert (len(short["results"]), short["total_matching"], short["complete"]) == (3, 3, False)
+    assert all(r["is_anomaly"] for r in short["results"]) and short["k"] == 100
+    normal = client.get("/api/search", params={"q": "red", "k": 3, "kind": "normal"}).json()
+    assert (len(normal["results"]), normal["total_matching"], normal["complete"]) == (3, 3, True)
+
+
 def test_health_docs_and_page(client):
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["videos"] == 7 and (health["anomaly"], health["normal"]) == (3, 3)
+    assert health["exact"] is True  # 7 clips: the exact scan, whatever search.two_stage says
     spec = client.get("/openapi.json").json()
     assert "/api/search" in spec["paths"] and "/videos/{video_id}" in spec["paths"]
     assert client.get("/docs").status_code == 200

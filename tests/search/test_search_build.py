@@ -22,7 +22,9 @@ def test_index_layout_and_metadata(colour_index):
     root, index_dir = colour_index
     meta = json.loads((index_dir / "index.json").read_text())
     assert meta["count"] == len(CLIPS) and meta["dim"] == 3 and meta["num_frames"] == FRAMES
-    assert meta["encoder"] == {"name": "test-colour"} and meta["root"] == str(root.resolve())
+    assert meta["encoder"] == {"name": "test-colour"} and "root" not in meta and "updated" not in meta
+    origin = json.loads((index_dir / "origin.json").read_text())
+    assert origin["root"] == str(root.resolve()) and set(origin) == {"root", "updated"}
     loaded = IndexStore(index_dir).load()
     assert loaded.vectors.ntotal == len(CLIPS) and loaded.frames.shape == (len(CLIPS), FRAMES, 3)
     by_id = {item["id"]: item for item in loaded.items}
@@ -139,31 +141,72 @@ def test_missing_index_is_a_clear_error(tmp_path: Path):
         IndexStore(tmp_path)
 
 
-def test_ray_engine_builds_the_same_index(tmp_path):
-    """Encoding fanned out to Ray actors gives the same embeddings as in-process encoding."""
+def index_files(index_dir: Path) -> dict[str, bytes]:
+    """Every file of an index but ``origin.json`` (this machine's root and the commit time), by relative path."""
+    return {
+        p.relative_to(index_dir).as_posix(): p.read_bytes()
+        for p in sorted(index_dir.rglob("*"))
+        if p.is_file() and p.name != "origin.json"
+    }
+
+
+def test_index_files_do_not_depend_on_completion_order_or_root(tmp_path):
+    """Two builds whose videos finish in opposite orders, in different batches and parts, from two roots at
+    different paths, write byte-identical index files; only origin.json tells them apart."""
+    first = make_root(tmp_path / "a" / "root", CLIPS)
+    second = make_root(tmp_path / "somewhere" / "else", list(reversed(CLIPS)))  # the reverse completion order
+    build_index(first, tmp_path / "a" / "index", ColourEncoder(), SearchConfig(batch_size=4, commit_every=4))
+    build_index(second, tmp_path / "b", ColourEncoder(), SearchConfig(batch_size=1, commit_every=1))
+    a, b = index_files(tmp_path / "a" / "index"), index_files(tmp_path / "b")
+    assert {"index.json", "data-000001/items.parquet", "data-000001/vectors.faiss", "data-000001/frames.npy"} <= set(a)
+    assert sorted(a) == sorted(b) and all(a[name] == b[name] for name in a), [n for n in a if a[n] != b.get(n)]
+    assert [item["id"] for item in IndexStore(tmp_path / "b").load().items] == sorted(c[0] for c in CLIPS)
+    origins = [json.loads((d / "origin.json").read_text())["root"] for d in (tmp_path / "a" / "index", tmp_path / "b")]
+    assert origins == [str(first.resolve()), str(second.resolve())]
+
+
+def test_rows_of_an_older_index_are_put_in_id_order_by_the_next_commit(tmp_path):
+    """An index written before rows were sorted (format 1: root and time in index.json) still loads; adding to
+    it rewrites every row in id order and moves root and time to origin.json."""
+    root = make_root(tmp_path / "root", CLIPS)
+    build_index(root, tmp_path / "index", ColourEncoder(), SearchConfig(batch_size=1, commit_every=1))
+    meta_path, origin_path = tmp_path / "index" / "index.json", tmp_path / "index" / "origin.json"
+    old = {**json.loads(meta_path.read_text()), **json.loads(origin_path.read_text()), "format": 1}
+    meta_path.write_text(json.dumps(old))
+    origin_path.unlink()
+    assert IndexStore(tmp_path / "index").load().meta.root == str(root.resolve())
+    make_root(root, [*CLIPS, ("aaa", ["green"], "walking", False, "first by id")])
+    build_index(root, tmp_path / "index", ColourEncoder(), CONFIG)
+    loaded = IndexStore(tmp_path / "index").load()
+    ids = [item["id"] for item in loaded.items]
+    assert ids == sorted(ids) and ids[0] == "aaa" and len(ids) == len(CLIPS) + 1
+    assert json.loads(meta_path.read_text())["format"] == 2 and "root" not in json.loads(meta_path.read_text())
+    green = loaded.vectors.reconstruct(0)  # row 0 (aaa) holds aaa's vector, not the row added first
+    assert np.allclose(green, loaded.vectors.reconstruct(ids.index("green1")), atol=1e-6)
+
+
+def test_ray_engine_builds_the_same_index_files(tmp_path):
+    """Encoding fanned out to two Ray actors writes the same bytes as in-process encoding, every index file."""
     import shutil
     import tempfile
 
     import ray
 
-    root = make_root(tmp_path / "root", CLIPS[:4])
+    root = make_root(tmp_path / "root", CLIPS)
     spec = {"name": "hashing", "dim": 16, "num_frames": 4}
-    build_index(root, tmp_path / "local", spec, CONFIG)
+    config = SearchConfig(batch_size=1, commit_every=2, thumbnail_size=16)
+    build_index(root, tmp_path / "local", spec, config)
     temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths have a length limit
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=temp_dir)
     try:
-        remote = build_index(root, tmp_path / "ray", spec, CONFIG, EngineConfig(name="ray", workers=1))
+        remote = build_index(root, tmp_path / "ray", spec, config, EngineConfig(name="ray", workers=2))
     finally:
         ray.shutdown()
         shutil.rmtree(temp_dir, ignore_errors=True)
-    assert (remote.added, remote.count, remote.failed) == (4, 4, [])
-    a, b = IndexStore(tmp_path / "local").load(), IndexStore(tmp_path / "ray").load()
-    order = {item["id"]: i for i, item in enumerate(b.items)}
-    rows = [order[item["id"]] for item in a.items]
-    assert np.allclose(a.vectors.reconstruct_n(0, 4), b.vectors.reconstruct_n(0, 4)[rows], atol=1e-6)
-    assert sorted(p.name for p in (tmp_path / "ray" / "thumbnails").iterdir()) == sorted(
-        f"{c[0]}.jpg" for c in CLIPS[:4]
-    )
+    assert (remote.added, remote.count, remote.failed) == (len(CLIPS), len(CLIPS), [])
+    a, b = index_files(tmp_path / "local"), index_files(tmp_path / "ray")
+    assert len([n for n in a if n.startswith("thumbnails/")]) == len(CLIPS)
+    assert sorted(a) == sorted(b) and all(a[name] == b[name] for name in a), [n for n in a if a[n] != b.get(n)]
 
 
 def test_two_writers_are_refused(colour_index):

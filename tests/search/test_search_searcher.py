@@ -71,14 +71,15 @@ def test_faiss_matches_brute_force(tmp_path):
     store.write_part(records, VideoEmbeddings(video, frames, np.ones((n, t), bool), None))
     store.compact()
     searcher = Searcher.open(tmp_path / "idx", encoder, SearchConfig(two_stage=False))  # the exact scan
+    number = np.array([int(item["id"][1:]) for item in searcher.index.items])  # rows are in id order, not added
     queries = l2_normalize(rng.standard_normal((7, d)))
     scores, rows = searcher.search_vectors(queries, 10)
     exact = queries @ video.T
-    assert np.array_equal(rows, np.argsort(-exact, axis=1)[:, :10])
+    assert np.array_equal(number[rows], np.argsort(-exact, axis=1)[:, :10])
     assert np.allclose(scores, np.sort(exact, axis=1)[:, ::-1][:, :10], atol=1e-5)
     _, rows = searcher.search_vectors(queries, 10, kind="anomaly")
     masked = np.where(np.arange(n) % 3 == 0, exact, -np.inf)
-    assert np.array_equal(rows, np.argsort(-masked, axis=1)[:, :10])
+    assert np.array_equal(number[rows], np.argsort(-masked, axis=1)[:, :10])
 
 
 def test_query_embeddings_are_cached(colour_index):
@@ -166,3 +167,13 @@ def test_coalesced_and_direct_search_agree(colour_index):
     for query, kind in [("red", "all"), ("blue", "anomaly"), ("green yellow", "normal")]:
         assert [h.id for h in direct.search(query, 4, kind)] == [h.id for h in coalesced.search(query, 4, kind)]
     coalesced.close()
+
+
+def test_a_reranker_that_drops_candidates_is_an_error_not_a_short_answer(colour_index):
+    class Dropping(ColourEncoder):
+        def rerank(self, query, frames, mask):
+            return -frames[1:, 0, 2]  # one score short
+
+    searcher = Searcher.open(colour_index[1], Dropping(), SearchConfig(rerank_top=6, coalesce_queries=False))
+    with pytest.raises(ValueError, match="5 scores for 6 candidates"):
+        searcher.search("blue", k=6)

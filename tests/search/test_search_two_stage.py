@@ -74,3 +74,23 @@ def test_searcher_with_two_stage_gives_the_same_hits(colour_index):
         a, b = exact.search(query, 4, kind), staged.search(query, 4, kind)
         assert [h.id for h in a] == [h.id for h in b]
         assert np.allclose([h.score for h in a], [h.score for h in b], atol=1e-5)
+
+
+def test_a_short_first_stage_falls_back_to_the_exact_scan():
+    """Few admitted rows spread over many lists: the scanned third holds only some of them, so the query is
+    answered by the exact scan and returns every admitted row; a selector admitting none returns none."""
+    from svta.search.two_stage import TwoStageIndex
+
+    vectors, queries = _clustered(3000, seed=3)
+    flat = _flat(vectors)
+    wanted = np.zeros(3000, dtype=bool)
+    wanted[::250] = True  # 12 rows, one per ~250
+    bits = np.packbits(wanted, bitorder="little")
+    selector = faiss.IDSelectorBitmap(3000, faiss.swig_ptr(bits))
+    staged = TwoStageIndex(flat)
+    scores, rows = staged.search(queries[:20], 50, selector, admitted=int(wanted.sum()))
+    assert all(set(r[r >= 0]) == set(np.flatnonzero(wanted)) for r in rows) and staged.exact_fallbacks > 0
+    assert np.isneginf(scores[:, 12:]).all() and (rows[:, 12:] == -1).all()
+    none_bits = np.zeros_like(bits)  # kept referenced: FAISS reads it by pointer
+    nothing = faiss.IDSelectorBitmap(3000, faiss.swig_ptr(none_bits))
+    assert (staged.search(queries[:2], 5, nothing, admitted=0)[1] == -1).all()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from svta.transfer.agreement import agree, conflicts, details
-from svta.transfer.overlap import OverlapOptions, check_overlap
+from svta.transfer.overlap import COSINE_THRESHOLD, OverlapOptions, check_overlap
 from svta.transfer.sets import ItemSet, SetItem
 
 PAIRS = Path(__file__).parents[1] / "data" / "caption_pairs.tsv"
@@ -64,7 +64,7 @@ def test_default_threshold_with_agreement_on_minilm():
     cosine = (embedder.encode([r["a"] for r in rows]) * embedder.encode([r["b"] for r in rows])).sum(axis=1)
     positive = np.array([r["label"] == "para" for r in rows])
     agrees = np.array([agree(r["a"], r["b"]) for r in rows])
-    threshold = OverlapOptions().text_threshold
+    threshold = COSINE_THRESHOLD
     alone = _precision_recall(cosine >= threshold, positive)
     both = _precision_recall((cosine >= threshold) & agrees, positive)
     assert both[0] > alone[0] and both[1] == alone[1]  # the second signal costs no recall here
@@ -88,9 +88,12 @@ def test_overlap_counts_a_near_pair_only_when_details_agree():
             SetItem("e1", "In the living room a dog is asleep on the sofa."),
         ],
     )
-    strict = check_overlap(train, evaluation)
+    strict = check_overlap(train, evaluation, OverlapOptions(near_method="cosine"))
     assert strict.flagged == {"e1": ["near"]} and strict.near_rejected == 1
-    loose = check_overlap(train, evaluation, OverlapOptions(near_agreement=False))
+    assert strict.pairs[0]["why"] == f"cosine {round(strict.pairs[0]['score'], 4):g}, conflicts 0"
+    model = check_overlap(train, evaluation)  # the default model vetoes the left/right conflict as well
+    assert model.near["method"] == "model" and "e0" not in model.flagged
+    loose = check_overlap(train, evaluation, OverlapOptions(near_method="cosine", near_agreement=False))
     assert loose.counts["near"] == 2 and loose.near_rejected == 0
 
 

@@ -206,6 +206,16 @@ def test_cli_eval_on_ucfcrime_ar_full_and_clean(world, tmp_path, capsys):
     assert main([*base, "--exclude-overlap", report_json, "--exclude-kinds", "exact"]) == 0
     table = capsys.readouterr().out
     assert "| SumR |" in table and "full (8)" in table and "clean (7)" in table and "1 overlapping item(s)" in table
+    # A person rejected the near pair: the clean row rests on the confirmed exact match only, and says so.
+    from svta.transfer.overlap_report import read_overlap_report, write_overlap_report
+    from svta.transfer.overlap_review import apply_review
+
+    overlap = read_overlap_report(report_json)
+    verdicts = {p["pair_id"]: p["kind"] == "exact" for p in overlap.pairs}
+    write_overlap_report(apply_review(overlap, verdicts, "reviewed.csv"), tmp_path / "reviewed", figure=False)
+    assert main([*base, "--exclude-overlap", str(tmp_path / "reviewed" / "overlap.json")]) == 0
+    table = capsys.readouterr().out
+    assert "clean (7)" in table and "1 pair(s) confirmed and used, 1 rejected" in table
     # Bad input is one line naming the row.
     bad = write_sheet(tmp_path / "bad.xlsx", [*UCF_ROWS[:2], ("Abuse/Abuse999_x264.mp4", "A man kicks a door.")])
     assert (

@@ -1,8 +1,9 @@
 """Pinned renderer output: the procedural renderer is deterministic, and a refactor must not change a
 single byte of what it draws. Each shipped category renders its own description at a small size and
 its hash is compared with the value recorded before the renderer was restructured (as diffusers pins
-expected slices). A deliberate drawing change bumps ``RENDERER_VERSION`` and re-records these values
-with ``python tests/videos/test_video_pinned.py``.
+expected slices). A deliberate drawing change bumps ``RENDERER_VERSION`` (recorded clips are then made
+again, as they are after any change to the renderer's source) and re-records these values with
+``python tests/videos/test_video_pinned.py``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 
 from svta.taxonomy import Taxonomy, default_taxonomy
-from svta.videos.procedural import RENDERER_VERSION, render_clip, resolve_choice
+from svta.videos.procedural import render_clip, resolve_choice
 
 CROWD_CAPTION = "A woman in blue and a boy with a yellow bag and a black dog near a crowd in the rain at night."
 
@@ -143,10 +144,6 @@ def crowd_digest() -> str:
             render_clip(CROWD_CAPTION, resolve_choice(c.id, CROWD_CAPTION, taxonomy), 1000 + i, 3, 48, 64).tobytes()
         )
     return h.hexdigest()[:16]
-
-
-def test_renderer_version_matches_the_pins():
-    assert RENDERER_VERSION == 1, "drawing changed: re-record the pinned digests below"
 
 
 def test_every_category_renders_its_pinned_bytes():

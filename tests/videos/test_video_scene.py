@@ -47,3 +47,18 @@ def test_the_caption_vocabulary_is_fully_drawable():
     assert set(TIMES) <= set(TIME_LIGHT)
     for place in PLACES:
         assert parse_scene(f"A man stands in the {place}.").place == place
+
+
+def test_place_palettes_and_light_are_read_from_the_data_file():
+    from importlib import resources
+
+    import yaml
+
+    from svta.videos.places import INDOOR, LAMP_PLACES
+
+    data = yaml.safe_load(resources.files("svta").joinpath("data", "places.yaml").read_text(encoding="utf-8"))
+    assert list(PLACE_STYLES) == list(data["places"]) and list(TIME_LIGHT) == list(data["times"])
+    assert PLACE_STYLES["supermarket"][1]["wall"] == tuple(data["places"]["supermarket"]["wall"])
+    assert TIME_LIGHT["noon"][2] == tuple(data["times"]["noon"]["tint"])
+    assert INDOOR == {name for name, place in data["places"].items() if place.get("indoor")}
+    assert "street" in LAMP_PLACES and "kitchen" in INDOOR

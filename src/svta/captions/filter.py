@@ -19,6 +19,9 @@ from svta.tables import SCHEMAS, PartWriter, atomic_write_json, read_table, tabl
 
 REPORT_FILE = "captions.filter_report.json"
 REMOVED_FILE = "captions.removed.parquet"
+# The record a release's provenance reads: written in the root whenever a filter run changed the captions
+# (the detailed report may be written elsewhere with ``report=``; a dry run writes no record).
+RECORD_FILE = "captions.filter.json"
 
 
 @dataclass
@@ -145,6 +148,7 @@ def filter_captions(
     _write_report(report_path, table, texts, removals, config, timings)
     if not dry_run:
         _write_tables(root, path, table, texts, {r.index for r in removals})
+        _write_record(root, table.num_rows, by_reason, config, report_path)
     info(f"filter: kept {table.num_rows - len(removals)} of {table.num_rows} captions ({by_reason})")
     return FilterResult(path, table.num_rows - len(removals), len(removals), by_reason, report_path, timings)
 
@@ -162,6 +166,20 @@ def _write_tables(root: Path, path: Path, table: pa.Table, texts: list[str], rem
         last = {value: i for i, value in enumerate(ids)}  # a row removed again keeps one record
         write_table(merged.take(pa.array(sorted(last.values()), pa.int64())), removed_path, "captions")
     write_table(normalised.take(pa.array(keep, pa.int64())), path, "captions")
+
+
+def _write_record(root: Path, input_rows: int, by_reason: dict[str, int], config: FilterConfig, report: Path) -> None:
+    removed = sum(by_reason.values())
+    record = {
+        "input_rows": input_rows,
+        "kept": input_rows - removed,
+        "removed": removed,
+        "by_reason": by_reason,
+        "config": config.model_dump(mode="json"),
+        "report": str(report),
+        "dry_run": False,
+    }
+    atomic_write_json(root / RECORD_FILE, record)
 
 
 def _write_report(

@@ -10,7 +10,8 @@ they accept works here (``ucfcrime-ar`` and ``ucfcrime_ar`` alike):
 
 UCF-Crime class names (``Abuse``, ``RoadAccidents``...) become taxonomy categories (normal videos stay
 unlabelled: the annotate stage picks their normal category from the caption). Structural errors raise
-:class:`~svta.errors.InputError` naming the file and line; bad rows are skipped and listed.
+:class:`~svta.errors.InputError` naming the file and line; bad rows (and rows repeated within the file)
+follow the one bad-row policy of :mod:`svta.datasets.items`: an error naming them, or skipped and listed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from svta.datasets.items import Item
+from svta.datasets.items import BadRows, Item, RowProblems
 from svta.datasets.readers import ReadOptions, canonical_name, detect_reader, read_dataset
 from svta.tables import PartWriter, stable_id, table_path
 from svta.taxonomy import Taxonomy, resolve_taxonomy
@@ -77,9 +78,13 @@ def caption_format(path: Path, format: str) -> str:
 
 
 def read_captions(
-    path: Path | str, format: str = "auto", mapping: dict[str, str] | None = None, language: str = "en"
+    path: Path | str,
+    format: str = "auto",
+    mapping: dict[str, str] | None = None,
+    language: str = "en",
+    bad_rows: BadRows = "error",
 ) -> tuple[str, list[Item], list[tuple[str, str]]]:
-    """``(format, items, skipped rows)`` of a caption file; bad captions are skipped and listed."""
+    """``(format, items, skipped rows)`` of a caption file under the bad-row policy ``bad_rows``."""
     from svta.errors import InputError
 
     path = Path(path)
@@ -88,7 +93,7 @@ def read_captions(
     fmt = caption_format(path, format)
     if mapping and fmt not in _MAPPED:
         raise InputError(f"{path}: a column mapping applies to csv/jsonl/json files, not {fmt}")
-    items = read_dataset(fmt, path, ReadOptions(language=language, bad_rows="skip", mapping=mapping))
+    items = read_dataset(fmt, path, ReadOptions(language=language, bad_rows=bad_rows, mapping=mapping))
     return fmt, items.items, items.skipped
 
 
@@ -101,6 +106,7 @@ def import_captions(
     category: str | None = None,
     language: str = "en",
     taxonomy: Taxonomy | Path | str | None = None,
+    bad_rows: BadRows = "error",
 ) -> ImportResult:
     """Add the captions of a file to ``<root>/captions.parquet`` (all or nothing; re-importing is idempotent).
 
@@ -114,22 +120,24 @@ def import_captions(
         category: A taxonomy category for every row (else labels in the file are looked up).
         language: ``en`` or ``zh`` for UCFCrime-AR.
         taxonomy: The taxonomy (or a path to one) to look labels up in (default: the shipped one).
+        bad_rows: ``error`` fails naming every bad row (nothing written); ``skip`` leaves them out and lists them.
 
     Raises:
         InputError: The file is unreadable or malformed; the message names the file and line.
     """
     started = time.perf_counter()
     path = Path(path)
-    fmt, items, bad = read_captions(path, format, mapping, language)
+    fmt, items, bad = read_captions(path, format, mapping, language, bad_rows)
     source = source or (fmt if fmt in _NAMED_SOURCES else path.stem)
     taxonomy = resolve_taxonomy(taxonomy)
     fixed = taxonomy.get(category).id if category else None
-    skipped = [{"where": where, "reason": why} for where, why in bad]
+    problems = RowProblems(path, bad_rows)
+    problems.skipped = list(bad)
     rows, seen = [], set()
     for item in items:
         row_id = stable_id(source, item.source_ref or "", item.caption)
         if row_id in seen:
-            skipped.append({"where": item.ref, "reason": "duplicate row"})
+            problems.add(item.ref, "duplicate row")
             continue
         seen.add(row_id)
         category_id = fixed or _category_of(item.label, taxonomy)
@@ -147,6 +155,8 @@ def import_captions(
                 "seed": None,
             }
         )
+    problems.finish()
+    skipped = [{"where": where, "reason": why} for where, why in problems.skipped]
     writer = PartWriter(table_path(root, "captions"), "captions")
     before = writer.done_ids()
     for start in range(0, len(rows), _CHUNK):

@@ -14,6 +14,12 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
+try:  # recent typer bundles its own copy of click
+    from typer._click import Context
+    from typer._click.globals import get_current_context
+except ImportError:  # older typer uses the click package
+    from click import Context, get_current_context  # type: ignore[no-redef,assignment]
+
 
 @dataclass
 class GlobalOptions:
@@ -37,7 +43,20 @@ class DefaultActionGroup(TyperGroup):
         if default is not None and (not args or args[0] not in self.commands):
             if not help_only or len(self.commands) == 1:  # a one-action group shows that action's options
                 args = [default, *args]
+                if len(self.commands) == 1:  # its help and errors say `svta train`, not `svta train run`
+                    ctx.svta_implied_action = True
+                    self.commands[default].context_class = ImpliedActionContext
         return super().parse_args(ctx, args)
+
+
+class ImpliedActionContext(Context):
+    """The context of an action run without its name (``svta train``): its usage line names the group only."""
+
+    @property
+    def command_path(self) -> str:
+        if self.parent is not None and getattr(self.parent, "svta_implied_action", False):
+            return self.parent.command_path
+        return super().command_path
 
 
 def stage_app(help: str, default_action: bool = False) -> typer.Typer:
@@ -49,6 +68,43 @@ def stage_app(help: str, default_action: bool = False) -> typer.Typer:
     if default_action:
         return typer.Typer(help=help, cls=DefaultActionGroup)
     return typer.Typer(help=help, no_args_is_help=True)
+
+
+def fail_check(message: str) -> NoReturn:
+    """End a check that ran and found problems (exit 1, after the problems were listed)."""
+    from svta.errors import CheckFailed
+
+    raise CheckFailed(message)
+
+
+def check_name(value: str | None, option: str = "--name") -> str | None:
+    """A name that becomes one folder (``runs/<name>/``): refused with one line (exit 2) when it is empty, holds a
+    path separator or is ``.``/``..``, so nothing is ever written outside its parent folder."""
+    from svta.errors import InputError
+
+    if value is None:
+        return None
+    if not value.strip() or value.strip() in (".", "..") or any(ch in value for ch in "/\\\0"):
+        raise InputError(f"{option} {value!r}: a name, not a path (no '/', '\\', '..' or empty name)")
+    return value
+
+
+def validated(model: Any, data: Mapping[str, Any], options: Mapping[str, str]) -> Any:
+    """``model.model_validate(data)``, a bad value failing as one line naming its option (``options``: field ->
+    option spelling, e.g. ``{"epochs": "--epochs"}``)."""
+    from pydantic import ValidationError
+
+    from svta.errors import ConfigError
+
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field_name = str(first["loc"][0]) if first["loc"] else ""
+        message = str(first["msg"]).removeprefix("Value error, ")
+        option = options.get(field_name)
+        where = f"{option} {data.get(field_name)!r}" if option else f"{model.__name__}.{field_name}"
+        raise ConfigError(f"{where}: {message}") from None
 
 
 def fail_incomplete(message: str) -> NoReturn:
@@ -149,5 +205,25 @@ def stage_setup(root: Path | None, overrides: Mapping[str, Any] | None = None) -
         for key, value in (overrides or {}).items()
         if value is not None
     ]
-    labels = {item: f"option value {item.split('=', 1)[1]!r} ({item.split('=', 1)[0]})" for item in extra}
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    labels = {item: _option_label(key, value) for item, (key, value) in zip(extra, given.items(), strict=True)}
     return root, load_cli_config(root, extra, labels)
+
+
+def _option_label(key: str, value: Any) -> str:
+    """How an error names the option that set config ``key`` to ``value``: ``--frames 0`` (the option of the running
+    command named like the key, else the only one holding that value), else ``option value 0 (videos.frames)``."""
+    context = get_current_context(silent=True)
+    params = [p for p in getattr(getattr(context, "command", None), "params", []) if p.opts and not p.hidden]
+    values = getattr(context, "params", {}) or {}
+
+    def holds(param: Any) -> bool:
+        held = values.get(param.name)
+        return type(held) is type(value) and held == value  # type: False == 0, but --overwrite is not --size 0
+
+    named = [p for p in params if p.name == key.rsplit(".", 1)[-1] and holds(p)]
+    holding = [p for p in params if holds(p)]
+    found = named or (holding if len(holding) == 1 else [])
+    if found:
+        return f"{found[0].opts[0]} {value!r}"
+    return f"option value {value!r} ({key})"

@@ -37,12 +37,35 @@ def classify(
     classifier: Annotated[
         str | None, typer.Option("--classifier", help="Registry name: minilm-head | minilm | openai.")
     ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="openai: OpenAI-compatible server, e.g. http://localhost:8000/v1.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="openai: model name on that server.")] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option("--api-key-env", help="openai: environment variable holding the API key.")
+    ] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", help="openai: requests in flight.")] = None,
     json_: JsonOption = False,
 ) -> None:
     """Label captions without a category into labels.parquet."""
     from svta.annotate.classify import classify_captions
+    from svta.cli._common import check_registered
 
-    root, config = stage_setup(existing_root(root), {"annotate.classifier": classifier})
+    root, config = stage_setup(
+        existing_root(root),
+        {
+            "annotate.classifier": classifier,
+            "annotate.llm.base_url": base_url,
+            "annotate.llm.model": model,
+            "annotate.llm.api_key_env": api_key_env,
+            "annotate.llm.workers": concurrency,
+        },
+    )
+    check_registered("category_classifier", config.annotate.classifier, "--classifier")  # before labels.parquet
+    if concurrency is not None and concurrency < 1:
+        from svta.errors import ConfigError
+
+        raise ConfigError(f"--concurrency {concurrency}: must be >= 1")
     result = classify_captions(root, config.annotate, taxonomy=config.taxonomy, all_captions=all_)
     if wants_json(json_):
         emit_json(result.to_dict())
@@ -74,12 +97,16 @@ def cluster(
     apply: Annotated[
         bool, typer.Option("--apply", help="Label captions with tags but no category from their clusters.")
     ] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Report folder (default <root>/annotate).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder (default <root>/annotate).")] = None,
     json_: JsonOption = False,
 ) -> None:
     """K-Means over MiniLM embeddings of tags; report clusters and a PCA plot."""
     from svta.annotate.cluster import cluster_tags
 
+    if k is not None and k < 2:
+        from svta.errors import ConfigError
+
+        raise ConfigError(f"--k {k}: K-Means needs at least 2 clusters (leave --k out to choose k by silhouette)")
     root, config = stage_setup(existing_root(root), {"annotate.cluster.k": k, "annotate.cluster.source": source})
     result = cluster_tags(root, config.annotate, taxonomy=config.taxonomy, apply=apply, out_dir=out)
     if wants_json(json_):
@@ -100,7 +127,8 @@ def cluster(
 def review_export(
     root: RootOption = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for tasks.json + label_config.xml (default <root>/review).")
+        Path | None,
+        typer.Option("--out", "-o", help="Folder for tasks.json + label_config.xml (default <root>/review)."),
     ] = None,
     include_reviewed: Annotated[
         bool, typer.Option("--include-reviewed", help="Also export reviewed captions.")

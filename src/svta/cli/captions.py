@@ -56,6 +56,9 @@ def generate(
         None, "--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1."
     ),
     model: str | None = typer.Option(None, "--model", help="Model name on that server."),
+    api_key_env: str | None = typer.Option(
+        None, "--api-key-env", help="Environment variable holding the server's API key."
+    ),
     concurrency: int | None = typer.Option(None, "--concurrency", help="LLM requests in flight."),
     json_: bool = JSON,
 ) -> None:
@@ -73,6 +76,7 @@ def generate(
             "seed": seed,
             "captions.openai.base_url": base_url,
             "captions.openai.model": model,
+            "captions.openai.api_key_env": api_key_env,
             "captions.openai.concurrency": concurrency,
         },
     )
@@ -120,6 +124,9 @@ def import_(
         None, "--category", help="Category of every row (default: from the file's labels)."
     ),
     language: str = typer.Option("en", "--language", help="UCFCrime-AR text column: en | zh."),
+    skip_bad_rows: bool = typer.Option(
+        False, "--skip-bad-rows", help="Skip (and list) bad rows instead of failing on the first file with any."
+    ),
     json_: bool = JSON,
 ) -> None:
     """Add collected captions to captions.parquet, keeping their source and original ids."""
@@ -135,6 +142,7 @@ def import_(
         category=category,
         language=language,
         taxonomy=config.taxonomy,
+        bad_rows="skip" if skip_bad_rows else "error",
     )
     if wants_json(json_):
         emit_json(result.to_dict())

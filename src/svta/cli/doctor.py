@@ -11,7 +11,9 @@ def doctor_command(
     json_: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Skip the network connects (hub, LLM, Ray).")] = False,
 ) -> None:
-    """Check what the stages need: extras, torch + CUDA, ffmpeg/PyAV codecs, weights, hub, servers, Chromium."""
+    """Check what the stages need: extras, torch + CUDA, ffmpeg/PyAV codecs, weights, hub, servers, Chromium.
+
+    Exit 1 when a check fails (a warning does not fail)."""
     from svta.cli._common import STATE, emit_json, wants_json
     from svta.config import load_config
     from svta.doctor import run_checks
@@ -22,6 +24,7 @@ def doctor_command(
         ray_address=config.engine.ray_address if config.engine.name == "ray" else None,
         wan_model=config.videos.wan.model,
         network=not offline,
+        classifier_url=config.annotate.llm.base_url if config.annotate.classifier == "openai" else None,
     )
     if wants_json(json_):
         emit_json([c.to_dict() for c in checks])
@@ -35,5 +38,8 @@ def doctor_command(
         for c in checks:
             table.add_row(escape(c.name), f"[{colour[c.status]}]{c.status}[/]", escape(c.detail), escape(c.fix))
         Console().print(table)
-    if any(c.status == "fail" for c in checks):
-        raise typer.Exit(3)
+    failed = [c.name for c in checks if c.status == "fail"]
+    if failed:
+        from svta.cli._common import fail_check
+
+        fail_check(f"{len(failed)} check(s) failed: {', '.join(failed)} (see the fix column)")

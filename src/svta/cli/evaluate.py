@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from svta.cli._common import RunOption, fail_incomplete, stage_app
+from svta.cli._common import RunOption, fail_incomplete, hidden_alias, stage_app
 from svta.cli.metrics import metrics_command
 from svta.cli.overlap import overlap_command
 
@@ -64,19 +64,26 @@ def eval_command(
             help="Models with a second stage (gram): keep (default) | zero (GRAM's published evaluation).",
         ),
     ] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the metrics JSON here.")] = None,
+    json_out: Annotated[
+        Path | None,
+        typer.Option("--json-out", help="Also write the metrics JSON (with --dataset: the transfer report) here."),
+    ] = None,
+    output: Annotated[Path | None, hidden_alias("--output", "Old name of --json-out.")] = None,
     out: Annotated[
         Path | None,
         typer.Option(
             "--out",
-            help="Folder for results.md/.tex/.csv and analysis/ "
+            "-o",
+            help="Folder for metrics.json, results.md/.tex/.csv and analysis/ "
             "(default: RUN/eval/SPLIT, or eval-<FILE>/SPLIT beside --checkpoint).",
         ),
     ] = None,
     analysis: Annotated[
-        bool,
-        typer.Option("--analysis/--no-analysis", help="Write breakdowns and figures (analysis/) beside the tables."),
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--analysis/--no-analysis", help="Write breakdowns and figures (analysis/) beside the tables (default on)."
+        ),
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
     # Zero-shot transfer to another dataset, with contamination control (svta.transfer, svta.cli.overlap).
     dataset: Annotated[
@@ -107,7 +114,7 @@ def eval_command(
     ] = None,
 ) -> None:
     """T2V/V2T R@1/5/10, MdR, MnR of a trained model on a dataset split, or on another dataset (--dataset)."""
-    from svta.cli._common import emit_json, resolve_root, resolve_run, stage_setup, wants_json
+    from svta.cli._common import check_name, emit_json, resolve_root, resolve_run, stage_setup, wants_json
     from svta.errors import InputError
     from svta.retrieval.evaluate import evaluate_checkpoint, evaluate_run
     from svta.retrieval.results import metrics_table, write_eval_outputs
@@ -115,16 +122,18 @@ def eval_command(
 
     if (run is None) == (checkpoint is None):
         raise InputError("give exactly one of --run RUN (a run folder or name) or --checkpoint FILE")
-    settings = stage_setup(root)[1].eval  # defaults of flags not given (the library checks given values)
-    split = split or settings.split
-    options = {
-        "batch_size": batch_size,
-        "workers": workers,
-        "compat": compat or settings.compat,
-        "ties": ties or settings.ties,
-    }
+    output = json_out or output
+    # every option is checked here, before any model is loaded or any video decoded
+    transfer = dataset is not None or exclude_overlap is not None
+    if transfer:
+        refuse_with_dataset(rerank_tail=rerank_tail, out=out, analysis=analysis)
+    settings = stage_setup(root, {"eval.ties": ties, "eval.split": split})[1].eval
+    split = check_name(settings.split, "--split") or "test"
+    options = {"batch_size": batch_size, "workers": workers, "compat": compat or settings.compat, "ties": settings.ties}
+    check_options(frames=frames, sample_fps=sample_fps, rerank_tail=rerank_tail, checkpoint=checkpoint, **options)
     run_dir = resolve_run(run, root) if run is not None else None
-    if dataset is not None or exclude_overlap is not None:
+    analysis = True if analysis is None else analysis
+    if transfer:
         from svta.cli.overlap import transfer_eval
 
         return transfer_eval(
@@ -190,6 +199,58 @@ def eval_command(
         )
     if report.skipped:
         fail_incomplete(f"{len(report.skipped)} video(s) could not be decoded and were left out of the metrics")
+
+
+RERANK_TAILS = ("keep", "zero")  # svta.eval.rerank.TopKRescore.tail
+
+
+def check_options(
+    *,
+    batch_size: int,
+    workers: int,
+    frames: int | None,
+    sample_fps: float | None,
+    rerank_tail: str | None,
+    compat: str | None,
+    checkpoint: Path | None,
+    **_: object,
+) -> None:
+    """Fail in one line naming the option before any work when a value cannot be right."""
+    from svta.errors import ConfigError, InputError
+    from svta.eval.metrics import COMPAT
+
+    for option, value, low in (("--batch-size", batch_size, 1), ("--workers", workers, 0), ("--frames", frames, 1)):
+        if value is not None and value < low:
+            raise ConfigError(f"{option} {value}: must be >= {low}")
+    if sample_fps is not None and not sample_fps > 0:
+        raise ConfigError(f"--sample-fps {sample_fps}: must be > 0")
+    if rerank_tail is not None and rerank_tail not in RERANK_TAILS:
+        raise ConfigError(f"--rerank-tail {rerank_tail!r}: must be one of {', '.join(RERANK_TAILS)}")
+    if compat not in COMPAT:
+        raise ConfigError(f"--compat {compat!r}: must be one of {', '.join(c for c in COMPAT if c)} (or leave it out)")
+    if checkpoint is not None and not checkpoint.is_file():
+        raise InputError(f"--checkpoint {checkpoint}: no such file")
+
+
+def refuse_with_dataset(*, rerank_tail: str | None, out: Path | None, analysis: bool | None) -> None:
+    """``--dataset`` (transfer) writes one report (``--json-out``) with the model's own second stage: options it
+    would ignore are refused in one line instead."""
+    from svta.errors import InputError
+
+    given = [
+        name
+        for name, value in (
+            ("--rerank-tail", rerank_tail),
+            ("--out", out),
+            ("--analysis/--no-analysis", analysis),
+        )
+        if value is not None
+    ]
+    if given:
+        raise InputError(
+            f"{', '.join(given)}: not used with --dataset/--exclude-overlap (the transfer report goes to --json-out, "
+            "default RUN/transfer/<dataset>.json); leave them out"
+        )
 
 
 def _label(run: Path | None, checkpoint: Path | None, model: str | None) -> str:

@@ -36,13 +36,37 @@ def overlap_command(
         str, typer.Option("--train-splits", help="Manifest splits the model saw ('all': every split).")
     ] = "train,val",
     train_table: Annotated[str, typer.Option("--train-table", help="auto | manifest | captions.")] = "auto",
-    threshold: Annotated[float, typer.Option("--threshold", help="Near-duplicate caption cosine (MiniLM).")] = 0.8,
+    near_method: Annotated[
+        str,
+        typer.Option(
+            "--near-method",
+            help="model: the hub-aware same-event model (default); cosine: cosine >= --threshold and agreeing details.",
+        ),
+    ] = "model",
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            help="Caption cosine (MiniLM): the near threshold of --near-method cosine (default 0.8); the floor of "
+            "the pairs the model scores (default: the model's).",
+        ),
+    ] = None,
+    near_threshold: Annotated[
+        float | None, typer.Option("--near-threshold", help="Model probability for a near pair (default: the model's).")
+    ] = None,
     agreement: Annotated[
         bool,
         typer.Option(
             "--agreement/--no-agreement", help="Near pairs must also agree on colours, counts, sides, people, vehicles."
         ),
     ] = True,
+    reviewed: Annotated[
+        Path | None,
+        typer.Option(
+            "--reviewed",
+            help="A reviewed overlap_review.csv (verdict column) or Label Studio export: only confirmed near pairs count.",
+        ),
+    ] = None,
     compare_videos: Annotated[
         bool, typer.Option("--compare-videos", help="Also compare videos by frame embeddings.")
     ] = False,
@@ -54,7 +78,7 @@ def overlap_command(
         bool, typer.Option("--skip-bad-rows", help="Skip (and list) bad rows instead of failing.")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Report folder (default TRAIN/stats/overlap/<eval set>).")
+        Path | None, typer.Option("--out", "-o", help="Report folder (default TRAIN/stats/overlap/<eval set>).")
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the counts and file paths as JSON.")] = False,
 ) -> None:
@@ -62,22 +86,36 @@ def overlap_command(
     from svta.transfer.evaluate import report_slug
     from svta.transfer.overlap import OverlapOptions, check_overlap
     from svta.transfer.overlap_report import write_overlap_report
-    from svta.transfer.sets import load_set, load_training_set
+    from svta.transfer.overlap_review import apply_review, read_review, write_review_files
+    from svta.transfer.sets import load_overlap_set, load_training_set
 
     train = train or existing_root(root)
     videos = videos or compare_videos
     if train_table not in ("auto", "manifest", "captions"):
         raise InputError(f"--train-table must be auto, manifest or captions, got {train_table!r}")
+    if near_method not in ("model", "cosine"):
+        raise InputError(f"--near-method must be model or cosine, got {near_method!r}")
     splits = None if train_splits.strip() == "all" else tuple(_csv(train_splits) or ())
     training = load_training_set(train, splits, train_table)  # type: ignore[arg-type]
-    evaluation = load_set(
+    evaluation, missing = load_overlap_set(
         eval_set, videos=eval_videos, split=split, language=language, bad_rows="skip" if skip_bad_rows else "error"
     )
+    verdicts = read_review(reviewed) if reviewed is not None else None
     options = OverlapOptions(
-        text_threshold=threshold, near_agreement=agreement, videos=videos, video_threshold=video_threshold
+        near_method=near_method,
+        text_threshold=threshold,
+        near_threshold=near_threshold,
+        near_agreement=agreement,
+        videos=videos,
+        video_threshold=video_threshold,
     )
     report = check_overlap(training, evaluation, options)
-    files = write_overlap_report(report, out or train / "stats" / "overlap" / report_slug(evaluation.name))
+    report.video["missing"] = [{"where": where, "why": why} for where, why in missing]
+    if verdicts is not None:
+        report = apply_review(report, verdicts, str(reviewed))
+    folder = out or train / "stats" / "overlap" / report_slug(evaluation.name)
+    files = write_overlap_report(report, folder)
+    review = write_review_files(report, folder)
     if wants_json(json_):
         emit_json(
             {
@@ -87,16 +125,44 @@ def overlap_command(
                 "json": files.json,
                 "markdown": files.markdown,
                 "figure": files.figure,
+                "review_csv": review.csv,
+                "review_tasks": review.tasks,
                 "skipped": evaluation.skipped_list(),
+                "missing_videos": report.video["missing"],
+                "near": [{"pair_id": p["pair_id"], "why": p["why"]} for p in report.pairs if p["kind"] == "near"],
+                "review": report.review or None,
             }
         )
     else:
+        _print_overlap(report, evaluation, training, files, review)
+    skipped = list(evaluation.skipped)
+    if missing and videos:  # the frame comparison asked for could not cover these items
+        skipped += [(where, f"video comparison not done: {why}") for where, why in missing]
+    _exit_if_skipped(f"overlap {evaluation.name}", skipped, len(evaluation), json_)
+
+
+def _print_overlap(report: Any, evaluation: Any, training: Any, files: Any, review: Any) -> None:
+    """The counts, why each near pair was flagged, what a review kept, missing videos, and the files."""
+    from svta.transfer.overlap_report import near_rule, review_sentence
+
+    typer.echo(
+        f"{report.counts['any']} of {len(evaluation)} evaluation items overlap {training.name} "
+        f"({len(training)} items): " + ", ".join(f"{k} {v}" for k, v in report.counts.items())
+    )
+    typer.echo(f"near: {near_rule(report)}")
+    for pair in report.pairs:
+        if pair["kind"] == "near":
+            typer.echo(f"  near {pair['eval_id']} ~ {pair['train_id']}: {pair['why']}")
+    if report.review:
+        typer.echo(review_sentence(report.review))
+    missing = report.video.get("missing") or []
+    if missing:
         typer.echo(
-            f"{report.counts['any']} of {len(evaluation)} evaluation items overlap {training.name} "
-            f"({len(training)} items): " + ", ".join(f"{k} {v}" for k, v in report.counts.items())
+            f"{len(missing)} evaluation video(s) missing: captions and names of every item were checked, videos "
+            f"only where present (listed in {files.json.name})"
         )
-        typer.echo(f"-> {files.json}, {files.markdown}" + (f", {files.figure}" if files.figure else ""))
-    _exit_if_skipped(f"overlap {evaluation.name}", evaluation.skipped, len(evaluation), json_)
+    typer.echo(f"-> {files.json}, {files.markdown}" + (f", {files.figure}" if files.figure else ""))
+    typer.echo(f"-> review {review.n_pairs} pair(s): {review.csv} (verdict column), {review.tasks} (Label Studio)")
 
 
 def _exit_if_skipped(what: str, skipped: list[tuple[str, str]], n_done: int, json_: bool) -> None:
@@ -132,7 +198,7 @@ def dataset_spec(dataset: str | None, annotations: Path | None, root: Path | Non
         from svta.retrieval.evaluate import run_root as recorded_root
 
         config = read_config(run) if run is not None and root is None else {}
-        run_root = recorded_root(run, config) if config.get("root") else None
+        run_root = recorded_root(run, config) if run is not None and config.get("root") else None
         return f"svta-root:{run_root or resolve_root(root)}"
     raise InputError(f"--dataset {dataset} needs --annotations FILE (the spreadsheet or JSON)")
 
@@ -177,9 +243,12 @@ def transfer_eval(
     )
     exclude = None
     if exclude_overlap is not None:
-        exclude = excluded_items(
-            read_overlap_report(exclude_overlap), evaluation, _csv(exclude_kinds), str(exclude_overlap)
-        )
+        overlap = read_overlap_report(exclude_overlap)
+        exclude = excluded_items(overlap, evaluation, _csv(exclude_kinds), str(exclude_overlap))
+        if overlap.review and not wants_json(json_):  # say which reviewed pairs the clean row rests on
+            from svta.transfer.overlap_report import review_sentence
+
+            typer.echo(review_sentence(overlap.review))
     net, info = load_eval_model(run, checkpoint, model_name=model, max_frames=frames, device=device)
     report = evaluate_transfer(
         net,

@@ -54,23 +54,41 @@ def _incomplete_line(incomplete: dict[str, str]) -> str:
 def demo_command(
     root: Path = typer.Option(Path("svta-demo"), "--root", help="Where the demo dataset and runs go."),
     out: Annotated[Path | None, hidden_alias("--out", "Old name of --root.")] = None,
-    size: int = typer.Option(4, "--size", min=1, help="Captions (and clips) per category; 98 categories."),
+    per_category: int = typer.Option(
+        4, "--per-category", "-n", min=1, help="Captions (and clips) per category; 98 categories."
+    ),
+    size: Annotated[int | None, hidden_alias("--size", "Old name of --per-category.")] = None,
     set_: list[str] = typer.Option([], "--set", help="Config override, e.g. --set train.epochs=4."),
 ) -> None:
-    """Run the whole SVTA chain on embedded defaults (CPU, offline) and print the results table."""
+    """Run the whole SVTA chain on embedded defaults (CPU, offline), print the results table, the time per
+    stage and what to run next."""
     import time
 
     from svta.demo import run_demo
     from svta.eval.report import results_table
     from svta.retrieval.results import method_label
 
+    if size is not None and size < 1:
+        from svta.errors import InputError
+
+        raise InputError(f"--size {size}: must be >= 1")
     started = time.perf_counter()
-    result = run_demo(out or root, size, [*STATE.overrides, *set_])
-    minutes = (time.perf_counter() - started) / 60
+    result = run_demo(out or root, size or per_category, [*STATE.overrides, *set_])
+    seconds = time.perf_counter() - started
     if wants_json(False):
         emit_json(
-            {"root": str(result.root), "runs": result.runs, "n_test": result.n_test, "chance_R5": result.chance_r5}
+            {
+                "root": str(result.root),
+                "runs": result.runs,
+                "n_test": result.n_test,
+                "chance_R5": result.chance_r5,
+                "seconds": {stage: s for stage, s in result.stage_seconds() if s is not None},
+                "total_seconds": seconds,
+                "next": [command for _, command in result.next_steps()],
+            }
         )
+        if result.pipeline.incomplete:
+            fail_incomplete(_incomplete_line(result.pipeline.incomplete))
         return
     typer.echo("")
     typer.echo(f"SVTA demo — test split, {result.n_test} text-video pairs (tiny CLIP4Clip trained from scratch on CPU)")
@@ -85,10 +103,29 @@ def demo_command(
     typer.echo(
         f"ran: {', '.join(result.pipeline.ran) or '-'}; resumed (already done): {', '.join(result.pipeline.skipped) or '-'}"
     )
-    typer.echo(f"finished in {minutes:.1f} min")
     _artefacts(result.root)
+    _stage_times(result.stage_seconds(), seconds)
+    _next_steps(result.next_steps())
     if result.pipeline.incomplete:
         fail_incomplete(_incomplete_line(result.pipeline.incomplete))
+
+
+def _stage_times(stages: list[tuple[str, float | None]], total: float) -> None:
+    """The time each stage took in this run, as measured (a resumed stage took none)."""
+    typer.echo("time per stage (this run):")
+    for stage, seconds in stages:
+        typer.echo(f"  {stage:<9} {'already done' if seconds is None else _duration(seconds):>12}")
+    typer.echo(f"  {'total':<9} {_duration(total):>12}")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:04.1f} s"
+
+
+def _next_steps(steps: list[tuple[str, str]]) -> None:
+    typer.echo("next:")
+    for what, command in steps:
+        typer.echo(f"  {what + ':' if what else '':<27} {command}")
 
 
 def _annotation_summary(summary: dict) -> None:

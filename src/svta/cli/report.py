@@ -19,7 +19,10 @@ def report_command(
     from svta.cli._common import emit_json, wants_json
     from svta.eval.report import gather_runs, report_table, results_table, write_tables
 
-    rows = report_table(gather_runs(list(runs)))
+    skipped: list[tuple[Path, str]] = []
+    rows = report_table(gather_runs(list(runs), skipped))
+    for path, reason in skipped:  # a pattern's non-run matches, e.g. the demo's runs/results.md
+        typer.echo(f"skipped {path}: {reason}", err=True)
     paths = write_tables(rows, out / "results", bold_best=True)
     if wants_json(json_):
         emit_json({name: {"t2v": data["t2v"], "v2t": data["v2t"]} for name, data in rows.items()})

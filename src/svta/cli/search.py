@@ -22,7 +22,7 @@ def _search_config(root: Path | None, **updates: Any) -> Any:
 
 @app.command("index")
 def index_command(
-    out: Annotated[Path, typer.Option("--out", help="Index directory (created, or grown incrementally).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Index directory (created, or grown incrementally).")],
     run: RunOption = None,
     root: Annotated[
         Path | None, typer.Option("--root", help="Dataset root or folder of videos (default: --root).")

@@ -13,6 +13,20 @@ import typer
 
 from svta.cli._common import fail_incomplete, stage_app
 
+# TrainConfig field -> the option that sets it (errors name the option the user typed).
+OPTION_OF_FIELD = {
+    "model": "--model",
+    "backbone": "--backbone",
+    "pretrained": "--pretrained",
+    "epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "lr": "--lr",
+    "max_frames": "--frames",
+    "num_workers": "--workers",
+    "max_steps": "--max-steps",
+    "frame_cache": "--frame-cache",
+}
+
 app = stage_app("Stage 5: train a retrieval model (CLIP4Clip recipe) on a dataset root.", default_action=True)
 
 
@@ -34,7 +48,7 @@ def train_command(
         str | None, typer.Option("--pretrained", help="'openai' (downloads) or the path of an OpenAI .pt.")
     ] = None,
     preset: Annotated[
-        str | None, typer.Option("--preset", help="Named recipe: clip4clip | clip4clip-b16 | cpu-demo.")
+        str | None, typer.Option("--preset", help="Named recipe: clip4clip | clip4clip-b16 | gram | cpu-demo.")
     ] = None,
     name: Annotated[
         str | None, typer.Option("--name", help="Run name: runs/<name>/ (default <model>-<backbone>).")
@@ -63,10 +77,19 @@ def train_command(
     json_: Annotated[bool, typer.Option("--json", help="Print metrics.json as JSON.")] = False,
 ) -> None:
     """Train a retrieval model (CLIP4Clip recipe), select on val, evaluate on test; writes runs/<name>/."""
-    from svta.cli._common import emit_json, existing_root, load_cli_config, wants_json
+    from svta.cli._common import (
+        check_name,
+        check_registered,
+        emit_json,
+        existing_root,
+        load_cli_config,
+        validated,
+        wants_json,
+    )
     from svta.retrieval.config import TrainConfig
     from svta.retrieval.trainer import train
 
+    check_name(name)  # runs/<name>/ stays under the root
     root = existing_root(root)
     config = load_cli_config(root).train
     if preset is not None:
@@ -83,7 +106,9 @@ def train_command(
         "max_steps": max_steps,
         "frame_cache": frame_cache,
     }
-    config = TrainConfig.model_validate({**config.model_dump(), **{k: v for k, v in flags.items() if v is not None}})
+    given = {k: v for k, v in flags.items() if v is not None}
+    config = validated(TrainConfig, {**config.model_dump(), **given}, OPTION_OF_FIELD)
+    check_registered("retrieval_model", config.model, "--model")  # the model also names runs/<model>-<backbone>/
     result = train(root, config, run_name=name, resume=resume, device=device, test=test, analysis=analysis)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only the first process reports
         return

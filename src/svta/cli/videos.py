@@ -5,7 +5,7 @@ and check the clips. Argument parsing only; the work is in :mod:`svta.videos`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -13,7 +13,9 @@ from svta.cli._common import (
     check_registered,
     emit_json,
     existing_root,
+    fail_check,
     fail_incomplete,
+    hidden_alias,
     stage_app,
     stage_setup,
     wants_json,
@@ -80,6 +82,7 @@ def generate(
     )
     check_registered("video_backend", config.videos.backend, "--backend")
     _require_captions(root)
+    _check_selection(root, ids, limit)
     _preflight(config)
     save_resolved(config, root)
     result = generate_videos(root, config, ids=ids or None, limit=limit, overwrite=overwrite)
@@ -98,6 +101,22 @@ def _require_captions(root: Path) -> None:
     captions = table_path(root, "captions")
     if not captions.exists() and not captions.with_name(captions.stem + ".parts").exists():
         raise InputError(f"{captions}: no captions to render; run `svta captions generate` first")
+
+
+def _check_selection(root: Path, ids: list[str], limit: int | None) -> None:
+    """``--id`` must name captions that exist and ``--limit`` must be positive, checked before any clip is made."""
+    from svta.errors import InputError
+    from svta.tables import read_records, table_path
+
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit {limit}: must be >= 1")
+    if not ids:
+        return
+    known = {row["id"] for row in read_records(table_path(root, "captions"), "captions")}
+    unknown = [i for i in dict.fromkeys(ids) if i not in known]
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        raise InputError(f"--id {shown}: no such caption id in {table_path(root, 'captions')}")
 
 
 def _print_generated(result: Any, backend: str) -> None:
@@ -130,20 +149,35 @@ def _preflight(config: Any) -> None:
 @app.command("check")
 def check(
     root: Path | None = ROOT,
-    verify: str = typer.Option("decode", "--verify", help="exists | probe | decode | sha256."),
+    decode: bool = typer.Option(
+        True, "--decode/--no-decode", help="Decode every clip (default), or check existence and sha256 only."
+    ),
+    verify: Annotated[str | None, hidden_alias("--verify", "Old spelling: exists | probe | decode | sha256.")] = None,
     json_: bool = JSON,
 ) -> None:
-    """Verify every recorded clip and rebuild the quality report (black, frozen, near-duplicates)."""
+    """Verify every recorded clip and rebuild the quality report (black, frozen, near-duplicates).
+
+    Exit 1 when a clip is missing or broken (listed on stderr): rerun `svta videos generate` to make them again.
+    """
+    from svta.errors import InputError
     from svta.videos import check_videos
 
+    level = verify or ("decode" if decode else "sha256")
+    if level not in VERIFY_LEVELS:
+        raise InputError(f"--verify {level!r}: must be one of {', '.join(VERIFY_LEVELS)}")
     root, config = stage_setup(existing_root(root), {})
-    report = check_videos(root, config.videos, verify=verify)
+    report = check_videos(root, config.videos, verify=level)
     if wants_json(json_):
         emit_json(report)
-        return
-    typer.echo(
-        f"{report['clips']} clip(s): {len(report['broken'])} broken, {len(report['black'])} black, "
-        f"{len(report['frozen'])} frozen, {len(report['near_duplicates'])} near-duplicate pair(s)"
-    )
-    for clip_id in report["broken"][:20]:
-        typer.echo(f"  broken {clip_id}", err=True)
+    else:
+        typer.echo(
+            f"{report['clips']} clip(s): {len(report['broken'])} broken, {len(report['black'])} black, "
+            f"{len(report['frozen'])} frozen, {len(report['near_duplicates'])} near-duplicate pair(s)"
+        )
+        for clip_id in report["broken"][:20]:
+            typer.echo(f"  broken {clip_id}", err=True)
+    if report["broken"]:
+        fail_check(f"{len(report['broken'])} of {report['clips']} clip(s) broken; `svta videos generate` redoes them")
+
+
+VERIFY_LEVELS = ("exists", "probe", "decode", "sha256")

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from svta.datasets.files import line_of, load_json, read_text
-from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
-from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.files import allow_fields_of, line_of, load_json, read_text
+from svta.datasets.items import Item, ItemSet, RowProblems, bad_caption, checked_caption
+from svta.datasets.readers import DATASET_FORMATS, DatasetFormat, ReaderOptions
 from svta.datasets.ucf import source_key
 from svta.errors import InputError
 from svta.tables import stable_id
@@ -26,6 +26,13 @@ FIELD_DEFAULTS: dict[str, tuple[str, ...]] = {
     "tags": ("tags",),
 }
 Row = tuple[int, dict[str, Any]]
+
+
+class CaptionFileOptions(ReaderOptions):
+    """Options of the ``csv`` / ``jsonl`` / ``json`` readers: our field → the file's column (unmapped fields
+    use common column names)."""
+
+    mapping: dict[str, str] | None = None
 
 
 def resolve_mapping(columns: list[str], mapping: dict[str, str] | None, path: Path) -> dict[str, str]:
@@ -69,6 +76,7 @@ def tags_of(value: Any) -> tuple[str, ...]:
 def csv_records(path: Path, mapping: dict[str, str] | None) -> tuple[dict[str, str], Iterator[Row]]:
     """The resolved mapping and ``(line, values)`` of a CSV/TSV file with a header."""
     text = read_text(path)
+    allow_fields_of(text)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     reader = csv.DictReader(text.splitlines(keepends=True), delimiter=delimiter, strict=True)
     try:
@@ -131,7 +139,7 @@ def _text(value: Any) -> str | None:
 
 
 def caption_items(
-    path: Path, kind: str, mapping: dict[str, str], rows: Iterator[Row], options: ReadOptions, unit: str = "line"
+    path: Path, kind: str, mapping: dict[str, str], rows: Iterator[Row], options: CaptionFileOptions, unit: str = "line"
 ) -> ItemSet:
     """Items of mapped caption rows, bad captions handled by the bad-row policy."""
     problems = RowProblems(path, options.bad_rows)
@@ -142,7 +150,7 @@ def caption_items(
         where = f"{unit} {line}"
         text, why = checked_caption(get.get("caption"))
         if text is None:
-            problems.add(where + (f" ({ref})" if ref else ""), f"caption field {mapping['caption']!r}: {why}")
+            problems.add(where + (f" ({ref})" if ref else ""), bad_caption(mapping["caption"], why))
             continue
         items.append(
             Item(
@@ -159,19 +167,43 @@ def caption_items(
     return problems.result(f"{kind}:{path.name}", kind, items, "caption")
 
 
-@DATASET_READERS.register("csv", "a CSV/TSV file of captions with a header (column mapping optional)")
-def read_csv(path: Path, options: ReadOptions) -> ItemSet:
+def read_csv(path: Path, options: CaptionFileOptions) -> ItemSet:
     mapping, rows = csv_records(path, options.mapping)
     return caption_items(path, "csv", mapping, rows, options)
 
 
-@DATASET_READERS.register("jsonl", "a JSON Lines file of captions, one object per line")
-def read_jsonl(path: Path, options: ReadOptions) -> ItemSet:
+def read_jsonl(path: Path, options: CaptionFileOptions) -> ItemSet:
     mapping, rows = jsonl_records(path, options.mapping)
     return caption_items(path, "jsonl", mapping, rows, options)
 
 
-@DATASET_READERS.register("json", 'a JSON list of caption records (or {"captions": [...]})')
-def read_json(path: Path, options: ReadOptions) -> ItemSet:
+def read_json(path: Path, options: CaptionFileOptions) -> ItemSet:
     mapping, rows = json_records(path, options.mapping)
     return caption_items(path, "json", mapping, rows, options)
+
+
+@DATASET_FORMATS.register("csv", "a CSV/TSV file of captions with a header (column mapping optional)")
+class CSVFormat(DatasetFormat):
+    name = "csv"
+    read_options = CaptionFileOptions
+
+    def read(self, path: Path, options: CaptionFileOptions) -> ItemSet:
+        return read_csv(path, options)
+
+
+@DATASET_FORMATS.register("jsonl", "a JSON Lines file of captions, one object per line")
+class JSONLFormat(DatasetFormat):
+    name = "jsonl"
+    read_options = CaptionFileOptions
+
+    def read(self, path: Path, options: CaptionFileOptions) -> ItemSet:
+        return read_jsonl(path, options)
+
+
+@DATASET_FORMATS.register("json", 'a JSON list of caption records (or {"captions": [...]})')
+class JSONFormat(DatasetFormat):
+    name = "json"
+    read_options = CaptionFileOptions
+
+    def read(self, path: Path, options: CaptionFileOptions) -> ItemSet:
+        return read_json(path, options)

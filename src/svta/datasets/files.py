@@ -62,9 +62,18 @@ def xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
         book.close()
 
 
+def allow_fields_of(text: str) -> None:
+    """Let the csv module read fields as long as ``text``: an over-long caption is then a bad row that the
+    bad-row policy handles (as in every other format), not a parser abort at the module's 128 KiB default."""
+    if csv.field_size_limit() <= len(text):
+        csv.field_size_limit(len(text) + 1)
+
+
 def csv_rows(path: Path, delimiter: str = ",") -> Iterator[tuple[int, list[Any]]]:
     """``(first physical line, values)`` of a CSV file's non-empty rows."""
-    reader = csv.reader(read_text(path).splitlines(keepends=True), delimiter=delimiter, strict=True)
+    text = read_text(path)
+    allow_fields_of(text)
+    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter, strict=True)
     try:
         end = 0
         for values in reader:

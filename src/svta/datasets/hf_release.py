@@ -8,12 +8,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from svta.datasets.items import Item, ItemSet, RowProblems
-from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.readers import DatasetFormat, ReaderOptions
 from svta.datasets.ucf import source_key
 
 
-@DATASET_READERS.register("hf", "a release folder written by `svta build export hf` (Parquet shards + clips)")
-def read_hf_release(path: Path, options: ReadOptions) -> ItemSet:
+class HFReadOptions(ReaderOptions):
+    """Options of the ``hf`` reader."""
+
+    split: str = "all"  # train, val, test or all
+
+
+def read_hf_release(path: Path, options: HFReadOptions) -> ItemSet:
     """The pairs of ``options.split`` (``all``: every split) of the release at ``path``."""
     from svta.release.shards import read_shards
 
@@ -41,3 +46,13 @@ def read_hf_release(path: Path, options: ReadOptions) -> ItemSet:
             )
         )
     return problems.result(f"hf:{path.name}/{options.split}", "hf", items, what="pair")
+
+
+class HFReader(DatasetFormat):
+    """Reading a release folder (registered with its import and export by :mod:`svta.release.hf`)."""
+
+    name = "hf"
+    read_options = HFReadOptions
+
+    def read(self, path: Path, options: HFReadOptions) -> ItemSet:
+        return read_hf_release(path, options)

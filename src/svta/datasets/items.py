@@ -1,6 +1,8 @@
-"""The one item type of external data, the set that holds items, and the one bad-row policy: a
-reader either fails naming the file, row and field of every bad row (``error``) or leaves those rows
-out and lists them (``skip``); a command that skipped anything exits 3 after its summary.
+"""The one item type of external data, the set that holds items, and the one bad-row policy
+(:class:`RowProblems`, used by every reader and import): a reader either fails naming the file, row
+and field of every bad row (``error``, the default; exit 2) or leaves those rows out and lists them
+(``skip``, ``--skip-bad-rows``; exit 3 after the summary). A row the parser cannot read at all (a broken
+CSV quote, invalid JSON) is a structural error in every format and policy.
 """
 
 from __future__ import annotations
@@ -70,12 +72,14 @@ class ItemSet:
         kind: the canonical reader name.
         items: the usable items, in file order.
         skipped: ``(where, why)`` of every row left out (bad-row policy ``skip``).
+        notes: what was read and what was not (e.g. a spreadsheet of another split beside the one read).
     """
 
     name: str
     kind: str
     items: list[Item]
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -90,7 +94,12 @@ class ItemSet:
 
     def subset(self, drop: set[str] | frozenset[str]) -> ItemSet:
         """The set without the items whose id is in ``drop`` (a dataset that never had them)."""
-        return replace(self, items=[item for item in self.items if item.id not in drop], skipped=list(self.skipped))
+        return replace(
+            self,
+            items=[item for item in self.items if item.id not in drop],
+            skipped=list(self.skipped),
+            notes=list(self.notes),
+        )
 
     def skipped_list(self) -> list[dict[str, str]]:
         """Every skipped row as ``{"where", "why"}`` (what ``--json`` prints)."""
@@ -104,7 +113,13 @@ class ItemSet:
             "fingerprint": self.fingerprint(),
             "n_videos": len({i.video for i in self.items if i.video is not None}),
             "skipped": len(self.skipped),
+            "notes": list(self.notes),
         }
+
+
+def bad_rows_policy(skip_bad_rows: bool) -> BadRows:
+    """The policy a ``--skip-bad-rows`` flag (or ``skip_bad_rows`` option) asks for."""
+    return "skip" if skip_bad_rows else "error"
 
 
 class RowProblems:
@@ -151,6 +166,11 @@ class ItemsSkipped(SvtaError):
     def __init__(self, what: str, n_skipped: int, n_done: int):
         self.n_skipped, self.n_done = n_skipped, n_done
         super().__init__(f"{what}: {n_skipped} item(s) skipped (listed above), {n_done} done")
+
+
+def bad_caption(field: str, why: str) -> str:
+    """How every reader words an unusable caption: the field it came from and why (``too_long 1000000 ...``)."""
+    return f"caption field {field!r}: {why}"
 
 
 def checked_caption(value: Any) -> tuple[str | None, str]:

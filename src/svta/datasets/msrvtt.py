@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from svta.datasets.files import line_of, load_json, read_text
-from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
-from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.items import Item, ItemSet, RowProblems, bad_caption, checked_caption
+from svta.datasets.readers import DatasetFormat, VideoReaderOptions
 from svta.datasets.videofolder import with_checksums
-from svta.errors import InputError
+from svta.errors import ConfigError, InputError
 
 DATA_JSON = "MSRVTT_data.json"
 TRAIN_CSV = "MSRVTT_train.csv"
@@ -115,28 +115,40 @@ def _pairs(
     return pairs
 
 
-def _folder_items(source: Path, options: ReadOptions, problems: RowProblems) -> list[Item]:
-    extra = options.extra or {}
-    path = source / extra.get("data_json", DATA_JSON)
+class MSRVTTReadOptions(VideoReaderOptions):
+    """Options of the ``msrvtt`` reader (the file names apply to a folder in the CLIP4Clip layout)."""
+
+    split: str = "all"  # train, val, test or all
+    data_json: str = DATA_JSON
+    train_csv: str | None = None  # None: ours, else MSR-VTT's 9k file, else the JSON's split field
+    val_csv: str | None = None
+    test_csv: str | None = None
+    videos_dir: str = "videos"
+
+
+def _folder_items(source: Path, options: MSRVTTReadOptions, problems: RowProblems) -> list[Item]:
+    path = source / options.data_json
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         videos = {v["video_id"]: v for v in data["videos"]}
         sentences = data["sentences"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{path}: not an MSR-VTT data JSON: {exc}") from None
-    names = {s: extra.get(f"{s}_csv") for s in ("train", "val", "test")}
+    names = {"train": options.train_csv, "val": options.val_csv, "test": options.test_csv}
     pairs = _pairs(videos, sentences, _csv_splits(source, names), path)
     per_video: dict[str, int] = defaultdict(int)
     for vid, *_ in pairs:
         per_video[vid] += 1
-    video_dir = source / extra.get("videos_dir", "videos")
+    video_dir = source / options.videos_dir
     items = []
     for vid, caption, split, sen_id in pairs:
         video = videos.get(vid)
         where = f"{path.name}: video {vid} sentence {sen_id}"
         text, why = checked_caption(caption)
         if video is None or text is None:
-            problems.add(where, f"names a video missing from {path.name}" if video is None else f"caption: {why}")
+            problems.add(
+                where, f"names a video missing from {path.name}" if video is None else bad_caption("caption", why)
+            )
             continue
         if options.split not in ("all", split):
             continue
@@ -158,18 +170,43 @@ def _folder_items(source: Path, options: ReadOptions, problems: RowProblems) -> 
     return items
 
 
-@DATASET_READERS.register("msrvtt", "MSR-VTT: MSRVTT_data.json (captions) or the CLIP4Clip folder layout")
-def read_msrvtt(path: Path, options: ReadOptions) -> ItemSet:
+def _check_file_options(path: Path, options: MSRVTTReadOptions) -> None:
+    """A lone JSON file has no CSVs or video folder to name: those options are refused, not ignored."""
+    folder_only = ("data_json", "train_csv", "val_csv", "test_csv", "videos_dir")
+    given = [name for name in folder_only if name in options.model_fields_set]
+    if given:
+        raise ConfigError(f"{path}: option {given[0]!r} applies to an MSR-VTT folder, not to a JSON file")
+
+
+def _video_splits(path: Path) -> dict[str, str | None]:
+    """video id → its split from the JSON's ``videos`` (asking for a split of a file without them is an error)."""
+    data = load_json(path)
+    videos = data.get("videos") if isinstance(data, dict) else None
+    splits = {
+        str(v["video_id"]): normalize_split(v.get("split"), f"{path}: video {v['video_id']}")
+        for v in videos or []
+        if isinstance(v, dict) and "video_id" in v
+    }
+    if not any(splits.values()):
+        raise InputError(f"{path}: no video has a 'split' field, so a split cannot be chosen; read split=all")
+    return splits
+
+
+def read_msrvtt(path: Path, options: MSRVTTReadOptions) -> ItemSet:
     problems = RowProblems(path, options.bad_rows)
     if path.is_dir():
         items = _folder_items(path, options, problems)
         return problems.result(f"msrvtt:{path.name}", "msrvtt", items, "pair")
+    _check_file_options(path, options)
+    splits = _video_splits(path) if options.split != "all" else {}
     items = []
     for line, vid, sen_id, caption in read_sentences(path):
+        if options.split != "all" and splits.get(vid) != options.split:
+            continue
         text, why = checked_caption(caption)
         where = f"sentence {line} ({vid})"
         if text is None:
-            problems.add(where, f"caption: {why}")
+            problems.add(where, bad_caption("caption", why))
             continue
         video = options.videos / f"{vid}.mp4" if options.videos is not None else None
         if video is not None and not video.is_file():
@@ -187,3 +224,13 @@ def read_msrvtt(path: Path, options: ReadOptions) -> ItemSet:
             )
         )
     return with_checksums(problems.result(f"msrvtt:{path.name}", "msrvtt", items, "sentence"), options)
+
+
+class MSRVTTReader(DatasetFormat):
+    """Reading MSR-VTT (registered with its import and export by :mod:`svta.build.formats.msrvtt`)."""
+
+    name = "msrvtt"
+    read_options = MSRVTTReadOptions
+
+    def read(self, path: Path, options: MSRVTTReadOptions) -> ItemSet:
+        return read_msrvtt(path, options)

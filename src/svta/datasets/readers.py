@@ -1,22 +1,30 @@
-"""The registry of external-data readers (kind ``dataset_reader``) and the one way to call them.
+"""The one registry of dataset formats (kind ``dataset_format``) and the one way to read them.
 
-Every reader is a function ``read(path, options) -> ItemSet`` registered under one canonical,
-hyphenated name (``ucfcrime-ar``); the other spellings users type (``ucfcrime_ar``, ``UCFCrime-AR``,
-``manifest`` for an svta root) are accepted as aliases by :func:`canonical_name`.
+A format is a :class:`DatasetFormat` class registered under one canonical, hyphenated name
+(``ucfcrime-ar``): ``read`` turns a foreign file or folder into an :class:`~svta.datasets.items.ItemSet`
+with the format's typed :attr:`~DatasetFormat.read_options` (a pydantic model per format, as Hugging Face
+``datasets`` gives each builder its ``BuilderConfig`` subclass); formats that ``svta build`` imports or
+exports also implement ``load`` / ``export`` with their typed ``Options``. An option a format does not take
+is an error naming the option and the format. The other spellings users type (``ucfcrime_ar``,
+``UCFCrime-AR``, ``manifest`` for an svta root) are aliases resolved by :func:`canonical_name`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from pydantic import ValidationError
+
+from svta._configbase import StrictModel
 from svta.datasets.items import BadRows, ItemSet
 from svta.errors import ConfigError, InputError
-from svta.registry import registry
+from svta.registry import load_builtin_plugins, registry
 
-DATASET_READERS = registry("dataset_reader")
+DATASET_FORMATS = registry("dataset_format")
+DATASET_READERS = DATASET_FORMATS  # the name this registry had when it held readers only
 # Spellings that a hyphen/lower-case rewrite does not reach.
 ALIASES = {
     "manifest": "svta-root",
@@ -31,34 +39,98 @@ ALIASES = {
 }
 _READER_MODULES = (
     "svta.datasets.captions_file",
-    "svta.datasets.hf_release",
-    "svta.datasets.msrvtt",
-    "svta.datasets.svta_release",
     "svta.datasets.svta_root",
     "svta.datasets.uca",
-    "svta.datasets.ucfcrime_ar",
     "svta.datasets.videofolder",
-    "svta.datasets.webdataset",
+    "svta.build.formats",  # msrvtt, ucfcrime-ar, svta-release, webdataset: read, import, export
+    "svta.release.hf",  # hf: read, import, export
 )
-Reader = Callable[[Path, "ReadOptions"], ItemSet]
+
+
+class ReaderOptions(StrictModel):
+    """What every format's reader takes: the bad-row policy (``error`` fails naming every bad row,
+    ``skip`` leaves them out and lists them)."""
+
+    bad_rows: BadRows = "error"
+
+
+class VideoReaderOptions(ReaderOptions):
+    """Options of formats whose captions come with videos.
+
+    Attributes:
+        videos: the local video folder (UCFCrime-AR, UCA, MSR-VTT captions; WebDataset: where clips are
+            extracted); ``None``: captions only.
+        checksum: sha256 each video (``None``: whenever videos are given, so byte-identical copies are found).
+        workers: threads hashing videos (UCA: also cutting clips).
+    """
+
+    videos: Path | None = None
+    checksum: bool | None = None
+    workers: int = 2
+
+
+class DatasetFormat:
+    """A dataset layout svta can ``read`` (into items), ``import`` (into a root) and/or ``export``.
+
+    Subclasses set ``name``, ``directions``, ``read_options`` (the typed options of :meth:`read`) and
+    ``Options`` (the typed options of :meth:`load` / :meth:`export`), and implement their directions.
+    """
+
+    name: ClassVar[str] = ""
+    directions: ClassVar[tuple[str, ...]] = ("read",)
+    read_options: ClassVar[type[ReaderOptions]] = ReaderOptions
+    Options: ClassVar[type[StrictModel]] = StrictModel
+
+    def read(self, path: Path, options: Any) -> ItemSet:
+        """The items of the file or folder ``path``; formats with "read"."""
+        raise unsupported(self, "read")
+
+    def export(self, root: Path, out: Path, options: Any) -> Any:
+        """Write the built root's manifest (and videos) to ``out``; formats with "export"."""
+        raise unsupported(self, "export")
+
+    def load(self, source: Path, root: Path, options: Any) -> Any:
+        """Turn ``source`` into an svta root at ``root``; formats with "import"."""
+        raise unsupported(self, "import")
+
+
+def unsupported(fmt: DatasetFormat, direction: str) -> InputError:
+    return InputError(f"format {fmt.name!r} cannot {direction} (it supports: {', '.join(fmt.directions)})")
+
+
+def typed_options(fmt: DatasetFormat, model: type[StrictModel], options: Mapping[str, Any] | StrictModel | None) -> Any:
+    """``options`` as the format's ``model``; an option it does not take is one :class:`ConfigError` line."""
+    if isinstance(options, model):
+        return options
+    values = options.model_dump(exclude_unset=True) if isinstance(options, StrictModel) else dict(options or {})
+    unknown = sorted(set(values) - set(model.model_fields))
+    if unknown:
+        raise ConfigError(
+            f"format {fmt.name!r} takes no option {unknown[0]!r} (its options: {', '.join(model.model_fields)})"
+        )
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"format {fmt.name!r} option {where}: {first['msg']}") from None
 
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """What every reader may be asked; each reader reads the fields that apply to it.
+    """The options a caller may give any reader, as one value (kept for callers that build one for every
+    kind of set). Only the fields a caller set away from their defaults are passed on, and each must be an
+    option of the format read (else a :class:`ConfigError` names it): nothing is silently ignored.
 
     Attributes:
-        videos: the local video folder (UCFCrime-AR, UCA, MSR-VTT captions); ``None``: captions only.
+        videos, checksum, workers: see :class:`VideoReaderOptions`.
         split: the split to read from data that carries splits (``all``: every row).
         language: UCFCrime-AR caption language, ``en`` (the paper's) or ``zh``.
-        bad_rows: ``error`` fails naming every bad row; ``skip`` leaves them out and lists them.
-        checksum: sha256 each video (``None``: whenever videos are given, so byte-identical copies are found).
-        mapping: caption files and releases: our field → the file's column.
+        bad_rows: the bad-row policy.
+        mapping: caption files: our field → the file's column.
         map_to_taxonomy: UCF-Crime classes become taxonomy ids (``RoadAccidents`` → ``road_accident``).
-        clips_dir: UCA: cut one clip per sentence timestamp into this folder and use it as the video.
-        max_clip_frames: UCA clips: cap on frames written per clip.
-        workers: threads hashing videos or cutting clips.
-        extra: reader-specific options (e.g. an SVTA release's column names).
+        clips_dir, max_clip_frames: UCA clips cut per sentence.
+        extra: more options of the format read, by name (e.g. an SVTA release's column names).
     """
 
     videos: Path | None = None
@@ -83,13 +155,33 @@ class ReadOptions:
         values = {k: (Path(v) if k in ("videos", "clips_dir") else v) for k, v in options.items() if v is not None}
         return cls(**values)
 
+    def given(self) -> dict[str, Any]:
+        """The options set away from their defaults, ``extra`` merged in."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        given = {k: v for k, v in values.items() if v != _READ_DEFAULTS[k]}
+        return {**given, **(self.extra or {})}
+
+
+_READ_DEFAULTS = {f.name: f.default for f in fields(ReadOptions)}
+
 
 def load_readers() -> None:
-    """Register the built-in readers (importing their modules is cheap)."""
+    """Register the built-in formats (importing their modules is cheap)."""
     import importlib
 
     for module in _READER_MODULES:
         importlib.import_module(module)
+    load_builtin_plugins()
+
+
+def get_format(name: str) -> DatasetFormat:
+    """The format registered as ``name`` or one of its spellings (``ucfcrime_ar``, ``UCFCrime-AR``, ``msr-vtt``)."""
+    return DATASET_FORMATS.get(canonical_name(name))()
+
+
+def takes_option(name: str, option: str) -> bool:
+    """Whether the format ``name`` reads with ``option``."""
+    return option in get_format(name).read_options.model_fields
 
 
 def normalize_name(name: str) -> str:
@@ -106,8 +198,8 @@ def canonical_name(name: str) -> str:
     """
     load_readers()
     key = normalize_name(name)
-    if key not in DATASET_READERS.entries:
-        known = ", ".join(DATASET_READERS.names())
+    if key not in DATASET_FORMATS.entries:
+        known = ", ".join(DATASET_FORMATS.names())
         raise ConfigError(f"unknown dataset format {name!r}; known: {known} (aliases: {', '.join(sorted(ALIASES))})")
     return key
 
@@ -121,7 +213,7 @@ def detect_reader(path: Path) -> str:
         return _detect_folder(path)
     if not path.exists():
         raise InputError(
-            f"{path}: not found (give FORMAT:PATH with FORMAT one of {', '.join(DATASET_READERS.names())})"
+            f"{path}: not found (give FORMAT:PATH with FORMAT one of {', '.join(DATASET_FORMATS.names())})"
         )
     suffix = path.suffix.lower()
     by_suffix = {
@@ -144,7 +236,7 @@ def detect_reader(path: Path) -> str:
             return "uca"
         return "json"
     raise InputError(
-        f"{path}: cannot tell the format from the extension; give one of {', '.join(DATASET_READERS.names())}"
+        f"{path}: cannot tell the format from the extension; give one of {', '.join(DATASET_FORMATS.names())}"
     )
 
 
@@ -160,23 +252,38 @@ def _detect_folder(path: Path) -> str:
     return "video-folder"
 
 
-def read_dataset(name: str, path: Path | str, options: ReadOptions | None = None, **keywords: Any) -> ItemSet:
-    """Read ``path`` with the reader ``name`` (``auto``: :func:`detect_reader`).
+def read_dataset(
+    name: str,
+    path: Path | str,
+    options: ReaderOptions | ReadOptions | Mapping[str, Any] | None = None,
+    **keywords: Any,
+) -> ItemSet:
+    """Read ``path`` with the format ``name`` (``auto``: :func:`detect_reader`).
 
     Args:
-        name: a reader name or alias, or ``auto``.
+        name: a format name or alias, or ``auto``.
         path: the dataset's file or folder.
-        options: reading options (or give them as ``keywords``).
+        options: the format's typed read options, a mapping of them, or a :class:`ReadOptions`; or give
+            them as ``keywords``.
 
     Raises:
         InputError: the data is unreadable or, with ``bad_rows="error"``, has bad rows (named).
-        ConfigError: an unknown reader or option.
+        ConfigError: an unknown format, or an option the format does not take (named).
     """
     path = Path(path)
     load_readers()
     kind = detect_reader(path) if name == "auto" else canonical_name(name)
     if not path.exists():
         raise InputError(f"{path}: {kind} data not found")
-    options = options or ReadOptions.of(**keywords)
-    reader: Reader = DATASET_READERS.get(kind)
-    return reader(path, options)
+    fmt = DATASET_FORMATS.get(kind)()
+    if "read" not in fmt.directions:
+        raise unsupported(fmt, "read")
+    if isinstance(options, ReadOptions):
+        options = options.given()
+    given = {k: v for k, v in keywords.items() if v is not None}
+    if given:
+        options = {
+            **(options.model_dump(exclude_unset=True) if isinstance(options, StrictModel) else options or {}),
+            **given,
+        }
+    return fmt.read(path, typed_options(fmt, fmt.read_options, options))

@@ -13,9 +13,9 @@ from pydantic import Field, field_validator
 
 from svta._configbase import StrictModel
 from svta.datasets.files import TABLE_SUFFIXES, read_records
-from svta.datasets.items import Item, ItemSet, RowProblems
+from svta.datasets.items import Item, ItemSet, RowProblems, bad_caption, checked_caption
 from svta.datasets.msrvtt import normalize_split
-from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.readers import DatasetFormat, VideoReaderOptions
 from svta.errors import InputError
 
 ANOMALY_WORDS = {"anomaly", "abnormal", "anomalous", "true", "1", "yes"}
@@ -27,7 +27,7 @@ def _as_list(value: Any) -> Any:
 
 
 class ReleaseColumns(StrictModel):
-    """Where a release keeps what (``ReadOptions.extra`` of the ``svta-release`` reader)."""
+    """Where a release keeps what (options of the ``svta-release`` reader and import)."""
 
     table: str | None = None  # the annotation file below the source; None: the only table there
     videos_dir: str = "videos"
@@ -84,14 +84,14 @@ def kind_of(category: str, row: dict[str, Any], columns: ReleaseColumns, where: 
     return match.is_anomaly
 
 
-def release_columns(extra: dict[str, Any] | None) -> ReleaseColumns:
-    """The release options among ``extra`` (other keys belong to the caller, e.g. import options)."""
-    return ReleaseColumns(**{k: v for k, v in (extra or {}).items() if k in ReleaseColumns.model_fields})
+class SVTAReleaseReadOptions(VideoReaderOptions, ReleaseColumns):
+    """Options of the ``svta-release`` reader: where the release keeps what, and the split to read."""
+
+    split: str = "all"
 
 
-@DATASET_READERS.register("svta-release", "a released SVTA-style directory: annotation table + videos")
-def read_svta_release(source: Path, options: ReadOptions) -> ItemSet:
-    columns = release_columns(options.extra)
+def read_svta_release(source: Path, options: SVTAReleaseReadOptions) -> ItemSet:
+    columns = options
     table = find_table(source, columns.table)
     rows = read_records(table)
     present = set(rows[0]) if rows else set()
@@ -124,16 +124,24 @@ def read_svta_release(source: Path, options: ReadOptions) -> ItemSet:
             ]
             problems.add(where, f"empty field(s) {empty}")
             continue
+        checked, why = checked_caption(caption)
+        if checked is None:
+            problems.add(where, bad_caption(columns.caption_column, why))
+            continue
         if not Path(name).suffix:
             name += columns.video_suffix
         per_video[name] += 1
         item_id = str(row[columns.id_column]) if columns.id_column else Path(name).stem
         if not columns.id_column and per_video[name] > 1:
             item_id = f"{item_id}#{per_video[name] - 1}"
-        split = normalize_split(row.get(columns.split_column), where) if columns.split_column else None
-        if options.split not in ("all", split):
+        try:
+            split = normalize_split(row.get(columns.split_column), where) if columns.split_column else None
+            if options.split not in ("all", split):
+                continue
+            is_anomaly = kind_of(category, row, columns, where)
+        except InputError as exc:  # a value of this row: the bad-row policy decides
+            problems.add(where, str(exc).removeprefix(f"{where}: "))
             continue
-        is_anomaly = kind_of(category, row, columns, where)
         items.append(
             Item(
                 item_id,
@@ -150,3 +158,13 @@ def read_svta_release(source: Path, options: ReadOptions) -> ItemSet:
             )
         )
     return problems.result(f"svta-release:{table.name}", "svta-release", items)
+
+
+class SVTAReleaseReader(DatasetFormat):
+    """Reading a released SVTA-style folder (registered with its import by :mod:`svta.build.formats.svta_release`)."""
+
+    name = "svta-release"
+    read_options = SVTAReleaseReadOptions
+
+    def read(self, path: Path, options: SVTAReleaseReadOptions) -> ItemSet:
+        return read_svta_release(path, options)

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Literal
 
 from svta.datasets.items import Item, ItemSet
-from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.readers import DATASET_FORMATS, DatasetFormat, ReaderOptions
 from svta.datasets.ucf import source_key
+from svta.datasets.videofolder import with_checksums
 from svta.errors import InputError
 from svta.tables import read_records, table_path
 
@@ -43,15 +44,23 @@ def _manifest_items(root: Path, manifest: Path, splits: tuple[str, ...] | None) 
     ]
 
 
-@DATASET_READERS.register("svta-root", "an svta dataset root (its manifest; alias: manifest)")
-def read_svta_root(path: Path, options: ReadOptions) -> ItemSet:
+class SvtaRootOptions(ReaderOptions):
+    """Options of the ``svta-root`` reader (a built manifest has no bad rows: ``bad_rows`` is accepted)."""
+
+    split: str = "all"  # a manifest split, or all
+    checksum: bool | None = None  # True: sha256 the clips whose manifest row has none (an import without checksums)
+    workers: int = 2  # threads hashing clips
+
+
+def read_svta_root(path: Path, options: SvtaRootOptions) -> ItemSet:
     """The rows of a built root's manifest in ``options.split`` (``all``: every split)."""
     root, manifest = manifest_root(path)
     items = _manifest_items(root, manifest, None if options.split == "all" else (options.split,))
     if not items:
         splits = sorted({str(row["split"]) for row in read_records(manifest, "manifest")})
         raise InputError(f"{manifest}: split {options.split!r} has no rows (splits: {', '.join(splits) or 'none'})")
-    return ItemSet(f"manifest:{root.name}/{options.split}", "svta-root", items)
+    found = ItemSet(f"manifest:{root.name}/{options.split}", "svta-root", items)
+    return with_checksums(found, options, videos=False) if options.checksum else found
 
 
 def read_training_side(
@@ -96,3 +105,12 @@ def read_training_side(
             )
         )
     return ItemSet(f"{root.name}/captions", "captions", items)
+
+
+@DATASET_FORMATS.register("svta-root", "an svta dataset root (its manifest; alias: manifest)")
+class SvtaRootFormat(DatasetFormat):
+    name = "svta-root"
+    read_options = SvtaRootOptions
+
+    def read(self, path: Path, options: SvtaRootOptions) -> ItemSet:
+        return read_svta_root(path, options)

@@ -16,7 +16,7 @@ from typing import Any
 
 from svta.datasets.files import line_of, load_json, read_text
 from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
-from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.readers import DATASET_FORMATS, DatasetFormat, VideoReaderOptions
 from svta.datasets.ucf import UCF_NORMAL_CATEGORY, source_key, ucf_category, ucf_class
 from svta.datasets.videofolder import VideoFolder, resolve_or_why, with_checksums
 from svta.errors import InputError, SvtaError
@@ -53,8 +53,15 @@ def span_ref(video: str, index: int, stamp: Any) -> str:
     return f"{video}#{index}{span}"
 
 
-@DATASET_READERS.register("uca", "UCA JSON: sentences with timestamps over UCF-Crime videos (clips optional)")
-def read_uca(path: Path, options: ReadOptions) -> ItemSet:
+class UCAOptions(VideoReaderOptions):
+    """Options of the ``uca`` reader: clips cut per sentence, and the category of normal videos."""
+
+    clips_dir: Path | None = None  # cut one clip per sentence timestamp into this folder (needs ``videos``)
+    max_clip_frames: int = 256  # cap on frames written per clip
+    normal_category: str = UCF_NORMAL_CATEGORY
+
+
+def read_uca(path: Path, options: UCAOptions) -> ItemSet:
     """Read a UCA annotation JSON, optionally joined with the UCF-Crime videos (found by stem anywhere below).
 
     With ``options.clips_dir`` each sentence's ``[start, end]`` segment is cut into
@@ -68,7 +75,7 @@ def read_uca(path: Path, options: ReadOptions) -> ItemSet:
     if options.clips_dir is not None and options.videos is None:
         raise InputError(f"{path}: cutting clips needs the UCF-Crime video folder (videos=...)")
     folder = VideoFolder(options.videos) if options.videos is not None else None
-    normal = (options.extra or {}).get("normal_category", UCF_NORMAL_CATEGORY)
+    normal = options.normal_category
     problems = RowProblems(path, options.bad_rows)
     items: list[Item] = []
     spans: dict[str, tuple[float, float]] = {}
@@ -207,3 +214,12 @@ def cut_clip(source: Path, start: float, end: float, target: Path, fps: float, t
     indices = uniform_subsample(range(first, stop), max_frames)
     frames = read_frames(source, indices)
     return write_mp4(target, frames, fps=len(indices) * fps / (stop - first), preset="veryfast")
+
+
+@DATASET_FORMATS.register("uca", "UCA JSON: sentences with timestamps over UCF-Crime videos (clips optional)")
+class UCAFormat(DatasetFormat):
+    name = "uca"
+    read_options = UCAOptions
+
+    def read(self, path: Path, options: UCAOptions) -> ItemSet:
+        return read_uca(path, options)

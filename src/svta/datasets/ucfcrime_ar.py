@@ -12,7 +12,7 @@ from typing import Any
 
 from svta.datasets.files import sheet_rows
 from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
-from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.readers import DatasetFormat, VideoReaderOptions
 from svta.datasets.ucf import UCF_NORMAL_CATEGORY, source_key, ucf_category, ucf_class
 from svta.datasets.videofolder import VideoFolder, resolve_or_why, with_checksums
 from svta.errors import InputError
@@ -56,22 +56,66 @@ def sheet_of(path: Path, split: str) -> Path:
     return found
 
 
-@DATASET_READERS.register("ucfcrime-ar", "UCFCrime-AR spreadsheets (+ UCF-Crime videos found by name anywhere below)")
-def read_ucfcrime_ar(path: Path, options: ReadOptions) -> ItemSet:
-    """Read a UCFCrime-AR spreadsheet (or the split's sheet of a folder), optionally with videos.
+class UCFCrimeARReadOptions(VideoReaderOptions):
+    """Options of the ``ucfcrime-ar`` reader."""
+
+    split: str = "all"  # a folder's sheets: train, test or all (a single spreadsheet is read whole)
+    language: str = "en"  # caption column: en (the paper's) or zh
+    map_to_taxonomy: bool = True  # UCF-Crime classes become taxonomy ids (RoadAccidents -> road_accident)
+    normal_category: str = UCF_NORMAL_CATEGORY  # the taxonomy id normal videos get
+
+
+def read_ucfcrime_ar(path: Path, options: UCFCrimeARReadOptions) -> ItemSet:
+    """Read a UCFCrime-AR spreadsheet, or a folder's sheets (``split``: train, test, or ``all`` for every
+    sheet there), optionally with videos; ``notes`` say which sheets were read and which were not.
 
     Videos resolve by relative path, then by file name anywhere below ``options.videos`` (the public
     archive nests them as ``Anomaly-Videos-Part-1/Abuse/...`` and ``Testing_Normal_Videos_Anomaly/...``).
-    Normal videos get the category ``extra["normal_category"]`` (default :data:`UCF_NORMAL_CATEGORY`).
+    Normal videos get the category ``options.normal_category`` (default :data:`UCF_NORMAL_CATEGORY`).
 
     Raises:
         InputError: a missing column (names the header row), or, with ``bad_rows="error"``, rows with an
             empty video name, an empty caption, a duplicate video or a video that matches no file.
     """
-    split = options.split if options.split in ("train", "test") else "test"
-    sheet = sheet_of(path, split)
+    if path.is_file():
+        found = _read_sheet(path, None, options)
+        found.notes.append(f"read {path.name} ({len(found.items)} pairs)")
+        return found
+    splits = _folder_splits(path, options.split)
+    sets = [_read_sheet(sheet_of(path, split), split, options) for split in splits]
+    items = [item for found in sets for item in found.items]
+    skipped = [(f"{found.name.split(':', 1)[1]}: {where}", why) for found in sets for where, why in found.skipped]
+    notes = [
+        f"read {found.name.split(':', 1)[1]} ({len(found.items)} pairs, {split})" for found, split in zip(sets, splits)
+    ]
+    for split in ("train", "test"):
+        sheet = _present_sheet(path, split)
+        if split not in splits and sheet is not None:
+            notes.append(f"not read: {sheet.name} (the {split} split; ask for split={split} or all)")
+    return ItemSet(f"ucfcrime-ar:{path.name}/{'+'.join(splits)}", "ucfcrime-ar", items, skipped, notes)
+
+
+def _present_sheet(folder: Path, split: str) -> Path | None:
+    name = TRAIN_FILE if split == "train" else TEST_FILE
+    return next((p for p in (folder / name, (folder / name).with_suffix(".csv")) if p.is_file()), None)
+
+
+def _folder_splits(folder: Path, split: str) -> list[str]:
+    """The splits to read from a folder: the one asked for, or (``all``) every sheet present."""
+    if split in ("train", "test"):
+        return [split]
+    if split != "all":
+        raise InputError(f"{folder}: UCFCrime-AR has a train and a test spreadsheet; split must be train, test or all")
+    present = [s for s in ("train", "test") if _present_sheet(folder, s) is not None]
+    if not present:
+        raise InputError(f"{folder / TEST_FILE}: UCFCrime-AR spreadsheet not found (nor {TRAIN_FILE})")
+    return present
+
+
+def _read_sheet(sheet: Path, split: str | None, options: UCFCrimeARReadOptions) -> ItemSet:
+    """The items of one spreadsheet (``split``: what its rows are, for a folder's released sheets)."""
     folder = VideoFolder(options.videos) if options.videos is not None else None
-    normal = (options.extra or {}).get("normal_category", UCF_NORMAL_CATEGORY)
+    normal = options.normal_category
     problems = RowProblems(sheet, options.bad_rows)
     items: list[Item] = []
     first_row: dict[str, int] = {}
@@ -106,7 +150,7 @@ def read_ucfcrime_ar(path: Path, options: ReadOptions) -> ItemSet:
                 is_anomaly,
                 f"{sheet.name}: {where}",
                 source_key(name),
-                split=split if path.is_dir() else None,
+                split=split,
                 source_ref=name,
                 label=label,
                 tags=(label,) if label else (),
@@ -116,3 +160,13 @@ def read_ucfcrime_ar(path: Path, options: ReadOptions) -> ItemSet:
         )
     result = problems.result(f"ucfcrime-ar:{sheet.name}", "ucfcrime-ar", items)
     return with_checksums(result, options)
+
+
+class UCFCrimeARReader(DatasetFormat):
+    """Reading UCFCrime-AR (registered with its import by :mod:`svta.build.formats.ucfcrime_ar`)."""
+
+    name = "ucfcrime-ar"
+    read_options = UCFCrimeARReadOptions
+
+    def read(self, path: Path, options: UCFCrimeARReadOptions) -> ItemSet:
+        return read_ucfcrime_ar(path, options)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from svta.datasets.items import Item, ItemSet
-from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.readers import DATASET_FORMATS, DatasetFormat, ReaderOptions, VideoReaderOptions
 from svta.datasets.ucf import source_key
 from svta.errors import InputError
 from svta.video_io import VIDEO_SUFFIXES
@@ -84,13 +84,16 @@ def resolve_or_why(folder: VideoFolder, name: str) -> Path | str:
     return found if found is not None else f"no video file matches it under {folder.root}"
 
 
-def with_checksums(items: ItemSet, options: ReadOptions) -> ItemSet:
+def with_checksums(
+    items: ItemSet, options: VideoReaderOptions | VideoFolderOptions, videos: bool | None = None
+) -> ItemSet:
     """The set with every video's sha256 filled in (each distinct file hashed once, in threads).
 
     Hashing is on whenever videos are given (``options.checksum`` is ``None``), so the overlap
     check's ``video_hash`` kind finds byte-identical copies of training clips in external sets.
     """
-    wanted = options.checksum if options.checksum is not None else options.videos is not None
+    videos_given = videos if videos is not None else getattr(options, "videos", None) is not None
+    wanted = options.checksum if options.checksum is not None else videos_given
     videos = sorted({item.video for item in items.items if item.video is not None and item.sha256 is None})
     if not wanted or not videos:
         return items
@@ -105,8 +108,14 @@ def with_checksums(items: ItemSet, options: ReadOptions) -> ItemSet:
     return replace(items, items=hashed, skipped=list(items.skipped))
 
 
-@DATASET_READERS.register("video-folder", "a folder of videos (captions from <stem>.txt beside each, if any)")
-def read_video_folder(path: Path, options: ReadOptions) -> ItemSet:
+class VideoFolderOptions(ReaderOptions):
+    """Options of the ``video-folder`` reader: hashing (on by default: the folder holds the videos)."""
+
+    checksum: bool | None = None
+    workers: int = 2
+
+
+def read_video_folder(path: Path, options: VideoFolderOptions) -> ItemSet:
     """Every video below ``path`` as an item: id and caption from the file (``<stem>.txt`` beside it, else
     empty), ``source_key`` from a UCF-Crime name. Useful for video-only overlap checks (hash, frames)."""
     folder = VideoFolder(path)
@@ -130,4 +139,13 @@ def read_video_folder(path: Path, options: ReadOptions) -> ItemSet:
             )
     if not items:
         raise InputError(f"{path}: no video files ({', '.join(VIDEO_SUFFIXES)}) below this folder")
-    return with_checksums(ItemSet(f"video-folder:{path.name}", "video-folder", items), replace(options, videos=path))
+    return with_checksums(ItemSet(f"video-folder:{path.name}", "video-folder", items), options, videos=True)
+
+
+@DATASET_FORMATS.register("video-folder", "a folder of videos (captions from <stem>.txt beside each, if any)")
+class VideoFolderFormat(DatasetFormat):
+    name = "video-folder"
+    read_options = VideoFolderOptions
+
+    def read(self, path: Path, options: VideoFolderOptions) -> ItemSet:
+        return read_video_folder(path, options)

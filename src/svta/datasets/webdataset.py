@@ -11,8 +11,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from svta.datasets.items import Item, ItemSet, RowProblems, checked_caption
-from svta.datasets.readers import DATASET_READERS, ReadOptions
+from svta.datasets.items import Item, ItemSet, RowProblems, bad_caption, checked_caption
+from svta.datasets.readers import DatasetFormat, VideoReaderOptions
 from svta.datasets.videofolder import with_checksums
 from svta.errors import InputError
 from svta.tables import atomic_path
@@ -47,7 +47,13 @@ def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
     return handle.read() if handle is not None else b""
 
 
-def _shard_items(shard: Path, options: ReadOptions, problems: RowProblems) -> list[Item]:
+class WebDatasetReadOptions(VideoReaderOptions):
+    """Options of the ``webdataset`` reader (``videos``: the folder clips are extracted into)."""
+
+    split: str = "all"
+
+
+def _shard_items(shard: Path, options: WebDatasetReadOptions, problems: RowProblems) -> list[Item]:
     items = []
     with tarfile.open(shard) as tar:
         for key, members in sorted(_samples(shard).items()):
@@ -56,7 +62,7 @@ def _shard_items(shard: Path, options: ReadOptions, problems: RowProblems) -> li
             text, why = checked_caption(_read(tar, members[".txt"]).decode("utf-8") if ".txt" in members else "")
             clip = next((m for ext, m in members.items() if ext in VIDEO_SUFFIXES), None)
             if text is None or clip is None:
-                problems.add(where, f"caption: {why}" if text is None else "no video member")
+                problems.add(where, bad_caption(".txt", why) if text is None else "no video member")
                 continue
             video = None
             if options.videos is not None:
@@ -83,8 +89,17 @@ def _shard_items(shard: Path, options: ReadOptions, problems: RowProblems) -> li
     return items
 
 
-@DATASET_READERS.register("webdataset", "WebDataset tar shards (<key>.mp4/.txt/.json); videos extracted on request")
-def read_webdataset(path: Path, options: ReadOptions) -> ItemSet:
+def read_webdataset(path: Path, options: WebDatasetReadOptions) -> ItemSet:
     problems = RowProblems(path, options.bad_rows)
     items = [item for shard in shards_of(path) for item in _shard_items(shard, options, problems)]
     return with_checksums(problems.result(f"webdataset:{path.name}", "webdataset", items, "sample"), options)
+
+
+class WebDatasetReader(DatasetFormat):
+    """Reading WebDataset shards (registered with the export by :mod:`svta.build.formats.webdataset`)."""
+
+    name = "webdataset"
+    read_options = WebDatasetReadOptions
+
+    def read(self, path: Path, options: WebDatasetReadOptions) -> ItemSet:
+        return read_webdataset(path, options)

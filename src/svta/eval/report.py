@@ -190,25 +190,26 @@ def atomic_write_text(path: Path, text: str) -> None:
     tables.atomic_write_text(path, text)
 
 
-def gather_runs(paths: list[Path | str]) -> dict[str, dict[str, Any]]:
+def gather_runs(paths: list[Path | str], skipped: list[tuple[Path, str]] | None = None) -> dict[str, dict[str, Any]]:
     """Read runs for one table: each path a run folder (``metrics.json`` inside, or in ``eval/<split>/``) or a
     ``metrics.json``; shell-style patterns (``runs/*``) are expanded. Rows are labelled by
     :func:`method_name`; a label used twice gets the run's folder name appended.
 
+    A pattern's matches that are not runs (``runs/results.md``, a folder without a metrics file) are left out and,
+    when ``skipped`` is given, appended to it as ``(path, reason)``; a path given by name must be a run.
+
     Raises:
-        InputError: a path with no metrics, a pattern matching nothing, or no run at all.
+        InputError: a named path with no metrics, a pattern matching nothing, or no run at all.
     """
     import glob
-    import json
 
     files: list[Path] = []
     for raw in paths:
-        matches = sorted(glob.glob(str(raw))) if glob.has_magic(str(raw)) else [str(raw)]
-        if not matches:
-            raise InputError(f"{raw}: matches no run (give run folders or metrics.json files)")
-        files += [_metrics_file(Path(m)) for m in matches]
+        files += _pattern_runs(str(raw), skipped) if glob.has_magic(str(raw)) else [_metrics_file(Path(raw))]
     if not files:
         raise InputError("no runs given: svta report RUN... (run folders, metrics.json files or patterns)")
+    import json
+
     rows: dict[str, dict[str, Any]] = {}
     for path in files:
         try:
@@ -223,13 +224,39 @@ def gather_runs(paths: list[Path | str]) -> dict[str, dict[str, Any]]:
     return rows
 
 
+METRICS_NAME = "metrics.json"
+
+
+def _pattern_runs(pattern: str, skipped: list[tuple[Path, str]] | None) -> list[Path]:
+    """The metrics files of a pattern's matches that are runs; the other matches go to ``skipped``."""
+    import glob
+
+    matches = [Path(m) for m in sorted(glob.glob(pattern))]
+    if not matches:
+        raise InputError(f"{pattern}: matches no run (give run folders or metrics.json files)")
+    found = {match: _run_metrics(match) for match in matches}
+    if skipped is not None:
+        skipped += [(match, f"not a run (no {METRICS_NAME})") for match, path in found.items() if path is None]
+    return [path for path in found.values() if path is not None]
+
+
+def _run_metrics(path: Path) -> Path | None:
+    """The metrics file of a run folder (or the file itself when it is one), else None."""
+    if path.is_file():
+        return path if path.name == METRICS_NAME else None
+    for candidate in [path / METRICS_NAME, *sorted(path.glob(f"eval/*/{METRICS_NAME}"))]:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def _metrics_file(path: Path) -> Path:
     if path.is_file():
         return path
-    for candidate in [path / "metrics.json", *sorted(path.glob("eval/*/metrics.json"))]:
-        if candidate.is_file():
-            return candidate
-    raise InputError(f"{path}: no metrics.json (not a finished `svta train` run or `svta eval` output)")
+    found = _run_metrics(path)
+    if found is None:
+        raise InputError(f"{path}: no metrics.json (not a finished `svta train` run or `svta eval` output)")
+    return found
 
 
 def report_table(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:

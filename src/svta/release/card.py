@@ -23,10 +23,10 @@ def card_header(provenance: Provenance, splits: list[str], embed_videos: bool) -
     """The YAML front matter: what ``datasets.load_dataset`` and the Hub read."""
     return {
         "pretty_name": provenance.name,
-        "license": provenance.license,
+        "license": provenance.license or "unknown",  # the Hub's value for "not stated"
         "language": ["en"],
         "task_categories": ["text-to-video", "video-classification"],
-        "tags": ["video-anomaly-retrieval", "video-text-retrieval", "synthetic", "surveillance", "svta"],
+        "tags": ["video-anomaly-retrieval", "video-text-retrieval", *provenance.origin_keywords, "svta"],
         "size_categories": [size_category(int(provenance.stats.get("n_texts", 0)))],
         "configs": [
             {
@@ -53,8 +53,7 @@ def _composition(stats: dict[str, Any], taxonomy: Taxonomy, figures: list[str]) 
         f"{stats.get('n_categories', 0)} categories ({stats.get('n_anomaly_categories', 0)} anomaly, "
         f"{stats.get('n_normal_categories', 0)} normal).",
         f"- {stats.get('n_anomaly', 0)} anomaly and {stats.get('n_normal', 0)} normal pairs.",
-        f"- Splits: train {splits.get('train', 0)}, val {splits.get('val', 0)}, test {splits.get('test', 0)} "
-        "(7:1:2, stratified by category).",
+        f"- Splits: train {splits.get('train', 0)}, val {splits.get('val', 0)}, test {splits.get('test', 0)}.",
         f"- Caption length: mean {words.get('mean', 0):.1f} words (min {words.get('min', 0):.0f}, "
         f"max {words.get('max', 0):.0f}); frames per clip: mean {frames.get('mean', 0):.1f}.",
         f"- Long tail: the 20% most frequent categories hold {100 * stats.get('head20_share', 0):.1f}% of the pairs.",
@@ -85,19 +84,19 @@ def _composition(stats: dict[str, Any], taxonomy: Taxonomy, figures: list[str]) 
 def _collection(provenance: Provenance) -> list[str]:
     config = provenance.config
     captions = config.get("captions") or {}
+    sources = provenance.caption_sources
     lines = [
         "## Collection process",
         "",
         f"- **Captions:** {provenance.caption_backend}.",
         f"- **Clips:** {provenance.video_backend}.",
-        f"- **Built with:** svta {svta_version}.",
-        f"- **Seed:** {config.get('seed', 'n/a')}; **configuration sha256:** `{provenance.config_sha256 or 'n/a'}` "
-        "(of the resolved `svta.yaml`, without its root path).",
+        f"- **Released with:** svta {svta_version}.",
+        f"- {provenance.seed_sentence}",
     ]
-    if captions.get("backend") == "openai":
+    if captions.get("backend") == "openai" and "openai" in sources:
         prompt = (captions.get("openai") or {}).get("prompt_template", "")
         lines += ["", "Prompt used for anomaly categories:", "", "```text", prompt.strip(), "```"]
-    elif captions.get("backend") == "template":
+    elif captions.get("backend") == "template" and "template" in sources:
         grammar = (captions.get("template") or {}).get("grammar") or "the grammar shipped with svta"
         lines += [f"- **Grammar:** {grammar}."]
     lines += ["", "Preprocessing:", ""] + [f"- {step}" for step in provenance.preprocessing]
@@ -162,10 +161,9 @@ def dataset_card(
         "",
         "## Motivation",
         "",
-        "Video anomaly retrieval finds anomalous events in video from a text query. Real anomaly footage is scarce, "
-        "long-tailed and privacy-sensitive; this benchmark is generated instead, following the construction of SVTA "
-        "(arXiv:2506.01466): captions per category, text-to-video generation, automatic labelling with human review, "
-        "and a 7:1:2 split.",
+        "Video anomaly retrieval finds anomalous events in video from a text query. svta builds such benchmarks the "
+        "way SVTA (arXiv:2506.01466) was built; the steps this release actually went through, read from the records "
+        "its stages wrote, are listed under Collection process and Labelling.",
         "",
         *_composition(provenance.stats, taxonomy, figures),
         *_collection(provenance),
@@ -187,7 +185,7 @@ def dataset_card(
         "- `croissant.json`: Croissant 1.0 metadata with Responsible-AI fields.",
         "- `checksums.sha256`: SHA-256 of every file (`sha256sum -c checksums.sha256`, or `svta build verify --release .`).",
         "",
-        f"License: {provenance.license}. Version {provenance.version}, {provenance.date}.",
+        f"{provenance.license_sentence} Version {provenance.version}, {provenance.date}.",
         "",
         "## Citation",
         "",

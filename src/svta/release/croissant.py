@@ -126,7 +126,7 @@ def croissant_metadata(
 ) -> dict[str, Any]:
     """The JSON-LD document for the release at ``folder`` (its shards already written)."""
     splits = [s for s in SPLITS if any(shard.split == s for shard in shards)]
-    return {
+    metadata = {
         "@context": CONTEXT,
         "@type": "sc:Dataset",
         "name": name,
@@ -137,9 +137,9 @@ def croissant_metadata(
         "version": provenance.version,
         "datePublished": provenance.date,
         "citeAs": provenance.citation,
-        "keywords": ["video anomaly retrieval", "video-text retrieval", "synthetic data", "surveillance"],
+        "keywords": ["video anomaly retrieval", "video-text retrieval", *provenance.origin_keywords],
         "inLanguage": ["en"],
-        "creator": {"@type": "sc:Organization", "name": provenance.creator},
+        "creator": {"@type": "sc:Organization", "name": provenance.creator} if provenance.creator else None,
         "distribution": _distribution(folder, shards, splits, with_clips),
         "recordSet": [_record_set(split) for split in splits],
         "rai:dataCollection": provenance.collection,
@@ -157,6 +157,10 @@ def croissant_metadata(
         "rai:personalSensitiveInformation": provenance.sensitive_information,
         "rai:dataReleaseMaintenancePlan": provenance.maintenance,
     }
+    for key in ("license", "creator", "url"):  # not chosen at export: say nothing rather than a default
+        if metadata[key] is None:
+            del metadata[key]
+    return metadata
 
 
 def write_croissant(folder: Path, metadata: dict[str, Any]) -> Path:

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
 from svta._configbase import StrictModel
-from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult
+from svta.build.formats.base import DATASET_FORMATS, FormatResult, staged_folder
 from svta.build.stats import compute_stats
+from svta.datasets.hf_release import HFReader
+from svta.datasets.items import RowProblems, bad_rows_policy
 from svta.errors import InputError
 from svta.progress import info, progress
 from svta.release.card import CARD_FILE, dataset_card
@@ -40,37 +40,18 @@ class HFOptions(StrictModel):
     embed_videos: bool = False  # clip bytes inside the shards (column video_bytes) instead of videos/
     max_shard_mb: float = Field(500.0, gt=0)  # a shard holds at most this much (estimated)
     name: str | None = None  # the dataset's name (default: build.dataset_name, else the root's folder name)
-    license: str = "cc-by-4.0"
+    license: str | None = None  # a licence id (cc-by-4.0, mit, ...); None: the card says none was chosen
     version: str = "1.0.0"
     url: str | None = None
-    creator: str = "svta"
+    creator: str | None = None  # who made the dataset (Croissant ``creator``); None: not stated
     overwrite: bool = False  # replace an existing OUT
     # import
     link: Literal["copy", "symlink", "hardlink"] = "copy"
     check_videos: bool = True  # sha256 of every clip against its row
+    skip_bad_rows: bool = False  # False: a missing or changed clip fails the import, naming it; True: listed
 
 
 # --- export ---------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _staging(out: Path, overwrite: bool) -> Iterator[Path]:
-    """A fresh folder beside ``out`` that replaces ``out`` only when the block succeeds."""
-    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(f"{out}: already exists and is not empty; choose another folder or pass --opt overwrite=true")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
-        yield staging
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-            shutil.rmtree(old, ignore_errors=True)
-        os.replace(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _manifest(root: Path) -> list[dict[str, Any]]:
@@ -132,10 +113,17 @@ def export_release(root: Path, out: Path, options: HFOptions, taxonomy: Taxonomy
     name = _dataset_name(root, options)
     stats = compute_stats(manifest, name)
     provenance = collect_provenance(
-        root, stats, name, license=options.license, version=options.version, url=options.url, creator=options.creator
+        root,
+        stats,
+        name,
+        license=options.license,
+        version=options.version,
+        url=options.url,
+        creator=options.creator,
+        ids={row["id"] for row in manifest},
     )
     splits = [split for split in SPLITS if per_split[split]]
-    with _staging(out, options.overwrite) as staging:
+    with staged_folder(out, options.overwrite) as staging:
         shards: list[Shard] = []
         max_bytes = int(options.max_shard_mb * 1024 * 1024)
         for split in splits:
@@ -210,7 +198,8 @@ def _table_rows(row: dict[str, Any], split: str) -> dict[str, dict[str, Any]]:
             "method": "import:hf",
             "reviewed": True,
         },
-        "videos": {"id": row["id"], "path": row["video"], **video, "backend": source},
+        # the release does not say which backend made a clip: the record is where it came from
+        "videos": {"id": row["id"], "path": row["video"], **video, "backend": "import:hf"},
         "manifest": {
             "id": row["id"],
             "caption": row["caption"],
@@ -235,14 +224,14 @@ def import_release(source: Path, root: Path, options: HFOptions) -> FormatResult
     if (source / CHECKSUMS_FILE).is_file() is False:
         info(f"{source}: no {CHECKSUMS_FILE}; clips are checked against the sha256 of their rows only")
     tables: dict[str, list[dict[str, Any]]] = {"captions": [], "labels": [], "videos": [], "manifest": []}
-    skipped: list[tuple[str, str]] = []
+    problems = RowProblems(source, bad_rows_policy(options.skip_bad_rows))
     placed: list[Path] = []
     splits = dict.fromkeys(SPLITS, 0)
     try:
         for split, row in progress(rows, description="importing clips", total=count_rows(source)):
             clip, data, problem = _check_clip(source, row, options.check_videos)
             if problem:
-                skipped.append((row["id"], problem))
+                problems.add(row["id"], problem)
                 continue
             target = root / row["video"]
             _place(clip, data, target, options.link)
@@ -250,6 +239,8 @@ def import_release(source: Path, root: Path, options: HFOptions) -> FormatResult
             for kind, record in _table_rows(row, split).items():
                 tables[kind].append(record)
             splits[split] += 1
+        problems.finish()
+        skipped = problems.skipped
         if not tables["manifest"]:
             raise InputError(
                 f"{source}: no usable item ({len(skipped)} skipped, first: {skipped[0][1] if skipped else 'none'})"
@@ -273,11 +264,10 @@ def import_release(source: Path, root: Path, options: HFOptions) -> FormatResult
 
 @DATASET_FORMATS.register(
     "hf",
-    "Hugging Face release: Parquet shards per split, clips, dataset card, croissant.json, checksums (export, import)",
+    "Hugging Face release: Parquet shards per split, clips, dataset card, croissant.json, checksums (read, import, export)",
 )
-class HFFormat(DatasetFormat):
-    name = "hf"
-    directions = ("export", "import")
+class HFFormat(HFReader):
+    directions = ("read", "import", "export")
     Options = HFOptions
 
     def export(self, root: Path, out: Path, options: Any) -> FormatResult:

@@ -50,14 +50,19 @@ class ContaminationRow:
 
 @dataclass
 class Provenance:
-    """Everything the card and the Croissant metadata say about the data's origin."""
+    """Everything the card and the Croissant metadata say about the data's origin.
+
+    Every sentence is generated from a record a stage wrote when it ran (``svta.yaml``, the tables,
+    ``captions.filter.json``, ``videos.quality.json``, ``stats/build_report.json``, the classify and overlap
+    reports); a step with no record is stated as not run (or not recorded), never assumed.
+    """
 
     name: str
     description: str
-    license: str
+    license: str | None
     version: str
     url: str | None
-    creator: str
+    creator: str | None
     date: str
     citation: str
     config: dict[str, Any]
@@ -68,88 +73,174 @@ class Provenance:
     n_needs_review: int
     agreement: dict[str, Any] | None
     contamination: list[ContaminationRow] = field(default_factory=list)
+    video_backends: dict[str, int] = field(default_factory=dict)  # videos.parquet `backend` of the released clips
+    video_shapes: dict[str, str] = field(default_factory=dict)  # backend → "WxH, F frames at R fps" from videos.parquet
+    filter_record: dict[str, Any] | None = None  # captions.filter.json (written by `svta captions filter`)
+    quality_record: dict[str, Any] | None = None  # videos.quality.json (written by `svta videos`)
+    build_record: dict[str, Any] | None = None  # stats/build_report.json (written by `svta build`)
 
     @property
-    def license_url(self) -> str:
-        return LICENSE_URLS.get(self.license, self.license)
+    def license_url(self) -> str | None:
+        return LICENSE_URLS.get(self.license, self.license) if self.license else None
 
-    # --- text shared by the card and the RAI fields ---------------------------------------------
+    @property
+    def license_sentence(self) -> str:
+        if not self.license:
+            return "No licence was chosen for this release (export with `--opt license=ID` to state one)."
+        return f"License: {self.license} (chosen at export)."
+
+    # --- where the pairs came from -----------------------------------------------------------------
+    @property
+    def caption_sources(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in (self.stats.get("sources") or {}).items()}
+
+    @property
+    def imported_captions(self) -> bool:
+        return any(source.startswith("import:") for source in self.caption_sources)
+
+    @property
+    def generated_clips(self) -> bool:
+        return bool(self.video_backends) and not any(b.startswith("import:") for b in self.video_backends)
+
+    @property
+    def imported_clips(self) -> bool:
+        return any(backend.startswith("import:") for backend in self.video_backends)
+
+    @property
+    def origin_keywords(self) -> list[str]:
+        """``synthetic`` only when every released clip was generated (from videos.parquet)."""
+        return ["synthetic"] if self.generated_clips else []
+
     @property
     def caption_backend(self) -> str:
+        """The ``source`` column of the released pairs, with the generator's settings from ``svta.yaml``."""
+        if not self.caption_sources:
+            return "not recorded (the manifest has no source column values)"
+        parts = []
         captions = self.config.get("captions") or {}
-        backend = captions.get("backend")
-        if backend == "openai":
-            llm = captions.get("openai") or {}
-            return f"an OpenAI-compatible LLM server (model {llm.get('model')}, temperature {llm.get('temperature')})"
-        if backend == "template":
-            return "svta's template grammar (the shipped caption grammar; no LLM)"
-        sources = ", ".join(f"{k} ({v})" for k, v in sorted(self.stats.get("sources", {}).items()))
-        return f"imported captions: {sources}" if sources else "unknown (no svta.yaml in the root)"
+        for source, n in sorted(self.caption_sources.items()):
+            text = f"`{source}` ({n} pairs)"
+            if source.startswith("import:"):
+                text = f"imported from {source.removeprefix('import:')} ({n} pairs)"
+            elif source == captions.get("backend") == "template":
+                text = f"svta's template grammar ({n} pairs)"
+            elif captions.get("backend") == "openai" and source == "openai":
+                llm = captions.get("openai") or {}
+                text = (
+                    f"an OpenAI-compatible LLM server, model {llm.get('model')}, "
+                    f"temperature {llm.get('temperature')} ({n} pairs)"
+                )
+            parts.append(text)
+        return ", ".join(parts)
 
     @property
     def video_backend(self) -> str:
+        """The ``backend`` column of ``videos.parquet`` for the released clips, with the settings in ``svta.yaml``."""
+        if not self.video_backends:
+            return "not recorded (no videos.parquet in the root)"
         videos = self.config.get("videos") or {}
-        backend = videos.get("backend")
-        if backend == "wan":
-            wan = videos.get("wan") or {}
-            return (
-                f"Wan2.1 text-to-video ({wan.get('model')}), {wan.get('width')}x{wan.get('height')}, "
-                f"{wan.get('num_frames')} frames at {wan.get('fps')} fps, {wan.get('steps')} steps, "
-                f"guidance {wan.get('guidance')}, step cache {wan.get('cache')}"
-            )
-        if backend:
-            return (
-                f"{backend} renderer, {videos.get('width')}x{videos.get('height')}, {videos.get('frames')} frames "
-                f"at {videos.get('fps')} fps"
-            )
-        return "videos imported from another dataset"
+        parts = []
+        for backend, n in sorted(self.video_backends.items()):
+            shape = f", {self.video_shapes[backend]}" if backend in self.video_shapes else ""
+            text = f"the {backend} backend{shape} ({n} clips)"
+            if backend.startswith("import:"):
+                text = f"imported from {backend.removeprefix('import:')}{shape} ({n} clips)"
+            elif backend == videos.get("backend") == "wan":
+                wan = videos.get("wan") or {}
+                text = f"Wan2.1 text-to-video ({wan.get('model')}){shape}, {wan.get('steps')} steps ({n} clips)"
+            elif backend == videos.get("backend"):
+                text = f"the {backend} renderer{shape} ({n} clips)"
+            parts.append(text)
+        return ", ".join(parts)
 
     @property
     def classifier(self) -> str:
-        annotate = self.config.get("annotate") or {}
-        name = annotate.get("classifier")
-        if name == "llm":
-            return f"an LLM classifier ({(annotate.get('llm') or {}).get('model')})"
-        return f"the {name} classifier" if name else "labels carried from the source dataset"
+        if not self.label_methods:
+            return "no labelling recorded (no labels.parquet); categories come with the captions"
+        return "label method(s) " + ", ".join(f"`{m}` ({n})" for m, n in sorted(self.label_methods.items()))
+
+    @property
+    def seed_sentence(self) -> str:
+        if not self.config:
+            return "No svta.yaml in the root: the seed and settings the stages ran with were not recorded."
+        return f"Seed {self.config.get('seed', 'n/a')}; configuration sha256 {self.config_sha256} (svta.yaml)."
 
     @property
     def collection(self) -> str:
-        seed = self.config.get("seed")
-        return (
-            f"Captions were written by {self.caption_backend} for each category of the taxonomy; each caption was "
-            f"turned into a clip by {self.video_backend}. Seed {seed}. The resolved configuration is summarised in "
-            f"the dataset card (config sha256 {self.config_sha256 or 'n/a'})."
-        )
+        return f"Captions: {self.caption_backend}. Clips: {self.video_backend}. {self.seed_sentence}"
 
     @property
     def collection_types(self) -> list[str]:
-        return ["Synthetic data generation", "Machine-generated captions", "Text-to-video generation"]
+        types = []
+        if any(not s.startswith("import:") for s in self.caption_sources):
+            types.append("Machine-generated captions")
+        if self.generated_clips:
+            types += ["Synthetic data generation", "Text-to-video generation"]
+        if self.imported_captions or self.imported_clips:
+            types.append("Existing datasets")
+        return types or ["Not recorded"]
 
     @property
     def raw_data(self) -> str:
-        return "No real-world footage: every clip is generated from a text caption; no people were recorded."
+        if self.generated_clips:
+            return f"No real-world footage: every clip was generated ({self.video_backend})."
+        if self.imported_clips:
+            return f"Clips imported from existing datasets ({self.video_backend}); see their terms and consent."
+        return "The origin of the clips was not recorded."
 
     @property
     def preprocessing(self) -> list[str]:
-        captions_filter = (self.config.get("captions") or {}).get("filter") or {}
-        return [
-            "Captions filtered for length, script and blocked terms; exact and near duplicates removed "
-            f"(MiniLM cosine >= {captions_filter.get('near_threshold', 'n/a')}).",
-            "Clips checked for decodability and flagged when black, frozen or duplicated.",
-            "Pairs split 7:1:2 into train/val/test, stratified by category.",
-        ]
+        return [self._filter_sentence(), self._quality_sentence(), self.split_sentence]
+
+    def _filter_sentence(self) -> str:
+        record = self.filter_record
+        if not record:
+            return "`svta captions filter` was not run on this root: captions were not filtered or de-duplicated."
+        config = record.get("config") or {}
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted((record.get("by_reason") or {}).items())) or "none"
+        near = (
+            f"near duplicates checked at {config.get('embedder', 'embedding')} cosine >= {config.get('near_threshold')}"
+            if config.get("near_duplicates")
+            else "near duplicates not checked"
+        )
+        exact = "exact duplicates removed" if config.get("exact_duplicates") else "exact duplicates not checked"
+        return (
+            f"`svta captions filter` kept {record.get('kept')} of {record.get('input_rows')} captions "
+            f"(removed: {reasons}); {exact}; {near}."
+        )
+
+    def _quality_sentence(self) -> str:
+        record = self.quality_record
+        if not record:
+            return "No clip quality report (videos.quality.json): clips were not checked for black, frozen or duplicate frames."
+        return (
+            f"Clip quality check over {record.get('clips')} clips ({record.get('measured')} measured): "
+            f"{len(record.get('black') or [])} flagged black, {len(record.get('frozen') or [])} frozen, "
+            f"{len(record.get('near_duplicates') or [])} near-duplicate pairs flagged."
+        )
+
+    @property
+    def split_sentence(self) -> str:
+        splits = self.stats.get("splits") or {}
+        counts = f"train {splits.get('train', 0)}, val {splits.get('val', 0)}, test {splits.get('test', 0)}"
+        if self.build_record is None:
+            return f"Splits {counts}, as the imported data gave them (no `svta build` report in the root)."
+        ratio = (self.config.get("build") or {}).get("split")
+        how = f"ratio {':'.join(f'{r:g}' for r in ratio)} from svta.yaml" if ratio else "ratio not recorded"
+        return f"Splits {counts}, assigned by `svta build` stratified by category ({how})."
 
     @property
     def annotation(self) -> list[str]:
-        methods = ", ".join(f"{m} ({n})" for m, n in sorted(self.label_methods.items())) or "none"
+        if not self.label_methods:
+            return [f"{self.classifier}."]
         return [
-            f"Each caption was assigned a taxonomy category by {self.classifier}; label methods: {methods}.",
+            f"Categories were assigned with {self.classifier}.",
             f"{self.n_reviewed} labels were reviewed by a person; {self.n_needs_review} were left for review.",
         ]
 
     @property
     def annotation_platforms(self) -> list[str]:
-        return ["svta annotate (embedded classifier or LLM)", "Label Studio or a CSV sheet for human review"]
+        return sorted(self.label_methods) or ["none recorded"]
 
     @property
     def annotation_analysis(self) -> list[str]:
@@ -163,44 +254,50 @@ class Provenance:
 
     @property
     def annotation_tools(self) -> list[str]:
-        return [self.classifier]
+        return sorted(m for m in self.label_methods if not m.startswith("import:")) or ["none recorded"]
 
     @property
     def use_cases(self) -> list[str]:
         return [
             "Training and evaluating text-to-video and video-to-text retrieval of anomalous events.",
-            "Studying long-tail category coverage of video anomaly benchmarks.",
             "Not for: identifying real people, or judging real surveillance footage without further validation.",
         ]
 
     @property
     def biases(self) -> list[str]:
-        return [
-            "Categories follow a fixed taxonomy with a long-tailed distribution; rare categories have few clips.",
-            "Captions and clips reflect the biases of the generators that wrote and rendered them.",
-        ]
+        share = 100 * float(self.stats.get("head20_share", 0))
+        lines = [f"The 20% most frequent categories hold {share:.1f}% of the pairs (see Composition)."]
+        if self.generated_clips:
+            lines.append("Captions and clips reflect the biases of the generators that wrote and rendered them.")
+        return lines
 
     @property
     def limitations(self) -> list[str]:
-        return [
-            "Synthetic clips differ from real camera footage in appearance and motion.",
-            "Automatic labels can be wrong; see the agreement figures and review counts.",
-        ]
+        lines = (
+            ["Synthetic clips differ from real camera footage in appearance and motion."]
+            if self.generated_clips
+            else []
+        )
+        if self.label_methods:
+            lines.append("Automatic labels can be wrong; see the agreement figures and review counts.")
+        return lines
 
     @property
     def social_impact(self) -> str:
         return (
             "Intended to improve retrieval of safety-relevant events; misuse for surveillance of individuals is "
-            "out of scope. No personal data is contained."
+            "out of scope."
         )
 
     @property
     def sensitive_information(self) -> list[str]:
-        return ["None: generated clips and captions; depicted people are synthetic."]
+        if self.generated_clips:
+            return ["Generated clips and captions: no footage of real people was recorded for this release."]
+        return ["Not assessed: the clips were not all generated; check the source datasets' terms."]
 
     @property
     def maintenance(self) -> str:
-        return f"Versioned releases; this is version {self.version}. Checksums are listed in checksums.sha256."
+        return f"This is version {self.version}. Checksums of every file are listed in checksums.sha256."
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -220,6 +317,29 @@ def resolved_config(root: Path) -> tuple[dict[str, Any], str | None]:
     data.pop("root", None)  # where it was built, not how
     canonical = json.dumps(data, sort_keys=True, default=str).encode("utf-8")
     return data, hashlib.sha256(canonical).hexdigest()
+
+
+def _video_backends(root: Path, ids: set[str] | None) -> tuple[dict[str, int], dict[str, str]]:
+    """``backend`` counts of ``videos.parquet`` over the released ids (``None``: every row), and each
+    backend's clip shape as the table records it (``mixed`` when its clips differ)."""
+    path = table_path(root, "videos")
+    if not path.exists():
+        return {}, {}
+    rows = [r for r in read_records(path, "videos") if ids is None or r["id"] in ids]
+    shapes: dict[str, set[str]] = {}
+    for r in rows:
+        shape = f"{r['width']}x{r['height']}, {r['frames']} frames at {r['fps']:g} fps"
+        shapes.setdefault(str(r.get("backend")), set()).add(shape)
+    described = {b: next(iter(s)) if len(s) == 1 else "mixed sizes and lengths" for b, s in shapes.items()}
+    return dict(Counter(str(r.get("backend")) for r in rows)), described
+
+
+def filter_record(root: Path) -> dict[str, Any] | None:
+    """What ``svta captions filter`` recorded when it last changed the captions of ``root`` (else ``None``)."""
+    from svta.captions.filter import RECORD_FILE
+
+    record = _read_json(root / RECORD_FILE)
+    return record if record and not record.get("dry_run") else None
 
 
 def _labels(root: Path) -> tuple[dict[str, int], int, int]:
@@ -255,14 +375,19 @@ def collect_provenance(
     root: Path,
     stats: dict[str, Any],
     name: str,
-    license: str = "cc-by-4.0",
+    license: str | None = None,
     version: str = "1.0.0",
     url: str | None = None,
-    creator: str = "svta",
+    creator: str | None = None,
     citation: str | None = None,
+    ids: set[str] | None = None,
 ) -> Provenance:
-    """Read what the root records about how it was made."""
+    """Read what the root records about how it was made (``ids``: the released pairs)."""
+    from svta.build.manifest import BUILD_REPORT
+    from svta.videos.quality import REPORT_FILE as QUALITY_FILE
+
     config, config_hash = resolved_config(root)
+    backends, shapes = _video_backends(root, ids)
     methods, reviewed, needs_review = _labels(root)
     classify = _read_json(root / "annotate" / "classify_report.json") or {}
     n = stats.get("n_texts", 0)
@@ -289,4 +414,9 @@ def collect_provenance(
         n_needs_review=needs_review,
         agreement=classify.get("agreement"),
         contamination=contamination_reports(root),
+        video_backends=backends,
+        video_shapes=shapes,
+        filter_record=filter_record(root),
+        quality_record=_read_json(root / QUALITY_FILE),
+        build_record=_read_json(root / BUILD_REPORT),
     )

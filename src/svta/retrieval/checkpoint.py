@@ -51,11 +51,6 @@ def load_state_strict(
     module.load_state_dict(state, strict=False)
 
 
-def load_model_weights(model: nn.Module, path: Path | str) -> None:
-    """Load a model file (CLIP4Clip ``pytorch_model.bin.N``, an svta ``model.bin`` or a training checkpoint)."""
-    load_state_strict(model, read_weights_file(path), str(path))
-
-
 def save_model_weights(model: nn.Module, path: Path | str) -> None:
     """Write a plain ``state_dict`` (CLIP4Clip's checkpoint format) atomically."""
     with atomic_path(path) as tmp:

@@ -15,6 +15,13 @@ from svta._configbase import StrictModel
 from svta.errors import ConfigError
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+Schedule = Literal["auto", "warmup_cosine", "warmup_linear"]
+
+# The optimisation recipe each model family was published with; "auto" in TrainConfig picks these.
+# CLIP4Clip and X-CLIP: warmup then cosine, gradient norm clipped at 1.0. GRAM's released code: warmup then
+# linear decay to 0 (``warmup_linear``), gradient clipping commented out (none).
+DEFAULT_RECIPE: dict[str, Any] = {"schedule": "warmup_cosine", "grad_clip": 1.0}
+MODEL_RECIPES: dict[str, dict[str, Any]] = {"gram": {"schedule": "warmup_linear", "grad_clip": None}}
 
 
 class TrainConfig(StrictModel):
@@ -47,7 +54,10 @@ class TrainConfig(StrictModel):
     betas: tuple[float, float] = (0.9, 0.98)
     eps: float = 1e-6
     warmup_proportion: float = 0.1
-    max_grad_norm: float = 1.0
+    # learning-rate schedule after the warmup: cosine (CLIP4Clip, X-CLIP) or linear to 0 (GRAM); auto: the model's
+    schedule: Schedule = "auto"
+    # max gradient norm (clip_grad_norm_); None: no clipping (GRAM); auto: the model's (1.0, GRAM none)
+    grad_clip: float | Literal["auto"] | None = "auto"
     max_logit_scale: float = 4.605170185988092  # ln(100), as CLIP
     seed: int = 42
     precision: Precision = "auto"  # auto: bf16 autocast on a CUDA GPU that supports it, else fp32
@@ -71,6 +81,34 @@ class TrainConfig(StrictModel):
             raise ValueError(f"must be >= 1, got {value}")
         return value
 
+    @field_validator("lr", "eps")
+    @classmethod
+    def _above_zero(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"must be > 0, got {value}")
+        return value
+
+    @field_validator("num_workers", "temporal_layers", "keep_checkpoints", "coef_lr", "weight_decay")
+    @classmethod
+    def _not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError(f"must be >= 0, got {value}")
+        return value
+
+    @field_validator("max_steps", "save_every_steps", "cpu_threads")
+    @classmethod
+    def _positive_or_unset(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(f"must be >= 1 (or unset), got {value}")
+        return value
+
+    @field_validator("warmup_proportion")
+    @classmethod
+    def _a_proportion(cls, value: float) -> float:
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"must be in [0, 1), got {value}")
+        return value
+
     @field_validator("max_words")
     @classmethod
     def _room_for_sot_eot(cls, value: int) -> int:
@@ -87,6 +125,24 @@ class TrainConfig(StrictModel):
                 raise ValueError(f"select_metric {value!r} must be 'rsum' or like 't2v.R1', 'v2t.MdR'")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_fields(cls, data: Any) -> Any:
+        # run configs written before ``grad_clip`` existed name it ``max_grad_norm`` (what those runs did)
+        if isinstance(data, dict) and "max_grad_norm" in data:
+            data = dict(data)
+            legacy = data.pop("max_grad_norm")
+            data.setdefault("grad_clip", legacy)
+            data.setdefault("schedule", "warmup_cosine")  # the only schedule svta had then, for every model
+        return data
+
+    @field_validator("grad_clip")
+    @classmethod
+    def _positive_clip(cls, value: float | str | None) -> float | str | None:
+        if isinstance(value, float | int) and value <= 0:
+            raise ValueError(f"grad_clip must be > 0 or null (no clipping), got {value}")
+        return value
+
     @model_validator(mode="after")
     def _accumulation_divides(self) -> TrainConfig:
         if self.batch_size % self.grad_accum:
@@ -99,6 +155,23 @@ class TrainConfig(StrictModel):
         if name not in PRESETS:
             raise ConfigError(f"unknown training preset {name!r}; known: {', '.join(sorted(PRESETS))}")
         return cls.model_validate({**PRESETS[name], **overrides})
+
+    def with_model_recipe(self) -> TrainConfig:
+        """This config with ``schedule`` and ``grad_clip`` set to the model's recipe where they are ``auto``
+        (GRAM: ``warmup_linear``, no clipping; CLIP4Clip, X-CLIP: ``warmup_cosine``, 1.0)."""
+        recipe = MODEL_RECIPES.get(self.model, DEFAULT_RECIPE)
+        update = {k: recipe[k] for k in ("schedule", "grad_clip") if getattr(self, k) == "auto"}
+        return self.model_copy(update=update) if update else self
+
+    def resume_differences(self, saved: TrainConfig) -> dict[str, tuple[Any, Any]]:
+        """Settings that shape training and differ between ``saved`` (a checkpoint's) and this config:
+        ``{field: (saved value, this value)}``, both with the model's recipe resolved."""
+        mine, theirs = self.with_model_recipe(), saved.with_model_recipe()
+        return {
+            name: (getattr(theirs, name), getattr(mine, name))
+            for name in type(self).model_fields
+            if name not in RESUME_FREE and getattr(theirs, name) != getattr(mine, name)
+        }
 
     def model_overrides(self) -> dict[str, Any]:
         """The keyword arguments of :func:`svta.retrieval.create_model` this recipe builds its model with."""
@@ -116,6 +189,25 @@ class TrainConfig(StrictModel):
         return TrainConfig.model_validate({**base.model_dump(), **update})
 
 
+# Settings a resumed run may change: where data is read from, how often it logs and saves, when it stops early,
+# how evaluation is batched. Everything else shapes the weights and must match the checkpoint's.
+RESUME_FREE = frozenset(
+    {
+        "num_workers",
+        "frame_cache",
+        "cache_dir",
+        "cpu_threads",
+        "max_steps",
+        "eval_batch_size",
+        "validate_every_epoch",
+        "save_every_steps",
+        "keep_checkpoints",
+        "log_every",
+        "tensorboard",
+    }
+)
+
+
 def default_run_name(model: str, backbone: str) -> str:
     """The run folder name of ``model`` trained on ``backbone``: ``<model>-<backbone>``, a weight file's backbone
     by its file stem (``clip4clip-meanp`` on ``weights/my.pt`` -> ``clip4clip-meanp-my``)."""
@@ -131,6 +223,14 @@ def default_run_name(model: str, backbone: str) -> str:
 PRESETS: dict[str, dict[str, Any]] = {
     "clip4clip": {"backbone": "ViT-B-32", "pretrained": "openai"},
     "clip4clip-b16": {"backbone": "ViT-B-16", "pretrained": "openai"},
+    # GRAM's optimisation as released (warmup then linear decay to 0, no gradient clipping) on svta's CLIP
+    "gram": {
+        "model": "gram",
+        "backbone": "ViT-B-32",
+        "pretrained": "openai",
+        "schedule": "warmup_linear",
+        "grad_clip": None,
+    },
     "cpu-demo": {
         "backbone": "tiny",
         "pretrained": None,

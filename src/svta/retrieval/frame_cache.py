@@ -4,6 +4,8 @@ epochs after the first read them from disk instead of decoding video.
 Layout: ``<cache_dir>/t<T>-s<S>[-fps<F>]/shard-00000.npy`` (``[n, T, S, S, 3]`` uint8) and ``index.json`` mapping clip
 ids to ``(shard, row, real frames, fingerprint)``; clips that failed to decode are recorded with their error.
 A clip whose file changed (sha256, or size and mtime) is decoded again; shards and index are written atomically.
+The index records what decoded the frames (:data:`CACHE_VERSION`, a digest of the decoding code, the PyAV
+version); a cache made by other code is discarded and rebuilt.
 
 Reads are positioned reads of one row (``os.preadv``), not a memory map: the OS page cache still keeps hot
 shards in RAM, but a process's resident memory stays one batch, whatever the cache's size (a memory map
@@ -26,6 +28,14 @@ from svta.retrieval.data import ClipRecord, decode_clip
 from svta.tables import atomic_path, atomic_write_json
 
 CACHE_VERSION = 1
+# the code that turns a clip into cached frames: its digest is recorded in the index
+DECODER_MODULES = (
+    "svta.retrieval.data",
+    "svta.video_io.decode",
+    "svta.video_io.sampling",
+    "svta.video_io.transform",
+    "svta.video_io._av",
+)
 SHARD_ITEMS = 256  # clips per shard: ~0.6 GB at 12 x 224 px, small enough to rewrite, few enough files to keep open
 MAX_OPEN_SHARDS = 64  # shard files one reader keeps open
 
@@ -143,18 +153,49 @@ class _ShardFile:
             self.fd = -1
 
 
+def decoder_digest() -> str:
+    """What made the cached frames: the cache format, the decoding code's digest and the PyAV version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from svta.provenance import module_digest
+
+    try:
+        av = version("av")
+    except PackageNotFoundError:
+        av = "none"
+    return f"{CACHE_VERSION}:{module_digest(DECODER_MODULES)}:av{av}"
+
+
 def _read_index(directory: Path, num_frames: int, size: int) -> dict[str, Any]:
     path = directory / "index.json"
-    empty = {"version": CACHE_VERSION, "num_frames": num_frames, "size": size, "shards": [], "items": {}, "broken": {}}
+    made_by = decoder_digest()
+    empty = {
+        "version": CACHE_VERSION,
+        "decoder": made_by,
+        "num_frames": num_frames,
+        "size": size,
+        "shards": [],
+        "items": {},
+        "broken": {},
+    }
     if not path.exists():
         return empty
     try:
         index = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return empty  # a damaged index: rebuild rather than trust it
-    if index.get("version") != CACHE_VERSION or index.get("num_frames") != num_frames or index.get("size") != size:
+        index = {}  # a damaged index: rebuild rather than trust it
+    expected = (CACHE_VERSION, made_by, num_frames, size)
+    if tuple(index.get(key) for key in ("version", "decoder", "num_frames", "size")) != expected:
+        _discard(directory)
         return empty
     return index
+
+
+def _discard(directory: Path) -> None:
+    """Remove a cache made by other code (its index first, so a crash in between leaves no index to trust)."""
+    (directory / "index.json").unlink(missing_ok=True)
+    for shard in directory.glob("shard-*.npy"):
+        shard.unlink(missing_ok=True)
 
 
 class _DecodeJob:

@@ -1,5 +1,5 @@
 """CLIP4Clip's optimisation recipe: two learning rates (CLIP vs new modules), weight decay groups, linear
-warmup then cosine decay.
+warmup then cosine decay (or GRAM's linear decay to 0).
 """
 
 from __future__ import annotations
@@ -67,11 +67,33 @@ def warmup_cosine(warmup: float) -> Callable[[float], float]:
     return factor
 
 
+def warmup_linear(warmup: float) -> Callable[[float], float]:
+    """GRAM's ``warmup_linear`` (BERT's): ``x / warmup`` while ``x < warmup``, then a straight line from 1 at
+    ``x = warmup`` to 0 at ``x = 1`` (never below 0).
+
+    ``x`` is the fraction of all steps done.
+    """
+
+    def factor(x: float) -> float:
+        if x < warmup:
+            return x / warmup
+        return max((x - 1.0) / (warmup - 1.0), 0.0) if warmup < 1.0 else 0.0
+
+    return factor
+
+
+SCHEDULES: dict[str, Callable[[float], Callable[[float], float]]] = {
+    "warmup_cosine": warmup_cosine,
+    "warmup_linear": warmup_linear,
+}
+
+
 def build_scheduler(
-    optimizer: torch.optim.Optimizer, total_steps: int, warmup: float
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup: float, schedule_name: str = "warmup_cosine"
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    """Per-step learning-rate multipliers over ``total_steps`` optimiser steps."""
-    schedule = warmup_cosine(warmup)
+    """Per-step learning-rate multipliers over ``total_steps`` optimiser steps (``schedule_name``: a key of
+    :data:`SCHEDULES`)."""
+    schedule = SCHEDULES[schedule_name](warmup)
     total = max(1, total_steps)
     # Step 0 is evaluated at x = 1/total so the first update already has a non-zero rate.
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: schedule(min(1.0, (step + 1) / total)))

@@ -91,7 +91,7 @@ def train(
     Raises:
         ConfigError / InputError / TableSchemaError: bad config, missing manifest or split, existing run.
     """
-    config = train_config or TrainConfig()
+    config = (train_config or TrainConfig()).with_model_recipe()
     check_device(config, device)
     ctx = init_distributed(device)
     threads = torch.get_num_threads()
@@ -224,7 +224,11 @@ class Trainer:
         self.per_rank = self.batch_size // group
         self.steps_per_epoch = n_train // self.batch_size
         self.optimizer = build_optimizer(self.model, cfg)
-        self.scheduler = build_scheduler(self.optimizer, self.steps_per_epoch * cfg.epochs, cfg.warmup_proportion)
+        recipe = cfg.with_model_recipe()
+        self.grad_clip = recipe.grad_clip
+        self.scheduler = build_scheduler(
+            self.optimizer, self.steps_per_epoch * cfg.epochs, cfg.warmup_proportion, str(recipe.schedule)
+        )
         self.scaler = torch.amp.GradScaler(ctx.device.type, enabled=self.amp_dtype == torch.float16)
         self.ddp = None
         if ctx.distributed:
@@ -330,7 +334,7 @@ class Trainer:
                 self.scaler.scale(loss / len(usable)).backward()
             total += loss.item() / len(usable)
         self.scaler.unscale_(self.optimizer)
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+        grad_norm = self._gradient_norm()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
@@ -340,6 +344,13 @@ class Trainer:
             with torch.no_grad():  # CLIP: the temperature may not exceed 100
                 scale.clamp_(0, self.config.max_logit_scale)
         return total, float(grad_norm)
+
+    def _gradient_norm(self) -> torch.Tensor:
+        """The gradients' total norm, clipped to ``grad_clip`` unless that is ``None`` (GRAM: no clipping)."""
+        if self.grad_clip is None:
+            grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+            return torch.nn.utils.get_total_norm(grads)
+        return torch.nn.utils.clip_grad_norm_(self.model.parameters(), float(self.grad_clip))
 
     def _note_broken(self, broken: list[tuple[int, str]]) -> None:
         records = self.datasets[self.config.splits[0]].records
@@ -473,6 +484,7 @@ class Trainer:
         state = load_training_state(path)
         if state["model_name"] != self.config.model:
             raise ConfigError(f"{path}: checkpoint of {state['model_name']!r}, not {self.config.model!r}")
+        self.check_resumed_config(path, state.get("config"))
         load_state_strict(self.model, state["model"], str(path))
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -481,6 +493,23 @@ class Trainer:
         self.epoch, self.step_in_epoch, self.step = state["epoch"], state["step_in_epoch"], state["step"]
         self.best, self.history, self.skipped = state["best"], state["history"], state["skipped"]
         info(f"resumed {self.run_dir.name} at step {self.step} (epoch {self.epoch + 1}, batch {self.step_in_epoch})")
+
+    def check_resumed_config(self, path: Path, saved: dict[str, Any] | None) -> None:
+        """Refuse to continue a checkpoint with settings that shape training differently from those it was
+        trained with (a resumed run would otherwise mix two recipes and record only the second).
+
+        Raises:
+            ConfigError: naming each differing setting, the checkpoint's value and how to proceed.
+        """
+        if saved is None:
+            return
+        differences = self.config.resume_differences(TrainConfig.model_validate(saved))
+        if differences:
+            shown = ", ".join(f"{k}={old!r} (now {new!r})" for k, (old, new) in sorted(differences.items()))
+            raise ConfigError(
+                f"{path}: the checkpoint was trained with {shown}; resume with the same settings "
+                "(--set train.<name>=<value>) or start a new run (--name)"
+            )
 
     # ---- the end ------------------------------------------------------------------------------------------------
 

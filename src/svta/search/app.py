@@ -51,6 +51,12 @@ class SearchResponse(BaseModel):
     query: str
     kind: str
     k: int
+    total_matching: int = Field(description="indexed videos the kind filter admits; results hold min(k, this)")
+    complete: bool = Field(description="true when k results came back; false when fewer videos match than k")
+    exact: bool = Field(
+        description="true when the ranking is the exact scan's; false when the index uses an approximate first "
+        "stage, so the ranking may differ from the exact scan's"
+    )
     results: list[SearchResult]
 
 
@@ -61,6 +67,7 @@ class Health(BaseModel):
     normal: int
     encoder: str
     dim: int
+    exact: bool = Field(description="true when every ranking is the exact scan's (no approximate first stage)")
 
 
 def _result(hit: SearchHit) -> SearchResult:
@@ -240,8 +247,16 @@ def _add_api_routes(app: FastAPI, searcher: Searcher, config: SearchConfig) -> N
         query = q.strip()
         if not query:
             raise HTTPException(422, "q must contain non-space characters")
-        hits = searcher.search(query, k=k, kind=kind)
-        return SearchResponse(query=query, kind=kind, k=k, results=[_result(h) for h in hits])
+        page = searcher.search_page(query, k=k, kind=kind)
+        return SearchResponse(
+            query=query,
+            kind=kind,
+            k=k,
+            total_matching=page.total_matching,
+            complete=page.complete,
+            exact=page.exact,
+            results=[_result(h) for h in page.hits],
+        )
 
     @app.get("/healthz", response_model=Health, summary="Liveness and index size")
     def healthz() -> Health:
@@ -254,6 +269,7 @@ def _add_api_routes(app: FastAPI, searcher: Searcher, config: SearchConfig) -> N
             normal=counts["normal"],
             encoder=str(meta.encoder.get("name")),
             dim=meta.dim,
+            exact=searcher.exact,
         )
 
 

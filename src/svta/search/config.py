@@ -34,10 +34,12 @@ class SearchConfig(StrictModel):
     coalesce_queries: bool = True  # answer concurrent queries in one FAISS call (one pass over the vectors)
     rerank_top: int = 50  # candidates re-scored by models whose similarity is not a dot product
     # Two-stage search: an IVF index of 8-bit clip vectors proposes `candidates` per query (scanning ivf_probe of
-    # ivf_lists lists), whose exact float32 scores then rank them. recall@10 against the exact ranking: 1.000 on
-    # 41,315 clustered synthetic clips, 0.9985 on real tiny-model features at a third of the lists; p99 at 8
-    # connections 53 ms against 70 ms (benchmarks/search.py, RESULTS.md); false: the exact scan of every vector.
+    # ivf_lists lists), whose exact float32 scores then rank them; false: the exact scan of every vector.
     two_stage: bool = True
+    # Indexes smaller than this are scanned exactly even with two_stage: a first stage over few lists misses true
+    # top-10s (98 demo clips: the exact top 10 for 6 of 10 queries), and the exact scan of 41,315x512 takes
+    # ~2 ms per query (RESULTS.md), next to ~50 ms of encoding the query with a model.
+    two_stage_min_items: int = 50_000
     candidates: int = 100  # first-stage candidates re-scored exactly (at least k)
     ivf_lists: int = 0  # inverted lists of the first stage; 0: about sqrt(N)
     ivf_probe: int = 0  # lists scanned per query; 0: a third of them (more: higher recall, slower)
@@ -50,7 +52,7 @@ class SearchConfig(StrictModel):
     device: str = "cpu"  # torch device of a trained model's encoders
     encoder_options: dict[str, int | float | str | bool] = Field(default_factory=dict)
 
-    @field_validator("faiss_threads", "ivf_lists", "ivf_probe")
+    @field_validator("faiss_threads", "ivf_lists", "ivf_probe", "two_stage_min_items")
     @classmethod
     def _non_negative(cls, value: int) -> int:
         if value < 0:

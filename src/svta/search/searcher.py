@@ -75,9 +75,33 @@ class _LruCache:
                 self.data.popitem(last=False)
 
 
+@dataclass
+class SearchPage:
+    """The answer to one query, and how much of what was asked it covers.
+
+    Attributes:
+        hits: the ranked videos, best first: ``min(k, total_matching)`` of them.
+        k: how many were asked for.
+        total_matching: indexed videos the kind filter admits (all of them for ``kind="all"``).
+        exact: True when the ranking is the exact scan's; False when the index uses the approximate first stage (the
+            ranking may then differ from the exact scan's).
+    """
+
+    hits: list[SearchHit]
+    k: int
+    total_matching: int
+    exact: bool
+
+    @property
+    def complete(self) -> bool:
+        """True when ``k`` hits came back; False when fewer videos match the filter than were asked for."""
+        return len(self.hits) == self.k
+
+
 class Searcher:
     """Answers text queries over one index: an exact FAISS scan of the clip vectors, or with
-    ``config.two_stage`` an IVF first stage whose candidates are re-scored exactly (:mod:`.two_stage`).
+    ``config.two_stage`` on an index of at least ``config.two_stage_min_items`` videos an IVF first stage whose
+    candidates are re-scored exactly (:mod:`.two_stage`). Every answer holds ``min(k, matching videos)`` hits.
 
     Args:
         index: a loaded index.
@@ -112,7 +136,14 @@ class Searcher:
         from svta.search.two_stage import TwoStageIndex
 
         c = self.config
+        if len(self.index) < c.two_stage_min_items:  # the exact scan: its top-k is the true top-k
+            return None
         return TwoStageIndex(self.index.vectors, lists=c.ivf_lists, probe=c.ivf_probe, candidates=c.candidates)
+
+    @property
+    def exact(self) -> bool:
+        """Whether rankings are the exact scan's (no approximate first stage)."""
+        return self._two_stage is None
 
     def _spec_on_device(self, spec: dict[str, Any]) -> dict[str, Any]:
         # the device a model encodes queries on is a serving choice, not part of the index
@@ -164,13 +195,19 @@ class Searcher:
         self.faiss.omp_set_num_threads(self.config.faiss_threads or os.cpu_count() or 1)
         selector = None if kind == "all" else self._selectors[kind][0]
         if self._two_stage is not None:
-            return self._two_stage.search(queries, k, selector)
+            admitted = len(self.index) if selector is None else self._selectors[kind][2]
+            return self._two_stage.search(queries, k, selector, admitted)
         params = None if selector is None else self.faiss.SearchParameters(sel=selector)
         return self.index.vectors.search(queries, k, params=params)
 
     def search(self, query: str, k: int = 10, kind: Kind = "all") -> list[SearchHit]:
-        """The ``k`` best videos for a text query, best first."""
+        """The ``k`` best videos for a text query, best first (fewer only when fewer match ``kind``)."""
         return self.search_many([query], k, kind)[0]
+
+    def search_page(self, query: str, k: int = 10, kind: Kind = "all") -> SearchPage:
+        """:meth:`search` with how much of the request the answer covers (matching videos, exactness)."""
+        hits = self.search(query, k, kind)
+        return SearchPage(hits, k, self.counts()[kind], self.exact)
 
     def search_many(self, queries: Sequence[str], k: int = 10, kind: Kind = "all") -> list[list[SearchHit]]:
         """Batch of queries (one FAISS call; batches use the BLAS path) → hits per query."""
@@ -210,7 +247,9 @@ class Searcher:
             rescored = rerank(query, frames, mask, **extra)
         if rescored is None:
             return rows, scores
-        rescored = np.asarray(rescored, dtype=np.float32)
+        rescored = np.asarray(rescored, dtype=np.float32).reshape(-1)
+        if len(rescored) != n:  # a short score list would silently drop candidates
+            raise ValueError(f"the re-ranker returned {len(rescored)} scores for {n} candidates")
         order = np.argsort(-np.nan_to_num(rescored, nan=-np.inf), kind="stable")
         return np.concatenate([head[order], rows[n:]]), np.concatenate([rescored[order], scores[n:]])
 

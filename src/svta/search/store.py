@@ -3,13 +3,18 @@ item metadata and thumbnails, grown incrementally and committed crash-safely.
 
 Layout of an index directory::
 
-    index.json              # format, encoder spec, dim, frames, root, count, current generation
+    index.json              # format, encoder spec, dim, frames, count, current generation
+    origin.json             # the absolute root indexed and the time of the last commit (this machine's facts)
     data-000003/            # one committed generation (replaced whole, switched by index.json)
-        items.parquet       # row order = FAISS ids: id, path, caption, category, is_anomaly, n_frames, ...
+        items.parquet       # rows in id order = FAISS ids: id, path, caption, category, is_anomaly, n_frames, ...
         vectors.faiss       # IndexFlatIP over L2-normalised clip embeddings [N, D]
         frames.npy          # [N, T, D] float16 per-frame embeddings (valid frames first, zero padding)
     parts/part-*.npz        # encoded batches not yet merged (a crash loses at most the batch in flight)
     thumbnails/<id>.jpg
+
+Every file but ``origin.json`` depends only on the videos indexed, the encoder and the number of commits: a
+commit writes its rows in id order, whatever order the engine finished them in, so two builds of the same
+root (local or Ray, any number of workers) give byte-identical files.
 """
 
 from __future__ import annotations
@@ -32,8 +37,11 @@ from svta.registry import require
 from svta.search.encoders import VideoEmbeddings, same_encoder
 from svta.tables import atomic_path, atomic_write_json
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: root and time moved from index.json to origin.json; rows in id order
+READABLE_FORMATS = (1, 2)
 META_FILE = "index.json"
+ORIGIN_FILE = "origin.json"
+ORIGIN_FIELDS = ("root", "updated")  # facts of the machine and the moment, kept out of the compared files
 PARTS_DIR = "parts"
 THUMBNAILS_DIR = "thumbnails"
 # Ids name thumbnail files and appear in URLs, so only this conservative alphabet is indexed.
@@ -67,7 +75,18 @@ class IndexMeta:
     updated: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """The contents of ``index.json``: what the indexed videos and the encoder determine."""
+        return {key: value for key, value in self.__dict__.items() if key not in ORIGIN_FIELDS}
+
+    def origin_json(self) -> dict[str, Any]:
+        """The contents of ``origin.json``: where the indexed root is on this machine, when the index last changed."""
+        return {key: self.__dict__[key] for key in ORIGIN_FIELDS}
+
+    def write(self, directory: Path) -> None:
+        """Write ``origin.json``, then ``index.json`` (the commit point), each atomically."""
+        self.format = INDEX_FORMAT
+        atomic_write_json(directory / ORIGIN_FILE, self.origin_json())
+        atomic_write_json(directory / META_FILE, self.to_json())
 
 
 @dataclass
@@ -106,12 +125,15 @@ class IndexStore:
             raise InputError(
                 f"{self.directory}: not a search index (no {META_FILE}); build one with `svta search index`"
             )
+        origin_path = self.directory / ORIGIN_FILE
         try:
             data = json.loads(meta_path.read_text(encoding="utf-8"))
+            if origin_path.is_file():  # format 1 kept these in index.json
+                data.update(json.loads(origin_path.read_text(encoding="utf-8")))
             self.meta = IndexMeta(**data)
         except (json.JSONDecodeError, TypeError) as exc:
-            raise InputError(f"{meta_path}: unreadable index metadata: {exc}") from None
-        if self.meta.format != INDEX_FORMAT:
+            raise InputError(f"{meta_path}: unreadable index metadata (with {ORIGIN_FILE}): {exc}") from None
+        if self.meta.format not in READABLE_FORMATS:
             raise InputError(f"{meta_path}: index format {self.meta.format} is not supported (expected {INDEX_FORMAT})")
 
     @classmethod
@@ -127,7 +149,8 @@ class IndexStore:
         directory = Path(directory)
         if not (directory / META_FILE).exists():
             meta = IndexMeta(encoder=dict(encoder_spec), dim=dim, num_frames=num_frames, root=str(Path(root).resolve()))
-            atomic_write_json(directory / META_FILE, meta.to_json())
+            directory.mkdir(parents=True, exist_ok=True)
+            meta.write(directory)
         store = cls(directory)
         if (
             not same_encoder(store.meta.encoder, encoder_spec)
@@ -244,13 +267,14 @@ class IndexStore:
             shutil.rmtree(gen)
         gen.mkdir(parents=True)
         all_items = items + extra_items
-        pq.write_table(pa.Table.from_pylist(all_items, schema=ITEM_SCHEMA), gen / "items.parquet")
-        if extra_video:
-            vectors.add(np.concatenate(extra_video))
-        faiss.write_index(vectors, str(gen / "vectors.faiss"))
-        _write_frames(gen / "frames.npy", frames, extra_frames, self.meta.num_frames, self.meta.dim)
+        # id order: the files must not depend on the order the engine finished the videos in
+        order = np.array(sorted(range(len(all_items)), key=lambda i: all_items[i]["id"]), dtype=np.int64)
+        sorted_items = [all_items[i] for i in order]
+        pq.write_table(pa.Table.from_pylist(sorted_items, schema=ITEM_SCHEMA), gen / "items.parquet")
+        faiss.write_index(_sorted_vectors(faiss, vectors, extra_video, order), str(gen / "vectors.faiss"))
+        _write_frames(gen / "frames.npy", [frames, *extra_frames], order, self.meta.num_frames, self.meta.dim)
         self.meta.generation, self.meta.count, self.meta.updated = gen.name, len(all_items), time.time()
-        atomic_write_json(self.directory / META_FILE, self.meta.to_json())
+        self.meta.write(self.directory)
         for part in parts:
             part.unlink(missing_ok=True)
         if (self.directory / PARTS_DIR).is_dir() and not any((self.directory / PARTS_DIR).iterdir()):
@@ -279,18 +303,36 @@ def _read_part(path: Path) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray
         return rows, data["video"], data["frames"]
 
 
-def _write_frames(path: Path, committed: np.ndarray, extra: list[np.ndarray], num_frames: int, dim: int) -> None:
-    """Write ``[N, T, D]`` float16 by streaming chunks into a memory-mapped file (no full copy in RAM)."""
-    total = committed.shape[0] + sum(chunk.shape[0] for chunk in extra)
+def _sorted_vectors(faiss: Any, committed: Any, extra: list[np.ndarray], order: np.ndarray) -> Any:
+    """A new ``IndexFlatIP`` holding the committed then the extra vectors, rows permuted by ``order``."""
+    stored = committed.reconstruct_n(0, committed.ntotal) if committed.ntotal else np.zeros((0, committed.d), "f4")
+    everything = np.concatenate([stored, *extra]) if extra else stored
+    out = faiss.IndexFlatIP(committed.d)
+    if len(order):
+        out.add(np.ascontiguousarray(everything[order], dtype=np.float32))
+    return out
+
+
+def _gather(sources: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """Rows ``[R]`` of the concatenation of ``sources`` (each ``[n_i, T, D]``), without concatenating them."""
+    bounds = np.cumsum([0] + [len(s) for s in sources])
+    which = np.searchsorted(bounds, rows, side="right") - 1
+    out = np.empty((len(rows), *sources[0].shape[1:]), dtype=np.float16)
+    for source in np.unique(which):
+        picked = np.flatnonzero(which == source)
+        local = rows[picked] - bounds[source]
+        ascending = np.argsort(local)  # a memory-mapped source reads fastest in row order
+        out[picked[ascending]] = sources[source][local[ascending]]
+    return out
+
+
+def _write_frames(path: Path, sources: list[np.ndarray], order: np.ndarray, num_frames: int, dim: int) -> None:
+    """Write ``[N, T, D]`` float16, row ``i`` being row ``order[i]`` of the concatenated ``sources``, by streaming
+    chunks into a memory-mapped file (no full copy in RAM)."""
     with atomic_path(path) as tmp:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(total, num_frames, dim))
-        row = 0
-        for start in range(0, committed.shape[0], 4096):
-            chunk = committed[start : start + 4096]
-            out[row : row + len(chunk)] = chunk
-            row += len(chunk)
-        for chunk in extra:
-            out[row : row + len(chunk)] = chunk
-            row += len(chunk)
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(len(order), num_frames, dim))
+        for start in range(0, len(order), 4096):
+            rows = order[start : start + 4096]
+            out[start : start + len(rows)] = _gather(sources, rows)
         out.flush()
         del out

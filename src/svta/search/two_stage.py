@@ -1,7 +1,9 @@
 """Two-stage top-k: an IVF index of 8-bit clip vectors proposes candidates, their exact float32 scores rank
 them. The first stage reads ~``probe / lists`` of a quarter-size copy of the vectors instead of all of them;
 the second stage makes the returned scores exactly those of the flat index, so the result differs from the
-exact ranking only when a true top-k video was not among the candidates (measured as recall@k).
+exact ranking only when a true top-k video was not among the candidates (measured as recall@k). A query whose
+scanned lists hold fewer admitted rows than it asked for is answered by the exact scan, so a result is never
+shorter than ``min(k, admitted rows)``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class TwoStageIndex:
     def __init__(self, flat: Any, lists: int = 0, probe: int = 0, candidates: int = 100, seed: int = 0):
         self.faiss = require("faiss", "search")
         self.flat, self.probe, self.candidates = flat, probe, candidates
+        self.exact_fallbacks = 0  # queries answered by the exact scan because the first stage came up short
         n, dim = int(flat.ntotal), int(flat.d)
         self.lists = max(1, min(lists or round(math.sqrt(n)), n // 39 or 1))
         # Real tiny-model features (1,000 clips, 1,000 captions) needed a third of the lists for recall@10 >= 0.99
@@ -46,13 +49,17 @@ class TwoStageIndex:
             self.ivf.train(np.ascontiguousarray(sample))
             self.ivf.add(vectors)
 
-    def search(self, queries: np.ndarray, k: int, selector: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, selector: Any = None, admitted: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` of ``[Q, D]`` queries → ``(scores [Q, k], rows [Q, k])``, exact scores, row -1 past the end.
 
         Args:
             queries: ``[Q, D]`` float32 query embeddings.
             k: results per query.
             selector: an optional FAISS ``IDSelector`` restricting the rows (anomaly or normal clips).
+            admitted: rows the selector admits (all rows when None); a query whose candidates are fewer than
+                ``min(k, admitted)`` is answered by the exact scan instead.
         """
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if not self.ivf.is_trained:  # an empty index
@@ -61,7 +68,15 @@ class TwoStageIndex:
         if selector is not None:
             params.sel = selector
         _, proposed = self.ivf.search(queries, max(k, self.candidates), params=params)
-        return self._rescore(queries, proposed, k)
+        scores, rows = self._rescore(queries, proposed, k)
+        wanted = min(k, int(self.flat.ntotal) if admitted is None else admitted)
+        short = np.flatnonzero((rows >= 0).sum(axis=1) < wanted)
+        if len(short):  # the scanned lists held too few admitted rows: these queries take the exact scan
+            exact = None if selector is None else self.faiss.SearchParameters(sel=selector)
+            scores[short], rows[short] = self.flat.search(queries[short], k, params=exact)
+            scores[rows < 0] = -np.inf  # FAISS pads with -FLT_MAX; the first stage's padding is -inf
+            self.exact_fallbacks += len(short)
+        return scores, rows
 
     def _rescore(self, queries: np.ndarray, proposed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact scores of the proposed rows ``[Q, C]`` (-1: none), the best ``k`` per query, best first."""

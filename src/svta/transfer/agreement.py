@@ -159,3 +159,42 @@ def conflicts(a: str, b: str) -> list[str]:
 def agree(a: str, b: str) -> bool:
     """Whether two captions agree on every detail both mention."""
     return not conflicts(a, b)
+
+
+# Event words → event class: what happens, as opposed to the scene. Normal-activity verbs are left out on
+# purpose, so "a car turns at the crossing" names no event and "a car crashes into a turning car" does.
+_EVENTS = {
+    # physical force against a person, an animal, a vehicle or a thing (a crash, a beating, a smashed window)
+    "force": "hit hits hitting struck strike strikes crash crashes crashed crashing collide collides collided "
+    "collision ram rams rammed slam slams slammed knock knocks knocked clip clips clipped rear ended brushes "
+    "brushed scrape scrapes scraped accident pushes pushed shunting shunt shoves shove shoved punch punches "
+    "punched kick kicks kicked kicking slap slaps slapped beat beats beating beaten fight fights fighting fought "
+    "brawl attack attacks attacked whip whips whipped smashes smash smashed yanks drags dragged seizes pins "
+    "tackle tackles throws threw hurls breaks broke broken shatters shattered pry prises crowbar forces spray "
+    "vandal",
+    "theft": "steal steals stole stolen stealing rob robs robbed robbery snatch snatches snatched grab grabs "
+    "grabbed stuff stuffs stuffed pocket pockets pocketed hides loot empties paying rips shoplifting thief",
+    "weapon": "gun guns pistol handgun shoots shot shots fires fired knife threatens threatened aims gunpoint weapon",
+    "fire": "fire burning burn burns fireball flames flame alight ablaze explodes explosion blast blows smoke smoking",
+    "fall": "fall falls fell falling thrown flung tumble tumbles collapses lies lying slides sliding spins "
+    "skids overturns",
+    "arrest": "arrest arrested handcuff handcuffs handcuffed cuff cuffs police officers cops",
+    "flee": "flees fled escape escapes runs speeds disappears vanishes",
+}
+_EVENT_WORDS = {word: event for event, words in _EVENTS.items() for word in words.split()}
+
+
+@lru_cache(maxsize=200_000)
+def events(caption: str) -> frozenset[str]:
+    """The event classes a caption names (``{"impact", "fall"}``); empty for a scene where nothing happens."""
+    return frozenset(_EVENT_WORDS[w] for w in _WORD.findall(caption.lower()) if w in _EVENT_WORDS)
+
+
+def event_agreement(a: str, b: str) -> float:
+    """How far two captions name the same events: the share of the shorter list of event classes that the
+    other names too (a terse annotator names fewer), 0.5 when neither names one (two uneventful scenes), 0
+    when only one does (an event against a normal scene)."""
+    ea, eb = events(a), events(b)
+    if not ea and not eb:
+        return 0.5
+    return len(ea & eb) / max(1, min(len(ea), len(eb)))

@@ -81,14 +81,9 @@ def overlap_markdown(report: OverlapReport, figure: str | None = None) -> str:
     ]
     for kind in KINDS:
         lines.append(f"| {KIND_NAMES[kind]} (`{kind}`) | {report.counts[kind]} | {report.n_pairs[kind]} |")
-    agreement = (
-        f" and agreeing details ({report.near_rejected} pair(s) above the threshold disagreed)"
-        if opts.get("near_agreement", False)
-        else ""
-    )
     lines += [
         "",
-        f"- near-duplicate captions: {opts['embedder']} cosine >= {opts['text_threshold']}{agreement}",
+        f"- near-duplicate captions: {near_rule(report)}",
         f"- videos compared by frame embeddings: {'yes' if report.video.get('checked') else 'no'}"
         + (f" (similarity >= {opts['video_threshold']})" if report.video.get("checked") else ""),
         f"- evaluation set fingerprint: `{report.eval['fingerprint']}`",
@@ -103,8 +98,49 @@ def overlap_markdown(report: OverlapReport, figure: str | None = None) -> str:
     ]
     for pair in sorted(report.pairs, key=lambda p: -p["score"])[:_SHOWN_PAIRS]:
         cells = [pair["kind"], f"{pair['score']:.3f}", pair["eval_id"], pair["eval_caption"], pair["train_caption"]]
-        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+        lines.append(_row(cells))
+    near = [p for p in report.pairs if p["kind"] == "near"]
+    if near:
+        lines += ["", f"## Why each near pair was flagged ({len(near)})", ""]
+        lines += ["| eval | train | signals | eval caption | train caption |", "|---|---|---|---|---|"]
+        lines += [_row([p["eval_id"], p["train_id"], p.get("why", ""), p["eval_caption"], p["train_caption"]])
+                  for p in near]  # fmt: skip
+    if report.review:
+        lines += ["", "## Review applied", "", review_sentence(report.review)]
     return "\n".join(lines) + "\n"
+
+
+def _row(cells: list[object]) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+
+def near_rule(report: OverlapReport) -> str:
+    """How near pairs were decided, in one sentence."""
+    opts, near = report.options, report.near or {}
+    if near.get("method") == "model":
+        veto = " and no conflicting detail" if near.get("agreement_veto") else ""
+        return (
+            f"hub-aware model (CSLS, mutual {near.get('k')}-nearest neighbours, IDF overlap, specificity, events) "
+            f"probability >= {near.get('threshold')}{veto}, scored over {near.get('candidates')} candidate pair(s) "
+            f"with {opts['embedder']} cosine >= {near.get('candidate_cosine')}; {report.near_rejected} were not near"
+        )
+    threshold = near.get("threshold", opts.get("text_threshold"))
+    agreement = (
+        f" and agreeing details ({report.near_rejected} pair(s) above the threshold disagreed)"
+        if opts.get("near_agreement", False)
+        else ""
+    )
+    return f"{opts['embedder']} cosine >= {threshold}{agreement}"
+
+
+def review_sentence(review: dict) -> str:
+    """Which pairs a person's review kept (the clean numbers use these)."""
+    return (
+        f"Reviewed file `{review.get('file')}`: {len(review.get('confirmed', []))} pair(s) confirmed and used, "
+        f"{len(review.get('rejected', []))} rejected, {len(review.get('unreviewed', []))} near pair(s) not reviewed "
+        f"(not used: only confirmed near pairs exclude items). Confirmed: "
+        + (", ".join(f"`{p}`" for p in review.get("confirmed", [])) or "none")
+    )
 
 
 def _pct(part: int, whole: int) -> str:
@@ -130,12 +166,12 @@ def plot_similarity_histogram(report: OverlapReport, path: Path | str) -> Path:
     try:
         widths = [b - a for a, b in itertools.pairwise(edges)]
         ax.bar(edges[:-1], counts, width=widths, align="edge", color="#4472c4", edgecolor="white")
-        ax.axvline(
-            report.options["text_threshold"],
-            color="#c00000",
-            linestyle="--",
-            label=f"near-duplicate threshold {report.options['text_threshold']}",
-        )
+        near = report.near or {}
+        model = near.get("method") == "model"
+        line = near.get("candidate_cosine") if model else near.get("threshold", report.options.get("text_threshold"))
+        if line is not None:
+            label = f"{'candidate floor' if model else 'near-duplicate threshold'} {line}"
+            ax.axvline(line, color="#c00000", linestyle="--", label=label)
         ax.set_xlabel(f"best cosine to a training caption ({report.options['embedder']})")
         ax.set_ylabel("evaluation captions")
         ax.set_title(f"{report.eval['name']} vs {report.train['name']}", fontsize=9)

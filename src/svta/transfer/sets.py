@@ -24,6 +24,7 @@ __all__ = [
     "SetItem",
     "SetSpec",
     "load_set",
+    "load_overlap_set",
     "load_training_set",
     "parse_spec",
     "set_kind",
@@ -99,22 +100,21 @@ def detect_kind(path: Path) -> str:
 
 def load_set(spec: SetSpec | str | Path, **options: Any) -> ItemSet:
     """Load the item set a spec names (a string spec is parsed with ``options``)."""
-    from svta.datasets.readers import ReadOptions, detect_reader, read_dataset
+    from dataclasses import fields
+
+    from svta.datasets.readers import detect_reader, read_dataset, takes_option
 
     if not isinstance(spec, SetSpec):
         spec = parse_spec(spec, **options)
     kind = detect_reader(spec.path) if spec.kind == "captions" else spec.kind
-    read = ReadOptions(
-        videos=spec.videos,
-        split=spec.split,
-        language=spec.language,
-        bad_rows=spec.bad_rows,
-        clips_dir=spec.clips_dir,
-        max_clip_frames=spec.max_clip_frames,
-        workers=spec.workers,
-        checksum=spec.checksum,
-    )
-    return read_dataset(kind, spec.path, read)
+    # A spec's defaults apply to the kinds that take them (a caption file has no split); a value set away
+    # from its default is passed on, and a format that does not take it says so.
+    read = {
+        f.name: getattr(spec, f.name)
+        for f in fields(spec)
+        if f.name not in ("kind", "path") and (takes_option(kind, f.name) or getattr(spec, f.name) != f.default)
+    }
+    return read_dataset(kind, spec.path, **read)
 
 
 def load_training_set(
@@ -126,3 +126,29 @@ def load_training_set(
     from svta.datasets.svta_root import read_training_side
 
     return read_training_side(root, splits, table)
+
+
+def load_overlap_set(
+    spec: str | Path, videos: Path | None = None, bad_rows: BadRows = "error", **options: Any
+) -> tuple[ItemSet, list[tuple[str, str]]]:
+    """An evaluation set for the overlap check: every row with a usable caption, each with its video where the
+    file is present. Text and name matching need no video, so a missing file is noted, never fatal.
+
+    Args:
+        spec: the set spec (``KIND:PATH`` or a path).
+        videos: the video folder, or ``None`` for captions only.
+        bad_rows: the policy for rows that are bad without videos (an empty caption, a duplicate name).
+        options: other :class:`SetSpec` fields (split, language, ...).
+
+    Returns:
+        ``(the set, [(where, why) of each row whose video is missing or unreadable]``).
+    """
+    texts = load_set(spec, videos=None, bad_rows=bad_rows, **options)
+    if videos is None:
+        return texts, []
+    with_videos = load_set(spec, videos=videos, bad_rows="skip", **options)
+    found = {item.id: item for item in with_videos.items}
+    caption_problems = set(texts.skipped)
+    missing = [(where, why) for where, why in with_videos.skipped if (where, why) not in caption_problems]
+    items = [found.get(item.id, item) for item in texts.items]
+    return ItemSet(texts.name, texts.kind, items, list(texts.skipped)), missing

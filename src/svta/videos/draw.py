@@ -282,23 +282,6 @@ def _head(canvas: Canvas, centre: Point, h: float, look: Look, place, local: Poi
     canvas.ellipse(top[0], top[1] - 0.35 * r, r * 1.05, r * 0.6, cap or hair)
 
 
-def draw_crowd_person(
-    canvas: Canvas,
-    x: float,
-    y: float,
-    height: float,
-    colour: RGB,
-    skin: RGB,
-    phase: float,
-    stride: float,
-    facing: int,
-    lean: float = 0.0,
-) -> None:
-    """A cheap small person for crowds: body, head, two legs."""
-    look = Look(colour, (45, 45, 60), skin, (30, 25, 20))
-    draw_person(canvas, x, y, height, look, Pose(phase=phase, stride=stride, lean=lean, arms="swing"), facing)
-
-
 def draw_dog(
     canvas: Canvas,
     x: float,

@@ -11,7 +11,7 @@ import fcntl
 import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -40,7 +40,9 @@ from svta.videos.quality import (
 
 VIDEO_DIR = "videos"
 FAILURES_FILE = "videos.failures.jsonl"
+TIMINGS_FILE = "videos.timings.jsonl"  # seconds each clip took to render, one JSON line per clip made
 LOCK_FILE = ".videos.lock"
+ENCODER_MODULES = ("svta.videos.encode", "svta.video_io.write")
 
 
 @dataclass
@@ -116,11 +118,34 @@ class VideoWorker:
             )
         fps = float(self.backend.fps)
         data = encode_mp4(clip, fps, crf=self.config.encode_crf, threads=self.config.encode_threads)
-        params = {**self.describe, "seed": request.seed, "category": request.category}
+        params = {**self.describe, **encode_params(self.config), "seed": request.seed, "category": request.category}
         height, width = clip.shape[1] + clip.shape[1] % 2, clip.shape[2] + clip.shape[2] % 2
         return EncodedClip(
             request.id, data, len(clip), fps, width, height, params, clip_stats(request.id, clip), seconds
         )
+
+
+def encode_params(config: VideosConfig) -> dict[str, Any]:
+    """The encoder settings and a digest of the encoding code, recorded with each clip."""
+    from svta.provenance import module_digest
+
+    return {"crf": config.encode_crf, "encoder": module_digest(ENCODER_MODULES)}
+
+
+def expected_params(config: VideosConfig, taxonomy: Path | str | None) -> dict[str, Any] | None:
+    """What a clip made now by ``config`` records about the code and settings that made it, as stored
+    (JSON); ``None`` for a plug-in backend, which is only checked by name."""
+    if config.backend == "procedural":
+        from svta.videos.procedural import clip_params, load_taxonomy
+
+        made = clip_params(config, load_taxonomy(str(taxonomy) if taxonomy else None))
+    elif config.backend == "wan":
+        from svta.videos.wan import clip_params as wan_params
+
+        made = wan_params(config.wan)
+    else:
+        return None
+    return json.loads(json.dumps({**made, **encode_params(config)}, sort_keys=True, default=str))
 
 
 def clip_seed(stage_seed: int, caption_id: str, caption_seed: int | None) -> int:
@@ -179,21 +204,38 @@ def _is_valid(root: Path, row: dict[str, Any], mode: str) -> bool:
 
 def _drop_rows(writer: PartWriter, bad: set[str]) -> None:
     """Remove rows whose clips are broken, so a failed redo never leaves a row pointing at junk."""
-    table = writer.read_all()
-    keep = [r for r in table.to_pylist() if r["id"] not in bad]
+    _compact_in_id_order(writer, drop=bad)
+
+
+def _compact_in_id_order(writer: PartWriter, drop: Collection[str] = frozenset()) -> list[dict[str, Any]]:
+    """Merge the table and its parts into ``videos.parquet``, rows sorted by id (not by completion
+    order, so every engine, worker count and resume history writes the same bytes); returns the rows."""
     parts = writer.part_files()
-    write_table(keep, writer.table_path, "videos")
+    rows = sorted((r for r in writer.read_all().to_pylist() if r["id"] not in drop), key=lambda r: r["id"])
+    write_table(rows, writer.table_path, "videos")
     for part in parts:
         part.unlink(missing_ok=True)
+    if writer.parts_dir.exists() and not any(writer.parts_dir.iterdir()):
+        writer.parts_dir.rmdir()
+    return rows
 
 
 class _Committer:
     """Driver side: writes each clip atomically, then commits rows in parts every N clips or T seconds."""
 
-    def __init__(self, root: Path, writer: PartWriter, config: VideosConfig, result: VideoRunResult):
+    def __init__(
+        self,
+        root: Path,
+        writer: PartWriter,
+        config: VideosConfig,
+        result: VideoRunResult,
+        expected: dict[str, Any] | None = None,
+    ):
         self.root, self.writer, self.config, self.result = root, writer, config, result
+        self.expected = expected
         self.rows: list[dict[str, Any]] = []
         self.stats: list[ClipStats] = []
+        self.timings: list[str] = []
         self.last = time.monotonic()
         (root / VIDEO_DIR).mkdir(parents=True, exist_ok=True)
 
@@ -202,6 +244,13 @@ class _Committer:
             self.result.failed[outcome.item.id] = outcome.error or "unknown error"
             return
         clip: EncodedClip = outcome.result
+        params = json.dumps(clip.params, sort_keys=True, default=str)
+        if made_otherwise({"backend": self.config.backend, "params": params}, self.config.backend, self.expected):
+            # a worker running other code (e.g. a Ray node with another svta): keep its clip out of the root
+            error = "the worker that made this clip runs other renderer code or settings than this driver"
+            self.result.failed[clip.id] = error
+            _record_failure(self.root, self.config.backend, outcome.item, error, 0)
+            return
         rel = f"{VIDEO_DIR}/{clip.id}.mp4"
         atomic_write_bytes(self.root / rel, clip.data)
         self.rows.append(
@@ -214,10 +263,11 @@ class _Committer:
                 "height": clip.height,
                 "sha256": hashlib.sha256(clip.data).hexdigest(),
                 "backend": self.config.backend,
-                "params": json.dumps(clip.params, sort_keys=True, default=str),
-                "seconds": round(clip.seconds, 4),
+                "params": params,
+                "seconds": None,  # wall time varies per run: kept in TIMINGS_FILE so the table repeats byte for byte
             }
         )
+        self.timings.append(json.dumps({"id": clip.id, "seconds": round(clip.seconds, 4)}) + "\n")
         self.stats.append(clip.stats)
         self.result.generated += 1
         if len(self.rows) >= self.config.commit_every or time.monotonic() - self.last >= self.config.commit_seconds:
@@ -227,7 +277,8 @@ class _Committer:
         if self.rows:
             self.writer.append(self.rows)
             append_stats(self.root, self.stats)
-        self.rows, self.stats, self.last = [], [], time.monotonic()
+            append_lines(self.root / TIMINGS_FILE, "".join(self.timings))
+        self.rows, self.stats, self.timings, self.last = [], [], [], time.monotonic()
 
 
 def _record_failure(root: Path, backend: str, request: VideoRequest, error: str, attempt: int) -> None:
@@ -286,8 +337,9 @@ def generate_videos(
         result.requested = len(requests)
         _remove_temp_files(root / VIDEO_DIR)
         writer = PartWriter(result.table, "videos")
-        todo = _plan(root, writer, requests, cfg, overwrite, result)
-        committer = _Committer(root, writer, cfg, result)
+        expected = expected_params(cfg, taxonomy)
+        todo = _plan(root, writer, requests, cfg, expected, overwrite, result)
+        committer = _Committer(root, writer, cfg, result, expected)
         try:
             if todo:
                 run_items(
@@ -302,8 +354,7 @@ def generate_videos(
                 )
         finally:
             committer.flush()
-            table = writer.compact()  # even when the run stops: videos.parquet holds every committed clip
-        rows = table.to_pylist()
+            rows = _compact_in_id_order(writer)  # even when the run stops: videos.parquet holds every committed clip
         if scorer is not None and todo:
             new = {r.id for r in todo} - set(result.failed)
             score_agreement(
@@ -330,15 +381,20 @@ def _plan(
     writer: PartWriter,
     requests: list[VideoRequest],
     cfg: VideosConfig,
+    expected: dict[str, Any] | None,
     overwrite: bool,
     result: VideoRunResult,
 ) -> list[VideoRequest]:
-    """Which requests need a clip: validate the recorded ones and drop rows of broken clips."""
+    """Which requests need a clip: redo the recorded ones made by other code or settings, validate the
+    rest, and drop the rows of clips to redo."""
     recorded = {r["id"]: r for r in writer.read_all().to_pylist()}
     wanted = {r.id for r in requests}
-    stale = {i for i, row in recorded.items() if i in wanted and _made_otherwise(row, cfg)}
+    stale = {i for i, row in recorded.items() if i in wanted and made_otherwise(row, cfg.backend, expected)}
     if stale:
-        info(f"{len(stale)} recorded clip(s) were made by another backend or at another size; making them again")
+        info(
+            f"{len(stale)} recorded clip(s) were made by another backend, renderer version or settings; "
+            "making them again"
+        )
     bad = stale | {
         i for i, row in recorded.items() if i in wanted and i not in stale and not _is_valid(root, row, cfg.verify)
     }
@@ -353,17 +409,18 @@ def _plan(
     return todo
 
 
-def _made_otherwise(row: dict[str, Any], cfg: VideosConfig) -> bool:
-    """Whether a recorded clip came from another backend or geometry than ``cfg`` asks for now."""
-    if row.get("backend") != cfg.backend:
+def made_otherwise(row: dict[str, Any], backend: str, expected: dict[str, Any] | None) -> bool:
+    """Whether a recorded clip came from another backend, or another code version or setting than
+    ``expected`` (see :func:`expected_params`) records."""
+    if row.get("backend") != backend:
         return True
-    if cfg.backend == "procedural":
-        expected = (cfg.width, cfg.height, cfg.frames)
-    elif cfg.backend == "wan":
-        expected = (cfg.wan.width, cfg.wan.height, cfg.wan.num_frames)
-    else:  # a plug-in backend: its geometry is its own business
+    if expected is None:  # a plug-in backend: its settings are its own business
         return False
-    return (row.get("width"), row.get("height"), row.get("frames")) != expected
+    try:
+        params = json.loads(row.get("params") or "{}")
+    except ValueError:
+        return True
+    return not isinstance(params, dict) or any(params.get(key) != value for key, value in expected.items())
 
 
 def check_videos(root: Path | str, config: VideosConfig | None = None, verify: str = "decode") -> dict[str, Any]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from svta.videos import effects
 from svta.videos.draw import Canvas, Pose, draw_bag, draw_weapon, shade
 from svta.videos.motions_people import LIE, draw_prop, program
-from svta.videos.stage import Actor, Modes, Motion, Placement, Stage, bob, draw_actor, ease, seg, walk_pose
+from svta.videos.set_stage import Actor, Modes, Motion, Placement, Stage, bob, draw_actor, ease, seg, walk_pose
 
 
 @program("fight")

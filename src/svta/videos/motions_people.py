@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from svta.videos import effects
 from svta.videos.draw import RGB, Canvas, Pose, draw_bag, draw_box, draw_weapon
-from svta.videos.stage import (
+from svta.videos.set_stage import (
     MODE_CATALOG,
     Actor,
     Modes,

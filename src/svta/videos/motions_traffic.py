@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from svta.videos import effects
 from svta.videos.draw import Canvas, Pose, draw_traffic_light
 from svta.videos.motions_people import LIE, program
-from svta.videos.stage import Actor, Modes, Motion, Placement, Stage, ease, seg, walk_pose
+from svta.videos.set_stage import Actor, Modes, Motion, Placement, Stage, ease, seg, walk_pose
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from svta.videos import effects
 from svta.videos.draw import Canvas, Pose, draw_sign
 from svta.videos.motions_people import LIE, program
-from svta.videos.stage import Actor, Modes, Motion, Placement, Stage, draw_actor, ease, seg, walk_pose
+from svta.videos.set_stage import Actor, Modes, Motion, Placement, Stage, draw_actor, ease, seg, walk_pose
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
 """Backgrounds of the procedural renderer: one layout and palette per place, lit by the time of day.
+The data (the light of each hour, which painter draws each place with which colours) is
+``svta/data/places.yaml``; the painters are here.
 
 A background is painted once per clip on a canvas wider than the frame (the camera pans over
 it); :class:`Layout` tells the motion programs where the ground, the road lanes and water are.
@@ -7,45 +9,41 @@ it); :class:`Layout` tells the motion programs where the ground, the road lanes 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from svta.videos.draw import RGB, mix, shade
 
+PLACES_DATA = "places.yaml"  # under svta/data: the light of each time of day, and each place's painter
+
+
+def _tuples(value: Any) -> Any:
+    """YAML lists as tuples (colours are RGB tuples), recursively."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+def _load_places() -> dict[str, Any]:
+    import yaml
+
+    text = resources.files("svta").joinpath("data").joinpath(PLACES_DATA).read_text(encoding="utf-8")
+    return _tuples(yaml.safe_load(text))
+
+
+_DATA = _load_places()  # read once, when the renderer is first imported
 # time of day → (sky top, sky bottom, ground tint per channel, light on actors)
 TIME_LIGHT: dict[str, tuple[RGB, RGB, tuple[float, float, float], float]] = {
-    "morning": ((120, 180, 240), (215, 230, 245), (1.0, 1.0, 1.0), 1.0),
-    "noon": ((70, 140, 230), (170, 210, 245), (1.08, 1.08, 1.08), 1.0),
-    "afternoon": ((100, 150, 215), (235, 215, 170), (1.0, 0.93, 0.8), 0.95),
-    "evening": ((70, 50, 110), (245, 125, 70), (0.72, 0.5, 0.45), 0.78),
-    "night": ((5, 8, 25), (25, 35, 70), (0.28, 0.3, 0.45), 0.62),
-    "dawn": ((150, 140, 200), (250, 190, 180), (0.85, 0.75, 0.78), 0.88),
+    name: (t["sky_top"], t["sky_bottom"], t["tint"], t["light"]) for name, t in _DATA["times"].items()
 }
-DEFAULT_TIME = "noon"
-INDOOR = frozenset(
-    {
-        "supermarket",
-        "shop",
-        "kitchen",
-        "living room",
-        "home",
-        "restaurant",
-        "office",
-        "school",
-        "hospital",
-        "bank",
-        "gym",
-        "warehouse",
-        "train",
-        "escalator",
-        "airport",
-        "subway station",
-    }
-)
-LAMP_PLACES = frozenset(
-    {"street", "bus stop", "highway", "parking lot", "gas station", "railway", "rooftop", "stadium"}
-)
+DEFAULT_TIME: str = _DATA["default_time"]
+INDOOR = frozenset(name for name, place in _DATA["places"].items() if place.get("indoor"))
+LAMP_PLACES = frozenset(name for name, place in _DATA["places"].items() if place.get("lamps"))
 PAN = 0.3  # the world is this much wider than the frame
 
 
@@ -457,56 +455,21 @@ def _paint_lot(p: _Paint, opts: dict) -> tuple:
     return _LOTS.get(opts["kind"], _paint_alley)(p)
 
 
+_PAINTERS = {
+    "street": _paint_street,
+    "highway": _paint_highway,
+    "park": _paint_park,
+    "nature": _paint_nature,
+    "water": _paint_water,
+    "room": _paint_room,
+    "transit": _paint_transit,
+    "lot": _paint_lot,
+}
+_PLACE_KEYS = ("painter", "indoor", "lamps")  # the rest of a place's entry are its painter's options
+# place → (painter, options), from the data file
 PLACE_STYLES: dict[str, tuple] = {
-    "street": (_paint_street, {}),
-    "bus stop": (_paint_street, {"bus_stop": True}),
-    "highway": (_paint_highway, {}),
-    "park": (_paint_park, {}),
-    "playground": (_paint_park, {"playground": True}),
-    "forest": (_paint_nature, {"kind": "forest"}),
-    "mountain": (_paint_nature, {"kind": "mountain"}),
-    "farm": (_paint_nature, {"kind": "farm"}),
-    "beach": (_paint_water, {"kind": "beach"}),
-    "river": (_paint_water, {"kind": "river"}),
-    "pool": (_paint_water, {"kind": "pool"}),
-    "supermarket": (
-        _paint_room,
-        {"wall": (235, 232, 215), "floor": (205, 205, 200), "furniture": "shelves", "window": False},
-    ),
-    "shop": (_paint_room, {"wall": (240, 205, 215), "floor": (190, 160, 130), "furniture": "racks_few"}),
-    "kitchen": (_paint_room, {"wall": (245, 240, 225), "floor": (175, 130, 85), "furniture": "kitchen"}),
-    "living room": (_paint_room, {"wall": (205, 180, 145), "floor": (140, 95, 60), "furniture": "sofa"}),
-    "home": (_paint_room, {"wall": (210, 195, 225), "floor": (160, 120, 80), "furniture": "home"}),
-    "restaurant": (_paint_room, {"wall": (150, 65, 45), "floor": (110, 70, 45), "furniture": "tables"}),
-    "office": (_paint_room, {"wall": (185, 200, 215), "floor": (105, 110, 130), "furniture": "desks"}),
-    "school": (
-        _paint_room,
-        {"wall": (235, 220, 160), "floor": (190, 185, 175), "furniture": "lockers", "window": False},
-    ),
-    "hospital": (_paint_room, {"wall": (205, 240, 228), "floor": (228, 232, 232), "furniture": "beds"}),
-    "bank": (_paint_room, {"wall": (225, 220, 205), "floor": (205, 198, 185), "furniture": "counter", "window": False}),
-    "gym": (_paint_room, {"wall": (85, 90, 110), "floor": (190, 140, 85), "furniture": "gym"}),
-    "warehouse": (
-        _paint_room,
-        {"wall": (150, 150, 145), "floor": (165, 165, 160), "furniture": "racks", "window": False},
-    ),
-    "escalator": (
-        _paint_room,
-        {"wall": (225, 225, 235), "floor": (200, 200, 210), "furniture": "escalator", "window": False},
-    ),
-    "airport": (
-        _paint_room,
-        {"wall": (200, 215, 230), "floor": (215, 215, 220), "furniture": "airport", "window": False},
-    ),
-    "train": (_paint_transit, {"kind": "train"}),
-    "subway station": (_paint_transit, {"kind": "station"}),
-    "railway": (_paint_transit, {"kind": "railway"}),
-    "parking lot": (_paint_lot, {"kind": "parking"}),
-    "gas station": (_paint_lot, {"kind": "gas"}),
-    "construction site": (_paint_lot, {"kind": "construction"}),
-    "stadium": (_paint_lot, {"kind": "stadium"}),
-    "rooftop": (_paint_lot, {"kind": "rooftop"}),
-    "alley": (_paint_lot, {"kind": "alley"}),
+    name: (_PAINTERS[place["painter"]], {k: v for k, v in place.items() if k not in _PLACE_KEYS})
+    for name, place in _DATA["places"].items()
 }
 
 

@@ -6,6 +6,7 @@ The caption gives actors, colours, place and time of day; the category picks a m
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from functools import lru_cache
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from svta.errors import ConfigError
+from svta.provenance import labelled_digest, module_digest
 from svta.videos import effects, motions_acts, motions_hazards, motions_incidents, motions_traffic, motions_world
 from svta.videos.backend import VIDEO_BACKENDS, VideoRequest
 from svta.videos.draw import Canvas, Pose
@@ -21,11 +23,32 @@ from svta.videos.motions_people import PROGRAMS
 from svta.videos.places import PAN, paint_place
 from svta.videos.programs import ProgramChoice, choose_for_label, choose_program
 from svta.videos.scene import parse_scene
-from svta.videos.stage import MODE_CATALOG, Actor, Stage, draw_actor, walk_pose
+from svta.videos.set_stage import MODE_CATALOG, Actor, Stage, draw_actor, walk_pose
 
 # importing a program family registers its programs into PROGRAMS
 PROGRAM_FAMILIES = (motions_acts, motions_hazards, motions_incidents, motions_traffic, motions_world)
-RENDERER_VERSION = 1  # bump when drawing changes, so recorded params tell old clips from new
+RENDERER_VERSION = 1  # bump when drawing changes on purpose (the source digest below catches the rest)
+# what the renderer's output depends on: its modules (source digest) and the data files they read
+RENDERER_MODULES = (
+    "svta.videos.procedural",
+    "svta.videos.draw",
+    "svta.videos.effects",
+    "svta.videos.motions_acts",
+    "svta.videos.motions_hazards",
+    "svta.videos.motions_incidents",
+    "svta.videos.motions_people",
+    "svta.videos.motions_traffic",
+    "svta.videos.motions_world",
+    "svta.videos.places",
+    "svta.videos.programs",
+    "svta.videos.scene",
+    "svta.videos.set_stage",
+    "svta.taxonomy",
+)
+RENDERER_DATA = (
+    "places.yaml",
+    "taxonomy.yaml",
+)  # the shipped taxonomy also maps labels outside a user taxonomy
 
 
 def render_clip(
@@ -154,7 +177,7 @@ def _check_motion(motion: Any, where: str) -> None:
 
 
 @lru_cache(maxsize=4)
-def _taxonomy(path: str | None) -> Any:
+def load_taxonomy(path: str | None) -> Any:
     from svta.taxonomy import Taxonomy, default_taxonomy
 
     return default_taxonomy() if path is None else Taxonomy.load(path)
@@ -187,7 +210,7 @@ class ProceduralBackend:
     def __init__(self, config: Any, taxonomy_path: str | None = None):
         self.frames, self.width, self.height = config.frames, config.width, config.height
         self._fps = float(config.fps)
-        self.taxonomy = _taxonomy(taxonomy_path)
+        self.taxonomy = load_taxonomy(taxonomy_path)
         check_motions(self.taxonomy)
 
     @property
@@ -202,13 +225,33 @@ class ProceduralBackend:
         return out
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "renderer": RENDERER_VERSION,
-            "frames": self.frames,
-            "fps": self._fps,
-            "width": self.width,
-            "height": self.height,
-        }
+        return clip_params(self, self.taxonomy)
+
+
+def clip_params(config: Any, taxonomy: Any) -> dict[str, Any]:
+    """What shapes a procedural clip, recorded with each clip: the renderer version, a digest of its
+    source and data files, a digest of the taxonomy (categories choose motion programs) and the clip
+    geometry. A recorded clip whose values differ from these is made again.
+
+    Args:
+        config: Anything with ``frames``, ``fps``, ``width`` and ``height`` (a ``VideosConfig``).
+        taxonomy: The taxonomy the renderer resolves categories with.
+    """
+    return {
+        "renderer": RENDERER_VERSION,
+        "code": module_digest(RENDERER_MODULES, RENDERER_DATA),
+        "taxonomy": taxonomy_digest(taxonomy),
+        "frames": config.frames,
+        "fps": float(config.fps),
+        "width": config.width,
+        "height": config.height,
+    }
+
+
+def taxonomy_digest(taxonomy: Any) -> str:
+    """Digest of a taxonomy's categories (their records, so comments and layout of the file do not count)."""
+    records = json.dumps([c.to_record() for c in taxonomy], sort_keys=True, default=str)
+    return labelled_digest([("taxonomy", records.encode())])
 
 
 @VIDEO_BACKENDS.register("procedural", "caption-driven procedural renderer (embedded default, CPU, offline)")

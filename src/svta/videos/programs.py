@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from svta.taxonomy import Category, default_taxonomy
-from svta.videos.stage import ProgramParams
+from svta.videos.set_stage import ProgramParams
 
 # For categories without a motion field: candidate programs per group, one chosen by the id's hash.
 GROUP_PROGRAMS: dict[str, list[tuple[str, dict]]] = {

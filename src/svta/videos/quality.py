@@ -88,6 +88,11 @@ def append_lines(path: Path, lines: str) -> None:
         os.fsync(handle.fileno())
 
 
+def _same_clip(a: ClipStats, b: ClipStats) -> bool:
+    """Whether two records measure the same frames (a clip made again with other frames drops its old score)."""
+    return (a.mean, a.motion, a.signature) == (b.mean, b.motion, b.signature)
+
+
 def read_stats(root: Path) -> dict[str, ClipStats]:
     """All recorded stats by id (the latest line per id wins; unreadable lines are skipped)."""
     path = Path(root) / STATS_FILE
@@ -101,8 +106,8 @@ def read_stats(root: Path) -> dict[str, ClipStats]:
         except (ValueError, TypeError):
             continue
         previous = out.get(stats.id)
-        if stats.agreement is None and previous is not None:
-            stats.agreement = previous.agreement
+        if stats.agreement is None and previous is not None and _same_clip(stats, previous):
+            stats.agreement = previous.agreement  # re-measured, not re-made: the score still holds
         out[stats.id] = stats
     return out
 

@@ -18,6 +18,9 @@ from svta.registry import require
 from svta.videos.backend import VIDEO_BACKENDS, VideoRequest
 from svta.videos.config import WanConfig
 
+# Bump when the backend's code changes what a given configuration renders (the settings themselves are
+# recorded by :func:`clip_params`); recorded clips from another version are made again.
+WAN_BACKEND_VERSION = 1
 DEFAULT_THRESHOLDS = {"teacache": 0.08, "first_block": 0.05, "mag": 0.06}
 
 
@@ -183,25 +186,37 @@ class WanVideoBackend:
         return [np.clip(v * 255.0 + 0.5, 0, 255).astype(np.uint8) for v in videos]
 
     def describe(self) -> dict[str, Any]:
-        cfg = self.cfg
-        return {
-            "model": cfg.model,
-            "height": cfg.height,
-            "width": cfg.width,
-            "num_frames": cfg.num_frames,
-            "fps": cfg.fps,
-            "steps": cfg.steps,
-            "guidance": cfg.guidance,
-            "flow_shift": cfg.flow_shift,
-            "dtype": cfg.dtype,
-            "fp8": cfg.fp8,
-            "cache": cfg.cache,
-            "cache_threshold": cfg.cache_threshold
-            if cfg.cache_threshold is not None
-            else DEFAULT_THRESHOLDS.get(cfg.cache),
-            "negative_prompt": cfg.negative_prompt != "",
-            "device": self.device,
-        }
+        return {**clip_params(self.cfg), "device": self.device}
+
+
+def clip_params(cfg: WanConfig) -> dict[str, Any]:
+    """The settings that shape a Wan clip, recorded with each clip: a recorded clip whose values differ
+    from these is made again. Bump :data:`WAN_BACKEND_VERSION` when the backend's code changes its output."""
+    import hashlib
+
+    return {
+        "wan_backend": WAN_BACKEND_VERSION,
+        "model": cfg.model,
+        "height": cfg.height,
+        "width": cfg.width,
+        "num_frames": cfg.num_frames,
+        "fps": cfg.fps,
+        "steps": cfg.steps,
+        "guidance": cfg.guidance,
+        "flow_shift": cfg.flow_shift,
+        "max_sequence_length": cfg.max_sequence_length,
+        "dtype": cfg.dtype,
+        "vae_dtype": cfg.vae_dtype,
+        "fp8": cfg.fp8,
+        "cache": cfg.cache,
+        "cache_threshold": cfg.cache_threshold
+        if cfg.cache_threshold is not None
+        else DEFAULT_THRESHOLDS.get(cfg.cache),
+        "teacache_coefficients": cfg.teacache_coefficients,
+        "teacache_ret_steps": cfg.teacache_ret_steps,
+        "mag_ratios": cfg.mag_ratios,
+        "negative_prompt": hashlib.sha256(cfg.negative_prompt.encode()).hexdigest()[:16] if cfg.negative_prompt else "",
+    }
 
 
 @VIDEO_BACKENDS.register("wan", "Wan2.1 text-to-video via diffusers (GPU; step caching, FP8, offload)")

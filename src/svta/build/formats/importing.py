@@ -18,8 +18,9 @@ from typing import Any, Literal
 from svta._configbase import StrictModel
 from svta.build.formats.base import FormatResult
 from svta.build.split import SPLITS, stratified_split
-from svta.datasets.items import Item, ItemSet
+from svta.datasets.items import Item, ItemSet, RowProblems, bad_rows_policy
 from svta.datasets.msrvtt import SPLIT_NAMES, normalize_split
+from svta.datasets.readers import ReaderOptions
 from svta.errors import InputError, SvtaError
 from svta.progress import progress
 from svta.tables import table_path, write_table
@@ -30,6 +31,7 @@ __all__ = ["SPLIT_NAMES", "ImportOptions", "normalize_split", "read_options", "w
 class ImportOptions(StrictModel):
     """Options every importer takes."""
 
+    skip_bad_rows: bool = False  # False: a bad row (or an unusable video) fails the import, naming it; True: listed
     link: Literal["symlink", "copy", "hardlink", "none"] = "symlink"  # none: reference files in place
     checksum: bool = True  # sha256 every video (videos.parquet is only written with checksums)
     overwrite: bool = False  # replace the tables of a root that already has some
@@ -38,13 +40,13 @@ class ImportOptions(StrictModel):
     workers: int = 4  # threads probing and hashing videos
 
 
-def read_options(options: ImportOptions, **reader: Any) -> Any:
-    """The :class:`~svta.datasets.readers.ReadOptions` an import reads with: bad rows are skipped and
-    listed (the import exits 3 when it skipped any), every option is passed on to the reader too."""
-    from svta.datasets.readers import ReadOptions
-
-    extra = {**options.model_dump(), **reader.pop("extra", {})}
-    return ReadOptions.of(bad_rows="skip", checksum=False, extra=extra, **reader)
+def read_options(options: ImportOptions, model: type[ReaderOptions], **fields: Any) -> Any:
+    """The format's typed read options for an import: the bad-row policy of ``skip_bad_rows`` (an import that
+    skipped rows exits 3), no hashing by the reader (the import hashes the videos it keeps), and ``fields``."""
+    values = {"bad_rows": bad_rows_policy(options.skip_bad_rows), **fields}
+    if "checksum" in model.model_fields:
+        values["checksum"] = False
+    return model(**values)
 
 
 def check_root(root: Path, overwrite: bool) -> None:
@@ -71,8 +73,8 @@ def place_video(source: Path, dest: Path, root: Path, link: str) -> str:
     return dest.relative_to(root).as_posix()
 
 
-def _prepare_video(source: Path, dest: Path, root: Path, options: ImportOptions) -> dict[str, Any] | str:
-    """The videos-table fields of one source video, or why it was skipped."""
+def _probe_video(source: Path, options: ImportOptions) -> dict[str, Any] | str:
+    """The videos-table fields of one source video (its ``path`` still to be set), or why it is unusable."""
     from svta.video_io import probe, sha256_file
 
     if not source.is_file():
@@ -81,9 +83,8 @@ def _prepare_video(source: Path, dest: Path, root: Path, options: ImportOptions)
         info = probe(source)
     except SvtaError as exc:
         return f"unreadable video: {exc}"
-    relative = place_video(source, dest, root, options.link)
     return {
-        "path": relative,
+        "path": None,
         "frames": int(info.frames),
         "fps": float(info.fps),
         "width": int(info.width),
@@ -99,36 +100,42 @@ def write_import(
     fmt: str,
     skipped: list[tuple[str, str]] | None = None,
 ) -> FormatResult:
-    """Place and probe the videos, split what has no split, and write the four tables.
+    """Probe the videos, apply the bad-row policy to the unusable ones, then place the videos, split what
+    has no split and write the four tables (nothing is written when the policy fails the import).
 
     Args:
-        items: the items to import (an :class:`ItemSet` brings its skipped rows along); each needs a
+        items: the items to import (an :class:`ItemSet` brings its skipped rows and notes along); each needs a
             caption, a category, ``is_anomaly``, a ``video`` and its ``video_rel``.
         skipped: ``(where, why)`` of rows already left out; the result lists them and the videos that fail.
     """
+    notes: list[str] = []
     if isinstance(items, ItemSet):
-        skipped = [*items.skipped, *(skipped or [])]
+        skipped, notes = [*items.skipped, *(skipped or [])], list(items.notes)
         items = items.items
-    skipped = list(skipped or [])
     check_root(root, options.overwrite)
     if not items:
-        raise InputError(f"{fmt}: nothing to import ({len(skipped)} item(s) skipped)")
-    root.mkdir(parents=True, exist_ok=True)
+        raise InputError(f"{fmt}: nothing to import ({len(skipped or [])} item(s) skipped)")
     by_video: dict[Path, str] = {item.video: item.video_rel or item.video.name for item in items}  # type: ignore[misc]
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-        jobs = {
-            src: pool.submit(_prepare_video, src, root / "videos" / rel, root, options) for src, rel in by_video.items()
-        }
+        jobs = {src: pool.submit(_probe_video, src, options) for src in by_video}
         videos = {src: job.result() for src, job in progress(list(jobs.items()), description="importing videos")}
+    problems = RowProblems(f"{fmt} import", bad_rows_policy(options.skip_bad_rows))
+    problems.skipped = list(skipped or [])
     kept = []
     for item in items:
-        video = videos[item.video]
+        video = videos[item.video]  # type: ignore[index]
         if isinstance(video, str):
-            skipped.append((item.ref or item.id, video))
+            problems.add(item.ref or item.id, video)
         else:
             kept.append(item)
+    problems.finish()
     if not kept:
-        raise InputError(f"{fmt}: no item has a readable video; first problem: {skipped[0][0]}: {skipped[0][1]}")
+        first = problems.skipped[0]
+        raise InputError(f"{fmt}: no item has a readable video; first problem: {first[0]}: {first[1]}")
+    root.mkdir(parents=True, exist_ok=True)
+    for src, rel in by_video.items():
+        if isinstance(videos[src], dict):
+            videos[src]["path"] = place_video(src, root / "videos" / rel, root, options.link)  # type: ignore[index]
     kept = _assign_splits(kept, options)
     _write_tables(kept, videos, root, options, fmt)
     return FormatResult(
@@ -139,7 +146,8 @@ def write_import(
         files=["captions.parquet", "labels.parquet", "manifest.parquet"]
         + (["videos.parquet"] if options.checksum else []),
         splits={s: sum(i.split == s for i in kept) for s in SPLITS},
-        skipped=skipped,
+        skipped=problems.skipped,
+        notes=notes,
     )
 
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import csv
 import shutil
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult
+from svta.build.formats.base import DATASET_FORMATS, FormatResult, staged_folder
 from svta.build.formats.importing import ImportOptions, read_options, write_import
-from svta.datasets.msrvtt import DATA_JSON, TEST_CSV, TRAIN_CSV, VAL_CSV
+from svta.datasets.msrvtt import DATA_JSON, TEST_CSV, TRAIN_CSV, VAL_CSV, MSRVTTReader, MSRVTTReadOptions
+from svta.datasets.readers import read_dataset
 from svta.errors import InputError
 from svta.tables import atomic_path, atomic_write_json, atomic_write_text, read_records, stable_id, table_path
 
@@ -31,7 +31,8 @@ Train CLIP4Clip / X-CLIP on this export (MSR-VTT data type):
 
 class MSRVTTOptions(ImportOptions):
     """Import options; an export reads only ``link`` (how videos are placed: symlink, copy or
-    hardlink; ``none`` means symlink, since the layout needs ``videos/<video_id>.mp4``)."""
+    hardlink; ``none`` means symlink, since the layout needs ``videos/<video_id>.mp4``) and ``overwrite``
+    (replace a non-empty output folder)."""
 
     data_json: str = DATA_JSON
     train_csv: str | None = None  # None: ours, else MSR-VTT's 9k file, else the JSON's split field
@@ -58,21 +59,6 @@ def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
         writer.writerows(rows)
 
 
-def _move_into(staging: Path, out: Path) -> None:
-    """Move the finished export into ``out``: a rename when ``out`` is new, else each written entry
-    replaces the one of an earlier export (other files in ``out`` are left alone)."""
-    if not out.exists():
-        staging.rename(out)
-        return
-    for entry in sorted(staging.iterdir()):
-        target = out / entry.name
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        elif target.exists() or target.is_symlink():
-            target.unlink()
-        entry.rename(target)
-
-
 def _place(source: Path, dest: Path, link: str) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.is_symlink() or dest.exists():
@@ -85,15 +71,14 @@ def _place(source: Path, dest: Path, link: str) -> None:
         dest.symlink_to(source.resolve())
 
 
-@DATASET_FORMATS.register("msrvtt", "MSR-VTT layout read by CLIP4Clip / X-CLIP (export and import)")
-class MSRVTTFormat(DatasetFormat):
-    name = "msrvtt"
-    directions = ("export", "import")
+@DATASET_FORMATS.register("msrvtt", "MSR-VTT: MSRVTT_data.json or the CLIP4Clip / X-CLIP layout (read, import, export)")
+class MSRVTTFormat(MSRVTTReader):
+    directions = ("read", "import", "export")
     Options = MSRVTTOptions
 
     def export(self, root: Path, out: Path, options: Any) -> FormatResult:
-        """Validate every row first, write into a temporary folder beside ``out`` and move it into place
-        at the end, so a failed export leaves nothing behind (and an earlier export stays whole)."""
+        """Validate every row first, then write into a staging folder renamed to ``out`` at the end: a failed
+        export leaves nothing behind, and a non-empty ``out`` is refused unless ``overwrite`` replaces it."""
         rows = read_records(table_path(root, "manifest"), "manifest")
         missing = [(row["id"], row["path"]) for row in rows if not (root / row["path"]).is_file()]
         if missing:
@@ -102,13 +87,8 @@ class MSRVTTFormat(DatasetFormat):
                 f"{table_path(root, 'manifest')}: {len(missing)} row(s) name missing video files, "
                 f"e.g. {shown}; run `svta build verify` and rebuild, nothing was written"
             )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
+        with staged_folder(out, options.overwrite) as staging:
             result = self._export_to(root, rows, staging, out, options)
-            _move_into(staging, out)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         result.out = out
         return result
 
@@ -134,7 +114,8 @@ class MSRVTTFormat(DatasetFormat):
         self._write_split_csvs(out, videos, sentences)
         usage = USAGE.format(out=final, data_json=DATA_JSON, train_csv=TRAIN_CSV, test_csv=TEST_CSV)
         atomic_write_text(out / "README.txt", usage)
-        splits = {s: sum(v["split"] == JSON_SPLIT[s] for v in videos.values()) for s in JSON_SPLIT}
+        # pairs per split, as n_items counts pairs (a video may carry several sentences)
+        splits = {s: sum(videos[p["video_id"]]["split"] == JSON_SPLIT[s] for p in sentences) for s in JSON_SPLIT}
         return FormatResult("msrvtt", "export", len(sentences), out, [DATA_JSON, TRAIN_CSV, VAL_CSV, TEST_CSV], splits)
 
     @staticmethod
@@ -163,14 +144,7 @@ class MSRVTTFormat(DatasetFormat):
             _write_csv(out / name, ["key", "vid_key", "video_id", "sentence"], rows)
 
     def load(self, source: Path, root: Path, options: Any) -> FormatResult:
-        from svta.datasets.readers import read_dataset
-
-        extra = {
-            "data_json": options.data_json,
-            "train_csv": options.train_csv,
-            "val_csv": options.val_csv,
-            "test_csv": options.test_csv,
-            "videos_dir": options.videos_dir,
-        }
-        found = read_dataset("msrvtt", source, read_options(options, extra=extra))
+        names = ("data_json", "train_csv", "val_csv", "test_csv", "videos_dir")
+        read = read_options(options, MSRVTTReadOptions, **{name: getattr(options, name) for name in names})
+        found = read_dataset("msrvtt", source, read)
         return write_import(found, root, options, "msrvtt")

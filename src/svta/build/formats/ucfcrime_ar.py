@@ -11,11 +11,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult
+from svta.build.formats.base import DATASET_FORMATS, FormatResult
 from svta.build.formats.importing import ImportOptions, read_options, write_import
 from svta.datasets.items import ItemSet
 from svta.datasets.readers import read_dataset
 from svta.datasets.ucf import UCF_NORMAL_CATEGORY
+from svta.datasets.ucfcrime_ar import UCFCrimeARReader, UCFCrimeARReadOptions
 from svta.errors import InputError
 
 
@@ -53,23 +54,33 @@ def _videos_dir(source: Path, options: UCFCrimeAROptions) -> Path:
     return videos
 
 
-@DATASET_FORMATS.register("ucfcrime-ar", "UCFCrime-AR spreadsheets + UCF-Crime videos (import, zero-shot eval)")
-class UCFCrimeARFormat(DatasetFormat):
-    name = "ucfcrime-ar"
-    directions = ("import",)
+@DATASET_FORMATS.register("ucfcrime-ar", "UCFCrime-AR spreadsheets + UCF-Crime videos (read, import; zero-shot eval)")
+class UCFCrimeARFormat(UCFCrimeARReader):
+    directions = ("read", "import")
     Options = UCFCrimeAROptions
 
     def load(self, source: Path, root: Path, options: Any) -> FormatResult:
         videos = _videos_dir(source, options)
-        items, skipped = [], []
-        for split in options.splits:
+        items, skipped, notes = [], [], []
+        for split in ("train", "test"):
             sheet = source / (options.train_file if split == "train" else options.test_file)
+            if split not in options.splits:
+                if sheet.is_file():
+                    notes.append(f"not read: {sheet.name} (the {split} split; add it with --opt splits=train,test)")
+                continue
             if not sheet.is_file():
                 raise InputError(f"{sheet}: UCFCrime-AR {split} spreadsheet not found")
             read = read_options(
-                options, videos=videos, language=options.language, map_to_taxonomy=options.map_to_taxonomy
+                options,
+                UCFCrimeARReadOptions,
+                videos=videos,
+                language=options.language,
+                map_to_taxonomy=options.map_to_taxonomy,
+                normal_category=options.normal_category,
             )
             found = read_dataset("ucfcrime-ar", sheet, read)
             items += [item.but(split=split) for item in found.items]
             skipped += [(f"{sheet.name}: {where}", why) for where, why in found.skipped]
-        return write_import(ItemSet("ucfcrime-ar", "ucfcrime-ar", items, skipped), root, options, self.name)
+            notes.insert(0, f"read {sheet.name} ({len(found.items) + len(found.skipped)} rows, {split} split)")
+        found_set = ItemSet("ucfcrime-ar", "ucfcrime-ar", items, skipped, notes)
+        return write_import(found_set, root, options, self.name)

@@ -12,11 +12,12 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from svta._configbase import StrictModel
-from svta.build.formats.base import DATASET_FORMATS, DatasetFormat, FormatResult
+from svta.build.formats.base import DATASET_FORMATS, FormatResult, staged_folder
 from svta.build.split import SPLITS
+from svta.datasets.webdataset import WebDatasetReader
 from svta.errors import InputError
 from svta.tables import atomic_path, atomic_write_json, read_records, table_path
 
@@ -25,7 +26,13 @@ _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")  # WebDataset splits key from extens
 
 class WebDatasetOptions(StrictModel):
     shard_size: int = 1000  # samples per shard
-    splits: list[str] = Field(default_factory=lambda: list(SPLITS))
+    overwrite: bool = False  # replace a non-empty output folder
+    splits: list[str] = Field(default_factory=lambda: list(SPLITS))  # "train,test" on the command line
+
+    @field_validator("splits", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
 
 
 def sample_key(item_id: str) -> str:
@@ -38,10 +45,11 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-@DATASET_FORMATS.register("webdataset", "WebDataset tar shards (<key>.mp4/.txt/.json) for training at scale (export)")
-class WebDatasetFormat(DatasetFormat):
-    name = "webdataset"
-    directions = ("export",)
+@DATASET_FORMATS.register(
+    "webdataset", "WebDataset tar shards (<key>.mp4/.txt/.json) for training at scale (read, export)"
+)
+class WebDatasetFormat(WebDatasetReader):
+    directions = ("read", "export")
     Options = WebDatasetOptions
 
     def export(self, root: Path, out: Path, options: Any) -> FormatResult:
@@ -58,11 +66,14 @@ class WebDatasetFormat(DatasetFormat):
                 raise InputError(f"webdataset: ids {keys[key]!r} and {row['id']!r} map to the same key {key!r}")
             keys[key] = row["id"]
         files, splits = [], {}
-        for split in options.splits:
-            chosen = sorted((r for r in rows if r["split"] == split), key=lambda r: r["id"])
-            splits[split] = len(chosen)
-            files += self._write_split(root, out, split, chosen, options.shard_size)
-        return FormatResult("webdataset", "export", sum(splits.values()), out, files, splits)
+        with staged_folder(out, options.overwrite) as staging:
+            for split in options.splits:
+                chosen = sorted((r for r in rows if r["split"] == split), key=lambda r: r["id"])
+                splits[split] = len(chosen)
+                files += self._write_split(root, staging, split, chosen, options.shard_size)
+        left = {s: sum(r["split"] == s for r in rows) for s in SPLITS if s not in options.splits}
+        notes = [f"not exported: {split} ({n} rows; add it with --opt splits=...)" for split, n in left.items() if n]
+        return FormatResult("webdataset", "export", sum(splits.values()), out, files, splits, notes=notes)
 
     def _write_split(self, root: Path, out: Path, split: str, rows: list[dict], shard_size: int) -> list[str]:
         shards = []

@@ -1,4 +1,4 @@
-"""The stage a motion program plays on: the parsed scene, the background layout, the cast (the
+"""The set a motion program plays on (a stage in the theatre's sense; pipeline stages live elsewhere): the parsed scene, the background layout, the cast (the
 caption's actors matched to the program's roles, the rest drawn as bystanders) and seeded choices.
 """
 
