@@ -97,6 +97,9 @@ def test_ray_actors():
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay under 108 bytes
     ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, log_to_driver=False)
     try:
+        from svta.preflight import ray_head_answer
+
+        assert ray_head_answer(ray.get_runtime_context().gcs_address) is None  # a real GCS answers the probe
         config = EngineConfig(name="ray", workers=2)
         outcomes = list(iter_outcomes(list(range(12)) + [-1], partial(Doubler, "r"), config, batch_size=2, retries=1))
         assert sorted(o.result[0] for o in outcomes if o.ok) == [2 * i for i in range(12)]

@@ -32,3 +32,15 @@ def test_line_formats():
     assert format_seconds(3725.4) == "1:02:05"
     assert plain_line("rendering", 40, 200, 10.0) == "rendering: 40/200 (20%) 0:00:10 elapsed, ETA 0:00:40"
     assert plain_line("rendering", 4, None, 2.0) == "rendering: 4 done, 0:00:02 elapsed"
+
+
+def test_verbose_is_a_global_option():
+    from svta.cli.main import main
+    from svta.progress import is_verbose, set_verbose
+
+    try:
+        assert main(["-v", "list"]) == 0 and is_verbose()
+        assert main(["list"]) == 0 and not is_verbose()
+        assert main(["list", "--verbose"]) == 0 and is_verbose()  # after the command too
+    finally:
+        set_verbose(False)

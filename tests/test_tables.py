@@ -114,3 +114,27 @@ def test_stable_id_is_deterministic():
     assert stable_id("a man falls", 0) == stable_id("a man falls", 0)
     assert stable_id("a man falls", 0) != stable_id("a man falls", 1)
     assert len(stable_id("x")) == 16
+
+
+def test_a_table_with_parts_left_by_a_killed_run_says_how_to_finish(tmp_path):
+    path = table_path(tmp_path, "videos")
+    writer = PartWriter(path, "videos")
+    row = {"id": "v0", "path": "videos/v0.mp4", "frames": 8, "fps": 8.0, "width": 64, "height": 64}
+    writer.append([{**row, "sha256": "0" * 64, "backend": "procedural"}])
+    with pytest.raises(TableSchemaError, match=r"videos table is unfinished: 1 committed part.*`svta videos generate`"):
+        read_table(path, "videos")
+    assert writer.read_all().num_rows == 1  # the stage itself still reads its parts
+    writer.compact()
+    assert read_table(path, "videos").num_rows == 1
+
+
+def test_parts_remember_who_committed_them_until_compaction(tmp_path):
+    writer = PartWriter(table_path(tmp_path, "captions"), "captions")
+    writer.append([_caption(0), _caption(1)], tag={"run": "a", "settings": "x"})
+    writer.append([_caption(2)], tag={"run": "b", "settings": "x"})
+    writer.append([_caption(3)])
+    assert writer.tagged_ids({"run": "a", "settings": "x"}) == {"c0", "c1"}
+    assert writer.tagged_ids({"settings": "x", "run": "b"}) == {"c2"}
+    compacted = writer.compact()
+    assert compacted.num_rows == 4 and not compacted.schema.metadata  # the table itself carries no tag
+    assert writer.tagged_ids({"run": "a", "settings": "x"}) == set()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from svta._configbase import StrictModel
-from svta.errors import BackendError, ConfigError
+from svta.errors import BackendError, ConfigError, StageIncomplete
 from svta.registry import require
 
 T = TypeVar("T")
@@ -259,32 +259,32 @@ class _RayActorBody:
         return call_worker(self.worker, items)
 
 
-RAY_PROBE_SECONDS = 3.0  # a reachable head answers a TCP connect at once; Ray itself retries for minutes
-
-
 def connect_ray(ray: Any, address: str | None) -> None:
     """``ray.init`` that fails fast, in one line naming ``address`` and the likely fix.
 
-    Ray retries an unreachable cluster for minutes and reports it, like a missing auth token, as a long
-    traceback; a TCP probe of ``host:port`` first and a translation of Ray's errors replace both.
+    Ray retries an unreachable cluster, or a listener that is no Ray head, for many minutes and reports it,
+    like a missing auth token, as a long traceback; asking the head one RPC first (seconds) and a translation
+    of Ray's errors replace both. Ray's own INFO lines and worker logs reach the console only with ``svta -v``.
 
     Raises:
-        BackendError: nothing answers at ``address``, no cluster runs (``auto``), or the cluster refused us.
+        BackendError: nothing (or no Ray head) answers at ``address``, no cluster runs (``auto``), or the
+            cluster refused us.
     """
-    import socket
+    import logging
+
+    from svta import preflight
+    from svta.progress import is_verbose
 
     where = address or "a new local Ray"
-    host_port = _ray_host_port(address)
-    if host_port is not None:
-        try:
-            socket.create_connection(host_port, timeout=RAY_PROBE_SECONDS).close()
-        except OSError as exc:
-            raise BackendError(
-                f"Ray cluster at {address}: cannot connect ({exc.strerror or exc}); start it with "
-                f"`ray start --head --port={host_port[1]}` or fix --ray-address / engine.ray_address"
-            ) from None
+    preflight.require_ray_head(address)
+    verbose = is_verbose()
     try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=verbose,
+            logging_level=logging.INFO if verbose else logging.ERROR,
+        )
     except Exception as exc:  # noqa: BLE001 - translated below, re-raised when not a connection problem
         if type(exc).__name__ == "AuthenticationError":
             raise BackendError(
@@ -297,15 +297,19 @@ def connect_ray(ray: Any, address: str | None) -> None:
         raise
 
 
-def _ray_host_port(address: str | None) -> tuple[str, int] | None:
-    """``(host, port)`` of an explicit ``[ray://]host:port`` address (None for a local start or ``auto``)."""
-    if not address or address == "auto":
-        return None
-    bare = address.split("://", 1)[-1].rstrip("/")
-    host, sep, port = bare.rpartition(":")
-    if not sep or not port.isdigit():
-        return None
-    return host.strip("[]") or "127.0.0.1", int(port)
+class RunStopped(StageIncomplete, BackendError):
+    """A backend failed for good after part of the work was committed: that part is kept and a rerun
+    finishes the rest (exit 3, not 2: something was written)."""
+
+
+class RayClusterLost(RunStopped):
+    """The Ray head stopped answering mid-run."""
+
+
+# While results are awaited the driver asks the head whether it is alive this often; a head silent for
+# RAY_LOST_AFTER_S ends the run in one line. Ray itself kills the driver after 60 s without its GCS.
+RAY_WAIT_S = 2.0
+RAY_LOST_AFTER_S = 15.0
 
 
 class _RayDispatcher:
@@ -317,6 +321,9 @@ class _RayDispatcher:
         if not self.ray.is_initialized():
             connect_ray(self.ray, config.ray_address)
             self.started = True
+        self.head = _gcs_address(self.ray)
+        self.silent_since: float | None = None
+        self.lost = False
         options = {"num_cpus": cpus_per_worker, "num_gpus": config.num_gpus_per_worker, "max_restarts": 0}
         self.actor_cls = self.ray.remote(_RayActorBody).options(**options)
         self.make_worker = make_worker
@@ -332,7 +339,11 @@ class _RayDispatcher:
         self.refs[ref] = (actor, batch, time.perf_counter())
 
     def next_done(self) -> tuple[list[_Task], list[Any] | BaseException, float]:
-        ready, _ = self.ray.wait(list(self.refs), num_returns=1)
+        ready: list[Any] = []
+        while not ready:
+            ready, _ = self.ray.wait(list(self.refs), num_returns=1, timeout=RAY_WAIT_S)
+            if not ready:
+                self._check_head(RAY_LOST_AFTER_S)
         actor, batch, started = self.refs.pop(ready[0])
         self.load[id(actor)] = max(0, self.load.get(id(actor), 1) - 1)
         try:
@@ -340,6 +351,7 @@ class _RayDispatcher:
         except self.ray.exceptions.RayActorError as exc:
             if getattr(exc, "actor_init_failed", False):
                 raise BackendError(f"a Ray worker could not start: {describe_error(exc)}") from exc
+            self._check_head(0.0)  # a lost head kills every actor: stop now rather than replace them
             self._replace(actor)
             return batch, exc, time.perf_counter() - started
         except Exception as exc:  # noqa: BLE001 - the worker raised: RayTaskError wraps the cause
@@ -355,7 +367,25 @@ class _RayDispatcher:
             self.actors.append(fresh)
             self.load[id(fresh)] = 0
 
+    def _check_head(self, grace_s: float) -> None:
+        """Raise :class:`RayClusterLost` once the head has not answered for ``grace_s`` seconds."""
+        from svta.preflight import ray_head_answer
+
+        if self.head is None:
+            return
+        problem = ray_head_answer(self.head)
+        if problem is None:
+            self.silent_since = None
+            return
+        now = time.monotonic()
+        self.silent_since = self.silent_since or now
+        if now - self.silent_since >= grace_s:
+            self.lost = True
+            raise RayClusterLost(f"the Ray head at {self.head} stopped answering: {problem}")
+
     def close(self) -> None:
+        if self.lost:  # nothing to kill or disconnect from; Ray's own shutdown would wait for the head
+            return
         for actor in self.actors:
             try:
                 self.ray.kill(actor)
@@ -363,6 +393,15 @@ class _RayDispatcher:
                 pass
         if self.started:
             self.ray.shutdown()
+
+
+def _gcs_address(ray: Any) -> str | None:
+    """The GCS address of the connected cluster (None where Ray does not say, e.g. through Ray Client)."""
+    try:
+        address = ray.get_runtime_context().gcs_address
+    except Exception:  # noqa: BLE001 - an older Ray or a client connection: no liveness checks then
+        return None
+    return str(address) if address else None
 
 
 def _make_dispatcher(
@@ -494,6 +533,16 @@ def run_items(
                 report.failures.append(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)
+    except BackendError as exc:
+        lost = isinstance(exc, RayClusterLost)
+        if not lost and not (report.done or report.failed):
+            raise  # nothing ran (e.g. a worker that cannot start): exit 2, nothing written
+        left = len(items) - report.done - report.failed
+        kind, fix = (RayClusterLost, "restart the cluster and rerun") if lost else (RunStopped, "rerun")
+        raise kind(
+            f"{exc}; {description} stopped after {report.done} of {len(items)} item(s) done ({report.failed} "
+            f"failed, {left} not run); what was done is kept; {fix} to finish"
+        ) from None
     finally:
         report.seconds = time.perf_counter() - start
     return report

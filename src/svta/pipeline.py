@@ -88,6 +88,10 @@ def check_inputs(config: SvtaConfig, stages: list[str]) -> None:
             known = registry(kind).names()
             if value not in known:
                 raise ConfigError(f"{dotted}: unknown {kind} {value!r}; known: {', '.join(known)}")
+    if config.engine.name == "ray" and "videos" in stages:
+        from svta.preflight import require_ray_head
+
+        require_ray_head(config.engine.ray_address)  # seconds, before svta.yaml or any folder is written
     if "train" in stages:
         known = registry("retrieval_model").names()
         for model in trained_models(config):

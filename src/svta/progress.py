@@ -24,6 +24,20 @@ def set_quiet(quiet: bool) -> None:
     _quiet = quiet
 
 
+_verbose = os.environ.get("SVTA_VERBOSE", "") not in ("", "0")
+
+
+def set_verbose(verbose: bool) -> None:
+    """Let the libraries svta drives (Ray) print their own INFO lines and worker logs (``svta -v``)."""
+    global _verbose
+    _verbose = verbose
+
+
+def is_verbose() -> bool:
+    """Whether ``-v/--verbose`` (or ``SVTA_VERBOSE=1``) asked for the libraries' own log lines."""
+    return _verbose
+
+
 # Without a terminal (Slurm, nohup, a pipe) a bar cannot redraw: a plain line is printed this often instead.
 PLAIN_INTERVAL = float(os.environ.get("SVTA_PROGRESS_SECONDS", "10"))
 

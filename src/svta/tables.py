@@ -32,6 +32,13 @@ NEXT_STEP = {
     "manifest": "run `svta build` first",
 }
 
+# How to finish a table whose stage was interrupted (committed parts not yet compacted into the table).
+RESUME_STEP = {
+    "captions": "rerun `svta captions generate` (or the same `svta captions import`) to finish it",
+    "videos": "rerun `svta videos generate` to finish it",
+    "labels": "rerun `svta annotate classify` (or the review import that was running) to finish it",
+}
+
 # The ``labels.category`` of a caption no classifier could place (annotate writes it, build skips it).
 NEEDS_REVIEW = "needs_review"
 
@@ -98,6 +105,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 TABLE_FILES = {name: f"{name}.parquet" for name in SCHEMAS}
+
+PART_TAG_KEY = "svta.part_tag"  # parquet key-value metadata of a part: who committed it (see PartWriter.append)
 
 
 def stable_id(*parts: Any, length: int = 16) -> str:
@@ -262,8 +271,25 @@ def _schema(kind: str) -> pa.Schema:
 
 
 def read_table(path: Path | str, kind: str) -> pa.Table:
-    """Read and validate a table file of ``kind`` (``captions``, ``videos``, ``labels``, ``manifest``)."""
+    """Read and validate a table file of ``kind`` (``captions``, ``videos``, ``labels``, ``manifest``).
+
+    Raises:
+        TableSchemaError: the file is missing or invalid, or its stage was interrupted: committed parts
+            lie beside it (``<table>.parts/``) that only a rerun of the stage merges into it.
+    """
     path = Path(path)
+    parts = PartWriter(path, kind).part_files() if kind in SCHEMAS else []
+    if parts:
+        step = RESUME_STEP.get(kind, "rerun the command that writes it to finish it")
+        raise TableSchemaError(
+            path,
+            f"{kind} table is unfinished: {len(parts)} committed part(s) of an interrupted run in "
+            f"{parts[0].parent.name}/ are not merged into it yet; {step} (it resumes where it stopped)",
+        )
+    return _read_file(path, kind)
+
+
+def _read_file(path: Path, kind: str) -> pa.Table:
     if not path.exists():
         hint = f"; {NEXT_STEP[kind]}" if kind in NEXT_STEP else ""
         raise TableSchemaError(path, f"{kind} table not found{hint}")
@@ -314,24 +340,40 @@ class PartWriter:
             return []
         return sorted(p for p in self.parts_dir.glob("part-*.parquet") if not p.name.startswith("."))
 
-    def append(self, rows: Iterable[Mapping[str, Any]] | pa.Table) -> int:
+    def append(self, rows: Iterable[Mapping[str, Any]] | pa.Table, tag: Mapping[str, str] | None = None) -> int:
+        """Commit ``rows`` as one part; ``tag`` (e.g. the run and settings that made them) is stored with it."""
         table = to_arrow(rows, self.kind, self.parts_dir)
         if table.num_rows == 0:
             return 0
+        if tag:
+            table = table.replace_schema_metadata({PART_TAG_KEY: json.dumps(dict(tag), sort_keys=True)})
         self.parts_dir.mkdir(parents=True, exist_ok=True)
         name = f"part-{len(self.part_files()):06d}-{uuid.uuid4().hex[:8]}.parquet"
         with atomic_path(self.parts_dir / name) as tmp:
             pq.write_table(table, tmp)
         return table.num_rows
 
+    def tagged_ids(self, tag: Mapping[str, str]) -> set[str]:
+        """Ids of the parts not compacted yet whose tag equals ``tag`` (what an interrupted run committed)."""
+        wanted = json.dumps(dict(tag), sort_keys=True)
+        ids: set[str] = set()
+        for part in self.part_files():
+            try:
+                metadata = pq.read_schema(part).metadata or {}
+                if metadata.get(PART_TAG_KEY.encode()) == wanted.encode():
+                    ids.update(pq.read_table(part, columns=["id"]).column("id").to_pylist())
+            except (pa.ArrowInvalid, OSError):
+                continue  # foreign damage, as in read_all
+        return ids
+
     def read_all(self) -> pa.Table:
         """The main table plus all parts, deduplicated by id (the latest record wins)."""
         tables = []
         if self.table_path.exists():
-            tables.append(read_table(self.table_path, self.kind))
+            tables.append(_read_file(self.table_path, self.kind))
         for part in self.part_files():
             try:
-                tables.append(read_table(part, self.kind))
+                tables.append(_read_file(part, self.kind))
             except TableSchemaError:
                 # A part is renamed into place only when complete, so an unreadable one is foreign
                 # damage; skip it rather than lose the whole table.

@@ -307,31 +307,83 @@ class FakeLabelStudio(BaseHTTPRequestHandler):
 
     pat = "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"
     legacy = "0123456789abcdef0123456789abcdef01234567"
+    # the account `label-studio start --username --password` creates; Label Studio 1.2x logs in by e-mail
+    user, password = "reviewer@example.com", "s3cret pass"
     document_root: Path
     refuse_storage = False
+    has_token = False  # the account already holds a personal access token: POST /api/token/ answers 409
     log: list
 
     def log_message(self, *args):
         pass
 
-    def _reply(self, status, payload=None):
+    def _reply(self, status, payload=None, cookies=(), location=None):
         data = json.dumps(payload).encode() if payload is not None else b""
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        for cookie in cookies:
+            self.send_header("Set-Cookie", f"{cookie}; Path=/")
+        if location:
+            self.send_header("Location", location)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
+    def _cookies(self):
+        pairs = (part.strip().split("=", 1) for part in (self.headers.get("Cookie") or "").split(";") if "=" in part)
+        return dict(pairs)
+
+    def _session(self):
+        """Django's session authentication: the session cookie, and for unsafe methods the CSRF header
+        matching the (rotated) CSRF cookie."""
+        cookies = self._cookies()
+        return (
+            cookies.get("sessionid") == "session-1"
+            and self.headers.get("X-CSRFToken") == cookies.get("csrftoken") == "csrf-after-login"
+        )
+
     def _authorised(self):
-        return self.headers.get("Authorization") in ("Bearer access-1", f"Token {self.legacy}")
+        return self.headers.get("Authorization") in ("Bearer access-1", f"Token {self.legacy}") or self._session()
+
+    def do_GET(self):
+        self.log.append(("GET", self.path, self.headers.get("Authorization"), None))
+        if self.path == "/user/login/":
+            page = b'<form method="post"><input type="hidden" name="csrfmiddlewaretoken" value="form-csrf-1"></form>'
+            self.send_response(200)
+            self.send_header("Set-Cookie", "csrftoken=csrf-before-login; Path=/")
+            self.send_header("Set-Cookie", "sessionid=anonymous; Path=/")  # as Label Studio does for visitors
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            return self.wfile.write(page)
+        self._reply(200, {})  # where the login redirects to
+
+    def _login(self):
+        import urllib.parse
+
+        form = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()))
+        self.log.append(("POST", self.path, None, {k: v for k, v in form.items() if k != "password"}))
+        if self._cookies().get("csrftoken") != "csrf-before-login" or form.get("csrfmiddlewaretoken") != "form-csrf-1":
+            return self._reply(403, {"detail": "CSRF verification failed. Request aborted."})
+        if (form.get("email"), form.get("password")) != (self.user, self.password):
+            return self._reply(200, {"form": "invalid"})  # the login page again, still anonymous
+        return self._reply(302, cookies=("sessionid=session-1", "csrftoken=csrf-after-login"), location="/")
 
     def do_DELETE(self):
         self.log.append(("DELETE", self.path, self.headers.get("Authorization"), None))
         self._reply(204 if self._authorised() else 401)
 
     def do_POST(self):
+        if self.path == "/user/login/":
+            return self._login()
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
         self.log.append(("POST", self.path, self.headers.get("Authorization"), body))
+        if self.path == "/api/token/":
+            if not self._session():
+                return self._reply(401, {"detail": "Authentication credentials were not provided."})
+            if self.has_token:
+                return self._reply(409, {"detail": "You already have a valid token. Please revoke it first."})
+            return self._reply(201, {"token": self.pat})
         if self.path == "/api/token/refresh":
             ok = body == {"refresh": self.pat}
             return self._reply(200 if ok else 401, {"access": "access-1"} if ok else {"detail": "Token is invalid"})
@@ -415,7 +467,7 @@ def test_legacy_token_and_refused_storage(review_root, label_studio):
     assert handler.log[-1][:2] == ("DELETE", "/api/projects/7")  # no half-made project left behind
     with pytest.raises(BackendError, match="refresh: HTTP 401: Token is invalid; use a personal access token"):
         export_label_studio(review_root, labelstudio_url=url, token="eyJx.eyJy.wrong")
-    with pytest.raises(InputError, match="--token"):
+    with pytest.raises(InputError, match="--token .*--labelstudio-username"):
         export_label_studio(review_root, labelstudio_url=url)
 
 
@@ -446,3 +498,63 @@ def test_review_export_command_creates_the_project(review_root, label_studio, ca
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "POST /api/projects: HTTP 401" in err[0] and "personal access token" in err[0]
+
+
+def test_export_logs_in_and_creates_a_personal_access_token(review_root, label_studio):
+    handler, url = label_studio
+    result = export_label_studio(
+        review_root, labelstudio_url=url, username=handler.user, password=handler.password, project_title="t"
+    )
+    calls = [(method, path) for method, path, _, _ in handler.log]
+    assert calls[:5] == [
+        ("GET", "/user/login/"),
+        ("POST", "/user/login/"),
+        ("GET", "/"),
+        ("POST", "/api/token/"),
+        ("POST", "/api/token/refresh"),
+    ]
+    assert handler.log[1][3] == {"email": handler.user, "csrfmiddlewaretoken": "form-csrf-1"}
+    assert handler.log[4][3] == {"refresh": handler.pat}
+    assert all(auth == "Bearer access-1" for _, _, auth, _ in handler.log[5:]) and len(handler.log) == 8
+    assert result.project["id"] == 7 and result.tasks_path.exists()
+
+
+def test_an_account_that_holds_a_token_works_through_its_session(review_root, label_studio):
+    handler, url = label_studio
+    handler.has_token = True
+    result = export_label_studio(review_root, labelstudio_url=url, username=handler.user, password=handler.password)
+    assert result.project["n_tasks"] == 4
+    assert [path for _, path, auth, _ in handler.log[4:]] == [
+        "/api/projects",
+        "/api/storages/localfiles",
+        "/api/projects/7/import",
+    ]
+
+
+def test_a_wrong_password_is_one_line_and_writes_nothing(review_root, label_studio, capsys, monkeypatch):
+    from svta.cli.main import main
+
+    handler, url = label_studio
+    monkeypatch.setenv("LABEL_STUDIO_PASSWORD", "wrong")
+    argv = ["annotate", "review-export", "--root", str(review_root), "--labelstudio-url", url]
+    assert main([*argv, "--labelstudio-username", handler.user]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"login as '{handler.user}' failed" in err[0]
+    assert not (review_root / "review").exists()
+    monkeypatch.setenv("LABEL_STUDIO_PASSWORD", handler.password)
+    assert main([*argv, "--labelstudio-username", handler.user, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["project"]["id"] == 7
+
+
+def test_a_refused_label_studio_leaves_no_files(review_root, label_studio):
+    from svta.errors import BackendError
+
+    handler, url = label_studio
+    with pytest.raises(BackendError, match="HTTP 401"):
+        export_label_studio(review_root, labelstudio_url=url, token="0" * 40)
+    handler.refuse_storage = True
+    with pytest.raises(BackendError, match="localfiles: HTTP 400"):
+        export_label_studio(review_root, labelstudio_url=url, token=handler.pat)
+    assert not (review_root / "review").exists()
+    with pytest.raises(InputError, match="go together"):
+        export_label_studio(review_root, labelstudio_url=url, username=handler.user)

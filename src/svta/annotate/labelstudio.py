@@ -123,6 +123,8 @@ def export_label_studio(
     labelstudio_url: str | None = None,
     token: str | None = None,
     project_title: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
 ) -> ReviewExportResult:
     """Write ``tasks.json`` (import it into a project) and ``label_config.xml`` (its labelling interface);
     with ``labelstudio_url`` also create the project, its Local Files storage and the tasks through
@@ -136,33 +138,30 @@ def export_label_studio(
         include_reviewed: also export captions already reviewed.
         max_confidence: only captions whose current label is less confident than this.
         labelstudio_url: Label Studio's address (e.g. ``http://localhost:8080``); None: files only.
-        token: a personal access token or a legacy token (needed with ``labelstudio_url``).
+        token: a personal access token or a legacy token (with ``labelstudio_url``: this or a login).
         project_title: the new project's title (default: "svta review: <root folder name>").
+        username: a Label Studio account to log in as (creating a personal access token) instead of ``token``.
+        password: that account's password.
 
     Raises:
-        InputError: ``labelstudio_url`` without a token.
-        BackendError: Label Studio refused a request (the message names it and the likely fix).
+        InputError: ``labelstudio_url`` without a token or a user name and password.
+        BackendError: Label Studio refused a request (the message names it and the likely fix); nothing is
+            written then (the project is made first, the files after it).
     """
     root, config, taxonomy = Path(root), config or ReviewConfig(), resolve_taxonomy(taxonomy)
-    if labelstudio_url and not token:
-        raise InputError(
-            "--labelstudio-url needs --token (or LABEL_STUDIO_API_KEY): a personal access token "
-            "from Label Studio's Account & Settings page"
-        )
+    login = _login(labelstudio_url, token, username, password)
     out = Path(out_dir) if out_dir else root / "review"
     items = review_items(root, taxonomy, include_reviewed=include_reviewed, max_confidence=max_confidence)
     tasks = [task(item, root, taxonomy, config) for item in items]
     framerate = clip_framerate(items)
     label_config = labeling_config(taxonomy, config, framerate)
-    atomic_write_json(out / TASKS_FILE, tasks)
-    atomic_write_text(out / CONFIG_FILE, label_config)
     result = ReviewExportResult(len(tasks), out / TASKS_FILE, out / CONFIG_FILE, framerate)
-    if labelstudio_url and token:
+    if labelstudio_url:  # before any file: a refused server or token leaves nothing behind
         from svta.annotate.labelstudio_api import clips_folder, create_review_project
 
         title = project_title or f"svta review: {root.resolve().name}"
         clips = clips_folder(root, [item.video for item in items if item.video])
-        project = create_review_project(labelstudio_url, token, title, label_config, tasks, clips)
+        project = create_review_project(labelstudio_url, token, title, label_config, tasks, clips, login=login)
         result.project = {
             "id": project.id,
             "url": project.url,
@@ -170,7 +169,24 @@ def export_label_studio(
             "n_tasks": project.n_tasks,
             "clips_dir": str(clips),
         }
+    atomic_write_json(out / TASKS_FILE, tasks)
+    atomic_write_text(out / CONFIG_FILE, label_config)
     return result
+
+
+def _login(url: str | None, token: str | None, username: str | None, password: str | None) -> Any:
+    """The account to log in as (None: use ``token``), after checking that a Label Studio export can authorise."""
+    from svta.annotate.labelstudio_api import LabelStudioLogin
+
+    if (username is None) != (password is None):
+        raise InputError("--labelstudio-username and --labelstudio-password go together (or give --token)")
+    if url and not token and username is None:
+        raise InputError(
+            "--labelstudio-url needs --token (or LABEL_STUDIO_API_KEY), a personal access token from Label "
+            "Studio's Account & Settings page, or --labelstudio-username and --labelstudio-password "
+            "(or LABEL_STUDIO_PASSWORD)"
+        )
+    return LabelStudioLogin(username, password) if username is not None and password is not None else None
 
 
 def task_choice(entry: dict[str, Any], from_name: str) -> str | None:

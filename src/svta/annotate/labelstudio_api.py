@@ -1,16 +1,20 @@
 """Setting up a Label Studio review project through its REST API: the project with svta's labelling
 config, a Local Files storage over the clips (without it Label Studio refuses to serve them), and the
-tasks with their predictions. Works with personal access tokens (Label Studio 1.2x) and legacy tokens.
+tasks with their predictions. Works with personal access tokens (Label Studio 1.2x), legacy tokens, or a
+user name and password (svta logs in and creates the personal access token itself).
 """
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
+import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,16 +57,59 @@ class LabelStudioAPI:
         timeout_s: Seconds per request.
     """
 
-    def __init__(self, url: str, token: str, timeout_s: float = 60.0):
+    def __init__(self, url: str, token: str | None, timeout_s: float = 60.0, *, login: LabelStudioLogin | None = None):
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
-        if is_personal_access_token(token):
+        self.opener = urllib.request.build_opener()
+        self.csrf: str | None = None
+        if login is not None:
+            token = self._login(login)
+        if token is None:  # logged in, and the account already has a personal access token: use the session
+            self.authorization = None
+        elif is_personal_access_token(token):
             access = self.request("POST", "/api/token/refresh", {"refresh": token}, authorization=None)
             if not isinstance(access, dict) or not access.get("access"):
                 raise BackendError(f"Label Studio at {self.url}: /api/token/refresh gave no access token")
             self.authorization = f"Bearer {access['access']}"
         else:
             self.authorization = f"Token {token}"
+
+    def _login(self, login: LabelStudioLogin) -> str | None:
+        """Log in with a session and create a personal access token (``POST /api/token/``).
+
+        Returns the token, or None when the account already holds one (Label Studio shows a token once and
+        refuses a second): the session then authorises the calls itself.
+        """
+        jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page, _ = self._send(urllib.request.Request(self.url + LOGIN_PATH, method="GET"), "GET", LOGIN_PATH)
+        match = re.search(rb'name=["\']csrfmiddlewaretoken["\']\s+value=["\']([^"\']+)', page or b"")
+        csrf = match.group(1).decode() if match else _cookie(jar, "csrftoken")
+        if not csrf:
+            raise BackendError(f"Label Studio at {self.url}: no CSRF token on {LOGIN_PATH}; is this Label Studio?")
+        form = urllib.parse.urlencode(
+            {"email": login.username, "password": login.password, "csrfmiddlewaretoken": csrf}
+        )
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Referer": self.url + LOGIN_PATH}
+        request = urllib.request.Request(self.url + LOGIN_PATH, form.encode(), headers, method="POST")
+        _, landed = self._send(request, "POST", LOGIN_PATH)
+        # a good login redirects away from the form; a bad one shows the form again (status 200, and Label
+        # Studio sets a session cookie for anonymous visitors too, so the cookie proves nothing)
+        if urllib.parse.urlparse(landed).path.rstrip("/") == LOGIN_PATH.rstrip("/"):
+            raise BackendError(
+                f"Label Studio at {self.url}: login as {login.username!r} failed (wrong user name or password); "
+                "the account is the one `label-studio start --username U --password P` created"
+            )
+        self.csrf = _cookie(jar, "csrftoken")  # Django rotates it at login
+        try:
+            created = self.request("POST", "/api/token/", {}, authorization=None)
+        except BackendError as exc:
+            if "HTTP 409" in str(exc):
+                return None
+            raise
+        if not isinstance(created, dict) or not created.get("token"):
+            raise BackendError(f"Label Studio at {self.url}: POST /api/token/ gave no token")
+        return str(created["token"])
 
     def request(self, method: str, path: str, body: Any = None, authorization: str | None = "") -> Any:
         """Send one request; returns the decoded JSON answer (``None`` for an empty one).
@@ -75,11 +122,22 @@ class LabelStudioAPI:
         auth = self.authorization if authorization == "" else authorization
         if auth:
             headers["Authorization"] = auth
+        if self.csrf:  # a logged-in session: Django checks the CSRF token of unsafe requests
+            headers["X-CSRFToken"] = self.csrf
+            headers["Referer"] = self.url + "/"
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        text, _ = self._send(request, method, path)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                text = response.read()
+            return json.loads(text) if text.strip() else None
+        except ValueError:
+            raise BackendError(f"Label Studio at {self.url}: {method} {path}: answer is not JSON") from None
+
+    def _send(self, request: urllib.request.Request, method: str, path: str) -> tuple[bytes, str]:
+        """The answer's body and the URL it came from (after redirects)."""
+        try:
+            with self.opener.open(request, timeout=self.timeout_s) as response:
+                return bytes(response.read()), str(response.geturl())
         except urllib.error.HTTPError as exc:
             detail = _error_detail(exc.read().decode(errors="replace"))
             raise BackendError(
@@ -88,10 +146,21 @@ class LabelStudioAPI:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise BackendError(f"cannot reach Label Studio at {self.url}: {reason}; is it running?") from None
-        try:
-            return json.loads(text) if text.strip() else None
-        except ValueError:
-            raise BackendError(f"Label Studio at {self.url}: {method} {path}: answer is not JSON") from None
+
+
+LOGIN_PATH = "/user/login/"
+
+
+@dataclass(frozen=True)
+class LabelStudioLogin:
+    """A Label Studio account (the e-mail it was created with) to log in as instead of giving a token."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+def _cookie(jar: http.cookiejar.CookieJar, name: str) -> str | None:
+    return next((cookie.value for cookie in jar if cookie.name == name), None)
 
 
 def _error_detail(body: str) -> str:
@@ -132,11 +201,12 @@ def clips_folder(root: Path, videos: Sequence[str]) -> Path:
 
 def create_review_project(
     url: str,
-    token: str,
+    token: str | None,
     title: str,
     label_config: str,
     tasks: list[dict[str, Any]],
     clips_dir: Path,
+    login: LabelStudioLogin | None = None,
 ) -> LabelStudioProject:
     """Create the project, connect a Local Files storage over ``clips_dir`` and import ``tasks``.
 
@@ -147,7 +217,7 @@ def create_review_project(
     Raises:
         BackendError: naming the request that failed and the likely fix.
     """
-    api = LabelStudioAPI(url, token)
+    api = LabelStudioAPI(url, token, login=login)
     project = api.request("POST", "/api/projects", {"title": title, "label_config": label_config})
     project_id = int(project["id"])
     try:

@@ -70,7 +70,7 @@ def classify(
     if wants_json(json_):
         emit_json(result.to_dict())
     else:
-        _print_classified(result, all_)
+        _print_classified(result, all_ or result.agreement is not None)  # a rerun may finish an --all run
     if result.failed:
         fail_incomplete(f"{len(result.failed)} caption(s) could not be classified; rerun to retry them")
 
@@ -145,6 +145,14 @@ def review_export(
         typer.Option("--token", envvar="LABEL_STUDIO_API_KEY", help="Label Studio personal access (or legacy) token."),
     ] = None,
     title: Annotated[str | None, typer.Option("--project-title", help="Title of the new project.")] = None,
+    username: Annotated[
+        str | None,
+        typer.Option("--labelstudio-username", help="Log in as this account (its e-mail) instead of --token."),
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option("--labelstudio-password", envvar="LABEL_STUDIO_PASSWORD", help="That account's password."),
+    ] = None,
     json_: JsonOption = False,
 ) -> None:
     """Export Label Studio tasks with predictions as pre-annotations, and the labelling config."""
@@ -159,8 +167,10 @@ def review_export(
         include_reviewed=include_reviewed,
         max_confidence=below,
         labelstudio_url=labelstudio_url,
-        token=token,
+        token=None if username else token,
         project_title=title,
+        username=username,
+        password=password if username else None,
     )
     if wants_json(json_):
         emit_json(

@@ -99,17 +99,21 @@ def _global_options(
     set_: list[str] = typer.Option([], "--set", help="Config override, e.g. --set captions.per_category=20."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or info lines."),
     json_: bool = typer.Option(False, "--json", help="Print data as JSON where a command outputs data."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Also show the log lines of the libraries svta drives (Ray's INFO, worker logs)."
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print svta's version and exit."
     ),
 ) -> None:
     from svta.embed import requested_precision
-    from svta.progress import set_quiet
+    from svta.progress import set_quiet, set_verbose
 
     if ctx.invoked_subcommand != "doctor":  # the doctor reports a bad setting among its checks
         requested_precision()  # a bad $SVTA_EMBED_PRECISION stops here, before any stage writes
     STATE.root, STATE.config, STATE.overrides, STATE.quiet, STATE.json = root, config, list(set_), quiet, json_
     set_quiet(quiet)
+    set_verbose(verbose)
 
 
 def _register() -> None:
@@ -145,7 +149,7 @@ OS_ERRORS: dict[int, str] = {
     errno.EISDIR: "is a folder: give a file path",
 }
 # Flags of the global callback that are also accepted after the subcommand (`svta demo -q`).
-HOISTED_FLAGS = ("-q", "--quiet")
+HOISTED_FLAGS = ("-q", "--quiet", "-v", "--verbose")
 LABELS = {1: "problems", 3: "incomplete"}
 
 
@@ -166,7 +170,7 @@ def validation_line(exc: Exception) -> str:
 
 
 def hoist_global_flags(argv: list[str]) -> list[str]:
-    """Move ``-q``/``--quiet`` given after the subcommand to the front, where the global callback reads it."""
+    """Move ``-q``/``--quiet`` and ``-v``/``--verbose`` given after the subcommand to the front (the global callback reads them)."""
     end = argv.index("--") if "--" in argv else len(argv)
     moved = [a for a in argv[:end] if a in HOISTED_FLAGS]
     kept = [a for a in argv[:end] if a not in HOISTED_FLAGS]

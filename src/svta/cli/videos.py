@@ -135,12 +135,10 @@ def _print_generated(result: Any, backend: str) -> None:
 
 def _preflight(config: Any) -> None:
     # Seconds of checks before workers start: missing weights or an absent GPU / Ray head fail here in one line.
-    if config.engine.name == "ray" and config.engine.ray_address not in (None, "", "auto", "local"):
-        from svta.preflight import require_server
+    if config.engine.name == "ray":
+        from svta.preflight import require_ray_head
 
-        require_server(
-            config.engine.ray_address, "the Ray cluster", "start it with `ray start --head` or fix --ray-address"
-        )
+        require_ray_head(config.engine.ray_address)  # asks the head itself: any TCP listener accepts a connect
     # On Ray the GPUs and the weights are the workers', not this machine's: each worker checks when it starts.
     if config.videos.backend == "wan" and config.engine.name != "ray":
         from svta.videos.wan import preflight

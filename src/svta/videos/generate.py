@@ -354,7 +354,7 @@ def generate_videos(
                 )
         finally:
             committer.flush()
-        rows = _compact_in_id_order(writer)
+            rows = _compact_in_id_order(writer)  # even when the run stops: videos.parquet holds every committed clip
         if scorer is not None and todo:
             new = {r.id for r in todo} - set(result.failed)
             score_agreement(
