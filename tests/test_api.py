@@ -3,7 +3,9 @@ fields as keyword arguments, and the README's Python API script runs as printed.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
 import re
 from pathlib import Path
 
@@ -53,3 +55,70 @@ def test_readme_python_api_script_runs_and_prints_the_table(tmp_path, monkeypatc
     out = capsys.readouterr().out
     assert out.startswith("| Method | T2V R@1 |") and "| CLIP4Clip-MeanP (tiny) |" in out
     assert (tmp_path / "api-demo" / "runs" / "results.md").exists()
+
+
+# Packages whose lazy exports are declared to type checkers under ``if TYPE_CHECKING:``.
+TYPED_PACKAGES = ("svta.captions", "svta.build", "svta.eval", "svta.retrieval")
+
+
+def _type_checking_block(package: str) -> tuple[dict[str, str], dict[str, ast.FunctionDef]]:
+    """Names the package's ``if TYPE_CHECKING:`` block re-exports (name -> module) and the stubs it declares."""
+    source = Path(importlib.import_module(package).__file__).read_text(encoding="utf-8")
+    block = next(
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+    )
+    imports = {
+        alias.name: node.module
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.asname == alias.name  # ``import X as X``: an explicit re-export
+    }
+    stubs = {node.name: node for node in block.body if isinstance(node, ast.FunctionDef)}
+    return imports, stubs
+
+
+def _stub_parameters(stub: ast.FunctionDef) -> list[tuple[str, inspect._ParameterKind, str, str | None]]:
+    args, kinds = stub.args, inspect.Parameter
+    positional = [(a, kinds.POSITIONAL_OR_KEYWORD) for a in args.args]
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    out = [(a.arg, kind, ast.unparse(a.annotation), d and ast.unparse(d)) for (a, kind), d in zip(positional, defaults)]
+    out += [
+        (a.arg, kinds.KEYWORD_ONLY, ast.unparse(a.annotation), d and ast.unparse(d))
+        for a, d in zip(args.kwonlyargs, args.kw_defaults)
+    ]
+    if args.kwarg is not None:
+        out.append((args.kwarg.arg, kinds.VAR_KEYWORD, ast.unparse(args.kwarg.annotation), None))
+    return out
+
+
+@pytest.mark.parametrize("package", TYPED_PACKAGES)
+def test_type_checkers_see_every_lazy_export_from_its_module(package):
+    module = importlib.import_module(package)
+    exports = getattr(module, "_API", None) or module._LAZY
+    configs = getattr(module, "_CONFIGS", {})
+    imports, stubs = _type_checking_block(package)
+    for name, source in exports.items():
+        if name in configs:
+            assert name in stubs and name not in imports, name
+        else:
+            assert imports.get(name) == source, name
+    assert set(stubs) == set(configs)
+
+
+@pytest.mark.parametrize("package", TYPED_PACKAGES)
+def test_stage_function_stubs_match_the_real_signature_plus_config_fields(package):
+    module = importlib.import_module(package)
+    exports = getattr(module, "_API", None) or module._LAZY
+    _, stubs = _type_checking_block(package)
+    for name, stub in stubs.items():
+        real = inspect.signature(getattr(importlib.import_module(exports[name]), name))
+        expected = [
+            (p.name, p.kind, p.annotation, None if p.default is inspect.Parameter.empty else repr(p.default))
+            for p in real.parameters.values()
+        ]
+        expected.append(("fields", inspect.Parameter.VAR_KEYWORD, "Any", None))
+        assert _stub_parameters(stub) == expected, name
+        assert ast.unparse(stub.returns) == real.return_annotation, name

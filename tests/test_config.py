@@ -90,3 +90,30 @@ def test_search_engine_keys_are_deprecated_aliases_of_the_engine_section(capsys)
     assert (config.engine.name, config.engine.workers, config.engine.ray_address) == ("ray", 3, "auto")
     assert "search.workers is deprecated; use engine.workers" in capsys.readouterr().err
     assert "workers" not in type(config.search).model_fields
+
+
+def test_type_checkers_see_every_section_with_its_class():
+    """config.py declares SvtaConfig to type checkers (``if TYPE_CHECKING:``) with one field per section in
+    SECTIONS, typed with that section's class imported from its module, and no catch-all ``__getattr__``."""
+    import ast
+    from pathlib import Path
+
+    import svta.config
+    from svta.config import SECTIONS
+
+    tree = ast.parse(Path(svta.config.__file__).read_text(encoding="utf-8"))
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+    )
+    imported = {a.name: f"{n.module}:{a.name}" for n in block.body if isinstance(n, ast.ImportFrom) for a in n.names}
+    declared = next(n for n in block.body if isinstance(n, ast.ClassDef) and n.name == "SvtaConfig")
+    fields = {
+        n.target.id: imported.get(ast.unparse(n.annotation))
+        for n in declared.body
+        if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+    }
+    assert fields == SECTIONS
+    root_base = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "_RootBase")
+    assert "__getattr__" not in {n.name for n in ast.walk(root_base) if isinstance(n, ast.FunctionDef)}

@@ -3,6 +3,9 @@
 A stage package lists its public names once; :func:`lazy_exports` gives the package a ``__getattr__`` that
 imports on first access and a ``__dir__`` that lists them, so ``dir(svta.captions)`` shows the API. A stage
 function listed in ``configs`` also accepts its config's fields as plain keyword arguments.
+
+Type checkers do not run ``__getattr__``: each package also re-exports its names under ``if TYPE_CHECKING:``
+(the real objects; a stage function as a stub of its signature plus ``**fields``), pinned by tests/test_api.py.
 """
 
 from __future__ import annotations

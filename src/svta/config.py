@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 from pydantic import Field, ValidationError, create_model, model_validator
@@ -54,10 +54,6 @@ class _RootBase(StrictModel):
             _move_deprecated(data)
         return data
 
-    if TYPE_CHECKING:  # the stage sections are added when the model is built (see _root_model)
-
-        def __getattr__(self, name: str) -> Any: ...
-
 
 def _move_deprecated(data: dict[str, Any]) -> None:
     from svta.progress import warn
@@ -84,18 +80,38 @@ def section_class(name: str) -> type[StrictModel]:
 
 
 @lru_cache(maxsize=1)
-def _root_model() -> type[_RootBase]:
+def _root_model() -> type[SvtaConfig]:
     fields: dict[str, Any] = {}
     for name in SECTIONS:
         cls = section_class(name)
         fields[name] = (cls, Field(default_factory=cls))
     model: type[_RootBase] = create_model("SvtaConfig", __base__=_RootBase, __module__=__name__, **fields)
     model.__doc__ = "Everything a pipeline run needs; each stage reads its own section."
-    return model
+    return cast("type[SvtaConfig]", model)  # the stage sections are the ones SvtaConfig declares below
 
 
 if TYPE_CHECKING:
-    SvtaConfig = _RootBase
+    # What type checkers see: the root sections plus each stage's (SECTIONS, built by _root_model at run time,
+    # where importing svta.config imports no stage). tests/test_config.py pins these to SECTIONS.
+    from svta.annotate.config import AnnotateConfig
+    from svta.build.config import BuildConfig
+    from svta.captions.config import CaptionsConfig
+    from svta.eval.config import EvalConfig
+    from svta.retrieval.config import TrainConfig
+    from svta.search.config import SearchConfig
+    from svta.videos.config import VideosConfig
+
+    class SvtaConfig(_RootBase):
+        """Everything a pipeline run needs; each stage reads its own section."""
+
+        captions: CaptionsConfig = Field(default_factory=CaptionsConfig)
+        videos: VideosConfig = Field(default_factory=VideosConfig)
+        annotate: AnnotateConfig = Field(default_factory=AnnotateConfig)
+        build: BuildConfig = Field(default_factory=BuildConfig)
+        train: TrainConfig = Field(default_factory=TrainConfig)
+        eval: EvalConfig = Field(default_factory=EvalConfig)
+        search: SearchConfig = Field(default_factory=SearchConfig)
+
 else:
 
     def __getattr__(name: str) -> Any:
@@ -189,7 +205,7 @@ def load_config(
     *,
     labels: Mapping[str, str] | None = None,
     **fields: Any,
-) -> _RootBase:
+) -> SvtaConfig:
     """Load a YAML config (or the defaults), apply ``--set`` overrides and keyword fields, validate.
 
     ``labels`` names where an override came from in error messages (default ``--set ITEM``), e.g. a

@@ -237,6 +237,19 @@ def test_rescorer_checks_its_arguments(model):
         model_rescorer(baseline, *features, k=5)
 
 
+def test_rescorer_rejects_a_rerank_that_returns_no_scores():
+    from svta.retrieval.second_stage import model_rescorer
+
+    gram = create_model("gram", backbone="tiny", max_words=12, max_frames=2, temporal_layers=1)
+    gram.rerank = lambda text, video, candidates: None  # a second stage that answers "no re-ranker"
+    tokens, mask, video, frame_mask = batch(n=2)
+    with torch.no_grad():
+        features = gram.encode_text(tokens, mask), gram.encode_video(video, frame_mask)
+    rescore = model_rescorer(gram, *features, k=1)
+    with pytest.raises(ConfigError, match="returned no scores"):
+        rescore.scorer(np.array([0]), np.array([1]))
+
+
 def test_evaluate_run_uses_the_matching_head_and_tail(tmp_path):
     from retrievalkit import make_dataset
 

@@ -114,6 +114,22 @@ def test_scores_follow_xclip_equations():
     torch.testing.assert_close(got, 100.0 * reference_logits(weights, text, video), atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("missing", ["tokens", "mask"])
+def test_features_without_token_level_fields_are_rejected_by_name(missing):
+    # Sentence-level features (a dot-product model's) lack what X-CLIP's fine-grained scores need.
+    text, video, weights = random_features(2, 3, WORDS, FRAMES)
+    text = TextFeatures(**{**text.tensors(), missing: None})
+    with pytest.raises(InputError, match=f"TextFeatures has no '{missing}'"):
+        xclip_logits(weights, text, video, 1.0, mask_padding=True)
+
+
+def test_loose_clip4clip_rejects_video_features_without_embeds():
+    meanp = create_model("clip4clip-meanp", backbone="tiny", max_words=WORDS)
+    text, video, _ = random_features(2, 3, WORDS, FRAMES)
+    with pytest.raises(InputError, match="VideoFeatures has no 'embeds'"):
+        meanp.similarity(text, VideoFeatures(frames=video.frames, mask=video.mask))
+
+
 @pytest.mark.parametrize("mask_padding", [False, True])
 @pytest.mark.parametrize("budget", [1, WORDS * FRAMES * 3, WORDS * FRAMES * 40])
 def test_blockwise_scores_equal_one_block(mask_padding, budget):

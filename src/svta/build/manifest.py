@@ -153,6 +153,7 @@ def build_dataset(
     manifest_path = table_path(root, "manifest")
     write_table(rows, manifest_path, "manifest")
     caption_ids = {c["id"] for c in captions}
+    report_path = root / BUILD_REPORT
     result = BuildResult(
         n_items=len(rows),
         splits={s: sum(r["split"] == s for r in rows) for s in SPLITS},
@@ -160,8 +161,8 @@ def build_dataset(
         skipped=skipped,
         videos_without_caption=sorted(set(videos) - caption_ids),
         manifest_path=manifest_path,
-        report_path=root / BUILD_REPORT,
+        report_path=report_path,
     )
     result.seconds = time.perf_counter() - start
-    atomic_write_json(result.report_path, result.to_dict())
+    atomic_write_json(report_path, result.to_dict())
     return result

@@ -123,8 +123,8 @@ def verify_dataset(root: Path | str, workers: int = 1, decode: bool = True) -> V
         report.problems.append(Problem("table", "no manifest.parquet or videos.parquet with video paths to verify"))
     checks = _run_checks(root, references, workers, decode)
     for relative, found in checks.items():
-        table, row, item_id, _ = references[relative][0]
-        report.problems.extend(Problem(kind, message, table, row, item_id, relative) for kind, message in found)
+        table, row_index, item_id, _ = references[relative][0]
+        report.problems.extend(Problem(kind, message, table, row_index, item_id, relative) for kind, message in found)
     report.n_videos = len(references)
     referenced = {(root / p).resolve() for p in references}
     for path in _video_files(root / "videos"):

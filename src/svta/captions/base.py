@@ -110,7 +110,8 @@ class CaptionSink:
         Accepted captions count toward the targets at once; unflushed ones are lost by a crash and
         written again by the next run, so batching commits trades a little redone work for fewer fsyncs.
         """
-        stats, rows = CommitStats(), []
+        stats = CommitStats()
+        rows: list[dict[str, Any]] = []
         for draft in drafts:
             check = check_caption(draft.text, self.filter_config, self.blocked)
             if not check.ok:

@@ -180,7 +180,8 @@ class TemplateCaptionBackend:
 
     def generate(self, jobs: Sequence[CategoryJob], sink: CaptionSink) -> dict[str, Any]:
         """Commit each category's drafts (one atomic part per category); skips categories already complete."""
-        stats = {"duplicates": 0, "invalid": 0, "short": {}}
+        short: dict[str, int] = {}
+        stats: dict[str, Any] = {"duplicates": 0, "invalid": 0, "short": short}
         todo = [j for j in jobs if j.need > 0]
         need = sum(j.need for j in todo)
         for job in progress(todo, description="template captions", total=need, count=lambda j: j.need):
@@ -200,6 +201,6 @@ class TemplateCaptionBackend:
                     job.category.id, [CaptionDraft(t, g, f"template:{self.seed}") for (t, _), g in zip(more, tags)]
                 )
             if sink.remaining(job.category.id) > 0:
-                stats["short"][job.category.id] = sink.remaining(job.category.id)
+                short[job.category.id] = sink.remaining(job.category.id)
                 warn(f"template: category {job.category.id!r} is short of {sink.remaining(job.category.id)} captions")
         return stats

@@ -9,7 +9,32 @@ runs, with an :class:`EvalConfig` or its fields), :func:`evaluate_similarity`, :
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from svta._lazy import lazy_dir, lazy_exports
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names load on first use (below)
+    from pathlib import Path
+    from typing import Any
+
+    from svta.eval.config import EvalConfig as EvalConfig
+    from svta.eval.metrics import evaluate_similarity as evaluate_similarity
+    from svta.eval.report import results_table as results_table
+    from svta.eval.report import write_table as write_table
+    from svta.eval.streaming import evaluate_embeddings as evaluate_embeddings
+
+    # Stage functions: the real signature plus the config's fields as keyword arguments (see _CONFIGS).
+    def evaluate_runs(
+        root: Path | str,
+        runs: dict[str, Path],
+        config: EvalConfig | None = None,
+        *,
+        seed: int = 0,
+        out_dir: Path | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """:func:`svta.eval.stage.evaluate_runs`, also taking :class:`EvalConfig` fields."""
+
 
 _API = {
     "evaluate_runs": "svta.eval.stage",

@@ -7,7 +7,41 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from svta._lazy import lazy_dir, lazy_exports
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names load on first use (below)
+    from pathlib import Path
+    from typing import Any
+
+    from svta.retrieval.base import RetrievalModel as RetrievalModel
+    from svta.retrieval.base import TextFeatures as TextFeatures
+    from svta.retrieval.base import VideoFeatures as VideoFeatures
+    from svta.retrieval.config import TrainConfig as TrainConfig
+    from svta.retrieval.evaluate import EvalReport as EvalReport
+    from svta.retrieval.evaluate import evaluate_checkpoint as evaluate_checkpoint
+    from svta.retrieval.evaluate import evaluate_model as evaluate_model
+    from svta.retrieval.evaluate import evaluate_run as evaluate_run
+    from svta.retrieval.factory import create_model as create_model
+    from svta.retrieval.factory import register_model as register_model
+    from svta.retrieval.trainer import TrainResult as TrainResult
+
+    # Stage functions: the real signature plus the config's fields as keyword arguments (see _CONFIGS).
+    def train(
+        root: Path | str,
+        train_config: TrainConfig | None = None,
+        *,
+        run_name: str | None = None,
+        run_dir: Path | str | None = None,
+        resume: bool = False,
+        device: str | None = None,
+        test: bool = True,
+        analysis: bool = True,
+        **fields: Any,
+    ) -> TrainResult:
+        """:func:`svta.retrieval.trainer.train`, also taking :class:`TrainConfig` fields."""
+
 
 _LAZY = {
     "create_model": "svta.retrieval.factory",

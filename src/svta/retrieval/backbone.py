@@ -22,6 +22,38 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    # open_clip ships no type information: these classes describe, for type checkers only, the parts of its
+    # ``CLIP`` that svta's models use. They are never defined at run time (torch stays a lazy import).
+
+    class ClipTransformer(nn.Module):
+        """open_clip's ``Transformer``: residual blocks, called as ``transformer(x, attn_mask=...)``."""
+
+        resblocks: nn.ModuleList
+
+    class ClipVisual(nn.Module):
+        """open_clip's ``VisionTransformer`` (OpenAI parameter names)."""
+
+        conv1: nn.Conv2d
+        conv2: nn.Conv3d  # present only when CLIP4Clip adds its 3-D patch embedding
+        class_embedding: nn.Parameter
+        positional_embedding: nn.Parameter
+        ln_pre: nn.LayerNorm
+        transformer: ClipTransformer
+        ln_post: nn.LayerNorm
+        proj: nn.Parameter
+
+    class ClipModel(nn.Module):
+        """open_clip's ``CLIP`` with a ViT image tower and its own text tower."""
+
+        visual: ClipVisual
+        token_embedding: nn.Embedding
+        positional_embedding: nn.Parameter
+        transformer: ClipTransformer
+        ln_final: nn.LayerNorm
+        text_projection: nn.Parameter
+        logit_scale: nn.Parameter
+
+
 # Entries OpenAI's TorchScript state dicts carry that are not parameters; ``attn_mask`` (the causal text mask,
 # rebuilt from the context length) appears in TorchScript exports of open_clip models.
 _OPENAI_NON_PARAMETERS = ("input_resolution", "context_length", "vocab_size", "attn_mask")
@@ -125,7 +157,7 @@ def backbone_spec(name: str) -> BackboneSpec:
     return BackboneSpec.from_open_clip(config, name)
 
 
-def build_clip(spec: BackboneSpec) -> nn.Module:
+def build_clip(spec: BackboneSpec) -> ClipModel:
     """A randomly initialised open_clip ``CLIP`` of shape ``spec`` (QuickGELU, as OpenAI trained it)."""
     open_clip_model = require("open_clip.model", "retrieval")
     vision = open_clip_model.CLIPVisionCfg(

@@ -17,8 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from svta.errors import InputError
+
 if TYPE_CHECKING:
-    from typing import Self
+    from typing_extensions import Self  # typing.Self is Python 3.11+
 
 F_ = TypeVar("F_", bound="FeatureBatch")
 
@@ -46,6 +48,17 @@ class FeatureBatch:
 
     def __getitem__(self, index: slice | torch.Tensor) -> Self:
         return self.map(lambda t: t[index])
+
+    def present(self, name: str) -> torch.Tensor:
+        """The tensor field ``name``.
+
+        Raises:
+            InputError: the field is absent (features encoded by a model that does not produce it).
+        """
+        value = getattr(self, name)
+        if value is None:
+            raise InputError(f"{type(self).__name__} has no {name!r} (encoded by a model that does not produce it)")
+        return value
 
     @classmethod
     def cat(cls, batches: list[Self]) -> Self:

@@ -8,7 +8,7 @@ released CLIP4Clip checkpoints (``clip.*``, ``frame_position_embeddings``, ``tra
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +19,9 @@ from svta.retrieval.backbone import BackboneSpec, build_clip
 from svta.retrieval.base import RetrievalModel, TextFeatures, VideoFeatures
 from svta.retrieval.checkpoint import load_state_strict
 from svta.retrieval.layers import CrossModel, TemporalTransformer, init_head_weights
+
+if TYPE_CHECKING:
+    from svta.retrieval.backbone import ClipModel
 
 SIM_HEADERS = ("meanP", "seqLSTM", "seqTransf", "tightTransf")
 
@@ -37,6 +40,14 @@ class CLIP4Clip(RetrievalModel):
             text layers 0-3).
         clip_state: OpenAI-format CLIP weights to start from, or ``None`` for a random CLIP.
     """
+
+    clip: ClipModel
+    # The head's modules; each exists only for the heads named beside it (``hasattr`` tells).
+    frame_position_embeddings: nn.Embedding  # seqLSTM, seqTransf
+    transformerClip: TemporalTransformer  # seqTransf
+    lstm_visual: nn.LSTM  # seqLSTM
+    cross: CrossModel  # tightTransf
+    similarity_dense: nn.Linear  # tightTransf
 
     def __init__(
         self,
@@ -189,8 +200,8 @@ class CLIP4Clip(RetrievalModel):
     def similarity(self, text: TextFeatures, video: VideoFeatures) -> torch.Tensor:
         """``[n_text, n_video]`` logits: scaled cosine (loose heads) or the cross encoder's score (tightTransf)."""
         if self.pairwise:
-            return self.cross_similarity(text.embeds, video.frames, video.mask)
-        return (self.clip.logit_scale.exp() * text.embeds @ video.embeds.t()).float()
+            return self.cross_similarity(text.present("embeds"), video.present("frames"), video.present("mask"))
+        return (self.clip.logit_scale.exp() * text.present("embeds") @ video.present("embeds").t()).float()
 
     def cross_similarity(self, text: torch.Tensor, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """tightTransf: score every (text ``[n_t, D]``, video ``[n_v, T, D]``) pair with the cross encoder."""

@@ -12,7 +12,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ from svta.progress import progress, warn
 from svta.retrieval.base import RetrievalModel, TextFeatures, VideoFeatures
 from svta.retrieval.data import ClipDataset, ClipRecord, make_loader, normalize_frames, read_split, shard_batches
 from svta.retrieval.distributed import DistContext, broadcast_object, gather_objects
+
+if TYPE_CHECKING:
+    from svta.eval.config import Ties
 
 # A cross encoder runs a forward pass per pair, so its similarity blocks stay small to bound activation
 # memory; dot-product heads use the engine's default block.
@@ -152,7 +155,7 @@ def evaluate_dataset(
     batch_size: int = 32,
     workers: int = 0,
     amp_dtype: torch.dtype | None = None,
-    ties: str = "optimistic",
+    ties: Ties = "optimistic",
     compat: str | None = None,
     rerank_tail: str | None = None,
     keep_topk: int = 0,
@@ -265,7 +268,7 @@ def evaluate_model(
     workers: int = 0,
     num_frames: int | None = None,
     sample_fps: float | None = None,
-    ties: str = "optimistic",
+    ties: Ties = "optimistic",
     compat: str | None = None,
     rerank_tail: str | None = None,
     keep_topk: int = 0,
@@ -336,7 +339,8 @@ def evaluate_checkpoint(
         **(model_args or {}),
         **{k: settings[k] for k in ("max_frames", "max_words") if settings.get(k) is not None},
     }
-    model = model_from_checkpoint(path, settings.get("model"), **arguments)
+    # Every registered builder makes a RetrievalModel (model_from_checkpoint is typed as a plain Module).
+    model = cast(RetrievalModel, model_from_checkpoint(path, settings.get("model"), **arguments))
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     return evaluate_model(model.to(target), root, split, ctx=DistContext(device=target), **options)
 

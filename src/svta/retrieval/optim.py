@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,7 +22,7 @@ def param_groups(model: nn.Module, lr: float, coef_lr: float, weight_decay: floa
     A model may take parameters out of these groups with ``param_group_options() -> {name: options}`` (GRAM's
     temperature: its own group at the base ``lr`` with weight decay 0.01, as the released recipe).
     """
-    own = getattr(model, "param_group_options", dict)()
+    own: dict[str, dict[str, Any]] = getattr(model, "param_group_options", dict)()
     groups: dict[tuple[bool, bool], list[nn.Parameter]] = {(c, d): [] for c in (True, False) for d in (True, False)}
     special = []
     for name, param in model.named_parameters():

@@ -5,7 +5,7 @@ its first-stage top-k re-scored by :meth:`~svta.retrieval.base.RetrievalModel.re
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import torch
@@ -57,6 +57,10 @@ def model_rescorer(
         video = video_feats[torch.as_tensor(video_idx, dtype=torch.long)].to(device)
         pairs = torch.arange(len(video_idx), device=device)[:, None]  # text i against video i
         with torch.no_grad(), autocast_context(device, amp_dtype):
-            return model.rerank(text, video, pairs)[:, 0].float()
+            scores = model.rerank(text, video, pairs)
+            if scores is None:
+                raise ConfigError(f"{type(model).__name__}.rerank returned no scores (rerank_k={k})")
+            return scores[:, 0].float()
 
-    return TopKRescore(scorer, k=k, tail=tail, batch=PAIRS_PER_CALL)  # type: ignore[arg-type]
+    # TopKRescore rejects a tail other than 'keep' / 'zero' with a ConfigError.
+    return TopKRescore(scorer, k=k, tail=cast("Literal['keep', 'zero']", tail), batch=PAIRS_PER_CALL)

@@ -4,14 +4,18 @@ captions and frame sequences to the fixed sizes their learned matrices and embed
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from svta.errors import InputError
 
+if TYPE_CHECKING:
+    from svta.retrieval.backbone import ClipModel
 
-def text_token_states(clip: nn.Module, tokens: torch.Tensor, context_length: int) -> torch.Tensor:
+
+def text_token_states(clip: ClipModel, tokens: torch.Tensor, context_length: int) -> torch.Tensor:
     """CLIP's text transformer on ``[B, L]`` token ids -> ``[B, L, W]`` outputs after ``ln_final``.
 
     As CLIP4Clip's text encoder: the first ``L`` positional embeddings and a causal mask over all positions

@@ -23,13 +23,13 @@ class _SafeSqrt(torch.autograd.Function):
     """``sqrt(max(x, 0))`` whose gradient stays finite at 0."""
 
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor) -> torch.Tensor:
         root = x.clamp(min=0).sqrt()
         ctx.save_for_backward(x)
         return root
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def backward(ctx: torch.autograd.function.BackwardCFunction, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
         return grad * 0.5 / x.clamp(min=_GRADIENT_FLOOR).sqrt() * (x > 0)
 

@@ -126,7 +126,7 @@ class XCLIP(CLIP4Clip):
 
     def similarity(self, text: TextFeatures, video: VideoFeatures) -> torch.Tensor:
         """``[n_text, n_video]`` fused logits, scored block by block (:func:`xclip_logits`)."""
-        budget = self.block_elements or default_block_elements(text.embeds.device)
+        budget = self.block_elements or default_block_elements(text.present("embeds").device)
         return xclip_logits(
             self.weights(),
             text,
@@ -167,7 +167,7 @@ def xclip_logits(
         ``[Nt, Nv]`` float32 logits.
     """
     # Always float32: bf16 keeps 8 mantissa bits, so S / 0.01 would reach the softmax off by up to ~0.4.
-    with torch.autocast(text.embeds.device.type, enabled=False):
+    with torch.autocast(text.present("embeds").device.type, enabled=False):
         text, video = text.map(_as_float), video.map(_as_float)
         return _all_blocks(_as_float_weights(weights), text, video, scale, mask_padding, block_elements)
 
@@ -190,8 +190,8 @@ def _all_blocks(
 ) -> torch.Tensor:
     n_text, n_video = len(text), len(video)
     if not n_text or not n_video:
-        return torch.zeros(n_text, n_video, device=text.embeds.device)
-    per_pair = text.tokens.shape[1] * video.frames.shape[1]
+        return torch.zeros(n_text, n_video, device=text.present("embeds").device)
+    per_pair = text.present("tokens").shape[1] * video.present("frames").shape[1]
     if block_elements is None:
         text_step, video_step = n_text, n_video
     else:
@@ -220,19 +220,18 @@ class _TextBlock(NamedTuple):
 
 def _prepare_text(weights: XCLIPWeights, text: TextFeatures, mask_padding: bool) -> _TextBlock:
     # The text-side products are shared by every video block of a row.
-    mask = text.mask.to(text.tokens.dtype) if mask_padding else None
-    return _TextBlock(
-        text.embeds, text.embeds @ weights.global_mat_weight, text.tokens, text.tokens @ weights.local_mat_weight, mask
-    )
+    sentence, words = text.present("embeds"), text.present("tokens")
+    mask = text.present("mask").to(words.dtype) if mask_padding else None
+    return _TextBlock(sentence, sentence @ weights.global_mat_weight, words, words @ weights.local_mat_weight, mask)
 
 
 def _block_logits(weights: XCLIPWeights, text: _TextBlock, video: VideoFeatures, mask_padding: bool) -> torch.Tensor:
     """Mean of the four scores for one block: ``[a, b]`` (before the logit scale)."""
-    frames = video.frames
+    frames, embeds = video.present("frames"), video.present("embeds")
     word_mask = None if text.mask is None else text.mask[:, :, None]  # [a, W, 1]
-    frame_mask = video.mask.to(frames.dtype)[None] if mask_padding else None  # [1, b, T]
-    video_sentence = text.sentence_global @ video.embeds.t()
-    video_word = attention_pool(text.words @ video.embeds.t(), 1, weights.word_logit_weight, word_mask)
+    frame_mask = video.present("mask").to(frames.dtype)[None] if mask_padding else None  # [1, b, T]
+    video_sentence = text.sentence_global @ embeds.t()
+    video_word = attention_pool(text.words @ embeds.t(), 1, weights.word_logit_weight, word_mask)
     sentence_frame = attention_pool(
         torch.einsum("ad,bfd->abf", text.sentence, frames), 2, weights.frame_logit_weight, frame_mask
     )
