@@ -3,6 +3,10 @@
 One process per device under ``torchrun`` (DDP; features all-gathered for the loss), AMP on GPU, gradient
 accumulation, a checkpoint every epoch (and every ``save_every_steps``) with exact resume, model selection on
 val, JSONL + TensorBoard logs. Everything lands in ``<root>/runs/<name>/``.
+
+This module holds the loop; its parts live beside it: ``train_setup`` (device, precision, seeds),
+``run_checkpoints`` (the checkpoint folder and resume check), ``train_progress`` (what a step logs and the console
+line) and ``train_summary`` (``metrics.json`` and ``results.md``'s facts). Evaluation is ``evaluate_dataset``.
 """
 
 from __future__ import annotations
