@@ -85,7 +85,7 @@ def bench_wan(
     """Seconds per clip and per step for each Wan variant; ``kind`` is tiny, full (random 1.3B) or real."""
     import torch
 
-    from svta.videos.backend import VideoRequest
+    from svta.videos.base import VideoRequest
     from svta.videos.config import VideosConfig, WanConfig
     from svta.videos.wan import WanVideoBackend
 

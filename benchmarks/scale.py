@@ -104,6 +104,8 @@ class PeakSampler:
 
     def __init__(self, pid: int, interval: float = 0.2):
         self.pid, self.interval, self.peak = pid, interval, 0
+        self.samples = 0  # samples taken so far
+        self._sampled = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -117,9 +119,19 @@ class PeakSampler:
 
     def _run(self) -> None:
         while True:
-            self.peak = max(self.peak, tree_rss(self.pid))
+            rss = tree_rss(self.pid)
+            with self._sampled:
+                self.peak, self.samples = max(self.peak, rss), self.samples + 1
+                self._sampled.notify_all()
             if self._stop.wait(self.interval):
                 return
+
+    def wait_for_sample(self, timeout: float | None = None) -> bool:
+        """Block until a sample that began after this call is counted in ``peak`` (False: ``timeout`` passed
+        first). The sample in progress at the call may have read the tree before it, so the next one is awaited."""
+        with self._sampled:
+            target = self.samples + 2
+            return self._sampled.wait_for(lambda: self.samples >= target, timeout)
 
 
 def run_measured(command: Sequence[str], interval: float = 0.2) -> tuple[float, int, int, str]:

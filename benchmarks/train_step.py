@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> None:
     from svta.retrieval.data import ClipDataset, read_split
     from svta.retrieval.frame_cache import build_frame_cache
     from svta.retrieval.tokenizer import tokenize
-    from svta.retrieval.trainer import resolve_precision
+    from svta.retrieval.train_setup import resolve_precision
     from svta.tables import write_table
 
     if args.threads:

@@ -1,11 +1,17 @@
-"""Shared test settings: offline, quiet, deterministic."""
+"""Shared test settings (offline, quiet, deterministic) and ``registered``: registry entries for one test."""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from registrykit import temporarily_registered
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -15,3 +21,14 @@ os.environ.setdefault("SVTA_QUIET", "1")
 if "SVTA_CACHE_DIR" not in os.environ:
     os.environ["SVTA_CACHE_DIR"] = tempfile.mkdtemp(prefix="svta-test-cache-")
     atexit.register(shutil.rmtree, os.environ["SVTA_CACHE_DIR"], True)
+
+
+@pytest.fixture
+def registered() -> Iterator[Callable[..., Any]]:
+    """``registered(kind, name, obj, description="")``: a registry entry for this test only."""
+    with contextlib.ExitStack() as stack:
+
+        def register(kind: str, name: str, obj: Any, description: str = "") -> Any:
+            return stack.enter_context(temporarily_registered(kind, name, obj, description))
+
+        yield register

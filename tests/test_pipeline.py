@@ -10,7 +10,7 @@ import pytest
 from svta.config import load_config
 from svta.errors import ConfigError
 from svta.pipeline import STATE_FILE, run_pipeline, shortfall
-from svta.videos.backend import VIDEO_BACKENDS
+from svta.videos.base import VIDEO_BACKENDS
 
 
 class _NoClips:
@@ -29,8 +29,9 @@ class _NoClips:
         return {}
 
 
-if _NoClips.name not in VIDEO_BACKENDS.entries:
-    VIDEO_BACKENDS.register(_NoClips.name, "test backend: every clip fails")(_NoClips)
+@pytest.fixture
+def no_clips_backend(registered):
+    registered(VIDEO_BACKENDS.kind, _NoClips.name, _NoClips, "test backend: every clip fails")
 
 
 def _config(root, *overrides):
@@ -47,7 +48,7 @@ def _config(root, *overrides):
     )
 
 
-def test_a_stage_with_failed_items_is_kept_but_not_recorded_as_done(tmp_path):
+def test_a_stage_with_failed_items_is_kept_but_not_recorded_as_done(tmp_path, no_clips_backend):
     config = _config(tmp_path / "root", f"videos.backend={_NoClips.name}")
     result = run_pipeline(config, stages=["captions", "videos"])
     assert result.ran == ["captions", "videos"] and result.incomplete == {"videos": "2 clip(s) failed"}

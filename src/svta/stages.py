@@ -72,7 +72,7 @@ STAGES: tuple[Stage, ...] = (
         "svta.videos.step",
         keys=("engine",),
         checked_names=(("videos.backend", "video_backend"),),
-        plugins=("svta.videos.backends",),
+        plugins=("svta.videos.builtin_backends",),
         extras=("gen", "ray"),
         reads=("captions.parquet",),
         writes=("videos/", "videos.parquet"),

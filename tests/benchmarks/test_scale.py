@@ -74,14 +74,28 @@ def test_growth_exponent(scale):
 
 
 def test_peak_rss_counts_the_whole_process_tree(scale):
-    # the parent stays small; a grandchild holds ~160 MiB until the parent has seen it, so only a sampler that
-    # adds up descendants can report it
-    child = "import time; block = bytearray(160 * 2**20); block[::4096] = b'x' * len(block[::4096]); time.sleep(1.5)"
+    # the parent stays small; a grandchild holds ~160 MiB until the test has seen a sample taken after it said
+    # "ready" (then the test closes its stdin), so only a sampler that adds up descendants can report it
+    child = (
+        "import sys; block = bytearray(160 * 2**20); block[::4096] = b'x' * len(block[::4096]); "
+        "print('ready', flush=True); sys.stdin.read()"
+    )
     parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}], check=True)"
-    seconds, peak, returncode, _ = scale.run_measured([sys.executable, "-c", parent], interval=0.05)
-    assert returncode == 0 and seconds >= 1.5
-    assert peak >= 150 * 2**20
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
+    process = subprocess.Popen([sys.executable, "-c", parent], text=True, **pipes)
+    with scale.PeakSampler(process.pid, interval=0.05) as sampler:
+        assert process.stdout.readline() == "ready\n"  # returns once the grandchild holds its memory
+        assert sampler.wait_for_sample(timeout=120), "the sampler thread stopped sampling"
+        process.stdin.close()
+        assert process.wait() == 0
+    assert sampler.peak >= 150 * 2**20
     assert scale.tree_rss(2**22 + 12345) == 0  # no such process
+
+
+def test_run_measured_reports_the_exit_code_and_the_last_error_line(scale):
+    command = [sys.executable, "-c", "import sys; print('first', file=sys.stderr); sys.exit('last words')"]
+    seconds, peak, returncode, error = scale.run_measured(command, interval=0.05)
+    assert returncode == 1 and error == "last words" and seconds > 0 and peak >= 0
 
 
 def test_a_ci_sized_run_measures_every_size(scale, tmp_path, capsys):

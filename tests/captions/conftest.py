@@ -26,8 +26,12 @@ class HashingEmbedder:
         return out / np.maximum(norms, 1e-9)
 
 
-if "test-hash" not in TEXT_EMBEDDERS.entries:
-    TEXT_EMBEDDERS.register("test-hash", "bag-of-words hashing (tests only)")(lambda device="cpu": HashingEmbedder())
+@pytest.fixture
+def hashing_embedder(registered):
+    """The ``test-hash`` text embedder (a :class:`HashingEmbedder`), registered for one test."""
+    registered(
+        TEXT_EMBEDDERS.kind, "test-hash", lambda device="cpu": HashingEmbedder(), "bag-of-words hashing (tests only)"
+    )
 
 
 @pytest.fixture

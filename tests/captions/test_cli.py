@@ -6,7 +6,7 @@ from svta.cli.main import main
 from svta.tables import read_records
 
 
-def test_generate_import_filter_from_the_command_line(tmp_path, capsys):
+def test_generate_import_filter_from_the_command_line(tmp_path, capsys, hashing_embedder):
     root = tmp_path / "root"
     code = main(
         [

@@ -40,7 +40,7 @@ def test_check_caption_reasons():
     assert dedupe_key("A Man, runs!") == dedupe_key("a man runs")
 
 
-def test_filter_rules_duplicates_report_and_removed_table(tmp_path):
+def test_filter_rules_duplicates_report_and_removed_table(tmp_path, hashing_embedder):
     captions = [
         "A man in a red jacket throws a bottle at a passing car on a busy street at night.",
         "a man in a red jacket throws a bottle at a passing car, on a busy street at night!",  # exact dup

@@ -13,7 +13,7 @@ import typer
 
 from svta.cli.main import ALIASES, STAGES, TOOLS, app, main
 from svta.tables import write_table
-from svta.videos.backend import VIDEO_BACKENDS
+from svta.videos.base import VIDEO_BACKENDS
 
 
 def _leaf_commands(command, path=()):
@@ -171,8 +171,9 @@ class _FailingBackend:
         return {}
 
 
-if _FailingBackend.name not in VIDEO_BACKENDS.entries:
-    VIDEO_BACKENDS.register(_FailingBackend.name, "test backend: every clip fails")(_FailingBackend)
+@pytest.fixture
+def failing_backend(registered):
+    registered(VIDEO_BACKENDS.kind, _FailingBackend.name, _FailingBackend, "test backend: every clip fails")
 
 
 def _captions(root: Path, n: int = 2) -> None:
@@ -183,7 +184,7 @@ def _captions(root: Path, n: int = 2) -> None:
     write_table(rows, root / "captions.parquet", "captions")
 
 
-def test_videos_that_all_fail_exit_3_after_the_summary(tmp_path, capsys):
+def test_videos_that_all_fail_exit_3_after_the_summary(tmp_path, capsys, failing_backend):
     _captions(tmp_path)
     code = main(
         [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from svta.videos.backend import VIDEO_BACKENDS
+from svta.videos.base import VIDEO_BACKENDS
 from svta.videos.config import VideosConfig
 
 
@@ -43,8 +43,10 @@ class ScriptedBackend:
         return {"scripted": True}
 
 
-if "scripted" not in VIDEO_BACKENDS.entries:
-    VIDEO_BACKENDS.register("scripted", "test backend")(ScriptedBackend)
+@pytest.fixture
+def scripted_backend(registered):
+    """The ``scripted`` video backend, registered for one test."""
+    registered(VIDEO_BACKENDS.kind, "scripted", ScriptedBackend, "test backend")
 
 
 @pytest.fixture

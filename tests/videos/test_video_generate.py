@@ -66,7 +66,7 @@ def test_same_seed_gives_identical_files_in_another_root(tmp_path, small):
         assert (a / "videos" / f"{clip}.mp4").read_bytes() != (c / "videos" / f"{clip}.mp4").read_bytes()
 
 
-def test_failures_are_logged_retried_and_never_kill_the_batch(tmp_path, small):
+def test_failures_are_logged_retried_and_never_kill_the_batch(tmp_path, small, scripted_backend):
     write_captions(tmp_path, [("ok", None), ("fail-once", None), ("fail-always", None), ("ok too", None)])
     config = small.model_copy(update={"backend": "scripted", "retries": 2})
     result = generate_videos(tmp_path, config)
@@ -80,7 +80,7 @@ def test_failures_are_logged_retried_and_never_kill_the_batch(tmp_path, small):
     assert again.skipped == 3 and list(again.failed) == ["c002"]
 
 
-def test_quality_flags_black_frozen_and_duplicates(tmp_path, small):
+def test_quality_flags_black_frozen_and_duplicates(tmp_path, small, scripted_backend):
     write_captions(tmp_path, [("black", None), ("frozen", None), ("fine", None), ("same a", None), ("same b", None)])
     config = small.model_copy(update={"backend": "scripted"})
     report = generate_videos(tmp_path, config).quality

@@ -17,7 +17,7 @@ from svta.video_io import check_decodable
 
 DRIVER = '''
 import sys
-from svta.videos.backend import VIDEO_BACKENDS
+from svta.videos.base import VIDEO_BACKENDS
 from svta.videos.config import VideosConfig
 from svta.videos.generate import generate_videos
 from svta.videos.procedural import ProceduralBackend

@@ -14,7 +14,7 @@ from videokit import write_captions
 
 from svta.tables import read_records
 from svta.video_io import check_decodable
-from svta.videos.backend import VideoRequest
+from svta.videos.base import VideoRequest
 from svta.videos.config import VideosConfig, WanConfig
 from svta.videos.generate import generate_videos
 

@@ -33,7 +33,8 @@ def read_run_metrics(config: Any, model: str) -> dict[str, Any]:
 def run(config: Any) -> dict[str, Any]:
     """Train every model not yet finished (a killed run continues from its latest checkpoint)."""
     from svta.retrieval.results import METRICS_FILE
-    from svta.retrieval.trainer import CHECKPOINT_DIR, LATEST_POINTER, train
+    from svta.retrieval.run_checkpoints import holds_run
+    from svta.retrieval.trainer import train
 
     out = {}
     for model in trained_models(config):
@@ -42,7 +43,7 @@ def run(config: Any) -> dict[str, Any]:
             out[directory.name] = read_run_metrics(config, model)
             continue
         train_config = config.train.model_copy(update={"model": model})
-        resume = (directory / CHECKPOINT_DIR / LATEST_POINTER).exists()  # a killed run continues exactly
+        resume = holds_run(directory)  # a killed run continues exactly
         # analysis=False: the eval stage writes each run's analysis/ (seeded by the pipeline's config)
         out[directory.name] = train(config.root, train_config, run_dir=directory, resume=resume, analysis=False).metrics
     return out

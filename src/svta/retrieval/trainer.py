@@ -3,24 +3,26 @@
 One process per device under ``torchrun`` (DDP; features all-gathered for the loss), AMP on GPU, gradient
 accumulation, a checkpoint every epoch (and every ``save_every_steps``) with exact resume, model selection on
 val, JSONL + TensorBoard logs. Everything lands in ``<root>/runs/<name>/``.
+
+This module holds the loop; its parts live beside it: ``train_setup`` (device, precision, seeds),
+``run_checkpoints`` (the checkpoint folder and resume check), ``train_progress`` (what a step logs and the console
+line) and ``train_summary`` (``metrics.json`` and ``results.md``'s facts). Evaluation is ``evaluate_dataset``.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from svta.errors import ConfigError, InputError
-from svta.progress import format_seconds, info, progress, warn
-from svta.retrieval import results
+from svta.progress import info, progress, warn
+from svta.retrieval import results, run_checkpoints
 from svta.retrieval.analysis import KEEP_TOPK
 from svta.retrieval.checkpoint import (
     capture_rng,
@@ -28,16 +30,18 @@ from svta.retrieval.checkpoint import (
     load_training_state,
     restore_rng,
     save_model_weights,
-    save_training_state,
 )
 from svta.retrieval.config import TrainConfig, default_run_name
 from svta.retrieval.data import ClipDataset, EpochBatchSampler, make_loader, normalize_frames, read_split
 from svta.retrieval.distributed import DistContext, barrier, gather_objects, init_distributed, shutdown
 from svta.retrieval.evaluate import EvalReport, autocast_context, evaluate_dataset
 from svta.retrieval.optim import build_optimizer, build_scheduler
-from svta.retrieval.results import CHECKPOINT_DIR, LATEST_POINTER
+from svta.retrieval.results import CHECKPOINT_DIR as CHECKPOINT_DIR  # re-exported (the module's names before the split)
+from svta.retrieval.results import LATEST_POINTER as LATEST_POINTER
 from svta.retrieval.run_log import RunLogger
-from svta.tables import atomic_write_json
+from svta.retrieval.train_progress import StepClock, console_line, planned_steps, step_values
+from svta.retrieval.train_setup import check_device, resolve_precision, seed_everything
+from svta.retrieval.train_summary import RunTotals, final_metrics, results_summary
 
 
 @dataclass
@@ -106,40 +110,6 @@ def train(
         shutdown(ctx)
 
 
-def check_device(config: TrainConfig, device: str | None) -> None:
-    """Refuse to train a full-size CLIP on the CPU unless asked: without a GPU, ``device=None`` would quietly
-    start a run of days. svta's CPU shapes (``tiny``, ``small``) may fall back.
-
-    Raises:
-        ConfigError: no CUDA device, ``device`` not given, and a backbone other than svta's CPU shapes.
-    """
-    from svta.retrieval.backbone import svta_backbones
-
-    if device is not None or config.backbone in svta_backbones() or torch.cuda.is_available():
-        return
-    raise ConfigError(
-        f"training {config.model} on {config.backbone} needs a CUDA GPU and torch sees none; run on a "
-        "GPU machine, or force the CPU (very slow) with --device cpu"
-    )
-
-
-def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``precision`` on ``device`` (``None``: full fp32)."""
-    if precision == "auto":
-        if device.type != "cuda":
-            return None
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if precision == "fp16" and device.type != "cuda":
-        raise ConfigError("precision fp16 needs a CUDA device (use bf16 or fp32 on CPU)")
-    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 class Trainer:
     """One training run: parts are prepared in ``__init__``, :meth:`run` trains, selects and tests."""
 
@@ -167,7 +137,7 @@ class Trainer:
             raise ConfigError(
                 f"batch_size {cfg.batch_size} must be divisible by grad_accum x ranks ({cfg.grad_accum} x {world})"
             )
-        if not resume and (self.run_dir / CHECKPOINT_DIR / LATEST_POINTER).exists():
+        if not resume and run_checkpoints.holds_run(self.run_dir):
             raise ConfigError(f"{self.run_dir} already holds a training run; resume it (--resume) or pick another name")
 
     def prepare_model(self) -> torch.nn.Module:
@@ -260,7 +230,7 @@ class Trainer:
             steps_per_epoch=self.steps_per_epoch,
         )
         start, clips = time.perf_counter(), 0
-        self._started, self._first_step = start, self.step
+        self.clock = StepClock(self.step)
         for epoch in range(self.epoch, cfg.epochs):
             if cfg.max_steps is not None and self.step >= cfg.max_steps:
                 break
@@ -364,37 +334,14 @@ class Trainer:
     def _log_step(self, epoch: int, loss: float, grad_norm: float, clips_per_s: float) -> None:
         if self.step % self.config.log_every and self.step != 1:
             return
-        lrs = {g["name"]: g["lr"] for g in self.optimizer.param_groups}
-        scale = self.model.logit_scale_parameter()
-        values = {"loss": loss, "grad_norm": grad_norm, "clips_per_s": clips_per_s}
-        # a model without new modules (MeanP) has no "new" groups: only the CLIP rate is logged then
-        for key, prefix in (("lr", "new"), ("lr_clip", "clip")):
-            rate = lrs.get(f"{prefix}-decay", lrs.get(f"{prefix}-no_decay"))
-            if rate is not None:
-                values[key] = rate
-        if scale is not None:
-            values["logit_scale"] = float(scale.detach().exp())
+        values = step_values(self.optimizer, self.model, loss, grad_norm, clips_per_s)
         self.logger.event("step", step=self.step, epoch=epoch + 1, **{k: round(v, 6) for k, v in values.items()})
         self.logger.scalars(self.step, values, "train")
         if self.ctx.is_main:
-            info(self._console_line(epoch, values))
-
-    def _console_line(self, epoch: int, values: dict[str, float]) -> str:
-        """CLIP4Clip-style progress: ``epoch 1/5 step 10/280 loss 2.0794 lr 1.0e-04 (clip 1.0e-07) 12.3 clips/s
-        ETA 0:03:12``; the ETA extrapolates this invocation's seconds per step to the steps left."""
-        cfg = self.config
-        planned = self.steps_per_epoch * cfg.epochs
-        planned = min(planned, cfg.max_steps) if cfg.max_steps is not None else planned
-        taken = self.step - self._first_step
-        per_step = (time.perf_counter() - self._started) / taken if taken > 0 else 0.0
-        rates = [f"{values['lr']:.1e}"] if "lr" in values else []
-        if "lr_clip" in values:
-            rates.append(f"(clip {values['lr_clip']:.1e})" if rates else f"{values['lr_clip']:.1e}")
-        return (
-            f"epoch {epoch + 1}/{cfg.epochs} step {self.step}/{planned} loss {values['loss']:.4f} "
-            f"lr {' '.join(rates)} {values['clips_per_s']:.1f} clips/s "
-            f"ETA {format_seconds(per_step * max(0, planned - self.step))}"
-        )
+            cfg = self.config
+            planned = planned_steps(self.steps_per_epoch, cfg.epochs, cfg.max_steps)
+            per_step = self.clock.seconds_per_step(self.step)
+            info(console_line(epoch, cfg.epochs, self.step, planned, values, per_step))
 
     # ---- epochs, selection, checkpoints -------------------------------------------------------------------------
 
@@ -463,28 +410,25 @@ class Trainer:
         """Write the full training state (main rank) and point ``latest.json`` at it."""
         if not self.ctx.is_main:
             return
-        directory = self.run_dir / CHECKPOINT_DIR
-        save_training_state(directory / name, self.training_state())
-        atomic_write_json(directory / LATEST_POINTER, {"file": name, "step": self.step, "epoch": self.epoch})
-        self.logger.event("checkpoint", file=name, step=self.step, epoch=self.epoch)
-        epochs = sorted(directory.glob("epoch-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
-        for old in epochs[: max(0, len(epochs) - self.config.keep_checkpoints)]:
-            if old.name != name:
-                old.unlink(missing_ok=True)
+        state = self.training_state()
+        run_checkpoints.save_checkpoint(
+            self.run_dir,
+            name,
+            state,
+            step=self.step,
+            epoch=self.epoch,
+            keep=self.config.keep_checkpoints,
+            logger=self.logger,
+        )
 
     def restore_latest(self) -> None:
         """Continue from ``latest.json``'s checkpoint: weights, optimiser, schedule, RNG, data position."""
-        pointer = self.run_dir / CHECKPOINT_DIR / LATEST_POINTER
-        if not pointer.exists():
+        path = run_checkpoints.latest_checkpoint(self.run_dir)
+        if path is None:
             info(f"{self.run_dir}: no checkpoint to resume from; starting fresh")
             return
-        import json
-
-        path = self.run_dir / CHECKPOINT_DIR / json.loads(pointer.read_text(encoding="utf-8"))["file"]
         state = load_training_state(path)
-        if state["model_name"] != self.config.model:
-            raise ConfigError(f"{path}: checkpoint of {state['model_name']!r}, not {self.config.model!r}")
-        self.check_resumed_config(path, state.get("config"))
+        run_checkpoints.check_resumable(path, state, self.config)
         load_state_strict(self.model, state["model"], str(path))
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -493,23 +437,6 @@ class Trainer:
         self.epoch, self.step_in_epoch, self.step = state["epoch"], state["step_in_epoch"], state["step"]
         self.best, self.history, self.skipped = state["best"], state["history"], state["skipped"]
         info(f"resumed {self.run_dir.name} at step {self.step} (epoch {self.epoch + 1}, batch {self.step_in_epoch})")
-
-    def check_resumed_config(self, path: Path, saved: dict[str, Any] | None) -> None:
-        """Refuse to continue a checkpoint with settings that shape training differently from those it was
-        trained with (a resumed run would otherwise mix two recipes and record only the second).
-
-        Raises:
-            ConfigError: naming each differing setting, the checkpoint's value and how to proceed.
-        """
-        if saved is None:
-            return
-        differences = self.config.resume_differences(TrainConfig.model_validate(saved))
-        if differences:
-            shown = ", ".join(f"{k}={old!r} (now {new!r})" for k, (old, new) in sorted(differences.items()))
-            raise ConfigError(
-                f"{path}: the checkpoint was trained with {shown}; resume with the same settings "
-                "(--set train.<name>=<value>) or start a new run (--name)"
-            )
 
     # ---- the end ------------------------------------------------------------------------------------------------
 
@@ -522,12 +449,22 @@ class Trainer:
         state = torch.load(best_path, map_location="cpu", weights_only=True)
         load_state_strict(self.model, state, str(best_path))
         report = self.evaluate(self.config.splits[2], KEEP_TOPK if analysis else 0) if test else None
-        metrics = self._final_metrics(report, seconds, clips_per_second)
+        totals = RunTotals(
+            self.run_dir.name,
+            self.root,
+            self.best,
+            self.step,
+            self.batch_size,
+            self.ctx.world_size,
+            len(self.skipped),
+            seconds,
+            clips_per_second,
+        )
+        metrics = final_metrics(report, self.config, totals)
         if self.ctx.is_main:
             counts = dict(Counter(r.category for r in self.datasets[self.config.splits[0]].records))
-            results.write_results(
-                self.run_dir, metrics, self._summary(seconds, clips_per_second), report if analysis else None, counts
-            )
+            summary = results_summary(self.config, totals)
+            results.write_results(self.run_dir, metrics, summary, report if analysis else None, counts)
         self.logger.event("test", **metrics)
         self.logger.close()
         return TrainResult(
@@ -540,44 +477,6 @@ class Trainer:
             clips_per_second,
             best_path,
         )
-
-    def _final_metrics(self, report: EvalReport | None, seconds: float, clips_per_second: float) -> dict[str, Any]:
-        metrics: dict[str, Any] = report.to_json_dict() if report else {"split": None}
-        metrics.update(
-            model=self.config.model,
-            backbone=self.config.backbone,
-            pretrained=self.config.pretrained,
-            run=self.run_dir.name,
-            best_epoch=self.best["epoch"] if self.best else None,
-            val=(self.best or {}).get("metrics"),
-            select_metric=self.config.select_metric,
-            train_steps=self.step,
-            train_skipped_videos=len(self.skipped),
-            train_seconds=round(seconds, 3),
-            clips_per_second=round(clips_per_second, 2),
-            world_size=self.ctx.world_size,
-        )
-        return metrics
-
-    def _summary(self, seconds: float, clips_per_second: float) -> dict[str, Any]:
-        cfg = self.config
-        return {
-            "model": cfg.model,
-            "backbone": cfg.backbone,
-            "pretrained": cfg.pretrained,
-            "root": str(self.root),
-            "steps": self.step,
-            "epochs": cfg.epochs,
-            "batch size": self.batch_size,
-            "lr": cfg.lr,
-            "coef_lr": cfg.coef_lr,
-            "frames": cfg.max_frames,
-            "ranks": self.ctx.world_size,
-            "train seconds (this invocation)": round(seconds, 1),
-            "clips/s": round(clips_per_second, 1),
-            "skipped training videos": len(self.skipped),
-            "selected on": f"val {cfg.select_metric}",
-        }
 
 
 def _batch_clips(batch: dict[str, Any]) -> int:

@@ -25,7 +25,7 @@ from svta.engine import ItemOutcome, run_items
 from svta.errors import InputError, SvtaError, VideoDecodeError
 from svta.progress import info, warn
 from svta.tables import PartWriter, atomic_write_bytes, read_records, stable_id, table_path, write_table
-from svta.videos.backend import VIDEO_BACKENDS, VideoRequest, build_backend
+from svta.videos.base import VIDEO_BACKENDS, VideoRequest, build_backend
 from svta.videos.config import VideosConfig
 from svta.videos.encode import encode_mp4
 from svta.videos.quality import (

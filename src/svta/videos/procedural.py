@@ -17,7 +17,7 @@ import numpy as np
 from svta.errors import ConfigError
 from svta.provenance import labelled_digest, module_digest
 from svta.videos import effects, motions_acts, motions_hazards, motions_incidents, motions_traffic, motions_world
-from svta.videos.backend import VIDEO_BACKENDS, VideoRequest
+from svta.videos.base import VIDEO_BACKENDS, VideoRequest
 from svta.videos.draw import Canvas, Pose
 from svta.videos.motions_people import PROGRAMS
 from svta.videos.places import PAN, paint_place

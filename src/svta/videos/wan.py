@@ -15,7 +15,7 @@ import numpy as np
 from svta.errors import BackendError, ConfigError
 from svta.progress import warn
 from svta.registry import require
-from svta.videos.backend import VIDEO_BACKENDS, VideoRequest
+from svta.videos.base import VIDEO_BACKENDS, VideoRequest
 from svta.videos.config import WanConfig
 
 # Bump when the backend's code changes what a given configuration renders (the settings themselves are
