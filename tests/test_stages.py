@@ -78,3 +78,13 @@ def test_importing_the_declarations_imports_no_stage():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_doctor_names_the_stages_that_use_each_extra():
+    from svta.doctor import EXTRAS, check_extras
+
+    checks = {check.name: check.detail for check in check_extras()}
+    for declared in STAGES:
+        for extra in declared.extras:
+            assert extra in EXTRAS, extra
+            assert declared.name in checks[f"extra [{extra}]"], (extra, declared.name)

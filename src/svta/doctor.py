@@ -46,12 +46,18 @@ class Check:
 
 
 def check_extras() -> list[Check]:
-    """One check per optional extra: which of its modules import."""
+    """One check per optional extra: which of its modules import, and which stages use it (from the stage
+    declarations in :mod:`svta.stages`)."""
+    from svta.stages import STAGES
+
     checks = []
     for extra, modules in EXTRAS.items():
         missing = [m for m in modules if importlib.util.find_spec(m) is None]
         status: Status = "ok" if not missing else "warn"
+        users = [declared.name for declared in STAGES if extra in declared.extras]
         detail = "installed" if not missing else f"missing {', '.join(missing)}"
+        if users:
+            detail += f" (used by {', '.join(users)})"
         checks.append(Check(f"extra [{extra}]", status, detail, f"pip install 'svta[{extra}]'" if missing else ""))
     return checks
 
