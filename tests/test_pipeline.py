@@ -77,4 +77,5 @@ def test_shortfall_reads_each_stage_summary():
     assert shortfall("captions", {"complete": False, "total": 3, "target": 4}) == "3/4 captions"
     assert shortfall("captions", {"complete": True}) is None
     assert shortfall("annotate", {"classify": {"failed": [["c1", "timeout"]]}}) == "1 caption(s) not classified"
-    assert shortfall("build", {"skipped": 3}) is None
+    assert shortfall("build", {"build": {"skipped": []}}) is None
+    assert shortfall("build", {"build": {"skipped": [["c1", "no video"]]}}) == "1 caption(s) left out of the manifest"
