@@ -117,3 +117,14 @@ def test_type_checkers_see_every_section_with_its_class():
     assert fields == SECTIONS
     root_base = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "_RootBase")
     assert "__getattr__" not in {n.name for n in ast.walk(root_base) if isinstance(n, ast.FunctionDef)}
+
+
+def test_every_compat_mode_of_the_engine_is_a_config_value():
+    from typing import get_args
+
+    from svta.config import load_config
+    from svta.eval.config import Compat
+    from svta.eval.metrics import COMPAT
+
+    assert set(get_args(Compat)) == {mode for mode in COMPAT if mode}
+    assert load_config(overrides=["eval.compat=gram"]).eval.compat == "gram"

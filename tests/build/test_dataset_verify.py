@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pyarrow.parquet as pq
+import pytest
 
 from svta.build.verify import verify_dataset
+from svta.errors import InputError
 from svta.tables import table_path
 
 
@@ -51,6 +53,14 @@ def test_duplicate_ids_and_missing_values_name_rows(built_root):
     assert [(p.row, p.message) for p in found["missing-value"]] == [(1, "caption is missing")]
 
 
-def test_empty_root_is_a_problem(tmp_path):
-    report = verify_dataset(tmp_path)
-    assert not report.ok and report.problems[0].kind == "table"
+def test_empty_root_is_bad_input(tmp_path):
+    with pytest.raises(InputError, match="no manifest.parquet or videos.parquet to verify"):
+        verify_dataset(tmp_path)
+
+
+def test_a_root_without_tables_is_bad_input_not_a_failed_check(tmp_path, capsys):
+    from svta.cli.main import main
+
+    assert main(["build", "verify", "--root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no manifest.parquet or videos.parquet to verify" in err[0]

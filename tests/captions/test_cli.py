@@ -87,3 +87,13 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys):
     assert "FIELD=COLUMN" in capsys.readouterr().err
     assert main(["captions", "filter", "--root", str(tmp_path / "empty")]) == 2
     assert "dataset root not found" in capsys.readouterr().err
+
+
+def test_nothing_to_generate_is_refused_before_writing(tmp_path, capsys):
+    from svta.cli.main import main
+
+    root = tmp_path / "root"
+    assert main(["captions", "generate", "--root", str(root), "-n", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nothing to generate" in err[0]
+    assert not root.exists()

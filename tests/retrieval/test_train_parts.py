@@ -104,3 +104,28 @@ def test_summary_reports_the_selection_and_the_totals(tmp_path):
     summary = results_summary(config, totals)
     assert list(summary)[0] == "model" and summary["train seconds (this invocation)"] == 2.3
     assert summary["selected on"] == f"val {config.select_metric}" and summary["root"] == str(tmp_path)
+
+
+def test_a_checkpoint_write_on_a_full_disk_is_an_oserror_naming_the_file(tmp_path, monkeypatch):
+    import errno
+    import shutil
+    from collections import namedtuple
+
+    import torch
+
+    from svta.retrieval import checkpoint
+
+    def full_disk_save(obj, f, *args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:664] . PytorchStreamWriter failed writing file data/0")
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(torch, "save", full_disk_save)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1 << 30, 1 << 30, 0))
+    target = tmp_path / "state.pt"
+    with pytest.raises(OSError) as caught:
+        checkpoint.save_training_state(target, {"step": 1})
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1 << 30, 0, 1 << 30))
+    with pytest.raises(RuntimeError):  # a write failure with space left is not a full disk
+        checkpoint.save_training_state(target, {"step": 1})

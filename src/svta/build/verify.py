@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from svta.errors import SvtaError
+from svta.errors import InputError, SvtaError
 from svta.progress import progress
 from svta.tables import REQUIRED, table_path
 from svta.video_io import VIDEO_SUFFIXES
@@ -111,6 +111,10 @@ def verify_dataset(root: Path | str, workers: int = 1, decode: bool = True) -> V
         the report; ``report.ok`` is True when nothing is wrong.
     """
     root = Path(root)
+    if not any(table_path(root, kind).exists() for kind in ("manifest", "videos")):
+        raise InputError(
+            f"{root}: no manifest.parquet or videos.parquet to verify; make them with `svta videos` and `svta build`"
+        )
     report = VerifyReport()
     references: dict[str, list[tuple[str, int, str | None, str | None]]] = {}
     for kind in ("manifest", "videos"):

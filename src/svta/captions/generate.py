@@ -14,7 +14,7 @@ from svta.captions import llm as _llm  # noqa: F401 - registers the "openai" bac
 from svta.captions import template as _template  # noqa: F401 - registers the "template" backend
 from svta.captions.base import CAPTION_BACKENDS, CaptionSink, CategoryJob, allocate_counts
 from svta.captions.config import CaptionsConfig
-from svta.errors import ConfigError
+from svta.errors import ConfigError, InputError
 from svta.tables import PartWriter, table_path
 from svta.taxonomy import Category, Taxonomy, resolve_taxonomy
 
@@ -112,6 +112,8 @@ def generate_captions(
     taxonomy = resolve_taxonomy(taxonomy)
     categories = select_categories(taxonomy, config.categories)
     targets = allocate_counts(categories, config, seed)
+    if not any(targets.values()):
+        raise InputError("captions.per_category (-n) is 0 and no category has a count: nothing to generate")
     backend = build_backend(config, seed)
     writer = PartWriter(table_path(root, "captions"), "captions")
     existing = writer.read_all()

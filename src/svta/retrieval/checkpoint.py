@@ -4,7 +4,10 @@ files (a plain ``state_dict``), and full training states for exact resume (optim
 
 from __future__ import annotations
 
+import errno
+import os
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ from svta.retrieval.backbone import first_line, read_weights_file
 from svta.tables import atomic_path
 
 _SHOWN_KEYS = 8  # keys listed per kind of mismatch; the count says how many there are in all
+_LOW_SPACE = 64 << 20  # bytes free under which a failed checkpoint write is taken for a full disk
 
 
 def load_state_strict(
@@ -54,7 +58,18 @@ def load_state_strict(
 def save_model_weights(model: nn.Module, path: Path | str) -> None:
     """Write a plain ``state_dict`` (CLIP4Clip's checkpoint format) atomically."""
     with atomic_path(path) as tmp:
-        torch.save(_unwrap(model).state_dict(), tmp)
+        _torch_save(_unwrap(model).state_dict(), tmp, path)
+
+
+def _torch_save(obj: Any, tmp: Path | str, target: Path | str) -> None:
+    """``torch.save``, with a write that failed for want of space raised as the OSError it is (torch raises a
+    RuntimeError from its zip writer, which would otherwise reach the console as a traceback)."""
+    try:
+        torch.save(obj, tmp)
+    except RuntimeError as error:
+        if "write" not in str(error).lower() or shutil.disk_usage(Path(tmp).parent).free > _LOW_SPACE:
+            raise
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target)) from error
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -101,7 +116,7 @@ def _as_tuple(value: Any) -> Any:
 def save_training_state(path: Path | str, state: dict[str, Any]) -> None:
     """Write a training checkpoint atomically (a crash leaves the previous one intact)."""
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        _torch_save(state, tmp, path)
 
 
 def load_training_state(path: Path | str) -> dict[str, Any]:
