@@ -204,9 +204,8 @@ def test_cuda_blocks_equal_cpu():
 
 
 def test_clip4clip_compat_reads_both_directions_from_one_text_by_video_product(monkeypatch):
-    """CLIP4Clip ranks V2T on the transpose of its text x video matrix: every block the engine counts must be
-    the very numbers of the product of text rows with all videos (a differently shaped product rounds
-    differently and moves near-ties)."""
+    """CLIP4Clip ranks V2T on the transpose of its text x video matrix: every block the engine counts, for both
+    directions, must hold the very numbers of that one product (a product that rounds differently moves ties)."""
     from svta.eval.counting import RankCounter
     from svta.eval.metrics import compute_metrics
     from svta.eval.streaming import evaluate_embeddings
@@ -226,3 +225,61 @@ def test_clip4clip_compat_reads_both_directions_from_one_text_by_video_product(m
     assert seen and all(seen)
     reference = compute_metrics(full.numpy(), compat="clip4clip")
     assert result.to_dict() == reference
+
+
+@pytest.mark.parametrize("compat", [None, "clip4clip"])
+def test_embeddings_compute_one_product(compat):
+    """Every block of text x video products is computed once: the whole evaluation costs one N x N product."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    gen = torch.Generator().manual_seed(1)
+    text, video = torch.randn(300, 64, generator=gen), torch.randn(300, 64, generator=gen)
+    with FlopCounterMode(display=False) as flops:
+        evaluate_embeddings(text, video, compat=compat, block=64)
+    assert flops.get_total_flops() == 2 * 300 * 300 * 64
+
+
+def test_compat_scores_unit_length_embeddings_as_given(monkeypatch):
+    """The reference multiplies the normalised features it holds; normalising them again changes their last
+    bits, and with them which scores tie. Under compat the counted blocks are the bits of ``t @ v.T`` itself."""
+    from svta.eval.counting import RankCounter
+
+    gen = torch.Generator().manual_seed(2)
+    text = torch.nn.functional.normalize(torch.randn(300, 512, generator=gen), dim=1)
+    video = torch.nn.functional.normalize(text + 0.25 * torch.randn(300, 512, generator=gen), dim=1)
+    assert not torch.equal(torch.nn.functional.normalize(text, dim=1), text)  # renormalising is not a no-op
+    full = text @ video.T
+    seen = []
+    original = RankCounter.count
+
+    def spy(self, t_blk, v_blk, rows, cols):
+        seen.append(bool(torch.equal(t_blk, full[rows[0] : rows[1], cols[0] : cols[1]])))
+        return original(self, t_blk, v_blk, rows, cols)
+
+    monkeypatch.setattr(RankCounter, "count", spy)
+    evaluate_embeddings(text.numpy(), video.numpy(), compat="clip4clip", block=64)
+    assert seen and all(seen)
+    seen.clear()
+    evaluate_embeddings(text * 3, video, compat="clip4clip", block=64)  # not unit length: normalised first
+    assert seen and not all(seen)
+
+
+def test_counting_runs_on_one_thread_and_restores_the_count(monkeypatch):
+    from svta.eval.counting import RankCounter
+
+    threads = []
+    original = RankCounter._above
+
+    def spy(self, *args):
+        threads.append(torch.get_num_threads())
+        return original(self, *args)
+
+    monkeypatch.setattr(RankCounter, "_above", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        evaluate_embeddings(np.eye(40, 8), np.eye(40, 8), block=16)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert threads and set(threads) == {1}

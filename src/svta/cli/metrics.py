@@ -16,7 +16,12 @@ def metrics_command(
         typer.Argument(help="Similarity matrix .npy: rows = texts, columns = videos, ground truth on the diagonal."),
     ] = None,
     text_emb: Annotated[
-        Path | None, typer.Option("--text-emb", help="Text embeddings .npy, shape (n_text, D).")
+        Path | None,
+        typer.Option(
+            "--text-emb",
+            help="Text embeddings .npy, shape (n_text, D); L2-normalised first (with --compat, rows already of "
+            "unit length are used as given, so the scores are the reference's t @ v.T bit for bit).",
+        ),
     ] = None,
     video_emb: Annotated[
         Path | None, typer.Option("--video-emb", help="Video embeddings .npy, shape (n_video, D).")
@@ -41,7 +46,10 @@ def metrics_command(
     ] = None,
     ks: Annotated[str, typer.Option("--ks", help="Recall cut-offs, comma-separated.")] = "1,5,10",
     block: Annotated[
-        int | None, typer.Option("--block", help="Block edge for streaming (default 1024 on CPU).")
+        int | None,
+        typer.Option(
+            "--block", help="Block edge for streaming (default on CPU: 4096 for embeddings, 2048 for a matrix)."
+        ),
     ] = None,
     device: Annotated[str, typer.Option("--device", help="torch device for scoring, e.g. cuda.")] = "cpu",
     json_: Annotated[bool, typer.Option("--json", help='Print {"t2v": {...}, "v2t": {...}} as JSON.')] = False,

@@ -30,6 +30,9 @@ from svta.eval.metrics import (
 )
 
 ScoreBlock = Callable[[slice, slice], Any]
+# Block edge for embedding products on CPU: at N = 20,000 on 2 shared cores 4096² blocks took 1.03x the time of
+# one N x N product, 2048² 1.18x, 1024² 2x (per-call overhead); counting reads each block in cache-sized chunks.
+EMBEDDING_BLOCK = 4096
 Bounds = tuple[int, int]
 
 
@@ -405,43 +408,35 @@ def evaluate_embeddings(
         text_emb: ``[n_text, D]`` array or tensor.
         video_emb: ``[n_video, D]`` array or tensor.
         text_to_video: ``[n_text]`` video of each text (any order; texts are grouped internally).
-        normalize: L2-normalise both sides first.
-        block, device, ties, compat, ks, nan, rerank, keep_topk: as in :func:`stream_ranks`.
+        normalize: L2-normalise both sides first. Under ``compat`` a side whose rows are unit length already
+            is used as given, so the scores are bit for bit the reference's ``text @ video.T`` of them.
+        block: block edge (default :data:`EMBEDDING_BLOCK` on CPU, 4096 on CUDA); each block is one product.
+        device, ties, compat, ks, nan, rerank, keep_topk: as in :func:`stream_ranks`.
     """
     import torch
 
     dev = torch.device(device or "cpu")
-    text, video = _embedding_pair(text_emb, video_emb, normalize)
+    text, video = _embedding_pair(text_emb, video_emb, normalize, keep_unit=compat is not None)
     layout = QueryLayout.build(text.shape[0], video.shape[0], text_to_video)
     order = layout.grouping_order() if layout.multi and not layout.contiguous else None
     if order is not None:
         text, layout = text[torch.as_tensor(order)], layout.permuted(order)
     text, video = text.to(dev), video.to(dev)
 
-    score_block = _row_product_scores(text, video) if compat == "clip4clip" else _block_product_scores(text, video)
-    source = make_source(score_block, layout, block, dev, text, video)
+    if block is None and dev.type == "cpu":
+        block = EMBEDDING_BLOCK
+    source = make_source(_block_product_scores(text, video), layout, block, dev, text, video)
     options = {"ties": ties, "compat": compat, "ks": ks, "nan": nan, "rerank": rerank, "keep_topk": keep_topk}
     return _stream_in_order(source, order, "scoring embeddings", options)
 
 
 def _block_product_scores(text: Any, video: Any) -> ScoreBlock:
+    """Blocks of ``text @ video.T``, each computed once. With the BLAS torch ships (MKL) a block holds the very
+    bits of the same entries of the whole product (checked at N = 20,000 by ``tests/eval/test_compat_20k.py``),
+    so T2V and V2T, which read the same block, compare the reference's numbers."""
+
     def score_block(rows: slice, cols: slice) -> Any:
         return text[rows] @ video[cols].T
-
-    return score_block
-
-
-def _row_product_scores(text: Any, video: Any) -> ScoreBlock:
-    """Blocks cut from one text-rows x all-videos product, as CLIP4Clip computes its matrix: T2V and V2T then
-    read the same numbers (V2T the transpose), which a separately shaped product could round differently
-    (at N = 20,000 that moved near-ties and V2T R@1 in the third decimal). ``[rows, N]`` floats in memory."""
-    cache: dict[str, Any] = {}
-
-    def score_block(rows: slice, cols: slice) -> Any:
-        key = (rows.start, rows.stop)
-        if cache.get("rows") != key:
-            cache["rows"], cache["product"] = key, text[rows] @ video.T
-        return cache["product"][:, cols]
 
     return score_block
 
@@ -493,7 +488,9 @@ def _stream_in_order(source: Any, order: Any, description: str, options: dict[st
     return result if order is None else _unpermute(result, order)
 
 
-def _embedding_pair(text_emb: Any, video_emb: Any, normalize: bool) -> tuple[Any, Any]:
+def _embedding_pair(text_emb: Any, video_emb: Any, normalize: bool, keep_unit: bool = False) -> tuple[Any, Any]:
+    """Both sides as float32 ``[n, D]`` tensors, L2-normalised when ``normalize``; with ``keep_unit`` a side whose
+    rows are all unit length already is kept as given (see :func:`is_unit_length`)."""
     import torch
 
     out = []
@@ -508,10 +505,22 @@ def _embedding_pair(text_emb: Any, video_emb: Any, normalize: bool) -> tuple[Any
         if t.is_complex() or t.dtype == torch.bool:
             raise InputError(f"{name} embeddings must be real numbers, got dtype {t.dtype}")
         t = t.detach().float()
-        out.append(torch.nn.functional.normalize(t, dim=1) if normalize else t)
+        if normalize and not (keep_unit and is_unit_length(t)):
+            t = torch.nn.functional.normalize(t, dim=1)
+        out.append(t)
     if out[0].shape[1] != out[1].shape[1]:
         raise InputError(f"text and video embeddings differ in width: {out[0].shape[1]} vs {out[1].shape[1]}")
     return out[0], out[1]
+
+
+def is_unit_length(emb: Any, tolerance: float = 1e-5) -> bool:
+    """Every row of ``emb`` ``[n, D]`` has L2 norm 1 up to float32 rounding. Normalising such rows again changes
+    their last bits (at N = 20,000 more than half of the products' bits), and with them which scores tie
+    exactly, so the compat modes score the embeddings a reference evaluation multiplies as they are."""
+    import torch
+
+    norms = torch.linalg.vector_norm(emb, dim=1)
+    return bool(((norms - 1).abs() <= tolerance).all())
 
 
 def feature_count(feats: Any) -> int:
