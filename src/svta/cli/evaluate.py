@@ -182,7 +182,7 @@ def _evaluate_split(
 ) -> None:
     """Evaluate on a split of a dataset root (``None``: the run's); write the tables and analysis, print."""
     from svta.cli._common import emit_json, wants_json
-    from svta.eval.evaluate import evaluate
+    from svta.eval.api import evaluate
     from svta.retrieval.analysis import KEEP_TOPK
     from svta.retrieval.results import metrics_table, write_eval_outputs
     from svta.tables import atomic_write_json

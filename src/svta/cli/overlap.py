@@ -215,7 +215,7 @@ def print_transfer(
 ) -> None:
     """``svta eval --dataset ...``: :func:`svta.eval.evaluate` on another dataset, full and clean; write the
     report and print the SumR table."""
-    from svta.eval.evaluate import evaluate
+    from svta.eval.api import evaluate
     from svta.transfer.evaluate import report_slug, write_transfer_report
 
     if exclude_overlap is not None and not wants_json(json_):  # say which reviewed pairs the clean row rests on

@@ -13,7 +13,7 @@ from __future__ import annotations
 from svta._lazy import lazy_dir, lazy_exports
 
 _API = {
-    "evaluate": "svta.eval.evaluate",
+    "evaluate": "svta.eval.api",
     "evaluate_runs": "svta.eval.stage",
     "EvalConfig": "svta.eval.config",
     "evaluate_similarity": "svta.eval.metrics",

@@ -57,7 +57,7 @@ def evaluate_runs(
 
 def analyse_run(root: Path | str, run_dir: Path, config: EvalConfig, train_counts: dict[str, int], seed: int) -> Path:
     """Per-category / anomaly-normal / head-tail / category-hit tables and figures of a run, in ``analysis/``."""
-    from svta.eval.evaluate import evaluate
+    from svta.eval.api import evaluate
     from svta.retrieval.analysis import KEEP_TOPK, write_analysis
 
     report = evaluate(run_dir, root, split=config.split, keep_topk=KEEP_TOPK, ties=config.ties, compat=config.compat)
