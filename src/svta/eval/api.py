@@ -84,7 +84,13 @@ def evaluate(
     sample_fps = sample_fps if sample_fps is not None else info.get("sample_fps")
     if data is None:
         data = _recorded_root(run_dir, model)
-    engine = {"batch_size": batch_size, "workers": workers, "ties": ties, "compat": compat, "rerank_tail": rerank_tail}
+    engine: dict[str, Any] = {
+        "batch_size": batch_size,
+        "workers": workers,
+        "ties": ties,
+        "compat": compat,
+        "rerank_tail": rerank_tail,
+    }
     root = _split_root(data, exclude)
     if root is not None:
         ctx = DistContext(device=next(net.parameters()).device)
