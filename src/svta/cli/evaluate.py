@@ -135,7 +135,7 @@ def eval_command(
     if transfer:
         from svta.cli.overlap import dataset_spec, print_transfer
 
-        data = dataset_spec(dataset, annotations, root, run_dir)
+        spec = dataset_spec(dataset, annotations, root, run_dir)
         set_options = {
             "videos": videos,
             "language": language,
@@ -144,7 +144,7 @@ def eval_command(
         }
         return print_transfer(
             source,
-            data,
+            spec,
             run_dir=run_dir,
             exclude_overlap=exclude_overlap,
             exclude_kinds=exclude_kinds,
@@ -184,10 +184,12 @@ def _evaluate_split(
     from svta.cli._common import emit_json, wants_json
     from svta.eval.api import evaluate
     from svta.retrieval.analysis import KEEP_TOPK
+    from svta.retrieval.evaluate import EvalReport
     from svta.retrieval.results import metrics_table, write_eval_outputs
     from svta.tables import atomic_write_json
 
     report = evaluate(source, data, keep_topk=KEEP_TOPK if analysis else 0, **options)
+    assert isinstance(report, EvalReport)  # a dataset root's split
     data_json = report.to_json_dict()
     if output is not None:
         atomic_write_json(output, data_json)

@@ -216,7 +216,7 @@ def print_transfer(
     """``svta eval --dataset ...``: :func:`svta.eval.evaluate` on another dataset, full and clean; write the
     report and print the SumR table."""
     from svta.eval.api import evaluate
-    from svta.transfer.evaluate import report_slug, write_transfer_report
+    from svta.transfer.evaluate import TransferReport, report_slug, write_transfer_report
 
     if exclude_overlap is not None and not wants_json(json_):  # say which reviewed pairs the clean row rests on
         from svta.transfer.overlap_report import read_overlap_report, review_sentence
@@ -227,6 +227,7 @@ def print_transfer(
     report = evaluate(
         source, data, exclude=exclude_overlap, exclude_kinds=_csv(exclude_kinds), set_options=set_options, **options
     )
+    assert isinstance(report, TransferReport)  # a set spec
     name = report.dataset["name"]
     target = output or (run_dir / "transfer" / f"{report_slug(name)}.json" if run_dir is not None else None)
     if target is not None:

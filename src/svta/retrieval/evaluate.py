@@ -236,8 +236,8 @@ def rank_features(
         len(video_feats),
         text_to_video,
         PAIRWISE_BLOCK if model.pairwise else None,
-        ties=ties,
-        compat=compat,  # type: ignore[arg-type]
+        ties=ties,  # type: ignore[arg-type]
+        compat=compat,
         device=device,
         description=description,
         rerank=rescore or (),
