@@ -57,8 +57,10 @@ def test_every_model_source_gives_the_training_runs_numbers(trained):
     for direction in ("t2v", "v2t"):  # what the trainer measured on the same weights
         assert by_run.metrics[direction] == {k: result.metrics[direction][k] for k in by_run.metrics[direction]}
     # the older names are thin wrappers over the same loader and core
-    assert evaluate_run(result.run_dir, split="test", device="cpu").metrics == by_run.metrics
-    assert evaluate_checkpoint(result.run_dir / "best_model.bin", root, device="cpu").metrics == by_run.metrics
+    with pytest.deprecated_call():
+        assert evaluate_run(result.run_dir, split="test", device="cpu").metrics == by_run.metrics
+    with pytest.deprecated_call():
+        assert evaluate_checkpoint(result.run_dir / "best_model.bin", root, device="cpu").metrics == by_run.metrics
 
 
 def test_a_set_goes_through_the_same_core_with_its_clean_view(trained):
@@ -100,3 +102,14 @@ def test_cli_and_library_share_one_set_of_defaults():
     for name in ("batch_size", "workers"):
         assert cli[name].default == library[name].default, name
     assert library["ties"].default == EvalConfig().ties and library["split"].default == EvalConfig().split
+
+
+def test_the_transfer_loader_is_the_same_loader(trained):
+    from svta.retrieval.model_source import load_model
+    from svta.transfer.evaluate import load_eval_model
+
+    _, result = trained
+    with pytest.deprecated_call():
+        _, info = load_eval_model(run=result.run_dir, device="cpu")
+    assert info == load_model(result.run_dir, device="cpu").info
+    assert info["run"] == str(result.run_dir) and info["max_frames"] == 2 and info["max_words"] == 12

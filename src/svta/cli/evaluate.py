@@ -40,7 +40,7 @@ def eval_command(
     frames: Annotated[
         int | None,
         typer.Option(
-            "--frames", help="Frames per video for --checkpoint (default: the config.yaml beside it, else 12)."
+            "--frames", help="Frames per video (default: the run's, or the config.yaml beside --checkpoint, else 12)."
         ),
     ] = None,
     sample_fps: Annotated[

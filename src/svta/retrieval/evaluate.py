@@ -1,4 +1,7 @@
-"""Evaluate a retrieval model on a split of a dataset root with the streaming evaluation engine.
+"""The model-level evaluation core under :func:`svta.eval.evaluate`: encode an evaluation set once
+(:func:`encode_set`) and rank its features with the streaming engine (:func:`rank_features`); the trainer's
+per-epoch evaluation (:func:`evaluate_dataset`) and the set evaluation of :mod:`svta.transfer.evaluate` use the
+same two steps.
 
 Every caption and every video is encoded once (sharded over ranks under torchrun); similarity blocks are
 then streamed from the model's ``similarity`` into :func:`svta.eval.streaming.stream_ranks`, so the full
@@ -384,6 +387,7 @@ def evaluate_checkpoint(
 ) -> EvalReport:
     """Deprecated: ``svta.eval.evaluate(path, root, split=...)``. Evaluate a weight file on ``split`` of ``root``
     (settings of the run holding it, see :func:`svta.retrieval.model_source.load_model`)."""
+    _deprecated("evaluate_checkpoint(path, root, split)", "svta.eval.evaluate(path, root, split=split)")
     return _evaluate_source(
         path,
         root,
@@ -407,6 +411,7 @@ def evaluate_run(
 ) -> EvalReport:
     """Deprecated: ``svta.eval.evaluate(run_dir, root, split=...)``. Evaluate a training run's selected weights
     (``best_model.bin``) on ``split`` (default root: the run's)."""
+    _deprecated("evaluate_run(run_dir, root, split)", "svta.eval.evaluate(run_dir, root, split=split)")
     run_weights(run_dir)
     return _evaluate_source(run_dir, root or recorded_root(run_dir), split, device=device, **options)
 
@@ -445,3 +450,9 @@ def _evaluate_source(
         sample_fps=loaded.sample_fps,
         **options,
     )
+
+
+def _deprecated(old: str, new: str) -> None:
+    import warnings
+
+    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)

@@ -108,8 +108,15 @@ def load_eval_model(
     Returns:
         ``(model in eval mode on device, description)``; the description carries the run's ``sample_fps``.
     """
+    import warnings
+
     from svta.retrieval.model_source import load_model
 
+    warnings.warn(
+        "load_eval_model is deprecated; use svta.retrieval.model_source.load_model(source) or svta.eval.evaluate",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     if (run is None) == (checkpoint is None):
         raise InputError("give exactly one of a run directory or a checkpoint file")
     source = Path(run) if run is not None else Path(checkpoint)  # type: ignore[arg-type]
