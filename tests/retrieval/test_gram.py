@@ -240,8 +240,8 @@ def test_rescorer_checks_its_arguments(model):
 def test_evaluate_run_uses_the_matching_head_and_tail(tmp_path):
     from retrievalkit import make_dataset
 
-    from svta.retrieval.config import TrainConfig
     from svta.eval import evaluate
+    from svta.retrieval.config import TrainConfig
     from svta.retrieval.trainer import train
 
     make_dataset(tmp_path, {"train": 4, "val": 2, "test": 6}, frames=2, size=48)

@@ -20,8 +20,8 @@ from transferkit import (
     write_ucf_videos,
 )
 
-from svta.transfer.clean import excluded_items
 from svta.retrieval.model_source import load_model
+from svta.transfer.clean import excluded_items
 from svta.transfer.evaluate import evaluate_transfer
 from svta.transfer.overlap import check_overlap
 from svta.transfer.sets import load_set, load_training_set
