@@ -23,7 +23,7 @@ import torch
 from svta.errors import InputError
 from svta.progress import progress, warn
 from svta.retrieval.base import RetrievalModel, TextFeatures, VideoFeatures
-from svta.retrieval.data import ClipDataset, ClipRecord, make_loader, normalize_frames, read_split, shard_batches
+from svta.retrieval.data import ClipDataset, ClipRecord, make_loader, read_split, shard_batches
 from svta.retrieval.distributed import DistContext, broadcast_object, gather_objects
 from svta.retrieval.model_source import load_model, recorded_root, run_weights
 from svta.retrieval.model_source import run_root as run_root  # re-exported: older callers import it from here
@@ -120,7 +120,7 @@ def encode_videos(
         if batch["frames"] is None:
             continue
         frame_mask = batch["frame_mask"].to(ctx.device)
-        frames = normalize_frames(batch["frames"].to(ctx.device, non_blocking=True), frame_mask)
+        frames = model.preprocess.normalize(batch["frames"].to(ctx.device, non_blocking=True), frame_mask)
         with autocast_context(ctx.device, amp_dtype):
             feats = model.encode_video(frames, frame_mask)
         parts.append(feats.map(lambda t: t.float() if t.is_floating_point() else t).to("cpu"))
