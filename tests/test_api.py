@@ -21,7 +21,7 @@ STAGE_API = {
     "svta.annotate": ("classify_captions", "cluster_tags", "AnnotateConfig"),
     "svta.build": ("build_dataset", "dataset_stats", "verify_dataset", "BuildConfig"),
     "svta.retrieval": ("train", "evaluate_run", "TrainConfig"),
-    "svta.eval": ("evaluate_runs", "results_table", "EvalConfig"),
+    "svta.eval": ("evaluate", "evaluate_runs", "results_table", "EvalConfig"),
     "svta.search": ("build_index", "serve", "SearchConfig"),
 }
 

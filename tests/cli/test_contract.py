@@ -256,13 +256,14 @@ def test_eval_split_and_model_are_names(tmp_path, capsys):
 @pytest.fixture
 def no_evaluation(monkeypatch):
     """Evaluation that must not start: the options are checked first."""
-    import svta.retrieval.evaluate as evaluate
+    import svta.eval.api as api
+    import svta.retrieval.model_source as model_source
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("evaluation started before the options were checked")
 
-    monkeypatch.setattr(evaluate, "evaluate_run", must_not_run)
-    monkeypatch.setattr(evaluate, "evaluate_checkpoint", must_not_run)
+    monkeypatch.setattr(api, "evaluate", must_not_run)
+    monkeypatch.setattr(model_source, "load_model", must_not_run)
 
 
 @pytest.mark.parametrize(

@@ -253,8 +253,8 @@ def test_rescorer_rejects_a_rerank_that_returns_no_scores():
 def test_evaluate_run_uses_the_matching_head_and_tail(tmp_path):
     from retrievalkit import make_dataset
 
+    from svta.eval import evaluate
     from svta.retrieval.config import TrainConfig
-    from svta.retrieval.evaluate import evaluate_run
     from svta.retrieval.trainer import train
 
     make_dataset(tmp_path, {"train": 4, "val": 2, "test": 6}, frames=2, size=48)
@@ -274,7 +274,7 @@ def test_evaluate_run_uses_the_matching_head_and_tail(tmp_path):
     result = train(tmp_path, config)
     assert result.metrics["t2v"]["outside_topk"] == 0  # k = 50 covers all 6 test videos
     assert "MnR_expected" in result.metrics["v2t"]
-    report = evaluate_run(result.run_dir, split="test", device="cpu", rerank_tail="zero")
+    report = evaluate(result.run_dir, split="test", device="cpu", rerank_tail="zero", workers=0)
     assert report.metrics["t2v"]["R1"] == result.metrics["t2v"]["R1"]
     assert report.metrics["t2v"]["outside_topk"] == 0
 

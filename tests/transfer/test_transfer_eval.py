@@ -20,8 +20,9 @@ from transferkit import (
     write_ucf_videos,
 )
 
+from svta.retrieval.model_source import load_model
 from svta.transfer.clean import excluded_items
-from svta.transfer.evaluate import evaluate_transfer, load_eval_model
+from svta.transfer.evaluate import evaluate_transfer
 from svta.transfer.overlap import check_overlap
 from svta.transfer.sets import load_set, load_training_set
 
@@ -45,7 +46,8 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model(world):
-    return load_eval_model(checkpoint=world["checkpoint"], max_frames=FRAMES, max_words=WORDS, device="cpu")
+    loaded = load_model(world["checkpoint"], max_frames=FRAMES, max_words=WORDS, device="cpu")
+    return loaded.model, loaded.info
 
 
 def test_clean_view_equals_a_set_that_never_had_the_items(world, model, tmp_path):

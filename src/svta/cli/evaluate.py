@@ -8,13 +8,14 @@ Ties, compat and split default to the config's ``eval:`` section.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from svta.cli._common import RunOption, fail_incomplete, hidden_alias, stage_app
 from svta.cli.metrics import metrics_command
 from svta.cli.overlap import overlap_command
+from svta.eval.config import BATCH_SIZE, WORKERS
 
 app = stage_app(
     "Stage 6: retrieval metrics of a run or weight file; metrics of scores; contamination checks.", default_action=True
@@ -39,14 +40,14 @@ def eval_command(
     frames: Annotated[
         int | None,
         typer.Option(
-            "--frames", help="Frames per video for --checkpoint (default: the config.yaml beside it, else 12)."
+            "--frames", help="Frames per video (default: the run's, or the config.yaml beside --checkpoint, else 12)."
         ),
     ] = None,
     sample_fps: Annotated[
         float | None, typer.Option("--sample-fps", help="Sample frames at this rate (CLIP4Clip: 1).")
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Videos encoded per batch.")] = 32,
-    workers: Annotated[int, typer.Option("--workers", help="Decoding processes.")] = 2,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Videos encoded per batch.")] = BATCH_SIZE,
+    workers: Annotated[int, typer.Option("--workers", help="Decoding processes.")] = WORKERS,
     device: Annotated[str | None, typer.Option("--device", help="cpu | cuda (default: CUDA if available).")] = None,
     compat: Annotated[
         str | None,
@@ -114,11 +115,8 @@ def eval_command(
     ] = None,
 ) -> None:
     """T2V/V2T R@1/5/10, MdR, MnR of a trained model on a dataset split, or on another dataset (--dataset)."""
-    from svta.cli._common import check_name, emit_json, resolve_root, resolve_run, stage_setup, wants_json
+    from svta.cli._common import check_name, resolve_root, resolve_run, stage_setup
     from svta.errors import InputError
-    from svta.retrieval.evaluate import evaluate_checkpoint, evaluate_run
-    from svta.retrieval.results import metrics_table, write_eval_outputs
-    from svta.tables import atomic_write_json
 
     if (run is None) == (checkpoint is None):
         raise InputError("give exactly one of --run RUN (a run folder or name) or --checkpoint FILE")
@@ -132,73 +130,85 @@ def eval_command(
     options = {"batch_size": batch_size, "workers": workers, "compat": compat or settings.compat, "ties": settings.ties}
     check_options(frames=frames, sample_fps=sample_fps, rerank_tail=rerank_tail, checkpoint=checkpoint, **options)
     run_dir = resolve_run(run, root) if run is not None else None
-    analysis = True if analysis is None else analysis
+    source = run_dir if run_dir is not None else checkpoint
+    options.update(split=split, frames=frames, sample_fps=sample_fps, device=device, model_name=model)
     if transfer:
-        from svta.cli.overlap import transfer_eval
+        from svta.cli.overlap import dataset_spec, print_transfer
 
-        return transfer_eval(
-            run=run_dir,
-            checkpoint=checkpoint,
-            model=model,
-            dataset=dataset,
-            annotations=annotations,
-            videos=videos,
-            root=root,
-            split=split,
-            language=language,
-            skip_bad_rows=skip_bad_rows,
-            clips_dir=clips_dir,
+        spec = dataset_spec(dataset, annotations, root, run_dir)
+        set_options = {
+            "videos": videos,
+            "language": language,
+            "bad_rows": "skip" if skip_bad_rows else "error",
+            "clips_dir": clips_dir,
+        }
+        return print_transfer(
+            source,
+            spec,
+            run_dir=run_dir,
             exclude_overlap=exclude_overlap,
             exclude_kinds=exclude_kinds,
-            frames=frames,
-            sample_fps=sample_fps,
-            device=device,
+            set_options=set_options,
             output=output,
             json_=json_,
             **options,
         )
-    if rerank_tail is not None:
-        options["rerank_tail"] = rerank_tail
-    if analysis:
-        from svta.retrieval.analysis import KEEP_TOPK
+    data = root if run_dir is not None else resolve_root(root)  # a run without --root: the run's own root
+    _evaluate_split(
+        source,
+        data,
+        folder=out or (run_dir / "eval" / split if run_dir is not None else _checkpoint_folder(checkpoint, split)),
+        label=_label(run_dir, checkpoint, model),
+        table_root=root or _run_root(run_dir) or resolve_root(None),
+        analysis=True if analysis is None else analysis,
+        output=output,
+        json_=json_,
+        rerank_tail=rerank_tail,
+        **options,
+    )
 
-        options["keep_topk"] = KEEP_TOPK
-    if run_dir is not None:
-        report = evaluate_run(run_dir, root, split, device=device, **options)
-    else:
-        report = evaluate_checkpoint(
-            checkpoint,
-            resolve_root(root),
-            split,
-            model_name=model,
-            device=device,
-            max_frames=frames,
-            sample_fps=sample_fps,
-            **options,
-        )
-    data = report.to_json_dict()
+
+def _evaluate_split(
+    source: Path | None,
+    data: Path | None,
+    *,
+    folder: Path,
+    label: str,
+    table_root: Path,
+    analysis: bool,
+    output: Path | None,
+    json_: bool,
+    **options: Any,
+) -> None:
+    """Evaluate on a split of a dataset root (``None``: the run's); write the tables and analysis, print."""
+    from svta.cli._common import emit_json, wants_json
+    from svta.eval.api import evaluate
+    from svta.retrieval.analysis import KEEP_TOPK
+    from svta.retrieval.evaluate import EvalReport
+    from svta.retrieval.results import metrics_table, write_eval_outputs
+    from svta.tables import atomic_write_json
+
+    report = evaluate(source, data, keep_topk=KEEP_TOPK if analysis else 0, **options)
+    assert isinstance(report, EvalReport)  # a dataset root's split
+    data_json = report.to_json_dict()
     if output is not None:
-        atomic_write_json(output, data)
-    folder = out or (
-        run_dir / "eval" / split if run_dir is not None else checkpoint.parent / f"eval-{checkpoint.name}" / split
-    )
-    write_eval_outputs(
-        report,
-        folder,
-        _label(run_dir, checkpoint, model),
-        root=root or _run_root(run_dir) or resolve_root(None),
-        analysis=analysis,
-    )
+        atomic_write_json(output, data_json)
+    write_eval_outputs(report, folder, label, root=table_root, analysis=analysis)
     if wants_json(json_):
-        emit_json(data)
+        emit_json(data_json)
     else:
-        typer.echo(metrics_table([(split, report.metrics)]))
+        typer.echo(metrics_table([(report.split, report.metrics)]))
         typer.echo(
             f"{report.n_texts} captions x {report.n_videos} videos, {len(report.skipped)} video(s) skipped, "
             f"{report.seconds:.1f} s"
         )
     if report.skipped:
         fail_incomplete(f"{len(report.skipped)} video(s) could not be decoded and were left out of the metrics")
+
+
+def _checkpoint_folder(checkpoint: Path | None, split: str) -> Path:
+    assert checkpoint is not None
+    return checkpoint.parent / f"eval-{checkpoint.name}" / split
 
 
 RERANK_TAILS = ("keep", "zero")  # svta.eval.rerank.TopKRescore.tail

@@ -181,7 +181,6 @@ def dataset_spec(dataset: str | None, annotations: Path | None, root: Path | Non
     """The set spec of ``svta eval --dataset``: ``KIND:PATH``, or a bare kind with ``--annotations``; no
     dataset (or ``manifest`` alone) means the manifest of ``--root``, else of the run's root."""
     from svta.cli._common import resolve_root
-    from svta.retrieval.results import read_config
     from svta.transfer.sets import SET_KINDS, set_kind
 
     dataset = dataset or "manifest"
@@ -195,72 +194,42 @@ def dataset_spec(dataset: str | None, annotations: Path | None, root: Path | Non
     if annotations is not None:
         return f"{kind}:{annotations}"
     if kind == "svta-root":
-        from svta.retrieval.evaluate import run_root as recorded_root
+        from svta.retrieval.model_source import recorded_root
 
-        config = read_config(run) if run is not None and root is None else {}
-        run_root = recorded_root(run, config) if run is not None and config.get("root") else None
+        run_root = recorded_root(run) if run is not None and root is None else None
         return f"svta-root:{run_root or resolve_root(root)}"
     raise InputError(f"--dataset {dataset} needs --annotations FILE (the spreadsheet or JSON)")
 
 
-def transfer_eval(
+def print_transfer(
+    source: Path | None,
+    data: str,
     *,
-    run: Path | None,
-    checkpoint: Path | None,
-    model: str | None,
-    dataset: str | None,
-    annotations: Path | None,
-    videos: Path | None,
-    root: Path | None,
-    split: str,
-    language: str,
-    skip_bad_rows: bool,
-    clips_dir: Path | None,
+    run_dir: Path | None,
     exclude_overlap: Path | None,
     exclude_kinds: str | None,
-    frames: int | None,
-    sample_fps: float | None,
-    device: str | None,
+    set_options: dict[str, Any],
     output: Path | None,
     json_: bool,
-    **engine: Any,
+    **options: Any,
 ) -> None:
-    """``svta eval --dataset ...``: evaluate on another dataset, full and clean, and print the SumR table."""
-    from svta.transfer.clean import excluded_items
-    from svta.transfer.evaluate import evaluate_transfer, load_eval_model, report_slug, write_transfer_report
-    from svta.transfer.overlap_report import read_overlap_report
-    from svta.transfer.sets import load_set
+    """``svta eval --dataset ...``: :func:`svta.eval.evaluate` on another dataset, full and clean; write the
+    report and print the SumR table."""
+    from svta.eval.api import evaluate
+    from svta.transfer.evaluate import TransferReport, report_slug, write_transfer_report
 
-    # Scoring needs no checksums (only the overlap check does): skip hashing long untrimmed videos.
-    evaluation = load_set(
-        dataset_spec(dataset, annotations, root, run),
-        videos=videos,
-        split=split,
-        language=language,
-        bad_rows="skip" if skip_bad_rows else "error",
-        clips_dir=clips_dir,
-        checksum=False,
-    )
-    exclude = None
-    if exclude_overlap is not None:
+    if exclude_overlap is not None and not wants_json(json_):  # say which reviewed pairs the clean row rests on
+        from svta.transfer.overlap_report import read_overlap_report, review_sentence
+
         overlap = read_overlap_report(exclude_overlap)
-        exclude = excluded_items(overlap, evaluation, _csv(exclude_kinds), str(exclude_overlap))
-        if overlap.review and not wants_json(json_):  # say which reviewed pairs the clean row rests on
-            from svta.transfer.overlap_report import review_sentence
-
+        if overlap.review:
             typer.echo(review_sentence(overlap.review))
-    net, info = load_eval_model(run, checkpoint, model_name=model, max_frames=frames, device=device)
-    report = evaluate_transfer(
-        net,
-        evaluation,
-        exclude=exclude,
-        model_info=info,
-        num_frames=frames,
-        sample_fps=sample_fps if sample_fps is not None else info.get("sample_fps"),
-        **engine,
+    report = evaluate(
+        source, data, exclude=exclude_overlap, exclude_kinds=_csv(exclude_kinds), set_options=set_options, **options
     )
-    report.overlap_report = str(exclude_overlap) if exclude_overlap is not None else None
-    target = output or (run / "transfer" / f"{report_slug(evaluation.name)}.json" if run is not None else None)
+    assert isinstance(report, TransferReport)  # a set spec
+    name = report.dataset["name"]
+    target = output or (run_dir / "transfer" / f"{report_slug(name)}.json" if run_dir is not None else None)
     if target is not None:
         write_transfer_report(report, target)
     if wants_json(json_):
@@ -270,11 +239,11 @@ def transfer_eval(
         typer.echo(
             f"{report.counts['texts']} captions x {report.counts['videos']} videos, "
             f"{len(report.skipped_videos)} video(s) skipped, {report.seconds:.1f} s"
-            + (f"; clean: {report.counts['excluded']} overlapping item(s) left out" if exclude is not None else "")
+            + (f"; clean: {report.counts['excluded']} overlapping item(s) left out" if report.clean is not None else "")
             + (f" -> {target}" if target is not None else "")
         )
     skipped = [
-        *evaluation.skipped,
+        *((row["where"], row["why"]) for row in report.skipped_rows),
         *((video, f"does not decode: {why}") for video, why in report.skipped_videos.items()),
     ]
-    _exit_if_skipped(f"eval {evaluation.name}", skipped, report.counts["texts"], json_)
+    _exit_if_skipped(f"eval {name}", skipped, report.counts["texts"], json_)

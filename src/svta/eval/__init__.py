@@ -1,10 +1,11 @@
 """Stage 6, evaluation: text↔video retrieval metrics streamed block by block (R@K, MdR, MnR, matching
 CLIP4Clip's ``compute_metrics`` in compat mode), re-ranking, breakdowns, tables and figures.
 
-Public API (imported on first use): :func:`evaluate_runs` (the stage: results tables and analyses of trained
+Public API (imported on first use): :func:`evaluate` (a model — run folder, weight file or model object — on a
+dataset split or an evaluation set: the one evaluation entry point), :func:`evaluate_runs` (the stage: results tables and analyses of trained
 runs, with an :class:`EvalConfig` or its fields), :func:`evaluate_similarity`, :func:`evaluate_embeddings`,
 :func:`results_table`, :func:`write_table`. Modules: ``metrics``, ``streaming`` (``stream_ranks``),
-``rerank``, ``breakdown``, ``report``, ``figures``, ``stage``.
+``rerank``, ``breakdown``, ``report``, ``figures``, ``evaluate``, ``stage``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names load
 
 
 _API = {
+    "evaluate": "svta.eval.api",
     "evaluate_runs": "svta.eval.stage",
     "EvalConfig": "svta.eval.config",
     "evaluate_similarity": "svta.eval.metrics",

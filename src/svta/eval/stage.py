@@ -4,26 +4,13 @@ and each run's test-split analysis (breakdowns and figures), with the ``eval:`` 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from svta.errors import ConfigError
 from svta.eval.config import EvalConfig
 
 TABLE_FORMATS = (("markdown", "md"), ("latex", "tex"), ("csv", "csv"))
-
-
-def read_run_metrics(run_dir: Path) -> dict[str, Any]:
-    """The ``metrics.json`` of a finished run (ConfigError naming the next step when it has not finished)."""
-    from svta.retrieval.results import METRICS_FILE
-
-    path = run_dir / METRICS_FILE
-    if not path.exists():
-        raise ConfigError(f"{path}: missing; run the train stage first (`svta train`)")
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
 
 
 def evaluate_runs(
@@ -47,12 +34,12 @@ def evaluate_runs(
         The stage summary: ``runs`` (metrics per method label), ``table`` (Markdown), ``tables`` and ``analysis`` paths.
     """
     from svta.eval.report import results_table, write_table
-    from svta.retrieval.results import method_label
+    from svta.retrieval.results import method_label, read_metrics
     from svta.tables import read_records, table_path
 
     config = config or EvalConfig()
     # rows keyed by the method's display name (CLIP4Clip-MeanP ...), the one naming every output uses
-    metrics = {method_label(m): m for m in (read_run_metrics(directory) for directory in runs.values())}
+    metrics = {method_label(m): m for m in (read_metrics(directory) for directory in runs.values())}
     out = Path(out_dir) if out_dir is not None else Path(root) / "runs"
     paths = {fmt: write_table(metrics, out / f"results.{ext}", fmt) for fmt, ext in TABLE_FORMATS}
     manifest = read_records(table_path(root, "manifest"), "manifest")
@@ -70,9 +57,9 @@ def evaluate_runs(
 
 def analyse_run(root: Path | str, run_dir: Path, config: EvalConfig, train_counts: dict[str, int], seed: int) -> Path:
     """Per-category / anomaly-normal / head-tail / category-hit tables and figures of a run, in ``analysis/``."""
+    from svta.eval.api import evaluate
     from svta.retrieval.analysis import KEEP_TOPK, write_analysis
-    from svta.retrieval.evaluate import evaluate_run
 
-    report = evaluate_run(run_dir, root, config.split, keep_topk=KEEP_TOPK, ties=config.ties, compat=config.compat)
+    report = evaluate(run_dir, root, split=config.split, keep_topk=KEEP_TOPK, ties=config.ties, compat=config.compat)
     write_analysis(report, run_dir / "analysis", train_counts=train_counts, seed=seed)
     return run_dir / "analysis"

@@ -2,7 +2,8 @@
 
 ``create_model(name, backbone="tiny", pretrained=None, **overrides)`` builds a registered model;
 ``train(root, config)`` (or ``train(root, epochs=2, ...)`` with :class:`TrainConfig` fields) runs the recipe;
-``evaluate_run(run_dir)`` scores a finished run. Importing this package is cheap: torch loads on first use.
+:func:`svta.eval.evaluate` scores a finished run (``evaluate_run``, ``evaluate_checkpoint``: deprecated
+wrappers). Importing this package is cheap: torch loads on first use.
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ from svta.errors import InputError
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self is Python 3.11+
 
+    from svta.retrieval.preprocess import FramePreprocess
+
 F_ = TypeVar("F_", bound="FeatureBatch")
 
 
@@ -123,6 +125,14 @@ class RetrievalModel(nn.Module, metaclass=abc.ABCMeta):
     pairwise: bool = False
     rerank_k: int = 0
     rerank_tail: str = "keep"
+
+    @property
+    def preprocess(self) -> FramePreprocess:
+        """The frame transform this model takes: its side, OpenAI CLIP's normalisation, bicubic resampling.
+        Training, evaluation and search all prepare frames with it."""
+        from svta.retrieval.preprocess import FramePreprocess
+
+        return FramePreprocess(self.image_size)
 
     @abc.abstractmethod
     def encode_text(self, tokens: torch.Tensor, mask: torch.Tensor) -> TextFeatures:

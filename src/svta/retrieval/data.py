@@ -1,5 +1,6 @@
 """Frame data for retrieval training and evaluation: manifest splits, a dataset of (caption, sampled frames)
-pairs, a resumable epoch sampler that shards batches over ranks, and CLIP frame preprocessing.
+pairs, a resumable epoch sampler that shards batches over ranks; frames are prepared by the model's
+:class:`~svta.retrieval.preprocess.FramePreprocess`.
 
 Workers ship uint8 frames (4x less than float); normalisation happens on the training device. A video that
 does not decode becomes a *broken* item: collation drops it and the trainer counts it instead of failing.
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from svta.errors import InputError, SvtaError
@@ -22,6 +22,7 @@ from svta.tables import read_records, table_path
 
 if TYPE_CHECKING:
     from svta.retrieval.frame_cache import FrameCache
+    from svta.retrieval.preprocess import FramePreprocess
 
 
 @dataclass(frozen=True)
@@ -48,28 +49,11 @@ def read_split(root: Path | str, split: str) -> list[ClipRecord]:
 
 
 def resize_center_crop(frames: np.ndarray, size: int) -> np.ndarray:
-    """CLIP's image transform without the normalisation, kept in uint8 (what workers ship and caches store).
+    """``[T, H, W, 3]`` uint8 -> ``[T, size, size, 3]`` uint8, as :meth:`FramePreprocess.resize_crop` of a model
+    with side ``size`` (the one resampling path of training, evaluation and search)."""
+    from svta.retrieval.preprocess import FramePreprocess
 
-    Same resampling as :func:`svta.video_io.preprocess_frames` (antialiased bicubic short-side resize, rounded
-    to 8 bits, centre crop), so normalising the result gives the same tensor.
-
-    Args:
-        frames: ``[T, H, W, 3]`` uint8 RGB.
-        size: output side.
-
-    Returns:
-        ``[T, size, size, 3]`` uint8.
-    """
-    from svta.video_io.transform import resized_size
-
-    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
-    h, w = x.shape[-2:]
-    new_h, new_w = resized_size(h, w, size)
-    if (new_h, new_w) != (h, w):
-        x = F.interpolate(x, size=(new_h, new_w), mode="bicubic", align_corners=False, antialias=True)
-    top, left = round((new_h - size) / 2.0), round((new_w - size) / 2.0)
-    x = x[..., top : top + size, left : left + size]
-    return x.clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+    return FramePreprocess(size).resize_crop(frames)
 
 
 def decode_clip(path: Path, num_frames: int, size: int, sample_fps: float | None = None) -> tuple[np.ndarray, int]:
@@ -102,18 +86,16 @@ def decode_clip(path: Path, num_frames: int, size: int, sample_fps: float | None
 
 
 def normalize_frames(
-    frames: torch.Tensor, frame_mask: torch.Tensor, dtype: torch.dtype = torch.float32
+    frames: torch.Tensor,
+    frame_mask: torch.Tensor,
+    dtype: torch.dtype = torch.float32,
+    preprocess: FramePreprocess | None = None,
 ) -> torch.Tensor:
-    """uint8 ``[B, T, S, S, 3]`` -> CLIP-normalised ``[B, T, 3, S, S]`` on the tensor's device.
+    """uint8 ``[B, T, S, S, 3]`` -> normalised ``[B, T, 3, S, S]`` with ``preprocess`` (a model's
+    :attr:`~svta.retrieval.base.RetrievalModel.preprocess`; default: OpenAI CLIP's normalisation)."""
+    from svta.retrieval.preprocess import FramePreprocess
 
-    Padding frames (``frame_mask`` 0) become zeros after normalisation, as CLIP4Clip's loader leaves them.
-    """
-    from svta.video_io import CLIP_MEAN, CLIP_STD
-
-    mean = torch.tensor(CLIP_MEAN, device=frames.device, dtype=dtype).view(1, 1, 3, 1, 1)
-    std = torch.tensor(CLIP_STD, device=frames.device, dtype=dtype).view(1, 1, 3, 1, 1)
-    x = (frames.permute(0, 1, 4, 2, 3).to(dtype) / 255.0 - mean) / std
-    return x * frame_mask.to(dtype).view(*frame_mask.shape, 1, 1, 1)
+    return (preprocess or FramePreprocess(frames.shape[-2])).normalize(frames, frame_mask, dtype)
 
 
 class ClipDataset(Dataset):

@@ -1,4 +1,7 @@
-"""Evaluate a retrieval model on a split of a dataset root with the streaming evaluation engine.
+"""The model-level evaluation core under :func:`svta.eval.evaluate`: encode an evaluation set once
+(:func:`encode_set`) and rank its features with the streaming engine (:func:`rank_features`); the trainer's
+per-epoch evaluation (:func:`evaluate_dataset`) and the set evaluation of :mod:`svta.transfer.evaluate` use the
+same two steps.
 
 Every caption and every video is encoded once (sharded over ranks under torchrun); similarity blocks are
 then streamed from the model's ``similarity`` into :func:`svta.eval.streaming.stream_ranks`, so the full
@@ -12,15 +15,18 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+from svta.errors import InputError
 from svta.progress import progress, warn
 from svta.retrieval.base import RetrievalModel, TextFeatures, VideoFeatures
-from svta.retrieval.data import ClipDataset, ClipRecord, make_loader, normalize_frames, read_split, shard_batches
+from svta.retrieval.data import ClipDataset, ClipRecord, make_loader, read_split, shard_batches
 from svta.retrieval.distributed import DistContext, broadcast_object, gather_objects
+from svta.retrieval.model_source import load_model, recorded_root, run_weights
+from svta.retrieval.model_source import run_root as run_root  # re-exported: older callers import it from here
 
 if TYPE_CHECKING:
     from svta.eval.config import Ties
@@ -117,7 +123,7 @@ def encode_videos(
         if batch["frames"] is None:
             continue
         frame_mask = batch["frame_mask"].to(ctx.device)
-        frames = normalize_frames(batch["frames"].to(ctx.device, non_blocking=True), frame_mask)
+        frames = model.preprocess.normalize(batch["frames"].to(ctx.device, non_blocking=True), frame_mask)
         with autocast_context(ctx.device, amp_dtype):
             feats = model.encode_video(frames, frame_mask)
         parts.append(feats.map(lambda t: t.float() if t.is_floating_point() else t).to("cpu"))
@@ -146,6 +152,105 @@ def video_groups(records: list[ClipRecord]) -> tuple[list[int], np.ndarray]:
     return representatives, text_to_video
 
 
+@dataclass
+class EncodedSet:
+    """Every caption and video of an evaluation set encoded once, ready to be ranked (whole or in subsets).
+
+    Attributes:
+        videos: the set's distinct videos (one record per video file).
+        texts: record indices of the evaluated captions, grouped by video (each video's captions contiguous).
+        kept: indices into ``videos`` of the videos that decode, ascending.
+        text_to_video: ``[len(texts)]`` position in ``kept`` of each caption's video.
+        text_feats: caption features (``None`` off the main rank).
+        video_feats: features of the ``kept`` videos.
+        broken: ``{index into videos: error}`` of the videos that do not decode.
+    """
+
+    videos: ClipDataset
+    texts: np.ndarray
+    kept: np.ndarray
+    text_to_video: np.ndarray
+    text_feats: TextFeatures | None
+    video_feats: VideoFeatures
+    broken: dict[int, str]
+
+
+def encode_set(
+    model: RetrievalModel,
+    dataset: ClipDataset,
+    ctx: DistContext,
+    *,
+    batch_size: int,
+    workers: int,
+    amp_dtype: torch.dtype | None = None,
+    text_batch_size: int | None = None,
+) -> EncodedSet:
+    """Encode each distinct video of ``dataset`` once (sharded over ranks) and, on the main rank, the captions
+    of the videos that decode (``text_batch_size``, default ``4 * batch_size``, per batch)."""
+    representatives, text_to_video = video_groups(dataset.records)
+    videos = _subset(dataset, representatives)
+    video_feats, kept, broken = encode_videos(model, videos, ctx, batch_size, workers, amp_dtype)
+    # The engine wants each video's captions as one contiguous run: order the texts by video.
+    texts = np.flatnonzero(np.isin(text_to_video, kept))
+    texts = texts[np.argsort(text_to_video[texts], kind="stable")]
+    text_feats = None
+    if ctx.is_main:
+        text_feats = encode_texts(
+            model,
+            dataset.tokens[texts],
+            dataset.token_mask[texts],
+            ctx.device,
+            text_batch_size or batch_size * 4,
+            amp_dtype,
+        )
+    return EncodedSet(videos, texts, kept, np.searchsorted(kept, text_to_video[texts]), text_feats, video_feats, broken)
+
+
+def rank_features(
+    model: RetrievalModel,
+    text_feats: TextFeatures,
+    video_feats: VideoFeatures,
+    text_to_video: np.ndarray,
+    device: torch.device,
+    *,
+    amp_dtype: torch.dtype | None = None,
+    ties: str = "optimistic",
+    compat: str | None = None,
+    rerank_tail: str | None = None,
+    keep_topk: int = 0,
+    description: str = "scoring",
+) -> Any:
+    """Stream ``model.similarity`` over the features into :func:`svta.eval.streaming.stream_ranks`.
+
+    A model with a second stage (``rerank_k > 0``, GRAM) has each query's top-k re-scored by its ``rerank``;
+    ``rerank_tail`` (``keep`` | ``zero``) overrides the model's policy for the candidates beyond the top-k.
+
+    Returns:
+        The engine's :class:`~svta.eval.metrics.RetrievalResult`.
+    """
+    from svta.eval.streaming import stream_ranks
+    from svta.retrieval.second_stage import model_rescorer
+
+    def score_block(rows: slice, cols: slice) -> torch.Tensor:
+        with torch.no_grad(), autocast_context(device, amp_dtype):
+            return model.similarity(text_feats[rows].to(device), video_feats[cols].to(device)).float()
+
+    rescore = model_rescorer(model, text_feats, video_feats, device, tail=rerank_tail, amp_dtype=amp_dtype)
+    return stream_ranks(
+        score_block,
+        len(text_to_video),
+        len(video_feats),
+        text_to_video,
+        PAIRWISE_BLOCK if model.pairwise else None,
+        ties=ties,  # type: ignore[arg-type]
+        compat=compat,
+        device=device,
+        description=description,
+        rerank=rescore or (),
+        keep_topk=keep_topk,
+    )
+
+
 def evaluate_dataset(
     model: RetrievalModel,
     dataset: ClipDataset,
@@ -162,64 +267,46 @@ def evaluate_dataset(
 ) -> EvalReport:
     """Evaluate ``model`` on ``dataset`` (captions and videos of one split). Collective under torchrun.
 
-    ``keep_topk`` keeps each text query's top videos in the result (for qualitative figures).
-
-    A model with a second stage (``rerank_k > 0``, GRAM) has each query's top-k re-scored by its ``rerank``;
-    ``rerank_tail`` (``keep`` | ``zero``) overrides the model's policy for the candidates beyond the top-k.
+    The model-level core under :func:`svta.eval.evaluate` (and the trainer's per-epoch evaluation):
+    :func:`encode_set`, then :func:`rank_features` over every caption and video. ``keep_topk`` keeps each text
+    query's top videos in the result (for qualitative figures).
 
     Returns:
         The report on every rank (metrics computed on rank 0 and broadcast).
     """
-    from svta.eval.streaming import stream_ranks
-    from svta.retrieval.second_stage import model_rescorer
-
     start = time.perf_counter()
     was_training = model.training
     model.eval()
-    representatives, text_to_video = video_groups(dataset.records)
-    videos = _subset(dataset, representatives)
-    video_feats, kept, broken = encode_videos(model, videos, ctx, batch_size, workers, amp_dtype)
-    skipped = {videos.records[i].id: error for i, error in broken.items()}
-    keep_text = np.isin(text_to_video, kept)
+    encoded = encode_set(model, dataset, ctx, batch_size=batch_size, workers=workers, amp_dtype=amp_dtype)
+    videos, kept = encoded.videos, encoded.kept
+    skipped = {videos.records[i].id: error for i, error in encoded.broken.items()}
     if skipped:
         warn(f"{split}: {len(skipped)} video(s) do not decode; left out of the evaluation with their captions")
     report = None
     if ctx.is_main:
-        # The engine wants each video's captions as one contiguous run: order the texts by video.
-        texts = np.flatnonzero(keep_text)
-        texts = texts[np.argsort(text_to_video[texts], kind="stable")]
-        text_feats = encode_texts(
-            model, dataset.tokens[texts], dataset.token_mask[texts], ctx.device, batch_size * 4, amp_dtype
-        )
-        mapping = np.searchsorted(kept, text_to_video[texts])
-
-        def score_block(rows: slice, cols: slice) -> torch.Tensor:
-            with torch.no_grad(), autocast_context(ctx.device, amp_dtype):
-                return model.similarity(text_feats[rows].to(ctx.device), video_feats[cols].to(ctx.device)).float()
-
-        rescore = model_rescorer(model, text_feats, video_feats, ctx.device, tail=rerank_tail, amp_dtype=amp_dtype)
-        result = stream_ranks(
-            score_block,
-            len(mapping),
-            len(kept),
-            mapping,
-            PAIRWISE_BLOCK if model.pairwise else None,
+        assert encoded.text_feats is not None
+        result = rank_features(
+            model,
+            encoded.text_feats,
+            encoded.video_feats,
+            encoded.text_to_video,
+            ctx.device,
+            amp_dtype=amp_dtype,
             ties=ties,
             compat=compat,
-            device=ctx.device,
-            description=f"scoring {split}",
-            rerank=rescore or (),
+            rerank_tail=rerank_tail,
             keep_topk=keep_topk,
+            description=f"scoring {split}",
         )
         report = EvalReport(
             result.to_dict(),
             split,
-            len(mapping),
+            len(encoded.texts),
             len(kept),
             skipped,
             time.perf_counter() - start,
             result=result if keep_topk else None,
-            text_records=[dataset.records[i] for i in texts] if keep_topk else [],
+            text_records=[dataset.records[i] for i in encoded.texts] if keep_topk else [],
             video_records=[videos.records[i] for i in kept] if keep_topk else [],
         )
     model.train(was_training)
@@ -248,7 +335,6 @@ def build_dataset(
     cache: Any = None,
 ) -> ClipDataset:
     """The ``split`` of ``root`` prepared for ``model`` (its words, frame count and image size)."""
-    from svta.errors import InputError
     from svta.retrieval.tokenizer import tokenize
 
     records = read_split(root, split)
@@ -302,79 +388,20 @@ def evaluate_checkpoint(
     model_args: dict[str, Any] | None = None,
     **options: Any,
 ) -> EvalReport:
-    """Evaluate a weight file (CLIP4Clip ``pytorch_model.bin.N`` or svta's) on ``split`` of ``root``.
-
-    When the file sits in an svta run (a ``config.yaml`` from ``svta train`` beside it), the model name, frames,
-    words, head arguments and frame rate come from that config; an argument given here overrides it, and an
-    info line says so.
-
-    Args:
-        path: the weights; the CLIP shape and (without ``model_name``) the CLIP4Clip head come from them.
-        root: dataset root.
-        split: manifest split.
-        model_name: registry name, when it cannot be inferred.
-        device: ``cpu`` / ``cuda``; default CUDA when available.
-        max_frames: frames per video (default: the run's, else 12, CLIP4Clip's).
-        max_words: caption token positions (default: the run's, else 32).
-        model_args: further model arguments the weights do not determine (e.g. GRAM's ``rerank_k``).
-        **options: passed to :func:`evaluate_model` (``batch_size``, ``workers``, ``ties``, ``compat``, ...).
-    """
-    from svta.retrieval.checkpoint import model_from_checkpoint
-
-    given = {
-        "model": model_name,
-        "max_frames": max_frames,
-        "max_words": max_words,
-        "sample_fps": options.get("sample_fps"),
-    }
-    saved = _saved_settings(Path(path))
-    for key, value in given.items():
-        if value is not None and key in saved and saved[key] != value:
-            warn(f"{key} {value} overrides {saved[key]} from {Path(path).parent / 'config.yaml'}")
-    settings = {**saved, **{k: v for k, v in given.items() if v is not None}}
-    if settings.get("sample_fps") is not None:
-        options["sample_fps"] = settings["sample_fps"]
-    arguments = {
-        **saved.get("model_args", {}),
-        **(model_args or {}),
-        **{k: settings[k] for k in ("max_frames", "max_words") if settings.get(k) is not None},
-    }
-    # Every registered builder makes a RetrievalModel (model_from_checkpoint is typed as a plain Module).
-    model = cast(RetrievalModel, model_from_checkpoint(path, settings.get("model"), **arguments))
-    target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    return evaluate_model(model.to(target), root, split, ctx=DistContext(device=target), **options)
-
-
-def _saved_settings(path: Path) -> dict[str, Any]:
-    """Model name, frames, words, head arguments and frame rate from the ``config.yaml`` of the run holding
-    ``path`` (``{}`` when there is none)."""
-    from svta.retrieval.results import read_config, read_train_config
-
-    config = read_config(path.parent)
-    if "train" not in config:
-        return {}
-    train = read_train_config(path.parent, config)
-    overrides = train.model_overrides()
-    return {
-        "model": train.model,
-        "max_frames": overrides.pop("max_frames"),
-        "max_words": overrides.pop("max_words"),
-        "sample_fps": train.sample_fps,
-        "model_args": overrides,
-    }
-
-
-def run_root(run_dir: Path | str, config: dict[str, Any]) -> Path:
-    """The dataset root a run was trained on. Runs record it relative to the run folder, so a copied or moved
-    root still finds its data; runs written before kept the path as given to ``svta train``."""
-    run_dir = Path(run_dir)
-    recorded = Path(config["root"])
-    if recorded.is_absolute():
-        return recorded
-    beside = (run_dir / recorded).resolve()
-    if (beside / "manifest.parquet").exists() or not recorded.exists():
-        return beside
-    return recorded
+    """Deprecated: ``svta.eval.evaluate(path, root, split=...)``. Evaluate a weight file on ``split`` of ``root``
+    (settings of the run holding it, see :func:`svta.retrieval.model_source.load_model`)."""
+    _deprecated("evaluate_checkpoint(path, root, split)", "svta.eval.evaluate(path, root, split=split)")
+    return _evaluate_source(
+        path,
+        root,
+        split,
+        model_name=model_name,
+        device=device,
+        max_frames=max_frames,
+        max_words=max_words,
+        model_args=model_args,
+        **options,
+    )
 
 
 def evaluate_run(
@@ -385,14 +412,50 @@ def evaluate_run(
     device: str | None = None,
     **options: Any,
 ) -> EvalReport:
-    """Evaluate a training run's selected weights (``best_model.bin``) on ``split`` (default root: the run's)."""
-    from svta.errors import InputError
-    from svta.retrieval.results import BEST_MODEL_FILE, read_config
+    """Deprecated: ``svta.eval.evaluate(run_dir, root, split=...)``. Evaluate a training run's selected weights
+    (``best_model.bin``) on ``split`` (default root: the run's)."""
+    _deprecated("evaluate_run(run_dir, root, split)", "svta.eval.evaluate(run_dir, root, split=split)")
+    run_weights(run_dir)
+    return _evaluate_source(run_dir, root or recorded_root(run_dir), split, device=device, **options)
 
-    run_dir = Path(run_dir)
-    config = read_config(run_dir)
-    if not config or not (run_dir / BEST_MODEL_FILE).exists():
-        raise InputError(f"{run_dir}: not a finished svta run (needs config.yaml and {BEST_MODEL_FILE})")
-    return evaluate_checkpoint(
-        run_dir / BEST_MODEL_FILE, root or run_root(run_dir, config), split, device=device, **options
+
+def _evaluate_source(
+    source: Path | str,
+    root: Path | str | None,
+    split: str,
+    *,
+    model_name: str | None = None,
+    device: str | None = None,
+    max_frames: int | None = None,
+    max_words: int | None = None,
+    model_args: dict[str, Any] | None = None,
+    sample_fps: float | None = None,
+    **options: Any,
+) -> EvalReport:
+    """Load ``source`` (a run folder or weight file) and evaluate it on ``split`` of ``root``."""
+    loaded = load_model(
+        source,
+        model_name=model_name,
+        max_frames=max_frames,
+        max_words=max_words,
+        sample_fps=sample_fps,
+        model_args=model_args,
+        device=device,
     )
+    if root is None:
+        raise InputError(f"{source}: no dataset root recorded; give one")
+    model = loaded.model
+    return evaluate_model(
+        model,
+        root,
+        split,
+        ctx=DistContext(device=next(model.parameters()).device),
+        sample_fps=loaded.sample_fps,
+        **options,
+    )
+
+
+def _deprecated(old: str, new: str) -> None:
+    import warnings
+
+    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)

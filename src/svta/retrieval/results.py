@@ -40,6 +40,19 @@ def read_config(run_dir: Path | str) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {} if path.exists() else {}
 
 
+def read_metrics(run_dir: Path | str) -> dict[str, Any]:
+    """The ``metrics.json`` of a finished run (ConfigError naming the next step when it has not finished)."""
+    import json
+
+    from svta.errors import ConfigError
+
+    path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        raise ConfigError(f"{path}: missing; run the train stage first (`svta train`)")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
 def read_train_config(run_dir: Path | str, config: dict[str, Any] | None = None) -> TrainConfig:
     """The validated training recipe of a run (``config``: its ``config.yaml`` when already read).
 

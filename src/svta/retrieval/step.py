@@ -25,7 +25,7 @@ def run_dir(config: Any, model: str) -> Path:
 
 def read_run_metrics(config: Any, model: str) -> dict[str, Any]:
     """The ``metrics.json`` of ``model``'s finished run (ConfigError when it has not finished)."""
-    from svta.eval.stage import read_run_metrics as read_metrics
+    from svta.retrieval.results import read_metrics
 
     return read_metrics(run_dir(config, model))
 

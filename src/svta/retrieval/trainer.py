@@ -32,7 +32,7 @@ from svta.retrieval.checkpoint import (
     save_model_weights,
 )
 from svta.retrieval.config import TrainConfig, default_run_name
-from svta.retrieval.data import ClipDataset, EpochBatchSampler, make_loader, normalize_frames, read_split
+from svta.retrieval.data import ClipDataset, EpochBatchSampler, make_loader, read_split
 from svta.retrieval.distributed import DistContext, barrier, gather_objects, init_distributed, shutdown
 from svta.retrieval.evaluate import EvalReport, autocast_context, evaluate_dataset
 from svta.retrieval.optim import build_optimizer, build_scheduler
@@ -285,7 +285,7 @@ class Trainer:
     def _batch_on_device(self, batch: dict[str, Any]) -> tuple[torch.Tensor, ...]:
         device = self.ctx.device
         frame_mask = batch["frame_mask"].to(device, non_blocking=True)
-        frames = normalize_frames(batch["frames"].to(device, non_blocking=True), frame_mask)
+        frames = self.model.preprocess.normalize(batch["frames"].to(device, non_blocking=True), frame_mask)
         return batch["tokens"].to(device), batch["mask"].to(device), frames, frame_mask
 
     def optimizer_step(self, batches: list[dict[str, Any]]) -> tuple[float, float]:

@@ -300,8 +300,6 @@ class RunEncoder:
         """
         import torch
 
-        from svta.retrieval.data import normalize_frames
-
         t, size = self.num_frames, int(self.model.image_size)
         pixels = np.zeros((len(paths), t, size, size, 3), dtype=np.uint8)
         mask = torch.zeros(len(paths), t, dtype=torch.long)
@@ -312,17 +310,16 @@ class RunEncoder:
                 n = len(frames)
                 pixels[i, :n], times[i, :n] = frames, seconds
                 mask[i, :n] = 1
-        return normalize_frames(torch.from_numpy(pixels), mask), mask, times
+        return self.model.preprocess.normalize(torch.from_numpy(pixels), mask), mask, times
 
     def _decode(self, path: Path) -> tuple[np.ndarray, list[float]]:
         """One clip's sampled frames, resized and centre-cropped: ``[n, S, S, 3]`` uint8 and their seconds."""
-        from svta.retrieval.data import resize_center_crop
         from svta.video_io import read_clip
 
         t, sample_fps = self.num_frames, getattr(self.train, "sample_fps", None)
         clip = read_clip(Path(path), num_frames=None if sample_fps else t, sample_fps=sample_fps, max_frames=t)
         n = min(t, len(clip.frames))
-        return resize_center_crop(clip.frames[:n], int(self.model.image_size)), list(clip.times[:n])
+        return self.model.preprocess.resize_crop(clip.frames[:n]), list(clip.times[:n])
 
 
 def _load_model(train: Any, weights: Path) -> Any:

@@ -103,40 +103,29 @@ def load_eval_model(
     max_words: int | None = None,
     device: str | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """A model ready to evaluate from a training run's selected weights or a weight file.
+    """Deprecated: :func:`svta.retrieval.model_source.load_model` (which :func:`svta.eval.evaluate` uses).
 
     Returns:
         ``(model in eval mode on device, description)``; the description carries the run's ``sample_fps``.
     """
-    import torch
+    import warnings
 
-    from svta.retrieval.checkpoint import model_from_checkpoint
-    from svta.retrieval.results import BEST_MODEL_FILE, read_config, read_train_config
+    from svta.retrieval.model_source import load_model
 
+    warnings.warn(
+        "load_eval_model is deprecated; use svta.retrieval.model_source.load_model(source) or svta.eval.evaluate",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     if (run is None) == (checkpoint is None):
         raise InputError("give exactly one of a run directory or a checkpoint file")
-    describe: dict[str, Any] = {}
+    source = Path(run) if run is not None else Path(checkpoint)  # type: ignore[arg-type]
     if run is not None:
-        config = read_config(run)
-        weights = Path(run) / BEST_MODEL_FILE
-        if not config or not weights.exists():
-            raise InputError(f"{run}: not a finished svta run (needs config.yaml and {BEST_MODEL_FILE})")
-        train = read_train_config(run, config)
-        model_name, model_args = train.model, train.model_overrides()
-        describe.update(run=str(run), sample_fps=train.sample_fps, backbone=train.backbone)
-    else:
-        weights = Path(checkpoint)  # type: ignore[arg-type]
-        describe["checkpoint"] = str(weights)
-        model_args = {}
-    overrides = {k: v for k, v in (("max_frames", max_frames), ("max_words", max_words)) if v is not None}
-    model = model_from_checkpoint(weights, model_name, **{**model_args, **overrides})
-    target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model = model.to(target).eval()
-    describe.update(name=model_name or type(model).__name__, max_frames=model.max_frames, max_words=model.max_words)
-    from svta.eval.report import method_name
+        from svta.retrieval.model_source import run_weights
 
-    describe["label"] = method_name(describe["name"], describe.get("backbone"))  # as every other table names it
-    return model, describe
+        run_weights(source)
+    loaded = load_model(source, model_name=model_name, max_frames=max_frames, max_words=max_words, device=device)
+    return loaded.model, loaded.info
 
 
 def evaluate_transfer(
@@ -156,6 +145,9 @@ def evaluate_transfer(
 ) -> TransferReport:
     """Evaluate ``model`` (on its device) on ``evaluation``: full set, and clean subset without ``exclude``.
 
+    The item-set form of :func:`svta.eval.evaluate`, on the same core as the in-domain evaluation
+    (:func:`svta.retrieval.evaluate.encode_set` and :func:`~svta.retrieval.evaluate.rank_features`).
+
     Args:
         model: a :class:`~svta.retrieval.base.RetrievalModel`.
         evaluation: items with videos (several captions may share a video: they form its caption group).
@@ -171,7 +163,7 @@ def evaluate_transfer(
     """
     from svta.retrieval.data import ClipDataset, ClipRecord
     from svta.retrieval.distributed import DistContext
-    from svta.retrieval.evaluate import encode_texts, encode_videos, video_groups
+    from svta.retrieval.evaluate import encode_set
     from svta.retrieval.tokenizer import tokenize
 
     start = time.perf_counter()
@@ -181,33 +173,29 @@ def evaluate_transfer(
     records = [
         ClipRecord(i.id, i.caption, i.video, i.category or "", bool(i.is_anomaly), i.sha256) for i in evaluation.items
     ]
-    representatives, text_to_video = video_groups(records)
     tokens, mask = tokenize([r.caption for r in records], model.max_words)
-    videos = ClipDataset(
-        [records[i] for i in representatives],
-        tokens[representatives],
-        mask[representatives],
-        num_frames or model.max_frames,
-        model.image_size,
-        sample_fps,
+    dataset = ClipDataset(records, tokens, mask, num_frames or model.max_frames, model.image_size, sample_fps)
+    encoded = encode_set(
+        model,
+        dataset,
+        DistContext(device=device),
+        batch_size=batch_size,
+        workers=workers,
+        text_batch_size=text_batch_size,
     )
-    video_feats, kept, broken = encode_videos(model, videos, DistContext(device=device), batch_size, workers)
-    texts = np.flatnonzero(np.isin(text_to_video, kept))
+    texts, broken = encoded.texts, encoded.broken
     if not len(texts):
         raise InputError(f"{evaluation.name}: no video decodes (first error: {next(iter(broken.values()), '?')})")
-    texts = texts[np.argsort(text_to_video[texts], kind="stable")]  # each video's captions contiguous
-    text_feats = encode_texts(model, tokens[texts], mask[texts], device, text_batch_size or 4 * batch_size)
-    mapping = np.searchsorted(kept, text_to_video[texts])
     dropped = {records[i].id for i in texts} & set(exclude or ())
     keep_text = np.array([records[i].id not in dropped for i in texts]) if exclude is not None else None
-    scorer = _subset_scorer(model, text_feats, video_feats, device, ties, compat, rerank_tail)
-    full, clean = full_and_clean(scorer, mapping, keep_text)
+    scorer = _subset_scorer(model, encoded, device, ties, compat, rerank_tail)
+    full, clean = full_and_clean(scorer, encoded.text_to_video, keep_text)
     counts = {
         "texts": len(texts),
-        "videos": len(kept),
+        "videos": len(encoded.kept),
         "excluded": len(dropped),
         "clean_texts": clean.t2v.n_queries if clean is not None else len(texts),
-        "clean_videos": clean.v2t.n_queries if clean is not None else len(kept),
+        "clean_videos": clean.v2t.n_queries if clean is not None else len(encoded.kept),
     }
     return TransferReport(
         dataset=evaluation.summary(),
@@ -216,7 +204,7 @@ def evaluate_transfer(
         clean=_metrics(clean) if clean is not None else None,
         counts=counts,
         excluded=sorted(dropped),
-        skipped_videos={str(videos.records[i].path): error for i, error in broken.items()},
+        skipped_videos={str(encoded.videos.records[i].path): error for i, error in broken.items()},
         skipped_rows=evaluation.skipped_list(),
         settings={"frames": num_frames or model.max_frames, "sample_fps": sample_fps, "ties": ties, "compat": compat},
         seconds=time.perf_counter() - start,
@@ -230,34 +218,23 @@ def _metrics(result: Any) -> dict[str, Any]:
 
 
 def _subset_scorer(
-    model: Any, text_feats: Any, video_feats: Any, device: Any, ties: str, compat: str | None, rerank_tail: str | None
+    model: Any, encoded: Any, device: Any, ties: str, compat: str | None, rerank_tail: str | None
 ) -> Any:
-    """A :data:`~svta.transfer.clean.SubsetEvaluator` streaming ``model.similarity`` over feature subsets."""
+    """A :data:`~svta.transfer.clean.SubsetEvaluator` ranking subsets of the encoded features."""
     import torch
 
-    from svta.eval.streaming import stream_ranks
-    from svta.retrieval.evaluate import PAIRWISE_BLOCK
-    from svta.retrieval.second_stage import model_rescorer
+    from svta.retrieval.evaluate import rank_features
 
     def evaluate(text_idx: np.ndarray, video_idx: np.ndarray, text_to_video: np.ndarray) -> Any:
-        texts = text_feats[torch.as_tensor(text_idx, dtype=torch.long)]
-        videos = video_feats[torch.as_tensor(video_idx, dtype=torch.long)]
-
-        def score_block(rows: slice, cols: slice) -> torch.Tensor:
-            with torch.no_grad():
-                return model.similarity(texts[rows].to(device), videos[cols].to(device)).float()
-
-        rescore = model_rescorer(model, texts, videos, device, tail=rerank_tail)
-        return stream_ranks(
-            score_block,
-            len(text_idx),
-            len(video_idx),
+        return rank_features(
+            model,
+            encoded.text_feats[torch.as_tensor(text_idx, dtype=torch.long)],
+            encoded.video_feats[torch.as_tensor(video_idx, dtype=torch.long)],
             text_to_video,
-            PAIRWISE_BLOCK if model.pairwise else None,
+            device,
             ties=ties,
-            compat=compat,  # type: ignore[arg-type]
-            device=device,
-            rerank=rescore or (),
+            compat=compat,
+            rerank_tail=rerank_tail,
             description="scoring transfer set",
         )
 

@@ -1,0 +1,102 @@
+"""The evaluation layering, pinned: the ranking engine knows no models; models and data know no evaluation API;
+:mod:`svta.eval.api` is the one place that joins a model and a dataset. Every import counts, the ones
+inside functions too (svta imports heavy modules lazily, so that is where a cycle would hide)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import svta
+
+SRC = Path(svta.__file__).parent
+ENGINE = {
+    f"svta.eval.{name}"
+    for name in ("metrics", "streaming", "counting", "arrays", "layout", "rerank", "gram_compat", "report", "breakdown")
+    + ("figures", "config")
+}
+API = ("svta.eval.api", "svta.eval.stage", "svta.eval.step")
+# The model-level evaluation core and the model loader: below the API, called by it (and by the trainer).
+CORE_NAMES = {
+    "evaluate_dataset",
+    "evaluate_model",
+    "evaluate_run",
+    "evaluate_checkpoint",
+    "evaluate_transfer",
+    "load_eval_model",
+    "load_model",
+    "encode_set",
+    "rank_features",
+}
+CORE_MODULES = ("svta.retrieval.evaluate", "svta.transfer.evaluate", "svta.retrieval.model_source")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> list[tuple[str, set[str]]]:
+    """``(module, names)`` of every import in the file (``names`` empty for ``import module``)."""
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, set()) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            found.append((base, {alias.name for alias in node.names}))
+    return found
+
+
+def graph() -> dict[str, list[tuple[str, set[str]]]]:
+    return {module_name(path): imports(path) for path in sorted(SRC.rglob("*.py"))}
+
+
+def under(module: str, *packages: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def test_the_ranking_engine_imports_no_models_data_or_api():
+    bad = [
+        f"{module} imports {target}"
+        for module, found in graph().items()
+        if module in ENGINE
+        for target, _ in found
+        if under(target, "svta.retrieval", "svta.transfer", "svta.cli", *API)
+    ]
+    assert not bad, bad
+
+
+def test_models_and_data_import_no_evaluation_api():
+    bad = [
+        f"{module} imports {target}"
+        for module, found in graph().items()
+        if under(module, "svta.retrieval", "svta.transfer", "svta.datasets")
+        for target, _ in found
+        if under(target, "svta.cli", "svta.pipeline", *API)
+    ]
+    assert not bad, bad
+
+
+def test_only_the_api_joins_models_and_data():
+    """Outside the model and data packages, the model-level core is reached through :func:`svta.eval.evaluate`
+    alone: the stage, the pipeline and the CLI call the API."""
+    bad = [
+        f"{module} imports {target} {sorted(names & CORE_NAMES) or ''}"
+        for module, found in graph().items()
+        if not under(module, "svta.retrieval", "svta.transfer", "svta.eval.api")
+        for target, names in found
+        if target in CORE_MODULES and (not names or names & CORE_NAMES)
+    ]
+    assert not bad, bad
+
+
+def test_the_rules_see_lazy_imports():
+    """A function-level import counts as much as a module-level one (the old cycle hid in one)."""
+    path = SRC / "eval" / "stage.py"
+    found = dict((target, names) for target, names in imports(path))
+    assert "svta.eval.api" in found  # imported inside analyse_run

@@ -1,0 +1,50 @@
+"""A model carries its frame transform: evaluation normalises with the model's ``preprocess`` (not a global),
+and the default transform is OpenAI CLIP's, the one open_clip hands out with OpenAI weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from svta.retrieval.data import ClipDataset, ClipRecord, normalize_frames, resize_center_crop
+from svta.retrieval.distributed import DistContext
+from svta.retrieval.evaluate import encode_videos
+from svta.retrieval.factory import create_model
+from svta.retrieval.preprocess import FramePreprocess
+
+
+def test_the_default_transform_is_open_clips_openai_one():
+    from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+
+    model = create_model("clip4clip-meanp", "tiny", max_frames=2, max_words=8)
+    assert model.preprocess == FramePreprocess(model.image_size)
+    assert model.preprocess.mean == tuple(OPENAI_DATASET_MEAN) and model.preprocess.std == tuple(OPENAI_DATASET_STD)
+
+
+def test_the_old_helpers_are_the_models_transform():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (2, 37, 53, 3), dtype=np.uint8)
+    assert np.array_equal(resize_center_crop(frames, 24), FramePreprocess(24).resize_crop(frames))
+    pixels, mask = torch.from_numpy(FramePreprocess(24).resize_crop(frames))[None], torch.tensor([[1, 0]])
+    assert torch.equal(normalize_frames(pixels, mask), FramePreprocess(24).normalize(pixels, mask))
+
+
+def test_evaluation_normalises_with_the_models_own_transform(tmp_path, monkeypatch):
+    from svta.video_io import write_mp4
+
+    model = create_model("clip4clip-meanp", "tiny", max_frames=2, max_words=8).eval()
+    rng = np.random.default_rng(1)
+    write_mp4(tmp_path / "a.mp4", rng.integers(0, 256, (4, 40, 40, 3), dtype=np.uint8), fps=4)
+    record = ClipRecord("a", "a clip", tmp_path / "a.mp4", "x", False)
+    tokens = torch.zeros(1, 8, dtype=torch.long)
+    dataset = ClipDataset([record], tokens, tokens, 2, model.image_size)
+    ctx = DistContext(device=torch.device("cpu"))
+    default, _, _ = encode_videos(model, dataset, ctx, batch_size=1, workers=0)
+    plain = FramePreprocess(model.image_size, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    monkeypatch.setattr(type(model), "preprocess", property(lambda self: plain))
+    own, _, _ = encode_videos(model, dataset, ctx, batch_size=1, workers=0)
+    item = dataset[0]
+    pixels, mask = torch.as_tensor(item["frames"])[None], torch.as_tensor(item["frame_mask"])[None]
+    with torch.no_grad():
+        expected = model.encode_video(plain.normalize(pixels, mask), mask).embeds
+    assert torch.allclose(own.embeds, expected) and not torch.allclose(default.embeds, expected)
