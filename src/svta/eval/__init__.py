@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names load
     from pathlib import Path
     from typing import Any
 
+    from svta.eval.api import evaluate as evaluate
     from svta.eval.config import EvalConfig as EvalConfig
     from svta.eval.metrics import evaluate_similarity as evaluate_similarity
     from svta.eval.report import results_table as results_table
