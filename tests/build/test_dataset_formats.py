@@ -342,3 +342,13 @@ def test_export_split_counts_are_pairs_and_left_out_splits_are_said(tmp_path, vi
     wds = export_dataset(built_root, "webdataset", tmp_path / "wds", {"splits": "train"})
     n_val = sum(r["split"] == "val" for r in read_records(table_path(built_root, "manifest"), "manifest"))
     assert wds.notes[0] == f"not exported: val ({n_val} rows; add it with --opt splits=...)"
+
+
+def test_import_of_a_caption_only_item_is_a_one_line_input_error(tmp_path, video_bank):
+    from svta.build.formats.importing import ImportOptions, write_import
+    from svta.datasets.items import Item
+
+    items = [Item("a", "a man walks", video_bank[0], "normal", False), Item("b", "a dog runs", None, "normal", False)]
+    with pytest.raises(InputError, match="item 'b' .* has no video to import"):
+        write_import(items, tmp_path / "root", ImportOptions(), "test")
+    assert not (tmp_path / "root").exists()

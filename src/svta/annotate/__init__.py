@@ -8,7 +8,50 @@ Public API (imported on first use): :func:`classify_captions` and :func:`cluster
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from svta._lazy import lazy_dir, lazy_exports
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names load on first use (below)
+    from pathlib import Path
+    from typing import Any
+
+    from svta.annotate.classifiers import CategoryClassifier
+    from svta.annotate.classify import ClassifyResult
+    from svta.annotate.cluster import ClusterResult
+    from svta.annotate.config import AnnotateConfig as AnnotateConfig
+    from svta.annotate.config import ClusterConfig as ClusterConfig
+    from svta.annotate.config import LLMClassifierConfig as LLMClassifierConfig
+    from svta.annotate.config import ReviewConfig as ReviewConfig
+    from svta.annotate.labelstudio import export_label_studio as export_label_studio
+    from svta.annotate.labelstudio import import_label_studio as import_label_studio
+    from svta.annotate.review_csv import export_review_csv as export_review_csv
+    from svta.annotate.review_csv import import_review_csv as import_review_csv
+    from svta.taxonomy import Taxonomy
+
+    # Stage functions: the real signature plus the config's fields as keyword arguments (see _CONFIGS).
+    def classify_captions(
+        root: Path | str,
+        config: AnnotateConfig | None = None,
+        *,
+        taxonomy: Taxonomy | Path | str | None = None,
+        all_captions: bool = False,
+        classifier: CategoryClassifier | None = None,
+        **fields: Any,
+    ) -> ClassifyResult:
+        """:func:`svta.annotate.classify.classify_captions`, also taking :class:`AnnotateConfig` fields."""
+
+    def cluster_tags(
+        root: Path | str,
+        config: AnnotateConfig | None = None,
+        *,
+        taxonomy: Taxonomy | Path | str | None = None,
+        apply: bool = False,
+        out_dir: Path | str | None = None,
+        **fields: Any,
+    ) -> ClusterResult:
+        """:func:`svta.annotate.cluster.cluster_tags`, also taking :class:`AnnotateConfig` fields."""
+
 
 _API = {
     "classify_captions": "svta.annotate.classify",

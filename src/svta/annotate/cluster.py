@@ -198,7 +198,7 @@ def describe_k_rule(config: ClusterConfig, scores: dict[int, float], k: int) -> 
     """How k was chosen, for the report."""
     if not scores:
         return f"k={k} as configured" if config.k is not None else f"k={k}: no silhouette could be computed"
-    best = max(scores, key=scores.get)
+    best = max(scores, key=scores.__getitem__)
     return (
         f"k={k}: the smallest k in {min(scores)}..{max(scores)} whose silhouette is within {config.k_tolerance} "
         f"of the best ({scores[best]:.3f} at k={best}); {len(scores)} k tried, stopping after {config.k_patience} "
@@ -210,8 +210,8 @@ def attach_example_captions(result: ClusterResult, captions: Sequence[dict], con
     """Give every cluster up to ``config.examples`` captions that carry one of its tags (or are members)."""
     for caption in captions:
         items = (caption.get("tags") or []) if config.source == "tags" else [caption["caption"]]
-        clusters = {result.assignments.get(" ".join(str(item).split()).lower()) for item in items if item}
-        for cluster in clusters - {None}:
+        found = (result.assignments.get(" ".join(str(item).split()).lower()) for item in items if item)
+        for cluster in {c for c in found if c is not None}:
             info = result.clusters[cluster]
             if len(info.example_captions) < config.examples:
                 info.example_captions.append(caption["caption"])

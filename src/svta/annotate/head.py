@@ -52,7 +52,7 @@ def shipped_exemplars() -> dict[str, tuple[str, ...]]:
     """Hand-written example captions per category id, from ``svta/data/category_exemplars.yaml``."""
     import yaml
 
-    text = resources.files("svta").joinpath("data", "category_exemplars.yaml").read_text(encoding="utf-8")
+    text = resources.files("svta").joinpath("data").joinpath("category_exemplars.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
         raise ConfigError(f"{EXEMPLARS_SOURCE}: expected a mapping of category id -> list of captions")
@@ -65,7 +65,7 @@ def template_exemplars(taxonomy: Taxonomy, per_category: int, seed: int) -> list
     from svta.captions.template import compose_caption
 
     book = GrammarBook()
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for category in taxonomy:
         grammar = book.for_category(category)
         rng = random.Random(f"svta-head:{seed}:{category.id}")  # not the generator's stream: unseen captions

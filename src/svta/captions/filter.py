@@ -67,7 +67,9 @@ class _Removal:
 def apply_rules(captions: list[Any], config: FilterConfig) -> tuple[list[str], list[_Removal]]:
     """Normalise every caption and check the validity rules and exact duplicates (first one kept)."""
     blocked = blocked_pattern(config)
-    texts, removals, first = [], [], {}
+    texts: list[str] = []
+    removals: list[_Removal] = []
+    first: dict[str, int] = {}  # dedupe key -> index of the caption kept
     for index, caption in enumerate(captions):
         check = check_caption(caption, config, blocked)
         texts.append(check.text)

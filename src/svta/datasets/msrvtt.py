@@ -76,14 +76,11 @@ def _category(video: dict[str, Any]) -> tuple[str, bool]:
 
 def _csv_splits(source: Path, names: dict[str, str | None]) -> dict[str, list[dict[str, str]]]:
     """split → CSV rows, for the CSVs present (train: video ids; val/test: JSFUSION rows)."""
-    wanted = {
-        "train": [names["train"]] if names.get("train") else [TRAIN_CSV, ORIGINAL_TRAIN_CSV],
-        "val": [names["val"]] if names.get("val") else [VAL_CSV],
-        "test": [names["test"]] if names.get("test") else [TEST_CSV],
-    }
+    defaults = {"train": [TRAIN_CSV, ORIGINAL_TRAIN_CSV], "val": [VAL_CSV], "test": [TEST_CSV]}
     found = {}
-    for split, candidates in wanted.items():
-        for name in candidates:
+    for split, candidates in defaults.items():
+        given = names.get(split)
+        for name in [given] if given else candidates:
             if (source / name).is_file():
                 with open(source / name, newline="", encoding="utf-8") as handle:
                     found[split] = list(csv.DictReader(handle))
@@ -109,7 +106,9 @@ def _pairs(
             for s in sentences
         ]
     train = {row["video_id"] for row in csv_splits.get("train", [])}
-    pairs = [(s["video_id"], s["caption"], "train", s.get("sen_id")) for s in sentences if s["video_id"] in train]
+    pairs: list[tuple[str, str, str | None, Any]] = [
+        (s["video_id"], s["caption"], "train", s.get("sen_id")) for s in sentences if s["video_id"] in train
+    ]
     for split in ("val", "test"):
         pairs += [(r["video_id"], r["sentence"], split, r.get("key")) for r in csv_splits.get(split, [])]
     return pairs

@@ -152,7 +152,9 @@ class ReadOptions:
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(f"unknown reader option(s) {unknown}; options: {', '.join(sorted(known))}")
-        values = {k: (Path(v) if k in ("videos", "clips_dir") else v) for k, v in options.items() if v is not None}
+        values: dict[str, Any] = {
+            k: (Path(v) if k in ("videos", "clips_dir") else v) for k, v in options.items() if v is not None
+        }
         return cls(**values)
 
     def given(self) -> dict[str, Any]:

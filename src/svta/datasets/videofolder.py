@@ -11,9 +11,10 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 from svta.datasets.items import Item, ItemSet
-from svta.datasets.readers import DATASET_FORMATS, DatasetFormat, ReaderOptions, VideoReaderOptions
+from svta.datasets.readers import DATASET_FORMATS, DatasetFormat, ReaderOptions
 from svta.datasets.ucf import source_key
 from svta.errors import InputError
 from svta.video_io import VIDEO_SUFFIXES
@@ -84,9 +85,17 @@ def resolve_or_why(folder: VideoFolder, name: str) -> Path | str:
     return found if found is not None else f"no video file matches it under {folder.root}"
 
 
-def with_checksums(
-    items: ItemSet, options: VideoReaderOptions | VideoFolderOptions, videos: bool | None = None
-) -> ItemSet:
+class HashingOptions(Protocol):
+    """What :func:`with_checksums` reads of a reader's options."""
+
+    @property
+    def checksum(self) -> bool | None: ...
+
+    @property
+    def workers(self) -> int: ...
+
+
+def with_checksums(items: ItemSet, options: HashingOptions, videos: bool | None = None) -> ItemSet:
     """The set with every video's sha256 filled in (each distinct file hashed once, in threads).
 
     Hashing is on whenever videos are given (``options.checksum`` is ``None``), so the overlap
@@ -94,15 +103,15 @@ def with_checksums(
     """
     videos_given = videos if videos is not None else getattr(options, "videos", None) is not None
     wanted = options.checksum if options.checksum is not None else videos_given
-    videos = sorted({item.video for item in items.items if item.video is not None and item.sha256 is None})
-    if not wanted or not videos:
+    paths = sorted({item.video for item in items.items if item.video is not None and item.sha256 is None})
+    if not wanted or not paths:
         return items
     from svta.progress import progress
     from svta.video_io import sha256_file
 
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
         digests = dict(
-            zip(videos, progress(pool.map(sha256_file, videos), description="hashing videos", total=len(videos)))
+            zip(paths, progress(pool.map(sha256_file, paths), description="hashing videos", total=len(paths)))
         )
     hashed = [item.but(sha256=digests[item.video]) if item.video in digests else item for item in items.items]
     return replace(items, items=hashed, skipped=list(items.skipped))

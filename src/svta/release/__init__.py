@@ -5,7 +5,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from svta._lazy import lazy_exports
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names load on first use (below)
+    from svta.release.checksums import ReleaseCheck as ReleaseCheck
+    from svta.release.checksums import verify_release as verify_release
+    from svta.release.hf import HFOptions as HFOptions
+    from svta.release.hf import export_release as export_release
+    from svta.release.hf import import_release as import_release
 
 _EXPORTS = {
     "HFOptions": "svta.release.hf",

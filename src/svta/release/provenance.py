@@ -353,13 +353,18 @@ def _labels(root: Path) -> tuple[dict[str, int], int, int]:
     return dict(methods), reviewed, needs_review
 
 
+def _dict_entry(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """``data[key]`` when it is a mapping, else an empty one (a hand-edited or older report)."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def contamination_reports(root: Path) -> list[ContaminationRow]:
     """Every ``stats/overlap/*/overlap.json`` the root holds (written by ``svta eval overlap``)."""
     rows = []
     for path in sorted((root / "stats" / "overlap").glob("*/overlap.json")):
         data = _read_json(path) or {}
-        evaluation = data.get("eval") if isinstance(data.get("eval"), dict) else {}
-        counts = data.get("counts") if isinstance(data.get("counts"), dict) else {}
+        evaluation, counts = _dict_entry(data, "eval"), _dict_entry(data, "counts")
         rows.append(
             ContaminationRow(
                 evaluation=str(evaluation.get("name") or path.parent.name),

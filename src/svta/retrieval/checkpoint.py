@@ -9,7 +9,7 @@ import os
 import random
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -17,6 +17,9 @@ from torch import nn
 from svta.errors import InputError
 from svta.retrieval.backbone import first_line, read_weights_file
 from svta.tables import atomic_path
+
+if TYPE_CHECKING:
+    from svta.retrieval.base import RetrievalModel
 
 _SHOWN_KEYS = 8  # keys listed per kind of mismatch; the count says how many there are in all
 _LOW_SPACE = 64 << 20  # bytes free under which a failed checkpoint write is taken for a full disk
@@ -73,21 +76,22 @@ def _torch_save(obj: Any, tmp: Path | str, target: Path | str) -> None:
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if hasattr(model, "module") else model
+    inner = getattr(model, "module", None)  # DistributedDataParallel wraps the model as ``.module``
+    return inner if isinstance(inner, nn.Module) else model
 
 
 def capture_rng() -> dict[str, Any]:
     """Every RNG the training loop draws from (python, numpy, torch CPU and CUDA), in a torch-loadable form."""
     import numpy as np
 
-    np_state = np.random.get_state()
+    np_state = np.random.get_state(legacy=False)  # the same MT19937 state as the legacy tuple, by name
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": {
-            "key": torch.from_numpy(np_state[1].astype(np.int64)),
-            "pos": int(np_state[2]),
-            "has_gauss": int(np_state[3]),
-            "gauss": float(np_state[4]),
+            "key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
+            "pos": int(np_state["state"]["pos"]),
+            "has_gauss": int(np_state["has_gauss"]),
+            "gauss": float(np_state["gauss"]),
         },
         "torch": torch.get_rng_state(),
     }
@@ -165,7 +169,7 @@ def infer_clip4clip_arguments(state: dict[str, torch.Tensor]) -> tuple[str, dict
     return "clip4clip-meanp", args
 
 
-def model_from_checkpoint(path: Path | str, model_name: str | None = None, **overrides: Any) -> nn.Module:
+def model_from_checkpoint(path: Path | str, model_name: str | None = None, **overrides: Any) -> RetrievalModel:
     """Rebuild a model from a weight file alone: a CLIP4Clip ``pytorch_model.bin.N``, an svta ``best_model.bin``
     or training checkpoint. The CLIP shape is read from the ``clip.*`` tensors.
 

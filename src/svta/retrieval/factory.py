@@ -175,6 +175,8 @@ def create_model(name: str, backbone: str = "tiny", pretrained: str | None = Non
 def check_overrides(name: str, builder: Builder, overrides: dict[str, Any]) -> None:
     """Raise ConfigError naming the arguments of ``overrides`` that ``name``'s builder does not declare."""
     accepted = accepted_overrides(builder)
-    unknown = sorted(set(overrides) - set(accepted)) if accepted is not None else []
+    if accepted is None:  # the builder takes **kwargs and checks its own arguments
+        return
+    unknown = sorted(set(overrides) - set(accepted))
     if unknown:
         raise ConfigError(f"model {name!r} has no argument(s) {', '.join(unknown)}; accepted: {', '.join(accepted)}")

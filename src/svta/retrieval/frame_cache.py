@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from torch.utils.data import Dataset  # torch is loaded already: svta.retrieval.data imports it
 
 from svta.errors import InputError, SvtaError, VideoDecodeError
 from svta.progress import progress
@@ -142,7 +143,7 @@ class _ShardFile:
         if not 0 <= i < self.rows:
             raise InputError(f"{self.path}: row {i} outside the shard's {self.rows} rows")
         out = np.empty(self.row_shape, dtype=np.uint8)  # not zero-filled: the read overwrites every byte
-        got = os.preadv(self.fd, [memoryview(out).cast("B")], self.offset + i * self.row_bytes)
+        got = os.preadv(self.fd, [out.data.cast("B")], self.offset + i * self.row_bytes)
         if got != self.row_bytes:
             raise InputError(f"{self.path}: short read of row {i}; delete the cache directory to rebuild")
         return out
@@ -198,8 +199,12 @@ def _discard(directory: Path) -> None:
         shard.unlink(missing_ok=True)
 
 
-class _DecodeJob:
-    """Picklable decode function for loader workers: one record -> (id, frames, n, error)."""
+# A decoded record: (record, frames or None, frames read, error or None).
+_Decoded = tuple[ClipRecord, np.ndarray | None, int, str | None]
+
+
+class _DecodeJob(Dataset[_Decoded]):
+    """Picklable decode function for loader workers: one record -> (record, frames, n, error)."""
 
     def __init__(self, records: Sequence[ClipRecord], num_frames: int, size: int, sample_fps: float | None):
         self.records, self.num_frames, self.size, self.sample_fps = list(records), num_frames, size, sample_fps
@@ -207,7 +212,7 @@ class _DecodeJob:
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, i: int) -> tuple[ClipRecord, np.ndarray | None, int, str | None]:
+    def __getitem__(self, i: int) -> _Decoded:
         record = self.records[i]
         try:
             frames, n = decode_clip(record.path, self.num_frames, self.size, self.sample_fps)
@@ -247,7 +252,7 @@ def build_frame_cache(
     todo = [r for r in records if _stale(index, r.id, fingerprints[r.id])]
     if todo:
         job = _DecodeJob(todo, num_frames, size, sample_fps)
-        loader = DataLoader(job, batch_size=None, num_workers=workers, collate_fn=_unbatched)
+        loader: DataLoader[_Decoded] = DataLoader(job, batch_size=None, num_workers=workers, collate_fn=_unbatched)
         chunk: list[tuple[str, np.ndarray, int]] = []
         for record, frames, n, error in progress(loader, description="caching frames", total=len(todo)):
             index["items"].pop(record.id, None)

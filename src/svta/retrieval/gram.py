@@ -53,11 +53,13 @@ class FusionBlock(ResidualAttentionBlock):
     def forward(
         self,
         x: torch.Tensor,
-        padding_bias: torch.Tensor | None = None,  # type: ignore[override]
+        padding_bias: torch.Tensor | None = None,
         video: torch.Tensor | None = None,
         video_bias: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Args: x ``[P, L, W]``; padding_bias ``[P, L]``; video ``[P, T, W]``; video_bias ``[P, T]``."""
+        if video is None:
+            raise TypeError("FusionBlock needs the frame tokens `video` to attend to")
         h = self.ln_1(x)
         bias = None if padding_bias is None else padding_bias.to(h.dtype)
         x = x + self.attn(h, h, h, need_weights=False, key_padding_mask=bias)[0]
@@ -228,20 +230,20 @@ class GRAM(CLIP4Clip):
 
     def similarity(self, text: TextFeatures, video: VideoFeatures) -> torch.Tensor:
         """``[n_text, n_video]`` logits ``-volume(text, video) / τ`` (higher = better aligned)."""
-        return -volume_matrix(text.embeds, [video.embeds]) / self.temperature()
+        return -volume_matrix(text.present("embeds"), [video.present("embeds")]) / self.temperature()
 
     # ---- second stage: matching head --------------------------------------------------------------------------
 
     def match_logits(self, text: TextFeatures, video: VideoFeatures) -> torch.Tensor:
         """``[P, 2]`` (no match, match) logits of ``P`` aligned pairs ``(text[i], video[i])``."""
-        frames = video.frames
+        frames, text_mask = video.present("frames"), text.present("mask")
         tokens = self.hidden_trans_vision_multimodal(frames)
         tokens = tokens + self.vision_frame_embedding[:, : frames.shape[1]] + self.vision_type_embeddings
-        fused = self.fusion(text.tokens, text.mask, tokens, video.mask)
+        fused = self.fusion(text.present("tokens"), text_mask, tokens, video.present("mask"))
         if self.match_pooling == "cls":  # GRAM: BERT's [CLS], token 0 (CLIP's start-of-text)
             return self.itm_head(fused[:, 0])
         # The end-of-text token, CLIP's sentence position (the last real token).
-        last = (text.mask.sum(dim=-1) - 1).clamp(min=0)
+        last = (text_mask.sum(dim=-1) - 1).clamp(min=0)
         return self.itm_head(fused[torch.arange(fused.shape[0], device=fused.device), last])
 
     def match_probability(self, text: TextFeatures, video: VideoFeatures) -> torch.Tensor:
@@ -274,16 +276,16 @@ class GRAM(CLIP4Clip):
         if self.gradients == "split":
             offset = _batch_offset(len(local_text)) if self.gather_for_loss else 0
             loss = split_volume_contrastive_loss(
-                local_text.embeds,
-                [local_video.embeds],
-                text.embeds,
-                [video.embeds],
+                local_text.present("embeds"),
+                [local_video.present("embeds")],
+                text.present("embeds"),
+                [video.present("embeds")],
                 self.temperature(),
                 self.label_smoothing,
                 offset,
             )
         else:
-            volumes = volume_matrix(text.embeds, [video.embeds])
+            volumes = volume_matrix(text.present("embeds"), [video.present("embeds")])
             loss = volume_contrastive_loss(volumes, self.temperature(), self.label_smoothing)
         if self.itm_weight:
             loss = loss + self.itm_weight * self.matching_loss(local_text, local_video)
@@ -299,7 +301,7 @@ class GRAM(CLIP4Clip):
         negative_video, negative_text = sample_hard_negatives(self.similarity(text, video).detach())
         texts = TextFeatures.cat([text, text, text[negative_text]])
         videos = VideoFeatures.cat([video, video[negative_video], video])
-        labels = torch.zeros(3 * batch, dtype=torch.long, device=texts.embeds.device)
+        labels = torch.zeros(3 * batch, dtype=torch.long, device=texts.present("embeds").device)
         labels[:batch] = 1
         return F.cross_entropy(self.match_logits(texts, videos).float(), labels)
 

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -42,6 +42,9 @@ from svta.retrieval.run_log import RunLogger
 from svta.retrieval.train_progress import StepClock, console_line, planned_steps, step_values
 from svta.retrieval.train_setup import check_device, resolve_precision, seed_everything
 from svta.retrieval.train_summary import RunTotals, final_metrics, results_summary
+
+if TYPE_CHECKING:
+    from svta.retrieval.base import RetrievalModel
 
 
 @dataclass
@@ -140,7 +143,7 @@ class Trainer:
         if not resume and run_checkpoints.holds_run(self.run_dir):
             raise ConfigError(f"{self.run_dir} already holds a training run; resume it (--resume) or pick another name")
 
-    def prepare_model(self) -> torch.nn.Module:
+    def prepare_model(self) -> RetrievalModel:
         from svta.retrieval.factory import create_model
 
         cfg = self.config
@@ -354,7 +357,7 @@ class Trainer:
         for clip_id in sorted(set(self.skipped) - known):
             self.logger.event("skipped_video", id=clip_id, error=self.skipped[clip_id], step=self.step)
         report = self.evaluate(self.config.splits[1]) if self.config.validate_every_epoch else None
-        entry = {"epoch": epoch + 1, "step": self.step}
+        entry: dict[str, Any] = {"epoch": epoch + 1, "step": self.step}
         if report is not None:
             entry.update(metrics=report.metrics, value=selection_value(report.metrics, self.config.select_metric))
             self.logger.event("val", **entry)

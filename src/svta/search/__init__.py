@@ -8,7 +8,44 @@ torch load when a function needs them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from svta._lazy import lazy_dir, lazy_exports
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names load on first use (below)
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
+
+    from svta.engine import EngineConfig
+    from svta.search.app import create_app as create_app
+    from svta.search.build import IndexReport as IndexReport
+    from svta.search.build import VideoRecord as VideoRecord
+    from svta.search.build import collect_videos as collect_videos
+    from svta.search.config import SearchConfig as SearchConfig
+    from svta.search.encoders import Encoder as Encoder
+    from svta.search.encoders import HashingEncoder as HashingEncoder
+    from svta.search.encoders import VideoEmbeddings as VideoEmbeddings
+    from svta.search.encoders import create_encoder as create_encoder
+    from svta.search.run_encoder import encoder_spec_for_run as encoder_spec_for_run
+    from svta.search.searcher import Searcher as Searcher
+    from svta.search.searcher import SearchHit as SearchHit
+    from svta.search.server import BackgroundServer as BackgroundServer
+    from svta.search.server import build_app as build_app
+    from svta.search.server import serve as serve
+    from svta.search.store import IndexStore as IndexStore
+
+    # Stage functions: the real signature plus the config's fields as keyword arguments (see _CONFIGS).
+    def build_index(
+        root: Path | str,
+        out_dir: Path | str,
+        encoder: Encoder | Mapping[str, Any],
+        config: SearchConfig | None = None,
+        engine: EngineConfig | None = None,
+        **fields: Any,
+    ) -> IndexReport:
+        """:func:`svta.search.build.build_index`, also taking :class:`SearchConfig` fields."""
+
 
 __all__ = [
     "BackgroundServer",

@@ -14,17 +14,20 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
-SearchFn = Callable[[np.ndarray, int, str], tuple[np.ndarray, np.ndarray]]
+# Which clips a search may return.
+Kind = Literal["all", "anomaly", "normal"]
+SearchFn = Callable[[np.ndarray, int, Kind], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
 class _Pending:
     vector: np.ndarray  # [D]
     k: int
-    kind: str
+    kind: Kind
     future: Future[tuple[np.ndarray, np.ndarray]] = field(default_factory=Future)
 
 
@@ -43,7 +46,7 @@ class QueryCoalescer:
         self._lock = threading.Lock()
         self.calls = 0  # search calls made (batches), for tests and metrics
 
-    def submit(self, vector: np.ndarray, k: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    def submit(self, vector: np.ndarray, k: int, kind: Kind) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` of one ``[D]`` query → ``(scores [k], rows [k])``; blocks until answered."""
         self._ensure_thread()
         pending = _Pending(np.asarray(vector, dtype=np.float32), k, kind)
@@ -85,7 +88,7 @@ class QueryCoalescer:
                 return
 
     def _answer(self, batch: list[_Pending]) -> None:
-        by_kind: dict[str, list[_Pending]] = {}
+        by_kind: dict[Kind, list[_Pending]] = {}
         for pending in batch:
             by_kind.setdefault(pending.kind, []).append(pending)
         for kind, group in by_kind.items():

@@ -325,7 +325,7 @@ def _encode_and_commit(
 def _stack(items: list[VideoEmbeddings]) -> VideoEmbeddings:
     times = None
     if all(e.frame_times is not None for e in items):
-        times = np.concatenate([e.frame_times for e in items])  # type: ignore[misc]
+        times = np.concatenate([e.frame_times for e in items])
     return VideoEmbeddings(
         np.concatenate([e.video for e in items]),
         np.concatenate([e.frames for e in items]),

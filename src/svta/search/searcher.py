@@ -10,19 +10,18 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from svta.errors import InputError
 from svta.registry import require
-from svta.search.batching import QueryCoalescer
+from svta.search.batching import Kind, QueryCoalescer
 from svta.search.config import SearchConfig
 from svta.search.encoders import Encoder, create_encoder, same_encoder
 from svta.search.paths import resolve_inside
 from svta.search.store import SAFE_ID, THUMBNAILS_DIR, IndexStore, LoadedIndex
 
-Kind = Literal["all", "anomaly", "normal"]
 KINDS: tuple[str, ...] = ("all", "anomaly", "normal")
 
 

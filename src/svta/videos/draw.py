@@ -232,7 +232,8 @@ def draw_person(
     canvas.line([s["hip"], s["knee_f"], s["foot_f"]], look.trousers, leg_w)
     _torso(canvas, j, place, look, h)
     canvas.line([s["shoulder"], s["elbow_f"], s["hand_f"]], look.shirt, arm_w)
-    canvas.circle(*s["hand_f"], 0.035 * h, skin)
+    hand_x, hand_y = s["hand_f"]
+    canvas.circle(hand_x, hand_y, 0.035 * h, skin)
     _head(canvas, s["head"], h, look, place, j["head"])
     if look.kind == "elderly" and pose.arms in ("down", "swing") and abs(pose.lean) < 0.5:
         canvas.line([s["hand_f"], (s["hand_f"][0], y)], (90, 60, 30), 0.03 * h)

@@ -8,6 +8,7 @@ it); :class:`Layout` tells the motion programs where the ground, the road lanes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -235,7 +236,7 @@ def _paint_room(p: _Paint, opts: dict) -> tuple:
         for x in p.spread(2, 0.6):
             p.rect(x - 0.06, 0.12, x + 0.06, 0.4, (160, 200, 235))
             p.line([(x, 0.12), (x, 0.4)], shade(wall, 0.6), 0.01)
-    _FURNITURE.get(furniture, lambda q: None)(p)
+    _FURNITURE.get(furniture or "", _no_furniture)(p)
     return 0.62, 0.86, None, None
 
 
@@ -330,7 +331,11 @@ def _furnish_airport(p: _Paint) -> None:
     p.poly([(0.3, 0.4), (0.6, 0.38), (0.62, 0.42), (0.3, 0.43)], (240, 240, 240))
 
 
-_FURNITURE = {
+def _no_furniture(p: _Paint) -> None:
+    return None
+
+
+_FURNITURE: dict[str, Callable[[_Paint], None]] = {
     "shelves": lambda p: _furnish_shelves(p, 4),
     "racks_few": lambda p: _furnish_shelves(p, 2),
     "kitchen": _furnish_kitchen,

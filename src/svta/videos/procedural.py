@@ -98,6 +98,11 @@ def render_clip(
     return out
 
 
+def _random_colour(rng: np.random.Generator) -> tuple[int, int, int]:
+    red, green, blue = (int(c) for c in rng.integers(40, 220, 3))
+    return red, green, blue
+
+
 def _bystanders(stage: Stage):
     """Caption actors the program did not use, and a crowd if the caption names one."""
     rest: list[Actor] = stage.leftovers()
@@ -105,7 +110,7 @@ def _bystanders(stage: Stage):
     members = []
     if crowd is not None:
         for i in range(6):
-            colour = crowd if stage.rng.random() < 0.75 else tuple(int(c) for c in stage.rng.integers(40, 220, 3))
+            colour = crowd if stage.rng.random() < 0.75 else _random_colour(stage.rng)
             members.append((stage.new_actor("person", colour, True, True), 0.08 + 0.15 * i + 0.04 * stage.rng.random()))
     back = max(stage.layout.horizon + 0.06, stage.layout.ground - 0.1)
 

@@ -140,8 +140,8 @@ def near_duplicates(
             if a < b:
                 pairs.append((ids[a], ids[b], round(float(sims[i, j]), 4)))
     groups: dict[bytes, list[int]] = {}
-    for a in np.nonzero(flat)[0]:  # uniform clips (all one colour) are duplicates when the colour matches
-        groups.setdefault(np.round(signatures[a], 2).tobytes(), []).append(int(a))
+    for index in np.nonzero(flat)[0]:  # uniform clips (all one colour) are duplicates when the colour matches
+        groups.setdefault(np.round(signatures[index], 2).tobytes(), []).append(int(index))
     for members in groups.values():
         pairs.extend((ids[a], ids[b], 1.0) for k, a in enumerate(members) for b in members[k + 1 :])
     return pairs

@@ -194,7 +194,10 @@ class Stage:
                 kind = DEFAULT_KIND["bike"]  # a caption's person becomes the rider
             explicit = spec is not None and spec.colour is not None
             palette = ANIMAL_COLOURS if kind in ANIMAL_KINDS else DEFAULT_COLOURS
-            colour = spec.colour if explicit else palette[int(self.rng.integers(len(palette)))]
+            if spec is not None and spec.colour is not None:
+                colour = spec.colour
+            else:
+                colour = palette[int(self.rng.integers(len(palette)))]
             actors.append(self.new_actor(kind, colour, named=spec is not None, explicit=explicit))
         return actors
 

@@ -139,7 +139,8 @@ class TeaCacheBlockHook(ModelHook):
             return hidden + state.residual.to(hidden.dtype) if self.head else hidden
         if self.head:
             state.stack_input = hidden
-        output = self.fn_ref.original_forward(*args, **kwargs)
+        # diffusers initialises HookFunctionReference.original_forward to None without a Callable annotation.
+        output = self.fn_ref.original_forward(*args, **kwargs)  # type: ignore[misc]
         if self.tail:
             state.residual = (output - state.stack_input).detach()
             state.stack_input = None
@@ -156,7 +157,7 @@ def apply_teacache(transformer: Any, config: TeaCacheConfig) -> TeaCacheStats:
     Returns:
         Live counters of passes and skipped passes.
     """
-    manager = StateManager(TeaCacheState)
+    manager = StateManager(TeaCacheState)  # type: ignore[arg-type]  # diffusers annotates the class as an instance
     stats = TeaCacheStats()
     HookRegistry.check_if_exists_or_initialize(transformer.condition_embedder).register_hook(
         TeaCacheDecider(manager, config, stats), TEACACHE_HOOK

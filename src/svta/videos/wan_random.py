@@ -32,7 +32,7 @@ TINY_VAE: dict[str, Any] = {
     "num_res_blocks": 1,
     "temperal_downsample": [False, True, True],
 }
-TEXT_SIZES: dict[str, dict[str, int]] = {
+TEXT_SIZES: dict[str, dict[str, Any]] = {
     "tiny": {"d_model": 32, "d_kv": 16, "d_ff": 64, "num_layers": 2, "num_heads": 2},
     "full": {"d_model": 4096, "d_kv": 64, "d_ff": 10240, "num_layers": 2, "num_heads": 64},
 }
@@ -82,8 +82,9 @@ def build_random_pipeline(
     with torch.device(device):
         text_config = UMT5Config(vocab_size=len(tokenizer), relative_attention_num_buckets=32, **text)
         text_encoder = UMT5EncoderModel(text_config).to(dtype)
-        transformer = WanTransformer3DModel(**WAN_DIT_COMMON, **WAN_DIT_CONFIGS[size]).to(dtype)
-        vae = (AutoencoderKLWan(**TINY_VAE) if size == "tiny" else AutoencoderKLWan()).to(vae_dtype)
+        # diffusers declares ModelMixin.to under @functools.wraps(nn.Module.to), which hides it from mypy.
+        transformer = WanTransformer3DModel(**WAN_DIT_COMMON, **WAN_DIT_CONFIGS[size]).to(dtype)  # type: ignore[attr-defined]
+        vae = (AutoencoderKLWan(**TINY_VAE) if size == "tiny" else AutoencoderKLWan()).to(vae_dtype)  # type: ignore[attr-defined]
     for model in (text_encoder, transformer, vae):
         model.eval()  # constructors leave modules in training mode: dropout would make outputs random
     scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0)

@@ -115,7 +115,10 @@ def write_import(
     check_root(root, options.overwrite)
     if not items:
         raise InputError(f"{fmt}: nothing to import ({len(skipped or [])} item(s) skipped)")
-    by_video: dict[Path, str] = {item.video: item.video_rel or item.video.name for item in items}  # type: ignore[misc]
+    by_video: dict[Path, str] = {}
+    for item in items:
+        path = _video_of(item, fmt)
+        by_video[path] = item.video_rel or path.name
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
         jobs = {src: pool.submit(_probe_video, src, options) for src in by_video}
         videos = {src: job.result() for src, job in progress(list(jobs.items()), description="importing videos")}
@@ -123,7 +126,7 @@ def write_import(
     problems.skipped = list(skipped or [])
     kept = []
     for item in items:
-        video = videos[item.video]  # type: ignore[index]
+        video = videos[_video_of(item, fmt)]
         if isinstance(video, str):
             problems.add(item.ref or item.id, video)
         else:
@@ -151,6 +154,13 @@ def write_import(
     )
 
 
+def _video_of(item: Item, fmt: str) -> Path:
+    """The item's video file (an import copies videos: a caption-only item cannot be imported)."""
+    if item.video is None:
+        raise InputError(f"{fmt}: item {item.id!r} ({item.ref or 'no source row'}) has no video to import")
+    return item.video
+
+
 def _assign_splits(items: list[Item], options: ImportOptions) -> list[Item]:
     unsplit: dict[str, list[str]] = defaultdict(list)
     for item in items:
@@ -166,7 +176,7 @@ def _write_tables(items: list[Item], videos: dict[Path, Any], root: Path, option
     source = f"import:{fmt}"
     captions, labels, video_rows, manifest = [], [], [], []
     for item in items:
-        video = videos[item.video]
+        video = videos[_video_of(item, fmt)]
         captions.append(
             {
                 "id": item.id,

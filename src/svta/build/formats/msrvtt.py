@@ -96,7 +96,7 @@ class MSRVTTFormat(MSRVTTReader):
         ids = _video_ids(rows)
         categories = sorted({r["category"] for r in rows})
         videos: dict[str, dict[str, Any]] = {}
-        sentences = []
+        sentences: list[dict[str, Any]] = []
         for row in rows:
             vid = ids[row["path"]]
             if vid not in videos:

@@ -19,13 +19,17 @@ from svta.datasets.ucf import UCF_NORMAL_CATEGORY
 from svta.datasets.ucfcrime_ar import UCFCrimeARReader, UCFCrimeARReadOptions
 from svta.errors import InputError
 
+SheetSplit = Literal["train", "test"]
+
+
+def _test_split_only() -> list[SheetSplit]:
+    return ["test"]  # zero-shot evaluation reads the 290 test pairs
+
 
 class UCFCrimeAROptions(ImportOptions):
     train_file: str = "ucf_crime_train.xlsx"
     test_file: str = "ucf_crime_test.xlsx"
-    splits: list[Literal["train", "test"]] = Field(
-        default_factory=lambda: ["test"]
-    )  # zero-shot evaluation reads the 290 test pairs
+    splits: list[SheetSplit] = Field(default_factory=_test_split_only)
     # the UCF-Crime video folder, relative to the source or absolute; None: <source>/videos if it exists,
     # else the source itself (the archive's Anomaly-Videos-Part-*/ and *Normal* folders beside the sheets)
     videos_dir: str | None = None
