@@ -5,7 +5,7 @@ users of other codebases (rows = texts, columns = videos, ground truth on the di
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -58,10 +58,12 @@ def metrics_command(
     from svta.cli._common import emit_json, stage_setup, wants_json
     from svta.errors import InputError
     from svta.eval.arrays import load_npy
+    from svta.eval.config import Ties
     from svta.eval.report import results_table
 
     settings = stage_setup(None)[1].eval  # defaults of flags not given (the library checks given values)
-    ties, compat = ties or settings.ties, compat or settings.compat
+    compat = compat or settings.compat
+    ties_rule: Ties = settings.ties if ties is None else cast(Ties, ties)  # the library refuses an unknown rule
     cutoffs = _parse_ks(ks)
     mapping = load_npy(text_to_video, 1, "iu", "text_to_video") if text_to_video is not None else None
     if sim is not None:
@@ -70,7 +72,9 @@ def metrics_command(
         from svta.eval.metrics import evaluate_similarity
 
         matrix = load_npy(sim, 2, "f", "the similarity matrix")
-        result = evaluate_similarity(matrix, mapping, ties=ties, compat=compat, ks=cutoffs, block=block, device=device)
+        result = evaluate_similarity(
+            matrix, mapping, ties=ties_rule, compat=compat, ks=cutoffs, block=block, device=device
+        )
         name = sim.name
     elif text_emb is not None and video_emb is not None:
         from svta.eval.streaming import evaluate_embeddings
@@ -78,7 +82,7 @@ def metrics_command(
         texts = load_npy(text_emb, 2, "f", "text embeddings")
         videos = load_npy(video_emb, 2, "f", "video embeddings")
         result = evaluate_embeddings(
-            texts, videos, mapping, ties=ties, compat=compat, ks=cutoffs, block=block, device=device
+            texts, videos, mapping, ties=ties_rule, compat=compat, ks=cutoffs, block=block, device=device
         )
         name = f"{text_emb.name} x {video_emb.name}"
     else:

@@ -171,7 +171,8 @@ def evaluate_transfer(
         raise InputError(f"{evaluation.name}: evaluating needs a video for every item (pass the video folder)")
     device = next(model.parameters()).device
     records = [
-        ClipRecord(i.id, i.caption, i.video, i.category or "", bool(i.is_anomaly), i.sha256) for i in evaluation.items
+        ClipRecord(i.id, i.caption, Path(i.video or ""), i.category or "", bool(i.is_anomaly), i.sha256)
+        for i in evaluation.items  # every item has a video: checked by has_videos above
     ]
     tokens, mask = tokenize([r.caption for r in records], model.max_words)
     dataset = ClipDataset(records, tokens, mask, num_frames or model.max_frames, model.image_size, sample_fps)
