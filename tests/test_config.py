@@ -47,7 +47,7 @@ def test_importing_the_config_imports_no_stage():
     import sys
 
     code = (
-        "import sys, svta.config, svta.engine, svta.tables; "
+        "import sys, svta.config, svta.engine, svta.tables, svta.stages; "
         "print(sorted(m for m in sys.modules if m.split('.')[:2][-1] in "
         "('captions', 'videos', 'annotate', 'build', 'retrieval', 'eval', 'search', 'transfer')))"
     )

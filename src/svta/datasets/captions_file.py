@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -167,43 +167,30 @@ def caption_items(
     return problems.result(f"{kind}:{path.name}", kind, items, "caption")
 
 
-def read_csv(path: Path, options: CaptionFileOptions) -> ItemSet:
-    mapping, rows = csv_records(path, options.mapping)
-    return caption_items(path, "csv", mapping, rows, options)
+class CaptionFileFormat(DatasetFormat):
+    """A caption file: its records (:attr:`records`: ``(path, mapping) -> (mapping, rows)``) through one row policy."""
 
+    read_options = CaptionFileOptions
+    records: Callable[[Path, dict[str, str] | None], tuple[dict[str, str], Iterator[Row]]]
 
-def read_jsonl(path: Path, options: CaptionFileOptions) -> ItemSet:
-    mapping, rows = jsonl_records(path, options.mapping)
-    return caption_items(path, "jsonl", mapping, rows, options)
-
-
-def read_json(path: Path, options: CaptionFileOptions) -> ItemSet:
-    mapping, rows = json_records(path, options.mapping)
-    return caption_items(path, "json", mapping, rows, options)
+    def read(self, path: Path, options: CaptionFileOptions) -> ItemSet:
+        mapping, rows = self.records(path, options.mapping)
+        return caption_items(path, self.name, mapping, rows, options)
 
 
 @DATASET_FORMATS.register("csv", "a CSV/TSV file of captions with a header (column mapping optional)")
-class CSVFormat(DatasetFormat):
+class CSVFormat(CaptionFileFormat):
     name = "csv"
-    read_options = CaptionFileOptions
-
-    def read(self, path: Path, options: CaptionFileOptions) -> ItemSet:
-        return read_csv(path, options)
+    records = staticmethod(csv_records)
 
 
 @DATASET_FORMATS.register("jsonl", "a JSON Lines file of captions, one object per line")
-class JSONLFormat(DatasetFormat):
+class JSONLFormat(CaptionFileFormat):
     name = "jsonl"
-    read_options = CaptionFileOptions
-
-    def read(self, path: Path, options: CaptionFileOptions) -> ItemSet:
-        return read_jsonl(path, options)
+    records = staticmethod(jsonl_records)
 
 
 @DATASET_FORMATS.register("json", 'a JSON list of caption records (or {"captions": [...]})')
-class JSONFormat(DatasetFormat):
+class JSONFormat(CaptionFileFormat):
     name = "json"
-    read_options = CaptionFileOptions
-
-    def read(self, path: Path, options: CaptionFileOptions) -> ItemSet:
-        return read_json(path, options)
+    records = staticmethod(json_records)
