@@ -24,23 +24,11 @@ def _retrievalkit():
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from svta.retrieval.config import TrainConfig
     from svta.retrieval.trainer import train
 
     root = tmp_path_factory.mktemp("evaluate")
     _retrievalkit().make_dataset(root, {"train": 4, "val": 2, "test": 5}, frames=2, size=48)
-    config = TrainConfig(
-        model="clip4clip-meanp",
-        backbone="tiny",
-        max_words=12,
-        max_frames=2,
-        batch_size=4,
-        epochs=1,
-        num_workers=0,
-        tensorboard=False,
-        validate_every_epoch=False,
-        precision="fp32",
-    )
+    config = _retrievalkit().tiny_train_config()
     return root, train(root, config)
 
 

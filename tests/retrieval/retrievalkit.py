@@ -71,3 +71,22 @@ def make_dataset(
             )
     write_table(rows, root / "manifest.parquet", "manifest")
     return rows
+
+
+def tiny_train_config(model: str = "clip4clip-meanp", **overrides: object) -> object:
+    """The one-epoch fp32 tiny-backbone training config the evaluation tests train with (2 frames, 12 words)."""
+    from svta.retrieval.config import TrainConfig
+
+    settings: dict[str, object] = {
+        "model": model,
+        "backbone": "tiny",
+        "max_words": 12,
+        "max_frames": 2,
+        "batch_size": 4,
+        "epochs": 1,
+        "num_workers": 0,
+        "tensorboard": False,
+        "validate_every_epoch": False,
+        "precision": "fp32",
+    }
+    return TrainConfig(**{**settings, **overrides})

@@ -24,25 +24,13 @@ def test_write_analysis_needs_per_query_results(tmp_path):
 def test_train_and_eval_write_tables_and_analysis(tmp_path, capsys):
     """`svta train` leaves results.md/.tex/.csv and analysis/ in the run; `svta eval --run` writes the same
     under RUN/eval/SPLIT; --no-analysis skips the breakdowns and figures."""
-    from retrievalkit import make_dataset
+    from retrievalkit import make_dataset, tiny_train_config
 
     from svta.cli.main import main
-    from svta.retrieval.config import TrainConfig
     from svta.retrieval.trainer import train
 
     make_dataset(tmp_path, {"train": 4, "val": 2, "test": 6}, frames=2, size=48)
-    config = TrainConfig(
-        model="clip4clip-meanp",
-        backbone="tiny",
-        max_words=12,
-        max_frames=2,
-        batch_size=4,
-        epochs=1,
-        num_workers=0,
-        tensorboard=False,
-        validate_every_epoch=False,
-        precision="fp32",
-    )
+    config = tiny_train_config()
     run = train(tmp_path, config).run_dir
     for name in (
         "results.md",

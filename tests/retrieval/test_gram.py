@@ -251,26 +251,13 @@ def test_rescorer_rejects_a_rerank_that_returns_no_scores():
 
 
 def test_evaluate_run_uses_the_matching_head_and_tail(tmp_path):
-    from retrievalkit import make_dataset
+    from retrievalkit import make_dataset, tiny_train_config
 
     from svta.eval import evaluate
-    from svta.retrieval.config import TrainConfig
     from svta.retrieval.trainer import train
 
     make_dataset(tmp_path, {"train": 4, "val": 2, "test": 6}, frames=2, size=48)
-    config = TrainConfig(
-        model="gram",
-        backbone="tiny",
-        max_words=12,
-        max_frames=2,
-        temporal_layers=1,
-        batch_size=4,
-        epochs=1,
-        num_workers=0,
-        tensorboard=False,
-        validate_every_epoch=False,
-        precision="fp32",
-    )
+    config = tiny_train_config("gram", temporal_layers=1)
     result = train(tmp_path, config)
     assert result.metrics["t2v"]["outside_topk"] == 0  # k = 50 covers all 6 test videos
     assert "MnR_expected" in result.metrics["v2t"]
