@@ -47,7 +47,6 @@ class Stage:
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
     version: int = 1
-    summary: str = ""
 
 
 STAGES: tuple[Stage, ...] = (
@@ -62,7 +61,6 @@ STAGES: tuple[Stage, ...] = (
         plugins=("svta.captions.generate",),
         extras=("llm", "embed"),
         writes=("captions.parquet",),
-        summary="caption generation, import and near-duplicate filtering",
     ),
     Stage(
         "videos",
@@ -76,7 +74,6 @@ STAGES: tuple[Stage, ...] = (
         extras=("gen", "ray"),
         reads=("captions.parquet",),
         writes=("videos/", "videos.parquet"),
-        summary="text-to-video generation",
     ),
     Stage(
         "annotate",
@@ -90,7 +87,6 @@ STAGES: tuple[Stage, ...] = (
         extras=("embed", "llm"),
         reads=("captions.parquet",),
         writes=("labels.parquet", "clusters/"),
-        summary="categories, tag clustering and human review",
     ),
     Stage(
         "build",
@@ -103,7 +99,6 @@ STAGES: tuple[Stage, ...] = (
         extras=("plot", "io", "release"),
         reads=("captions.parquet", "videos.parquet", "labels.parquet"),
         writes=("manifest.parquet", "stats/"),
-        summary="the split manifest, statistics, verification, formats",
     ),
     Stage(
         "train",
@@ -116,7 +111,6 @@ STAGES: tuple[Stage, ...] = (
         extras=("retrieval",),
         reads=("manifest.parquet", "videos/"),
         writes=("runs/<name>/",),
-        summary="retrieval model training",
     ),
     Stage(
         "eval",
@@ -129,7 +123,6 @@ STAGES: tuple[Stage, ...] = (
         extras=("retrieval", "plot"),
         reads=("manifest.parquet", "runs/<name>/"),
         writes=("runs/<name>/metrics.json", "runs/<name>/analysis/"),
-        summary="retrieval metrics, tables, transfer and contamination checks",
     ),
     Stage(
         "search",
@@ -142,7 +135,6 @@ STAGES: tuple[Stage, ...] = (
         extras=("search",),
         reads=("videos/", "runs/<name>/"),
         writes=("<index>/",),
-        summary="a text-to-video index and its HTTP API",
     ),
 )
 
