@@ -127,8 +127,10 @@ def embedder_fingerprint(name: str = "minilm", model: str | None = None, precisi
     root = Path(where)
     if root.is_dir():
         files = sorted((str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*") if p.is_file())
+    from svta.provenance import module_digest
+
     parts = [
-        hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+        module_digest((__name__,)),
         name,
         model,
         where,

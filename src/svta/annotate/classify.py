@@ -203,12 +203,19 @@ def settings_hash(config: AnnotateConfig, taxonomy: Taxonomy, classifier: Catego
 
 
 # The modules whose code decides a label: a changed line in one of them redoes an interrupted run's labels.
-_LABEL_CODE = ("annotate/classify.py", "annotate/classifiers.py", "annotate/head.py", "annotate/llm.py", "embed.py")
+_LABEL_CODE = (
+    "svta.annotate.classify",
+    "svta.annotate.classifiers",
+    "svta.annotate.head",
+    "svta.annotate.llm",
+    "svta.embed",
+)
 
 
 def _code_hash() -> str:
-    package = Path(__file__).resolve().parent.parent
-    return stable_id(*(p.read_bytes() if p.exists() else b"" for p in (package / name for name in _LABEL_CODE)))
+    from svta.provenance import module_digest
+
+    return module_digest(_LABEL_CODE)
 
 
 def plan_run(

@@ -259,12 +259,12 @@ def head_code_version(spec: HeadSpec) -> dict[str, Any]:
     """What made a fitted head besides its examples: this module's source, the embedder's fingerprint
     (its code, weights and precision) and the fit settings; a cached head recording another is refit."""
     from svta.embed import embedder_fingerprint
+    from svta.provenance import module_digest
 
-    source = Path(__file__).read_bytes()
     return asdict(spec) | {
         "cache_dir": None,
         "format": HEAD_CACHE_VERSION,
-        "head_source": hashlib.sha256(source).hexdigest(),
+        "head_source": module_digest((__name__,)),
         "embedder": embedder_fingerprint(spec.embedder, spec.embedder_model, spec.precision),
     }
 
