@@ -4,6 +4,7 @@ sentence of the same source recording, an identical file) and nothing else; its 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,12 +115,21 @@ def test_same_source_recording_and_identical_files():
     assert report.train_flagged == {"uca-1": ["source"], "t-2": ["video_hash"]}
 
 
-def test_cli_overlap_writes_the_report(world, capsys):
-    code = main(
-        ["--quiet", "overlap", "--train", str(world["root"]), "--eval", f"ucfcrime-ar:{world['sheet']}", "--json"]
+def test_cli_overlap_writes_the_report_and_exits_1_on_overlap(world, capsys):
+    """A contamination check that finds overlap exits 1 (after writing every file), saying why in its last line;
+    --exit-zero makes it a pure report."""
+    args = ["--quiet", "overlap", "--train", str(world["root"]), "--eval", f"ucfcrime-ar:{world['sheet']}"]
+    code = main([*args, "--json"])
+    assert code == 1
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert captured.err.strip().splitlines()[-1] == (
+        f"problems: 2 of 8 evaluation item(s) overlap train/train+val (exact 1, near 1): report "
+        f"{out['json']} (`svta eval --exclude-overlap` it for clean numbers)"
     )
-    assert code == 0
-    out = json.loads(capsys.readouterr().out)
+    assert all(Path(out[key]).exists() for key in ("json", "markdown", "review_csv", "review_tasks"))
+    assert main([*args, "--json", "--exit-zero"]) == 0
+    assert capsys.readouterr().err.strip().endswith("for clean numbers) (exit 0: --exit-zero)")
     assert out["counts"]["any"] == 2 and out["n_eval"] == 8 and out["n_train"] == 8
     report = read_overlap_report(out["json"])
     assert report.eval["name"] == "ucfcrime-ar:ucf_crime_test.xlsx" and out["json"].startswith(str(world["root"]))
@@ -149,8 +159,26 @@ def test_video_hash_fires_for_a_byte_identical_ucfcrime_ar_video(world, tmp_path
     assert check_overlap(training, load_ucfcrime_ar(world["sheet"])).counts["video_hash"] == 0  # no videos: no hash
 
 
-def test_cli_overlap_lists_skipped_rows_and_exits_3(world, tmp_path, capsys):
+def test_cli_overlap_with_no_overlap_exits_0(world, tmp_path, capsys):
+    sheet = write_sheet(tmp_path / "ucf_crime_test.xlsx", UCF_ROWS[1:3])
+    args = ["--quiet", "overlap", "--train", str(world["root"]), "--eval", f"ucfcrime-ar:{sheet}"]
+    assert main([*args, "--out", str(tmp_path / "report")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("0 of 2 evaluation items overlap") and captured.err == ""
+
+
+def test_cli_overlap_found_with_skipped_rows_exits_1_and_names_both(world, tmp_path, capsys):
     sheet = write_sheet(tmp_path / "ucf_crime_test.xlsx", [*UCF_ROWS[:3], ("Arson/Arson007_x264.mp4", "  ")])
+    args = ["--quiet", "overlap", "--train", str(world["root"]), "--eval", f"ucfcrime_ar:{sheet}", "--skip-bad-rows"]
+    assert main([*args, "--out", str(tmp_path / "report")]) == 1  # the overlap is the answer, skipped rows or not
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("skipped row 5 (Arson/Arson007_x264.mp4)")
+    assert err[-1].startswith("problems: 1 of 3 evaluation item(s) overlap") and "exact 1" in err[-1]
+    assert err[-1].endswith("; 1 item(s) skipped (listed above)")
+
+
+def test_cli_overlap_lists_skipped_rows_and_exits_3(world, tmp_path, capsys):
+    sheet = write_sheet(tmp_path / "ucf_crime_test.xlsx", [*UCF_ROWS[1:3], ("Arson/Arson007_x264.mp4", "  ")])
     args = [
         "--quiet",
         "overlap",
@@ -166,9 +194,9 @@ def test_cli_overlap_lists_skipped_rows_and_exits_3(world, tmp_path, capsys):
     captured = capsys.readouterr()
     out = json.loads(captured.out)
     assert out["skipped"] == [
-        {"where": "row 5 (Arson/Arson007_x264.mp4)", "why": "empty or unusable 'English Text' caption (empty)"}
+        {"where": "row 4 (Arson/Arson007_x264.mp4)", "why": "empty or unusable 'English Text' caption (empty)"}
     ]
     assert "1 item(s) skipped" in captured.err
     assert main(args) == 3
     err = capsys.readouterr().err
-    assert "skipped row 5 (Arson/Arson007_x264.mp4): empty or unusable" in err
+    assert "skipped row 4 (Arson/Arson007_x264.mp4): empty or unusable" in err

@@ -70,10 +70,16 @@ def stage_app(help: str, default_action: bool = False) -> typer.Typer:
     return typer.Typer(help=help, no_args_is_help=True)
 
 
-def fail_check(message: str) -> NoReturn:
-    """End a check that ran and found problems (exit 1, after the problems were listed)."""
+def fail_check(message: str, exit_zero: bool = False) -> None:
+    """End a check that ran and found problems (exit 1, after the problems were listed).
+
+    ``exit_zero`` (``--exit-zero``): the same last line on stderr, saying the exit is 0 as asked, and return.
+    """
     from svta.errors import CheckFailed
 
+    if exit_zero:
+        typer.echo(f"problems: {message} (exit 0: --exit-zero)", err=True)
+        return
     raise CheckFailed(message)
 
 
@@ -186,6 +192,14 @@ RunOption = Annotated[
     str | None, typer.Option("--run", help="Training run: a run folder, or a name under <root>/runs/.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+ExitZeroOption = Annotated[
+    bool,
+    typer.Option(
+        "--exit-zero",
+        help="Exit 0 even when the check finds problems (still listed, last line on stderr); a pure report. "
+        "Bad input still exits 2 and a short run 3.",
+    ),
+]
 
 
 def hidden_alias(name: str, help: str = "") -> Any:

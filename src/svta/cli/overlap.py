@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from svta.cli._common import emit_json, existing_root, hidden_alias, wants_json
+from svta.cli._common import ExitZeroOption, emit_json, existing_root, fail_check, hidden_alias, wants_json
 from svta.errors import InputError
 
 
@@ -80,9 +80,14 @@ def overlap_command(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Report folder (default TRAIN/stats/overlap/<eval set>).")
     ] = None,
+    exit_zero: ExitZeroOption = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the counts and file paths as JSON.")] = False,
 ) -> None:
-    """How much of an evaluation set the training data already holds: exact, paraphrased, same-video items."""
+    """How much of an evaluation set the training data already holds: exact, paraphrased, same-video items.
+
+    Exit 1 when any evaluation item overlaps (a contamination check that found some), after the report and review
+    files are written; --exit-zero makes it a pure report. Exit 3 when rows were skipped and nothing overlaps.
+    """
     from svta.transfer.evaluate import report_slug
     from svta.transfer.overlap import OverlapOptions, check_overlap
     from svta.transfer.overlap_report import write_overlap_report
@@ -138,7 +143,23 @@ def overlap_command(
     skipped = list(evaluation.skipped)
     if missing and videos:  # the frame comparison asked for could not cover these items
         skipped += [(where, f"video comparison not done: {why}") for where, why in missing]
+    if report.counts["any"]:  # overlap found is the answer even when some rows were skipped: exit 1, not 3
+        _list_skipped(skipped, json_)
+        fail_check(_overlap_line(report, len(evaluation), training.name, files.json, len(skipped)), exit_zero)
+        return
     _exit_if_skipped(f"overlap {evaluation.name}", skipped, len(evaluation), json_)
+
+
+def _overlap_line(report: Any, n_eval: int, train_name: str, report_json: Path, n_skipped: int) -> str:
+    """The last line of a check that found overlap: how many items per kind, where the report is, what next."""
+    from svta.transfer.overlap import KINDS
+
+    kinds = ", ".join(f"{kind} {report.counts[kind]}" for kind in KINDS if report.counts[kind])
+    line = (
+        f"{report.counts['any']} of {n_eval} evaluation item(s) overlap {train_name} ({kinds}): report "
+        f"{report_json} (`svta eval --exclude-overlap` it for clean numbers)"
+    )
+    return line + (f"; {n_skipped} item(s) skipped (listed above)" if n_skipped else "")
 
 
 def _print_overlap(report: Any, evaluation: Any, training: Any, files: Any, review: Any) -> None:
@@ -171,10 +192,14 @@ def _exit_if_skipped(what: str, skipped: list[tuple[str, str]], n_done: int, jso
 
     if not skipped:
         return
+    _list_skipped(skipped, json_)
+    raise ItemsSkipped(what, len(skipped), n_done)
+
+
+def _list_skipped(skipped: list[tuple[str, str]], json_: bool) -> None:
     if not wants_json(json_):
         for where, why in skipped:
             typer.echo(f"  skipped {where}: {why}", err=True)
-    raise ItemsSkipped(what, len(skipped), n_done)
 
 
 def dataset_spec(dataset: str | None, annotations: Path | None, root: Path | None, run: Path | None = None) -> str:
