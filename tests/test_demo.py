@@ -168,6 +168,23 @@ def test_pipeline_run_cli_runs_selected_stages_and_records_them(tmp_path, capsys
     assert main(["pipeline", "run", str(REPO / "configs" / "demo.yaml"), "--root", str(root), "--stages", "paint"]) == 2
 
 
+def test_pipeline_run_says_which_clips_the_checks_flagged_and_still_exits_0(tmp_path, capsys):
+    """Making clips is not the check: flagged clips leave the stage done (exit 0), and the output says so truly,
+    naming the command that lists them (``svta videos check``, which exits 1)."""
+    from svta.cli.main import main
+
+    root = tmp_path / "p"
+    args = ["pipeline", "run", str(REPO / "configs" / "demo.yaml"), "--root", str(root), "--stages", "captions,videos"]
+    small = ["captions.per_category=1", "captions.categories=[fire,walking]", "videos.width=32", "videos.height=32"]
+    args += [a for value in small for a in ("--set", value)]
+    assert main(args) == 0
+    assert "clip checks" not in capsys.readouterr().out  # nothing flagged: nothing said
+    assert main([*args, "--set", "videos.quality.frozen_max_motion=1000"]) == 0  # every moving clip now "frozen"
+    said = "clip checks: 0 black, 2 frozen, 0 near-duplicate pair(s); the clips are kept, `svta videos check --root"
+    assert f"{said} {root}` lists them" in capsys.readouterr().out
+    assert main(["--set", "videos.quality.frozen_max_motion=1000", "videos", "check", "--root", str(root)]) == 1
+
+
 def test_next_steps_and_times_are_what_the_readme_shows(capsys):
     """The README's block after the demo is what the demo prints for its default root (best run: seqTransf)."""
     from svta.cli.pipeline import _next_steps, _stage_times

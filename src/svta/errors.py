@@ -13,7 +13,7 @@ from pathlib import Path
 # The exit-code contract of every ``svta`` command (README "Exit codes", ``svta --help``).
 EXIT_CODES: dict[int, str] = {
     0: "done: everything asked was done",
-    1: "a check ran and found problems (svta build verify, svta videos check, svta doctor)",
+    1: "a check ran and found problems (svta build verify, svta videos check, svta eval overlap, svta doctor)",
     2: "bad input, usage or config: nothing was written, one line on stderr",
     3: "the run finished short (some items failed or were skipped): what succeeded is kept and listed",
 }

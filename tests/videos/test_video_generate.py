@@ -92,6 +92,30 @@ def test_quality_flags_black_frozen_and_duplicates(tmp_path, small, scripted_bac
     assert checked["broken"] == ["c002"] and checked["measured"] == 4 and checked["black"] == ["c000"]
 
 
+def test_check_exits_1_on_black_frozen_and_duplicate_clips(tmp_path, scripted_backend, capsys):
+    """Not only broken clips: a black, frozen or duplicated clip is a problem of the benchmark (exit 1), each kind
+    counted in the last line; generating says they are kept and the check lists them; --exit-zero reports only."""
+    from svta.cli.main import main
+
+    write_captions(tmp_path, [("black", None), ("frozen", None), ("fine", None), ("same a", None), ("same b", None)])
+    argv = ["videos", "generate", "--root", str(tmp_path), "--backend", "scripted", "--size", "32", "--frames", "6"]
+    assert main(argv) == 0  # generating is not the check: every clip was made
+    out = capsys.readouterr().out
+    assert "checks: 1 black, 1 frozen, 1 near-duplicate pair(s); flagged clips are kept, `svta videos check`" in out
+    assert main(["videos", "check", "--root", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "5 clip(s): 0 broken, 1 black, 1 frozen, 1 near-duplicate pair(s)"
+    err = captured.err.splitlines()
+    assert err[:3] == ["  black c000", "  frozen c001", "  near-duplicate c003 ~ c004 (cosine 1.0)"]
+    assert err[-1] == (
+        "problems: 0 of 5 clip(s) broken, 1 black, 1 frozen, 1 near-duplicate pair(s) "
+        f"(listed in {tmp_path / REPORT_FILE})"
+    )
+    assert main(["videos", "check", "--root", str(tmp_path), "--exit-zero", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["black"] == ["c000"] and captured.err.strip().endswith("(exit 0: --exit-zero)")
+
+
 def test_duplicates_detected_from_signatures(tmp_path):
     from svta.videos.quality import clip_stats, near_duplicates
 
@@ -129,6 +153,10 @@ def test_agreement_scorer_hook_flags_low_scores(tmp_path, small):
     report = generate_videos(tmp_path, config, scorer=scorer).quality
     assert report["agreement"]["scored"] == 4 and report["agreement"]["low"] == ["c000", "c001", "c002"]
     assert all(shape[1:] == (32, 32, 3) for shape in seen["shapes"])
+    from svta.videos.quality import problem_counts
+
+    assert problem_counts(report)["below the agreement floor"] == 3  # a floor set: clips under it are problems
+    assert "below the agreement floor" not in problem_counts({**report, "agreement": {"low": [], "min": None}})
 
 
 def test_selection_limit_and_ids(tmp_path, small):

@@ -39,6 +39,7 @@ def pipeline_run(
     else:
         typer.echo(f"root: {result.root}")
         typer.echo(f"ran: {', '.join(result.ran) or '-'}; already done: {', '.join(result.skipped) or '-'}")
+        _clip_checks(result.summaries.get("videos", {}), result.root)
         table = result.summaries.get("eval", {}).get("table")
         if table:
             typer.echo(table)
@@ -100,6 +101,7 @@ def demo_command(
         f"chance level: R@5 = {result.chance_r5:.1f}%; best T2V R@5 = {result.best_t2v_r5:.1f}% ({ratio:.1f}x chance)"
     )
     _annotation_summary(result.pipeline.summaries.get("annotate", {}))
+    _clip_checks(result.pipeline.summaries.get("videos", {}), result.root)
     typer.echo(
         f"ran: {', '.join(result.pipeline.ran) or '-'}; resumed (already done): {', '.join(result.pipeline.skipped) or '-'}"
     )
@@ -126,6 +128,23 @@ def _next_steps(steps: list[tuple[str, str]]) -> None:
     typer.echo("next:")
     for what, command in steps:
         typer.echo(f"  {what + ':' if what else '':<27} {command}")
+
+
+def _clip_checks(summary: dict, root: Path) -> None:
+    """The clips the video stage's quality checks flagged, when there are any: making clips is not the check (the
+    stage still counts as done, exit 0), but the flags are said, with the command that lists them (and exits 1)."""
+    from shlex import quote
+
+    from svta.videos.quality import problem_counts
+
+    quality = summary.get("quality") or {}
+    counts = problem_counts(quality)
+    del counts["broken"]  # a clip that failed to be made is the stage's shortfall (exit 3), not a quality flag
+    if any(counts.values()):
+        typer.echo(
+            "clip checks: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + "; the clips are kept, "
+            f"`svta videos check --root {quote(str(root))}` lists them"
+        )
 
 
 def _annotation_summary(summary: dict) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from svta.cli._common import (
+    ExitZeroOption,
     check_registered,
     emit_json,
     existing_root,
@@ -125,9 +126,12 @@ def _print_generated(result: Any, backend: str) -> None:
         f"{backend}: made {result.generated}, kept {result.skipped}, redid {result.redone}, "
         f"failed {len(result.failed)} of {result.requested} in {result.seconds:.1f}s -> {result.table}"
     )
+    flagged = any(q.get(kind) for kind in ("black", "frozen", "near_duplicates"))
     typer.echo(
         f"checks: {len(q.get('black', []))} black, {len(q.get('frozen', []))} frozen, "
         f"{len(q.get('near_duplicates', []))} near-duplicate pair(s)"
+        # generating is not the check: the clips are kept, and the check says which ones (and exits 1)
+        + ("; flagged clips are kept, `svta videos check` lists them" if flagged else "")
     )
     for clip_id, error in list(result.failed.items())[:10]:
         typer.echo(f"  failed {clip_id}: {error}", err=True)
@@ -153,31 +157,52 @@ def check(
         True, "--decode/--no-decode", help="Decode every clip (default), or check existence and sha256 only."
     ),
     verify: Annotated[str | None, hidden_alias("--verify", "Old spelling: exists | probe | decode | sha256.")] = None,
+    exit_zero: ExitZeroOption = False,
     json_: bool = JSON,
 ) -> None:
     """Verify every recorded clip and rebuild the quality report (black, frozen, near-duplicates).
 
-    Exit 1 when a clip is missing or broken (listed on stderr): rerun `svta videos generate` to make them again.
+    Exit 1 when a clip is missing or broken, black, frozen, a near-duplicate of another, or below
+    videos.quality.min_agreement (each listed on stderr, the count per kind in the last line); thresholds are
+    videos.quality.* (--set). Broken clips: rerun `svta videos generate` to make them again.
     """
     from svta.errors import InputError
     from svta.videos import check_videos
+    from svta.videos.quality import REPORT_FILE, problem_counts
 
     level = verify or ("decode" if decode else "sha256")
     if level not in VERIFY_LEVELS:
         raise InputError(f"--verify {level!r}: must be one of {', '.join(VERIFY_LEVELS)}")
     root, config = stage_setup(existing_root(root), {})
     report = check_videos(root, config.videos, verify=level)
+    counts = problem_counts(report)
     if wants_json(json_):
         emit_json(report)
     else:
-        typer.echo(
-            f"{report['clips']} clip(s): {len(report['broken'])} broken, {len(report['black'])} black, "
-            f"{len(report['frozen'])} frozen, {len(report['near_duplicates'])} near-duplicate pair(s)"
-        )
-        for clip_id in report["broken"][:20]:
-            typer.echo(f"  broken {clip_id}", err=True)
-    if report["broken"]:
-        fail_check(f"{len(report['broken'])} of {report['clips']} clip(s) broken; `svta videos generate` redoes them")
+        typer.echo(f"{report['clips']} clip(s): " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+        _list_flagged(report)
+    if any(counts.values()):
+        parts = [f"{n} {kind}" for kind, n in counts.items()]
+        parts[0] = f"{counts['broken']} of {report['clips']} clip(s) broken"
+        redo = "; `svta videos generate` redoes the broken ones" if counts["broken"] else ""
+        fail_check(f"{', '.join(parts)} (listed in {root / REPORT_FILE}){redo}", exit_zero)
+
+
+def _list_flagged(report: dict[str, Any], limit: int = 20) -> None:
+    """Each flagged clip on stderr, ``limit`` per kind."""
+    low = (report.get("agreement") or {}).get("low") or []
+    lines = {
+        "broken": [f"broken {i}" for i in report["broken"]],
+        "black": [f"black {i}" for i in report["black"]],
+        "frozen": [f"frozen {i}" for i in report["frozen"]],
+        "near": [f"near-duplicate {d['a']} ~ {d['b']} (cosine {d['cosine']})" for d in report["near_duplicates"]],
+        "low": [f"below the agreement floor {i}" for i in low],
+    }
+    for flagged in lines.values():
+        for line in flagged[:limit]:
+            typer.echo(f"  {line}", err=True)
+        if len(flagged) > limit:
+            typer.echo(f"  ... and {len(flagged) - limit} more", err=True)
 
 
 VERIFY_LEVELS = ("exists", "probe", "decode", "sha256")

@@ -188,6 +188,26 @@ def build_report(root: Path, ids: Sequence[str], config: Any, extra: dict[str, A
     return report
 
 
+def problem_counts(report: dict[str, Any]) -> dict[str, int]:
+    """How many clips (pairs, for near-duplicates) a quality report flags, per kind, in the order users read them.
+
+    Every kind is a problem a person must look at in a benchmark: a broken, black or frozen clip shows no event,
+    a near-duplicate pair puts one clip twice, a low agreement score means the clip may not show its caption.
+    ``broken`` is filled only in :func:`svta.videos.generate.check_videos` reports; the agreement kind is there
+    only when a floor (``min_agreement``) is set.
+    """
+    counts = {
+        "broken": len(report.get("broken") or []),
+        "black": len(report.get("black") or []),
+        "frozen": len(report.get("frozen") or []),
+        "near-duplicate pair(s)": len(report.get("near_duplicates") or []),
+    }
+    agreement = report.get("agreement") or {}
+    if agreement.get("min") is not None:
+        counts["below the agreement floor"] = len(agreement.get("low") or [])
+    return counts
+
+
 def score_agreement(
     root: Path,
     rows: Sequence[dict[str, Any]],
