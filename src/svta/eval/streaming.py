@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from svta.errors import ConfigError, InputError
 from svta.eval.counting import RankCounter
+from svta.eval.features import embedding_pair, feature_count, in_caller_order, remap_rerank, take
 from svta.eval.layout import QueryLayout
 from svta.eval.metrics import (
     DEFAULT_KS,
@@ -253,9 +254,9 @@ def _run_gram(
 
 def split_rerank(rerank: Any) -> tuple[Any, Any]:
     """Split ``rerank`` into (score transform or None, top-k re-scorer or None)."""
-    from svta.eval.rerank import TopKRescore
+    from svta.eval.rerank import TopKRescore, rerank_items
 
-    items = _rerank_items(rerank)
+    items = rerank_items(rerank)
     transforms = [r for r in items if not isinstance(r, TopKRescore)]
     rescores = [r for r in items if isinstance(r, TopKRescore)]
     if len(transforms) > 1 or len(rescores) > 1:
@@ -384,7 +385,7 @@ def finish_result(
     return RetrievalResult(t2v, v2t, t_rank, v_rank, layout.text_to_video, layout.group_video, settings)
 
 
-# -- embeddings and model features ------------------------------------------------------------
+# -- embeddings and model features (containers: svta.eval.features) ------------------------------
 
 
 def evaluate_embeddings(
@@ -416,7 +417,7 @@ def evaluate_embeddings(
     import torch
 
     dev = torch.device(device or "cpu")
-    text, video = _embedding_pair(text_emb, video_emb, normalize, keep_unit=compat is not None)
+    text, video = embedding_pair(text_emb, video_emb, normalize, keep_unit=compat is not None)
     layout = QueryLayout.build(text.shape[0], video.shape[0], text_to_video)
     order = layout.grouping_order() if layout.multi and not layout.contiguous else None
     if order is not None:
@@ -483,108 +484,6 @@ def evaluate_model_scores(
 def _stream_in_order(source: Any, order: Any, description: str, options: dict[str, Any]) -> RetrievalResult:
     """Stream ``source`` whose texts were grouped by ``order`` (None: as given); results in the caller's order."""
     source.text_index = order
-    options = {**options, "rerank": _remap_rerank(options["rerank"], order)}
+    options = {**options, "rerank": remap_rerank(options["rerank"], order)}
     result = run_stream(source, description=description, **options)
-    return result if order is None else _unpermute(result, order)
-
-
-def _embedding_pair(text_emb: Any, video_emb: Any, normalize: bool, keep_unit: bool = False) -> tuple[Any, Any]:
-    """Both sides as float32 ``[n, D]`` tensors, L2-normalised when ``normalize``; with ``keep_unit`` a side whose
-    rows are all unit length already is kept as given (see :func:`is_unit_length`)."""
-    import torch
-
-    out = []
-    for name, emb in (("text", text_emb), ("video", video_emb)):
-        if not torch.is_tensor(emb):
-            emb = np.array(emb)  # a copy: inputs may be read-only memory maps
-            if emb.dtype.kind not in "fiu":
-                raise InputError(f"{name} embeddings must be real numbers, got dtype {emb.dtype}")
-        t = emb if torch.is_tensor(emb) else torch.from_numpy(emb)
-        if t.ndim != 2 or t.shape[0] == 0:
-            raise InputError(f"{name} embeddings must be a non-empty [n, D] matrix, got shape {tuple(t.shape)}")
-        if t.is_complex() or t.dtype == torch.bool:
-            raise InputError(f"{name} embeddings must be real numbers, got dtype {t.dtype}")
-        t = t.detach().float()
-        if normalize and not (keep_unit and is_unit_length(t)):
-            t = torch.nn.functional.normalize(t, dim=1)
-        out.append(t)
-    if out[0].shape[1] != out[1].shape[1]:
-        raise InputError(f"text and video embeddings differ in width: {out[0].shape[1]} vs {out[1].shape[1]}")
-    return out[0], out[1]
-
-
-def is_unit_length(emb: Any, tolerance: float = 1e-5) -> bool:
-    """Every row of ``emb`` ``[n, D]`` has L2 norm 1 up to float32 rounding. Normalising such rows again changes
-    their last bits (at N = 20,000 more than half of the products' bits), and with them which scores tie
-    exactly, so the compat modes score the embeddings a reference evaluation multiplies as they are."""
-    import torch
-
-    norms = torch.linalg.vector_norm(emb, dim=1)
-    return bool(((norms - 1).abs() <= tolerance).all())
-
-
-def feature_count(feats: Any) -> int:
-    """Number of items in a feature object (first axis of its first array)."""
-    if hasattr(feats, "shape"):
-        return int(feats.shape[0])
-    for value in _feature_values(feats):
-        if hasattr(value, "shape"):
-            return int(value.shape[0])
-    raise InputError(f"cannot tell how many items a feature object of type {type(feats).__name__} holds")
-
-
-def _feature_values(feats: Any) -> list[Any]:
-    if isinstance(feats, dict):
-        return list(feats.values())
-    if isinstance(feats, (tuple, list)):
-        return list(feats)
-    if is_dataclass(feats):
-        return [getattr(feats, f.name) for f in fields(feats)]
-    return []
-
-
-def take(feats: Any, index: Any) -> Any:
-    """Items ``index`` (slice or index array) of a tensor/array or a container/dataclass of them."""
-    import torch
-
-    if torch.is_tensor(feats):
-        return feats[torch.as_tensor(index, device=feats.device) if isinstance(index, np.ndarray) else index]
-    if isinstance(feats, np.ndarray):
-        return feats[index]
-    if isinstance(feats, dict):
-        return {k: take(v, index) for k, v in feats.items()}
-    if isinstance(feats, tuple) and hasattr(feats, "_fields"):
-        return type(feats)(*(take(v, index) for v in feats))
-    if isinstance(feats, (tuple, list)):
-        return type(feats)(take(v, index) for v in feats)
-    if is_dataclass(feats) and not isinstance(feats, type):
-        return replace(feats, **{f.name: take(getattr(feats, f.name), index) for f in fields(feats) if f.init})
-    return feats
-
-
-def _remap_rerank(rerank: Any, order: np.ndarray | None) -> Any:
-    """Re-rankers see texts in ``order``; map their text indices back to the caller's."""
-    if order is None:
-        return rerank
-    return [r.with_text_order(order) if hasattr(r, "with_text_order") else r for r in _rerank_items(rerank)]
-
-
-def _rerank_items(rerank: Any) -> list[Any]:
-    """``rerank`` (one re-ranker, a list/tuple of them, or None) as a list."""
-    return [rerank] if rerank is not None and not isinstance(rerank, (list, tuple)) else list(rerank or ())
-
-
-def _unpermute(result: RetrievalResult, order: np.ndarray) -> RetrievalResult:
-    """Express T2V per-query arrays in the caller's text order (texts were grouped by ``order``)."""
-    rank = result.t2v_ranks
-    sort = np.argsort(order[rank.queries], kind="stable")
-    where = np.empty_like(sort)
-    where[sort] = np.arange(len(sort))
-    rank.queries = order[rank.queries][sort]
-    rank.gt_score, rank.n_greater, rank.n_equal = rank.gt_score[sort], rank.n_greater[sort], rank.n_equal[sort]
-    rank.topk = None if rank.topk is None else rank.topk[sort]
-    rank.topk_scores = None if rank.topk_scores is None else rank.topk_scores[sort]
-    rank.entry_query = where[rank.entry_query]
-    rank.nan_queries, rank.dropped = np.sort(order[rank.nan_queries]), np.sort(order[rank.dropped])
-    result.text_to_video = result.text_to_video[np.argsort(order)]
-    return result
+    return result if order is None else in_caller_order(result, order)
