@@ -6,6 +6,7 @@ higher / exactly equal; V2T candidates are caption groups (max over a video's ca
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -75,6 +76,8 @@ class RankCounter:
         self.t_top: Any = None
         self.v_top: Any = None
         self._groups: dict[Bounds, Any] = {}
+        # Blocks may be counted on several threads: scratch buffers are per thread, the sums are added under a lock.
+        self._lock = threading.Lock()
         self._masks: dict[Any, Any] = {}
         self._buffers: dict[Any, Any] = {}
         self._exact_sub: dict[Any, bool] = {}
@@ -112,26 +115,32 @@ class RankCounter:
             g = self.t_gt[r0:r1, None]
             if t_blk is v_blk and not (self.positional or self.layout.multi) and self._sign_path(t_blk):
                 counts = self._above(t_blk, g, 1, self.v_gt[None, c0:c1])
-                self.t_greater[r0:r1] += counts[0]
-                self.t_equal[r0:r1] += counts[1]
-                self.v_greater[c0:c1] += counts[2]
-                self.v_equal[c0:c1] += counts[3]
-                if self.keep_topk:
-                    self._update_topk(t_blk, v_blk, rows, cols, r0)
+                with self._lock:
+                    self.t_greater[r0:r1] += counts[0]
+                    self.t_equal[r0:r1] += counts[1]
+                    self.v_greater[c0:c1] += counts[2]
+                    self.v_equal[c0:c1] += counts[3]
+                    if self.keep_topk:
+                        self._update_topk(t_blk, v_blk, rows, cols, r0)
                 return
-            if self.positional:
-                self._count_positional(t_blk, g, rows, cols)
-            else:
-                greater, equal = self._above(t_blk, g, 1)
-                self.t_greater[r0:r1] += greater
-                self.t_equal[r0:r1] += equal
-            gv = self.v_gt[None, c0:c1]
-            cand, g0 = self._candidates(v_blk, rows, gv)
-            greater, equal = self._above(cand, gv, 0)
-            self.v_greater[c0:c1] += greater
-            self.v_equal[c0:c1] += equal
-            if self.keep_topk:
-                self._update_topk(t_blk, cand, rows, cols, g0)
+            with self._lock:  # the other paths add as they count
+                self._count_each_way(t_blk, v_blk, g, rows, cols)
+
+    def _count_each_way(self, t_blk: Any, v_blk: Any, g: Any, rows: Bounds, cols: Bounds) -> None:
+        (r0, r1), (c0, c1) = rows, cols
+        if self.positional:
+            self._count_positional(t_blk, g, rows, cols)
+        else:
+            greater, equal = self._above(t_blk, g, 1)
+            self.t_greater[r0:r1] += greater
+            self.t_equal[r0:r1] += equal
+        gv = self.v_gt[None, c0:c1]
+        cand, g0 = self._candidates(v_blk, rows, gv)
+        greater, equal = self._above(cand, gv, 0)
+        self.v_greater[c0:c1] += greater
+        self.v_equal[c0:c1] += equal
+        if self.keep_topk:
+            self._update_topk(t_blk, cand, rows, cols, g0)
 
     def _above(self, scores: Any, gt: Any, dim: int, col_gt: Any = None) -> tuple[Any, ...]:
         """Entries of ``scores`` ``[r, c]`` strictly above / equal to ``gt`` (``[r, 1]`` per row for ``dim=1``,
@@ -210,19 +219,19 @@ class RankCounter:
         return greater, equal
 
     def _work(self, shape: Any, dtype: Any) -> Any:
-        key = (tuple(shape), dtype)
+        key = (tuple(shape), dtype, threading.get_ident())
         if key not in self._buffers:
             self._buffers[key] = self.torch.empty(key[0], dtype=dtype)
         return self._buffers[key]
 
     def _ones(self, n: int, dtype: Any) -> Any:
-        key = (n, dtype)
+        key = (n, dtype, threading.get_ident())
         if key not in self._buffers:
             self._buffers[key] = self.torch.ones(n, dtype=dtype)
         return self._buffers[key]
 
     def _mask(self, shape: Any, device: Any) -> Any:
-        key = (tuple(shape), str(device))
+        key = (tuple(shape), str(device), threading.get_ident())
         if key not in self._masks:
             self._masks[key] = self.torch.empty(key[0], dtype=self.torch.bool, device=device)
         return self._masks[key]

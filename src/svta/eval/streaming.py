@@ -7,6 +7,7 @@ products, token-level heads (X-CLIP), cross-encoders.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ ScoreBlock = Callable[[slice, slice], Any]
 # Block edge for embedding products on CPU: at N = 20,000 on 2 shared cores 4096² blocks took 1.03x the time of
 # one N x N product, 2048² 1.18x, 1024² 2x (per-call overhead); counting reads each block in cache-sized chunks.
 EMBEDDING_BLOCK = 4096
+# Most threads scoring embedding blocks side by side: each holds its own block (64 MiB at the default edge).
+MAX_BLOCK_WORKERS = 8
 Bounds = tuple[int, int]
 
 
@@ -319,7 +322,9 @@ def _count_all(source: BlockSource, counter: RankCounter, transform: Any, descri
     gt_blocks, ready = plan_blocks(source.layout, tb, vb)
     work = [("gt", i, j) for i, j in gt_blocks]
     work += [("count", i, j) for i in range(len(tb)) for j in range(len(vb)) if (i, j) not in ready]
-    for phase, i, j in progress(work, description=description) if len(work) > 1 else work:
+
+    def step(item: tuple[str, int, int]) -> None:
+        phase, i, j = item
         rows, cols = tb[i], vb[j]
         scores = source.block(rows, cols, reuse=True)  # nothing below keeps a block
         t_blk, v_blk = transform(scores, rows, cols) if transform is not None else (scores, scores)
@@ -327,6 +332,49 @@ def _count_all(source: BlockSource, counter: RankCounter, transform: Any, descri
             counter.take_ground_truth(t_blk, v_blk, rows, cols)
         if phase == "count" or (i, j) in ready:
             counter.count(t_blk, v_blk, rows, cols)
+
+    # top-k lists merge blocks in scoring order (it picks among tied candidates): kept on one thread
+    workers = 1 if counter.keep_topk else _block_workers(source, transform, len(work) - len(gt_blocks))
+    if workers < 2:
+        for item in progress(work, description=description) if len(work) > 1 else work:
+            step(item)
+        return
+    _count_in_parallel(step, work, len(gt_blocks), workers, description)
+
+
+def _block_workers(source: BlockSource, transform: Any, n_blocks: int) -> int:
+    """Threads that score and count whole blocks side by side: one per CPU thread torch may use, for embedding
+    products on CPU. Each worker runs its product and its counting on one core, so no core idles while a block
+    is counted (single-threaded, see :func:`svta.eval.counting.one_thread`) and no thread waits on another's
+    share of a product; a single-threaded MKL product holds the same bits as a multi-threaded one (checked at
+    N = 20,000 by ``tests/eval/test_compat_20k.py``)."""
+    import torch
+    from torch.utils._python_dispatch import _get_current_dispatch_mode
+
+    if not isinstance(source.score_block, BlockProduct) or transform is not None or source.device.type != "cpu":
+        return 1
+    if _get_current_dispatch_mode() is not None:  # a flop counter or profiler mode sees its own thread only
+        return 1
+    return max(1, min(torch.get_num_threads(), MAX_BLOCK_WORKERS, n_blocks))
+
+
+def _count_in_parallel(step: Callable[[Any], None], work: list[Any], n_gt: int, workers: int, label: str) -> None:
+    """``step`` every item of ``work``: the first ``n_gt`` (ground-truth blocks, read before any other is
+    counted) in order, the rest on ``workers`` threads of one torch thread each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    from svta.eval.counting import one_thread
+    from svta.progress import progress
+
+    with one_thread(torch, torch.device("cpu")):
+        for item in work[:n_gt]:
+            step(item)
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(step, item) for item in work[n_gt:]]
+            for future in progress(futures, description=label):
+                future.result()  # re-raises a worker's error
 
 
 def _rank_results(arrays: dict[str, np.ndarray], layout: QueryLayout, top: int) -> tuple[RankResult, RankResult]:
@@ -452,7 +500,7 @@ class BlockProduct:
 
     def __init__(self, text: Any, video: Any):
         self.text, self.video = text, video
-        self._storage: Any = None
+        self._local = threading.local()  # one buffer per thread scoring blocks
 
     def __call__(self, rows: slice, cols: slice, reuse: bool = False) -> Any:
         """Scores of texts ``rows`` x videos ``cols``, ``[r, c]``. With ``reuse`` the block is written into one
@@ -464,9 +512,10 @@ class BlockProduct:
         if not reuse:
             return a @ b.T
         size = a.shape[0] * b.shape[0]
-        if self._storage is None or self._storage.numel() < size:
-            self._storage = torch.empty(size, dtype=torch.result_type(a, b), device=a.device)
-        return torch.matmul(a, b.T, out=self._storage[:size].view(a.shape[0], b.shape[0]))
+        storage = getattr(self._local, "storage", None)
+        if storage is None or storage.numel() < size:
+            storage = self._local.storage = torch.empty(size, dtype=torch.result_type(a, b), device=a.device)
+        return torch.matmul(a, b.T, out=storage[:size].view(a.shape[0], b.shape[0]))
 
     def finite(self) -> bool:
         """Every product is a finite number: both sides finite and no dot product can overflow (then no block
