@@ -101,3 +101,46 @@ def test_the_transfer_loader_is_the_same_loader(trained):
         _, info = load_eval_model(run=result.run_dir, device="cpu")
     assert info == load_model(result.run_dir, device="cpu").info
     assert info["run"] == str(result.run_dir) and info["max_frames"] == 2 and info["max_words"] == 12
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_library_alone_writes_what_the_cli_writes(trained, tmp_path, capsys):
+    """``svta eval`` only parses and calls :func:`svta.eval.outputs.evaluate_and_write`: the Python call writes the
+    same files, byte for byte (the timing field of the metrics aside), split and transfer alike."""
+    import json
+
+    from svta.cli.main import main
+    from svta.eval.outputs import evaluate_and_write
+
+    root, result = trained
+    run = result.run_dir
+    common = ["--workers", "0", "--device", "cpu"]
+    assert main(["eval", "--run", str(run), "--root", str(root), "--out", str(tmp_path / "cli"), *common]) == 0
+    written = evaluate_and_write(run, root, out=tmp_path / "api", workers=0, device="cpu")
+    cli, api = _files(tmp_path / "cli"), _files(tmp_path / "api")
+    assert set(cli) == set(api) and "analysis/head_tail.csv" in api
+    for name in cli:
+        if name == "metrics.json":
+            cli_json, api_json = json.loads(cli[name]), json.loads(api[name])
+            assert cli_json.pop("eval_seconds") >= 0 and api_json.pop("eval_seconds") >= 0
+            assert cli_json == api_json
+        else:
+            assert cli[name] == api[name], name
+    assert written.paths["metrics"] == tmp_path / "api" / "metrics.json"
+    assert written.paths["analysis"] == tmp_path / "api" / "analysis"
+
+    # another dataset: the transfer report goes to RUN/transfer/<dataset>.json by default in both
+    spec = f"manifest:{root}"
+    assert (
+        main(["eval", "--run", str(run), "--dataset", spec, "--json-out", str(tmp_path / "t_cli.json"), *common]) == 0
+    )
+    by_api = evaluate_and_write(run, spec, json_out=tmp_path / "t_api.json", workers=0, device="cpu")
+    assert by_api.paths == {"json": tmp_path / "t_api.json", "markdown": tmp_path / "t_api.md"}
+    cli_report, api_report = (json.loads((tmp_path / f"t_{w}.json").read_text()) for w in ("cli", "api"))
+    for report in (cli_report, api_report):
+        report.pop("seconds", None)
+    assert cli_report == api_report
+    capsys.readouterr()

@@ -13,7 +13,7 @@ SRC = Path(svta.__file__).parent
 ENGINE = {
     f"svta.eval.{name}"
     for name in ("metrics", "streaming", "counting", "arrays", "layout", "rerank", "gram_compat", "report", "breakdown")
-    + ("figures", "config")
+    + ("figures", "config", "features")
 }
 API = ("svta.eval.api", "svta.eval.stage", "svta.eval.step")
 # The model-level evaluation core and the model loader: below the API, called by it (and by the trainer).
@@ -93,6 +93,17 @@ def test_only_the_api_joins_models_and_data():
         if target in CORE_MODULES and (not names or names & CORE_NAMES)
     ]
     assert not bad, bad
+
+
+def test_feature_containers_sit_below_the_ranking_engine():
+    """The engine (:mod:`svta.eval.streaming`) slices features through :mod:`svta.eval.features`; the containers
+    know nothing of how blocks are scored or counted, and the engine defines no container helpers of its own."""
+    engine = {"svta.eval.streaming", "svta.eval.counting", "svta.eval.gram_compat"}
+    found = dict(graph())["svta.eval.features"]
+    assert not [target for target, _ in found if target in engine]
+    tree = ast.parse((SRC / "eval" / "streaming.py").read_text(encoding="utf-8"))
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert not defined & {"take", "feature_count", "embedding_pair", "is_unit_length", "in_caller_order"}
 
 
 def test_the_rules_see_lazy_imports():

@@ -283,3 +283,30 @@ def test_counting_runs_on_one_thread_and_restores_the_count(monkeypatch):
     finally:
         torch.set_num_threads(before)
     assert threads and set(threads) == {1}
+
+
+def test_blocks_scored_side_by_side_give_the_serial_numbers(monkeypatch):
+    """Embedding blocks are scored and counted on several threads; every count and rank equals the one-thread
+    evaluation's, ties included. Top-k lists (whose tie order follows the scoring order) stay on one thread."""
+    import svta.eval.streaming as streaming
+
+    gen = torch.Generator().manual_seed(3)
+    text = torch.randn(200, 16, generator=gen).round()  # small integers: many exact ties
+    video = torch.randn(200, 16, generator=gen).round()
+    calls = []
+    original = streaming._count_in_parallel
+    monkeypatch.setattr(streaming, "_count_in_parallel", lambda *a: calls.append(a[3]) or original(*a))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # two workers, whatever this machine has
+    try:
+        side_by_side = evaluate_embeddings(text, video, normalize=False, block=32)
+        assert calls and calls[0] == 2
+        evaluate_embeddings(text, video, normalize=False, block=32, keep_topk=3)
+        monkeypatch.setattr(streaming, "MAX_BLOCK_WORKERS", 1)
+        serial = evaluate_embeddings(text, video, normalize=False, block=32)
+    finally:
+        torch.set_num_threads(before)
+    assert len(calls) == 1
+    assert side_by_side.to_dict() == serial.to_dict()
+    for a, b in ((side_by_side.t2v_ranks, serial.t2v_ranks), (side_by_side.v2t_ranks, serial.v2t_ranks)):
+        assert np.array_equal(a.n_greater, b.n_greater) and np.array_equal(a.n_equal, b.n_equal)

@@ -145,7 +145,6 @@ def eval_command(
         return print_transfer(
             source,
             spec,
-            run_dir=run_dir,
             exclude_overlap=exclude_overlap,
             exclude_kinds=exclude_kinds,
             set_options=set_options,
@@ -157,9 +156,7 @@ def eval_command(
     _evaluate_split(
         source,
         data,
-        folder=out or (run_dir / "eval" / split if run_dir is not None else _checkpoint_folder(checkpoint, split)),
-        label=_label(run_dir, checkpoint, model),
-        table_root=root or _run_root(run_dir) or resolve_root(None),
+        out=out,
         analysis=True if analysis is None else analysis,
         output=output,
         json_=json_,
@@ -172,30 +169,22 @@ def _evaluate_split(
     source: Path | None,
     data: Path | None,
     *,
-    folder: Path,
-    label: str,
-    table_root: Path,
+    out: Path | None,
     analysis: bool,
     output: Path | None,
     json_: bool,
     **options: Any,
 ) -> None:
-    """Evaluate on a split of a dataset root (``None``: the run's); write the tables and analysis, print."""
+    """Evaluate on a split of a dataset root (``None``: the run's); the library writes the tables and analysis."""
     from svta.cli._common import emit_json, wants_json
-    from svta.eval.api import evaluate
-    from svta.retrieval.analysis import KEEP_TOPK
+    from svta.eval.outputs import evaluate_and_write
     from svta.retrieval.evaluate import EvalReport
-    from svta.retrieval.results import metrics_table, write_eval_outputs
-    from svta.tables import atomic_write_json
+    from svta.retrieval.results import metrics_table
 
-    report = evaluate(source, data, keep_topk=KEEP_TOPK if analysis else 0, **options)
+    report = evaluate_and_write(source, data, out=out, json_out=output, analysis=analysis, **options).report
     assert isinstance(report, EvalReport)  # a dataset root's split
-    data_json = report.to_json_dict()
-    if output is not None:
-        atomic_write_json(output, data_json)
-    write_eval_outputs(report, folder, label, root=table_root, analysis=analysis)
     if wants_json(json_):
-        emit_json(data_json)
+        emit_json(report.to_json_dict())
     else:
         typer.echo(metrics_table([(report.split, report.metrics)]))
         typer.echo(
@@ -204,11 +193,6 @@ def _evaluate_split(
         )
     if report.skipped:
         fail_incomplete(f"{len(report.skipped)} video(s) could not be decoded and were left out of the metrics")
-
-
-def _checkpoint_folder(checkpoint: Path | None, split: str) -> Path:
-    assert checkpoint is not None
-    return checkpoint.parent / f"eval-{checkpoint.name}" / split
 
 
 RERANK_TAILS = ("keep", "zero")  # svta.eval.rerank.TopKRescore.tail
@@ -261,23 +245,6 @@ def refuse_with_dataset(*, rerank_tail: str | None, out: Path | None, analysis: 
             f"{', '.join(given)}: not used with --dataset/--exclude-overlap (the transfer report goes to --json-out, "
             "default RUN/transfer/<dataset>.json); leave them out"
         )
-
-
-def _label(run: Path | None, checkpoint: Path | None, model: str | None) -> str:
-    """The method's table label: the run's model and backbone, else ``--model`` or the weight file's name."""
-    from svta.retrieval.results import method_label, read_config
-
-    if run is not None:
-        train = read_config(run).get("train") or {}
-        return method_label({"model": train.get("model") or run.name, "backbone": train.get("backbone")})
-    return method_label({"model": model or (checkpoint.name if checkpoint else "model")})
-
-
-def _run_root(run: Path | None) -> Path | None:
-    from svta.retrieval.results import read_config
-
-    root = read_config(run).get("root") if run is not None else None
-    return Path(root) if root else None
 
 
 app.command("metrics")(metrics_command)

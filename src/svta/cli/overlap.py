@@ -88,10 +88,9 @@ def overlap_command(
     Exit 1 when any evaluation item overlaps (a contamination check that found some), after the report and review
     files are written; --exit-zero makes it a pure report. Exit 3 when rows were skipped and nothing overlaps.
     """
-    from svta.transfer.evaluate import report_slug
     from svta.transfer.overlap import OverlapOptions, check_overlap
-    from svta.transfer.overlap_report import write_overlap_report
-    from svta.transfer.overlap_review import apply_review, read_review, write_review_files
+    from svta.transfer.overlap_report import overlap_folder, write_overlap_outputs
+    from svta.transfer.overlap_review import apply_review, read_review
     from svta.transfer.sets import load_overlap_set, load_training_set
 
     train = train or existing_root(root)
@@ -118,9 +117,7 @@ def overlap_command(
     report.video["missing"] = [{"where": where, "why": why} for where, why in missing]
     if verdicts is not None:
         report = apply_review(report, verdicts, str(reviewed))
-    folder = out or train / "stats" / "overlap" / report_slug(evaluation.name)
-    files = write_overlap_report(report, folder)
-    review = write_review_files(report, folder)
+    files, review = write_overlap_outputs(report, out or overlap_folder(train, evaluation.name))
     if wants_json(json_):
         emit_json(
             {
@@ -230,7 +227,6 @@ def print_transfer(
     source: Path | None,
     data: str,
     *,
-    run_dir: Path | None,
     exclude_overlap: Path | None,
     exclude_kinds: str | None,
     set_options: dict[str, Any],
@@ -238,10 +234,10 @@ def print_transfer(
     json_: bool,
     **options: Any,
 ) -> None:
-    """``svta eval --dataset ...``: :func:`svta.eval.evaluate` on another dataset, full and clean; write the
-    report and print the SumR table."""
-    from svta.eval.api import evaluate
-    from svta.transfer.evaluate import TransferReport, report_slug, write_transfer_report
+    """``svta eval --dataset ...``: :func:`svta.eval.outputs.evaluate_and_write` on another dataset, full and
+    clean (the library writes the report); print the SumR table."""
+    from svta.eval.outputs import evaluate_and_write
+    from svta.transfer.evaluate import TransferReport
 
     if exclude_overlap is not None and not wants_json(json_):  # say which reviewed pairs the clean row rests on
         from svta.transfer.overlap_report import read_overlap_report, review_sentence
@@ -249,14 +245,19 @@ def print_transfer(
         overlap = read_overlap_report(exclude_overlap)
         if overlap.review:
             typer.echo(review_sentence(overlap.review))
-    report = evaluate(
-        source, data, exclude=exclude_overlap, exclude_kinds=_csv(exclude_kinds), set_options=set_options, **options
+    written = evaluate_and_write(
+        source,  # a run folder also names the default report path, RUN/transfer/<dataset>.json
+        data,
+        json_out=output,
+        exclude=exclude_overlap,
+        exclude_kinds=_csv(exclude_kinds),
+        set_options=set_options,
+        **options,
     )
+    report = written.report
     assert isinstance(report, TransferReport)  # a set spec
     name = report.dataset["name"]
-    target = output or (run_dir / "transfer" / f"{report_slug(name)}.json" if run_dir is not None else None)
-    if target is not None:
-        write_transfer_report(report, target)
+    target = written.paths.get("json")
     if wants_json(json_):
         emit_json(report.to_json_dict())
     else:

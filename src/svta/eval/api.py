@@ -91,7 +91,7 @@ def evaluate(
         "compat": compat,
         "rerank_tail": rerank_tail,
     }
-    root = _split_root(data, exclude)
+    root = split_root(data, exclude)
     if root is not None:
         ctx = DistContext(device=next(net.parameters()).device)
         return evaluate_model(
@@ -177,7 +177,7 @@ def _recorded_root(run_dir: Path | None, model: ModelLike) -> Path:
     return root
 
 
-def _split_root(data: ItemSet | Path | str, exclude: Exclusions) -> Path | None:
+def split_root(data: ItemSet | Path | str, exclude: Exclusions) -> Path | None:
     """The dataset root when ``data`` is one scored as a split (``None``: read ``data`` as a set)."""
     from svta.datasets.items import ItemSet
     from svta.transfer.sets import set_kind

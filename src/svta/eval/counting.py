@@ -6,6 +6,7 @@ higher / exactly equal; V2T candidates are caption groups (max over a video's ca
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -45,9 +46,12 @@ class RankCounter:
         positional: also count what the reference's multi-caption T2V double argsort needs
             (NaN candidates, ties before the ground-truth column).
         keep_topk: keep the K best candidates per query (0: none).
+        finite: no block holds a NaN (counting then skips the check for one).
     """
 
-    def __init__(self, layout: QueryLayout, device: Any, positional: bool = False, keep_topk: int = 0):
+    def __init__(
+        self, layout: QueryLayout, device: Any, positional: bool = False, keep_topk: int = 0, finite: bool = False
+    ):
         import torch
 
         self.torch = torch
@@ -55,6 +59,7 @@ class RankCounter:
         self.device = device
         self.positional = positional
         self.keep_topk = keep_topk
+        self.finite = finite
         self.t2v = torch.as_tensor(layout.text_to_video, device=device)
 
         def zeros(n: int) -> Any:
@@ -71,6 +76,8 @@ class RankCounter:
         self.t_top: Any = None
         self.v_top: Any = None
         self._groups: dict[Bounds, Any] = {}
+        # Blocks may be counted on several threads: scratch buffers are per thread, the sums are added under a lock.
+        self._lock = threading.Lock()
         self._masks: dict[Any, Any] = {}
         self._buffers: dict[Any, Any] = {}
         self._exact_sub: dict[Any, bool] = {}
@@ -106,23 +113,42 @@ class RankCounter:
         (r0, r1), (c0, c1) = rows, cols
         with one_thread(self.torch, t_blk.device):
             g = self.t_gt[r0:r1, None]
-            if self.positional:
-                self._count_positional(t_blk, g, rows, cols)
-            else:
-                greater, equal = self._above(t_blk, g, 1)
-                self.t_greater[r0:r1] += greater
-                self.t_equal[r0:r1] += equal
-            gv = self.v_gt[None, c0:c1]
-            cand, g0 = self._candidates(v_blk, rows, gv)
-            greater, equal = self._above(cand, gv, 0)
-            self.v_greater[c0:c1] += greater
-            self.v_equal[c0:c1] += equal
-            if self.keep_topk:
-                self._update_topk(t_blk, cand, rows, cols, g0)
+            if t_blk is v_blk and not (self.positional or self.layout.multi) and self._sign_path(t_blk):
+                counts = self._above(t_blk, g, 1, self.v_gt[None, c0:c1])
+                with self._lock:
+                    self.t_greater[r0:r1] += counts[0]
+                    self.t_equal[r0:r1] += counts[1]
+                    self.v_greater[c0:c1] += counts[2]
+                    self.v_equal[c0:c1] += counts[3]
+                    if self.keep_topk:
+                        self._update_topk(t_blk, v_blk, rows, cols, r0)
+                return
+            with self._lock:  # the other paths add as they count
+                self._count_each_way(t_blk, v_blk, g, rows, cols)
 
-    def _above(self, scores: Any, gt: Any, dim: int) -> tuple[Any, Any]:
+    def _count_each_way(self, t_blk: Any, v_blk: Any, g: Any, rows: Bounds, cols: Bounds) -> None:
+        (r0, r1), (c0, c1) = rows, cols
+        if self.positional:
+            self._count_positional(t_blk, g, rows, cols)
+        else:
+            greater, equal = self._above(t_blk, g, 1)
+            self.t_greater[r0:r1] += greater
+            self.t_equal[r0:r1] += equal
+        gv = self.v_gt[None, c0:c1]
+        cand, g0 = self._candidates(v_blk, rows, gv)
+        greater, equal = self._above(cand, gv, 0)
+        self.v_greater[c0:c1] += greater
+        self.v_equal[c0:c1] += equal
+        if self.keep_topk:
+            self._update_topk(t_blk, cand, rows, cols, g0)
+
+    def _above(self, scores: Any, gt: Any, dim: int, col_gt: Any = None) -> tuple[Any, ...]:
         """Entries of ``scores`` ``[r, c]`` strictly above / equal to ``gt`` (``[r, 1]`` per row for ``dim=1``,
-        ``[1, c]`` per column for ``dim=0``), counted along ``dim``. NaN is neither above nor equal."""
+        ``[1, c]`` per column for ``dim=0``), counted along ``dim``. NaN is neither above nor equal. With
+        ``col_gt`` ``[1, c]`` (``dim=1``, sign path) the columns are counted too, in the same pass:
+        ``(greater, equal, col_greater, col_equal)``."""
+        if col_gt is not None:
+            return self._both_ways(scores, gt, col_gt)
         if not self._sign_path(scores):
             mask = self._mask(scores.shape, scores.device)
             # sum(dtype=int32) is the fastest count here (a block has < 2**31 entries per row/column)
@@ -140,6 +166,21 @@ class RankCounter:
             greater, equal = greater + part[0], equal + part[1]
         return greater, equal
 
+    def _both_ways(self, scores: Any, g_row: Any, g_col: Any) -> tuple[Any, Any, Any, Any]:
+        """T2V and V2T counts of one block whose rows and columns are both queries: each chunk of rows is counted
+        both ways while it is in cache, so the block is read from memory once. ``(t_greater, t_equal, v_greater,
+        v_equal)``."""
+        step = max(1, CHUNK_ENTRIES // max(scores.shape[1], 1))
+        t_parts = []
+        v_greater = v_equal = 0
+        for a in range(0, len(scores), step):
+            chunk = scores[a : a + step]
+            t_parts.append(self._sign_counts(chunk, g_row[a : a + step], 1))
+            greater, equal = self._sign_counts(chunk, g_col, 0)
+            v_greater, v_equal = v_greater + greater, v_equal + equal
+        cat = self.torch.cat
+        return cat([p[0] for p in t_parts]), cat([p[1] for p in t_parts]), v_greater, v_equal
+
     def _sign_path(self, scores: Any) -> bool:
         """The sign-of-difference count applies: float32/float64 on CPU, subtraction keeps subnormals."""
         if scores.device.type != "cpu" or scores.dtype not in (self.torch.float32, self.torch.float64):
@@ -155,7 +196,7 @@ class RankCounter:
         equal and has the sign of their difference, so the sums of ``sign(d)`` (above - below) and of
         ``sign(d)**2`` (above + below) give both counts; the sums of small integers are exact in floating
         point. A NaN in ``d`` (a NaN score or ground truth, ``inf - inf``) makes its row/column sum NaN: those
-        rows/columns are counted again by comparison. Three cheap passes replace four comparisons, whose bool
+        rows/columns are counted again by comparison (blocks known ``finite`` skip that pass). Three cheap passes replace four comparisons, whose bool
         outputs are several times slower to produce and sum on CPU."""
         torch = self.torch
         d = self._work(scores.shape, scores.dtype)
@@ -165,12 +206,12 @@ class RankCounter:
         def total(x: Any) -> Any:
             return torch.mv(x, ones) if dim == 1 else torch.mv(x.T, ones)
 
-        unsure = torch.isnan(total(d))
+        unsure = None if self.finite else torch.isnan(total(d))
         balance = total(d.sign_())
         unequal = total(d.mul_(d))
         greater = ((balance + unequal) / 2).to(torch.int64)
         equal = (scores.shape[dim] - unequal).to(torch.int64)
-        if bool(unsure.any()):
+        if unsure is not None and bool(unsure.any()):
             idx = torch.nonzero(unsure)[:, 0]
             sub, sub_gt = scores.index_select(1 - dim, idx), gt.index_select(1 - dim, idx)
             greater[idx] = torch.gt(sub, sub_gt).sum(dim)
@@ -178,19 +219,19 @@ class RankCounter:
         return greater, equal
 
     def _work(self, shape: Any, dtype: Any) -> Any:
-        key = (tuple(shape), dtype)
+        key = (tuple(shape), dtype, threading.get_ident())
         if key not in self._buffers:
             self._buffers[key] = self.torch.empty(key[0], dtype=dtype)
         return self._buffers[key]
 
     def _ones(self, n: int, dtype: Any) -> Any:
-        key = (n, dtype)
+        key = (n, dtype, threading.get_ident())
         if key not in self._buffers:
             self._buffers[key] = self.torch.ones(n, dtype=dtype)
         return self._buffers[key]
 
     def _mask(self, shape: Any, device: Any) -> Any:
-        key = (tuple(shape), str(device))
+        key = (tuple(shape), str(device), threading.get_ident())
         if key not in self._masks:
             self._masks[key] = self.torch.empty(key[0], dtype=self.torch.bool, device=device)
         return self._masks[key]

@@ -20,6 +20,11 @@ Bounds = tuple[int, int]
 RERANKERS = registry("reranker")
 
 
+def rerank_items(rerank: Any) -> list[Any]:
+    """``rerank`` (one re-ranker, a list/tuple of them, or None) as a list."""
+    return [rerank] if rerank is not None and not isinstance(rerank, (list, tuple)) else list(rerank or ())
+
+
 def _nan_to_neginf(torch: Any, x: Any) -> Any:
     return torch.where(torch.isnan(x), float("-inf"), x)
 

@@ -7,15 +7,17 @@ products, token-level heads (X-CLIP), cross-encoders.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from svta.errors import ConfigError, InputError
 from svta.eval.counting import RankCounter
+from svta.eval.features import embedding_pair, feature_count, in_caller_order, remap_rerank, take
 from svta.eval.layout import QueryLayout
 from svta.eval.metrics import (
     DEFAULT_KS,
@@ -33,6 +35,8 @@ ScoreBlock = Callable[[slice, slice], Any]
 # Block edge for embedding products on CPU: at N = 20,000 on 2 shared cores 4096² blocks took 1.03x the time of
 # one N x N product, 2048² 1.18x, 1024² 2x (per-call overhead); counting reads each block in cache-sized chunks.
 EMBEDDING_BLOCK = 4096
+# Most threads scoring embedding blocks side by side: each holds its own block (64 MiB at the default edge).
+MAX_BLOCK_WORKERS = 8
 Bounds = tuple[int, int]
 
 
@@ -49,6 +53,7 @@ class BlockSource:
         text_emb / video_emb: ``[n, D]`` embeddings when scores are their dot products (lets
             re-rankers score query banks against the gallery).
         text_index: ``[n_text]`` the caller's index of each row when texts were regrouped (``None``: same).
+        finite: no block holds a NaN (an embedding product that cannot overflow).
     """
 
     score_block: ScoreBlock
@@ -60,10 +65,15 @@ class BlockSource:
     text_emb: Any = None
     video_emb: Any = None
     text_index: Any = None
+    finite: bool = False
 
-    def block(self, rows: Bounds, cols: Bounds) -> Any:
-        """Scores of texts ``rows`` × videos ``cols`` as a tensor on ``device``. ``[r, c]``"""
-        out = self.score_block(slice(*rows), slice(*cols))
+    def block(self, rows: Bounds, cols: Bounds, reuse: bool = False) -> Any:
+        """Scores of texts ``rows`` × videos ``cols`` as a tensor on ``device``. ``[r, c]``. With ``reuse`` the
+        block may overwrite the previous one (an embedding product writes into one buffer)."""
+        if reuse and isinstance(self.score_block, BlockProduct):
+            out = self.score_block(slice(*rows), slice(*cols), reuse=True)
+        else:
+            out = self.score_block(slice(*rows), slice(*cols))
         return as_block(out, (rows[1] - rows[0], cols[1] - cols[0]), self.device)
 
     def blocks(self, description: str) -> Any:
@@ -200,7 +210,8 @@ def run_stream(
         raise ConfigError("compat='clip4clip' reproduces the reference, which has no top-k re-scoring")
     positional = compat is not None and layout.multi
     top = max(keep_topk, rescore.k if rescore is not None else 0)
-    counter = RankCounter(layout, source.device, positional=positional, keep_topk=top)
+    finite = source.finite and transform is None
+    counter = RankCounter(layout, source.device, positional=positional, keep_topk=top, finite=finite)
     with torch.no_grad():
         if transform is not None:
             transform.prepare(source)
@@ -253,9 +264,9 @@ def _run_gram(
 
 def split_rerank(rerank: Any) -> tuple[Any, Any]:
     """Split ``rerank`` into (score transform or None, top-k re-scorer or None)."""
-    from svta.eval.rerank import TopKRescore
+    from svta.eval.rerank import TopKRescore, rerank_items
 
-    items = _rerank_items(rerank)
+    items = rerank_items(rerank)
     transforms = [r for r in items if not isinstance(r, TopKRescore)]
     rescores = [r for r in items if isinstance(r, TopKRescore)]
     if len(transforms) > 1 or len(rescores) > 1:
@@ -311,14 +322,59 @@ def _count_all(source: BlockSource, counter: RankCounter, transform: Any, descri
     gt_blocks, ready = plan_blocks(source.layout, tb, vb)
     work = [("gt", i, j) for i, j in gt_blocks]
     work += [("count", i, j) for i in range(len(tb)) for j in range(len(vb)) if (i, j) not in ready]
-    for phase, i, j in progress(work, description=description) if len(work) > 1 else work:
+
+    def step(item: tuple[str, int, int]) -> None:
+        phase, i, j = item
         rows, cols = tb[i], vb[j]
-        scores = source.block(rows, cols)
+        scores = source.block(rows, cols, reuse=True)  # nothing below keeps a block
         t_blk, v_blk = transform(scores, rows, cols) if transform is not None else (scores, scores)
         if phase == "gt":
             counter.take_ground_truth(t_blk, v_blk, rows, cols)
         if phase == "count" or (i, j) in ready:
             counter.count(t_blk, v_blk, rows, cols)
+
+    # top-k lists merge blocks in scoring order (it picks among tied candidates): kept on one thread
+    workers = 1 if counter.keep_topk else _block_workers(source, transform, len(work) - len(gt_blocks))
+    if workers < 2:
+        for item in progress(work, description=description) if len(work) > 1 else work:
+            step(item)
+        return
+    _count_in_parallel(step, work, len(gt_blocks), workers, description)
+
+
+def _block_workers(source: BlockSource, transform: Any, n_blocks: int) -> int:
+    """Threads that score and count whole blocks side by side: one per CPU thread torch may use, for embedding
+    products on CPU. Each worker runs its product and its counting on one core, so no core idles while a block
+    is counted (single-threaded, see :func:`svta.eval.counting.one_thread`) and no thread waits on another's
+    share of a product; a single-threaded MKL product holds the same bits as a multi-threaded one (checked at
+    N = 20,000 by ``tests/eval/test_compat_20k.py``)."""
+    import torch
+    from torch.utils._python_dispatch import _get_current_dispatch_mode
+
+    if not isinstance(source.score_block, BlockProduct) or transform is not None or source.device.type != "cpu":
+        return 1
+    if _get_current_dispatch_mode() is not None:  # a flop counter or profiler mode sees its own thread only
+        return 1
+    return max(1, min(torch.get_num_threads(), MAX_BLOCK_WORKERS, n_blocks))
+
+
+def _count_in_parallel(step: Callable[[Any], None], work: list[Any], n_gt: int, workers: int, label: str) -> None:
+    """``step`` every item of ``work``: the first ``n_gt`` (ground-truth blocks, read before any other is
+    counted) in order, the rest on ``workers`` threads of one torch thread each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    from svta.eval.counting import one_thread
+    from svta.progress import progress
+
+    with one_thread(torch, torch.device("cpu")):
+        for item in work[:n_gt]:
+            step(item)
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(step, item) for item in work[n_gt:]]
+            for future in progress(futures, description=label):
+                future.result()  # re-raises a worker's error
 
 
 def _rank_results(arrays: dict[str, np.ndarray], layout: QueryLayout, top: int) -> tuple[RankResult, RankResult]:
@@ -384,7 +440,7 @@ def finish_result(
     return RetrievalResult(t2v, v2t, t_rank, v_rank, layout.text_to_video, layout.group_video, settings)
 
 
-# -- embeddings and model features ------------------------------------------------------------
+# -- embeddings and model features (containers: svta.eval.features) ------------------------------
 
 
 def evaluate_embeddings(
@@ -416,7 +472,7 @@ def evaluate_embeddings(
     import torch
 
     dev = torch.device(device or "cpu")
-    text, video = _embedding_pair(text_emb, video_emb, normalize, keep_unit=compat is not None)
+    text, video = embedding_pair(text_emb, video_emb, normalize, keep_unit=compat is not None)
     layout = QueryLayout.build(text.shape[0], video.shape[0], text_to_video)
     order = layout.grouping_order() if layout.multi and not layout.contiguous else None
     if order is not None:
@@ -425,20 +481,49 @@ def evaluate_embeddings(
 
     if block is None and dev.type == "cpu":
         block = EMBEDDING_BLOCK
-    source = make_source(_block_product_scores(text, video), layout, block, dev, text, video)
+    product = BlockProduct(text, video)
+    source = make_source(product, layout, block, dev, text, video)
+    source.finite = product.finite()
     options = {"ties": ties, "compat": compat, "ks": ks, "nan": nan, "rerank": rerank, "keep_topk": keep_topk}
     return _stream_in_order(source, order, "scoring embeddings", options)
 
 
-def _block_product_scores(text: Any, video: Any) -> ScoreBlock:
-    """Blocks of ``text @ video.T``, each computed once. With the BLAS torch ships (MKL) a block holds the very
-    bits of the same entries of the whole product (checked at N = 20,000 by ``tests/eval/test_compat_20k.py``),
-    so T2V and V2T, which read the same block, compare the reference's numbers."""
+class BlockProduct:
+    """Blocks of ``text @ video.T``, each computed once. With the BLAS torch ships (MKL) a block holds the very bits
+    of the same entries of the whole product (checked at N = 20,000 by ``tests/eval/test_compat_20k.py``), so T2V
+    and V2T, which read the same block, compare the reference's numbers.
 
-    def score_block(rows: slice, cols: slice) -> Any:
-        return text[rows] @ video[cols].T
+    Args:
+        text: ``[n_text, D]`` float tensor.
+        video: ``[n_video, D]`` float tensor on the same device.
+    """
 
-    return score_block
+    def __init__(self, text: Any, video: Any):
+        self.text, self.video = text, video
+        self._local = threading.local()  # one buffer per thread scoring blocks
+
+    def __call__(self, rows: slice, cols: slice, reuse: bool = False) -> Any:
+        """Scores of texts ``rows`` x videos ``cols``, ``[r, c]``. With ``reuse`` the block is written into one
+        buffer kept between calls (the caller is done with the previous block): a fresh 64 MiB block per call
+        costs the kernel's page faults and unmapping, 10% of the product's time at N = 20,000 on CPU."""
+        import torch
+
+        a, b = self.text[rows], self.video[cols]
+        if not reuse:
+            return a @ b.T
+        size = a.shape[0] * b.shape[0]
+        storage = getattr(self._local, "storage", None)
+        if storage is None or storage.numel() < size:
+            storage = self._local.storage = torch.empty(size, dtype=torch.result_type(a, b), device=a.device)
+        return torch.matmul(a, b.T, out=storage[:size].view(a.shape[0], b.shape[0]))
+
+    def finite(self) -> bool:
+        """Every product is a finite number: both sides finite and no dot product can overflow (then no block
+        holds a NaN, and counting need not look for one)."""
+        import torch
+
+        bound = self.text.abs().amax() * self.video.abs().amax() * self.text.shape[1]
+        return bool(torch.isfinite(bound)) and float(bound) < torch.finfo(self.text.dtype).max / 4
 
 
 def evaluate_model_scores(
@@ -483,108 +568,6 @@ def evaluate_model_scores(
 def _stream_in_order(source: Any, order: Any, description: str, options: dict[str, Any]) -> RetrievalResult:
     """Stream ``source`` whose texts were grouped by ``order`` (None: as given); results in the caller's order."""
     source.text_index = order
-    options = {**options, "rerank": _remap_rerank(options["rerank"], order)}
+    options = {**options, "rerank": remap_rerank(options["rerank"], order)}
     result = run_stream(source, description=description, **options)
-    return result if order is None else _unpermute(result, order)
-
-
-def _embedding_pair(text_emb: Any, video_emb: Any, normalize: bool, keep_unit: bool = False) -> tuple[Any, Any]:
-    """Both sides as float32 ``[n, D]`` tensors, L2-normalised when ``normalize``; with ``keep_unit`` a side whose
-    rows are all unit length already is kept as given (see :func:`is_unit_length`)."""
-    import torch
-
-    out = []
-    for name, emb in (("text", text_emb), ("video", video_emb)):
-        if not torch.is_tensor(emb):
-            emb = np.array(emb)  # a copy: inputs may be read-only memory maps
-            if emb.dtype.kind not in "fiu":
-                raise InputError(f"{name} embeddings must be real numbers, got dtype {emb.dtype}")
-        t = emb if torch.is_tensor(emb) else torch.from_numpy(emb)
-        if t.ndim != 2 or t.shape[0] == 0:
-            raise InputError(f"{name} embeddings must be a non-empty [n, D] matrix, got shape {tuple(t.shape)}")
-        if t.is_complex() or t.dtype == torch.bool:
-            raise InputError(f"{name} embeddings must be real numbers, got dtype {t.dtype}")
-        t = t.detach().float()
-        if normalize and not (keep_unit and is_unit_length(t)):
-            t = torch.nn.functional.normalize(t, dim=1)
-        out.append(t)
-    if out[0].shape[1] != out[1].shape[1]:
-        raise InputError(f"text and video embeddings differ in width: {out[0].shape[1]} vs {out[1].shape[1]}")
-    return out[0], out[1]
-
-
-def is_unit_length(emb: Any, tolerance: float = 1e-5) -> bool:
-    """Every row of ``emb`` ``[n, D]`` has L2 norm 1 up to float32 rounding. Normalising such rows again changes
-    their last bits (at N = 20,000 more than half of the products' bits), and with them which scores tie
-    exactly, so the compat modes score the embeddings a reference evaluation multiplies as they are."""
-    import torch
-
-    norms = torch.linalg.vector_norm(emb, dim=1)
-    return bool(((norms - 1).abs() <= tolerance).all())
-
-
-def feature_count(feats: Any) -> int:
-    """Number of items in a feature object (first axis of its first array)."""
-    if hasattr(feats, "shape"):
-        return int(feats.shape[0])
-    for value in _feature_values(feats):
-        if hasattr(value, "shape"):
-            return int(value.shape[0])
-    raise InputError(f"cannot tell how many items a feature object of type {type(feats).__name__} holds")
-
-
-def _feature_values(feats: Any) -> list[Any]:
-    if isinstance(feats, dict):
-        return list(feats.values())
-    if isinstance(feats, (tuple, list)):
-        return list(feats)
-    if is_dataclass(feats):
-        return [getattr(feats, f.name) for f in fields(feats)]
-    return []
-
-
-def take(feats: Any, index: Any) -> Any:
-    """Items ``index`` (slice or index array) of a tensor/array or a container/dataclass of them."""
-    import torch
-
-    if torch.is_tensor(feats):
-        return feats[torch.as_tensor(index, device=feats.device) if isinstance(index, np.ndarray) else index]
-    if isinstance(feats, np.ndarray):
-        return feats[index]
-    if isinstance(feats, dict):
-        return {k: take(v, index) for k, v in feats.items()}
-    if isinstance(feats, tuple) and hasattr(feats, "_fields"):
-        return type(feats)(*(take(v, index) for v in feats))
-    if isinstance(feats, (tuple, list)):
-        return type(feats)(take(v, index) for v in feats)
-    if is_dataclass(feats) and not isinstance(feats, type):
-        return replace(feats, **{f.name: take(getattr(feats, f.name), index) for f in fields(feats) if f.init})
-    return feats
-
-
-def _remap_rerank(rerank: Any, order: np.ndarray | None) -> Any:
-    """Re-rankers see texts in ``order``; map their text indices back to the caller's."""
-    if order is None:
-        return rerank
-    return [r.with_text_order(order) if hasattr(r, "with_text_order") else r for r in _rerank_items(rerank)]
-
-
-def _rerank_items(rerank: Any) -> list[Any]:
-    """``rerank`` (one re-ranker, a list/tuple of them, or None) as a list."""
-    return [rerank] if rerank is not None and not isinstance(rerank, (list, tuple)) else list(rerank or ())
-
-
-def _unpermute(result: RetrievalResult, order: np.ndarray) -> RetrievalResult:
-    """Express T2V per-query arrays in the caller's text order (texts were grouped by ``order``)."""
-    rank = result.t2v_ranks
-    sort = np.argsort(order[rank.queries], kind="stable")
-    where = np.empty_like(sort)
-    where[sort] = np.arange(len(sort))
-    rank.queries = order[rank.queries][sort]
-    rank.gt_score, rank.n_greater, rank.n_equal = rank.gt_score[sort], rank.n_greater[sort], rank.n_equal[sort]
-    rank.topk = None if rank.topk is None else rank.topk[sort]
-    rank.topk_scores = None if rank.topk_scores is None else rank.topk_scores[sort]
-    rank.entry_query = where[rank.entry_query]
-    rank.nan_queries, rank.dropped = np.sort(order[rank.nan_queries]), np.sort(order[rank.dropped])
-    result.text_to_video = result.text_to_video[np.argsort(order)]
-    return result
+    return result if order is None else in_caller_order(result, order)

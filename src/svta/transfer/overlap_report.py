@@ -9,6 +9,7 @@ import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from svta.errors import InputError, MissingExtraError
 from svta.progress import warn
@@ -31,6 +32,22 @@ class ReportFiles:
     json: Path
     markdown: Path
     figure: Path | None
+
+
+def write_overlap_outputs(report: OverlapReport, out_dir: Path | str) -> tuple[ReportFiles, Any]:
+    """What ``svta eval overlap`` leaves in ``out_dir``: the report (:func:`write_overlap_report`) and the review
+    files (:func:`svta.transfer.overlap_review.write_review_files`). Returns ``(ReportFiles, ReviewFiles)``."""
+    from svta.transfer.overlap_review import write_review_files
+
+    files = write_overlap_report(report, out_dir)
+    return files, write_review_files(report, out_dir)
+
+
+def overlap_folder(train_root: Path | str, eval_name: str) -> Path:
+    """The default report folder of an evaluation set checked against a training root."""
+    from svta.transfer.evaluate import report_slug
+
+    return Path(train_root) / "stats" / "overlap" / report_slug(eval_name)
 
 
 def write_overlap_report(report: OverlapReport, out_dir: Path | str, figure: bool = True) -> ReportFiles:
