@@ -32,7 +32,7 @@ test: $(STAMP)
 scale: $(STAMP)
 	$(VENV)/bin/svta pipeline run configs/svta-scale.yaml
 	$(VENV)/bin/svta --config configs/svta-scale.yaml index --root svta-scale --run clip4clip-seqtransf-tiny \
-		--out svta-scale/index
+		--out svta-scale/index --workers 1
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -185,6 +185,8 @@ def stage_command(stage: str, config_path: Path, root: Path, model: str, backbon
             run,
             "--out",
             str(root / "index"),
+            "--workers",  # the config's two engine workers are for rendering; the index was measured on one
+            "1",
         ]
     return [*svta, "pipeline", "run", str(config_path), "--stages", stage]
 

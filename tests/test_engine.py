@@ -109,3 +109,13 @@ def test_ray_actors():
     finally:
         ray.shutdown()
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_local_pool_keeps_a_batch_queued_per_worker():
+    from svta.engine import POOL_QUEUE_DEPTH, _make_dispatcher
+
+    dispatcher = _make_dispatcher(partial(Doubler, "t"), EngineConfig(name="local", workers=2), "thread", 1.0)
+    try:
+        assert dispatcher.slots == 2 * POOL_QUEUE_DEPTH == 4
+    finally:
+        dispatcher.close()

@@ -42,6 +42,9 @@ PoolKind = Literal["process", "thread"]
 
 # Batches kept in flight per Ray actor, so an actor never idles while the driver commits.
 RAY_QUEUE_DEPTH = 2
+# Likewise per local pool worker: the next batch waits in the pool's queue while the driver takes the last
+# result (short items, e.g. 96x96 procedural clips at ~10 ms each, otherwise idle a worker a few % of the time).
+POOL_QUEUE_DEPTH = 2
 
 
 @dataclass
@@ -202,7 +205,7 @@ class _PoolDispatcher:
 
         self._cf = cf
         self._broken = BrokenProcessPool
-        self.slots = workers
+        self.slots = workers * POOL_QUEUE_DEPTH
         if kind == "process":
             import multiprocessing
 

@@ -48,6 +48,12 @@ def test_the_scale_config_has_svta_size_and_shape():
     assert config.models == ["clip4clip-meanp", "clip4clip-seqtransf"] and config.train.backbone == "tiny"
     assert config.train.frame_cache and 1 <= config.train.epochs <= 5
     assert "eval" in config.stages and config.annotate.cluster.k_min is None  # k around the taxonomy size
+    assert (config.engine.name, config.engine.workers) == ("local", 2)  # rendering on both cores
+
+
+def test_the_index_stage_runs_on_one_worker(scale, tmp_path):
+    command = scale.stage_command("index", tmp_path / "c.yaml", tmp_path, "clip4clip-seqtransf", "tiny")
+    assert command[-2:] == ["--workers", "1"]  # the config's two engine workers are the renderer's
 
 
 @pytest.mark.parametrize("n", [200, 400, 1000])

@@ -81,11 +81,24 @@ def _add_stream(container: Any, codec: str, rate: Fraction, size: tuple[int, int
     return stream
 
 
+def _to_yuv420p(converter: Any, frame: Any) -> Any:
+    try:
+        return converter.reformat(frame, format="yuv420p", threads=1)
+    except TypeError:  # a PyAV without ``threads`` (before 14) scales on one thread anyway
+        return converter.reformat(frame, format="yuv420p")
+
+
 def _encode(target: Path, frames: Iterable[np.ndarray], rate: Fraction, settings: dict[str, Any]) -> int:
     """Encode into ``target``; returns the number of frames written."""
     av = import_av()
+    from av.video.reformatter import VideoReformatter
+
     container_options = {"movflags": "+faststart"} if settings["faststart"] else {}
     multiple = _SUBSAMPLED.get(settings["pix_fmt"], (1, 1))
+    # one converter for every frame, on one thread: frame.reformat() builds a new scaler context (and,
+    # by default, a thread per CPU) for each frame, several times the conversion's own cost on small
+    # frames; the cached single-threaded context converts to the same pixels
+    converter = VideoReformatter()
     count = 0
     with av.open(str(target), mode="w", format="mp4", options=container_options) as container:
         stream = None
@@ -105,7 +118,7 @@ def _encode(target: Path, frames: Iterable[np.ndarray], rate: Fraction, settings
             if settings["pix_fmt"] == "yuv420p":
                 # converting before the encoder (not inside it) is one of the two things that make
                 # x264's output byte-identical across runs; the other is mbtree=0 (see write_mp4)
-                frame = av.VideoFrame.from_ndarray(frame.reformat(format="yuv420p").to_ndarray(), format="yuv420p")
+                frame = av.VideoFrame.from_ndarray(_to_yuv420p(converter, frame).to_ndarray(), format="yuv420p")
             frame.pts = count
             frame.time_base = stream.codec_context.time_base
             container.mux(stream.encode(frame))
@@ -129,6 +142,7 @@ def write_mp4(
     rotation: int = 0,
     faststart: bool = True,
     options: dict[str, str] | None = None,
+    atomic: bool = True,
 ) -> Path:
     """Encode frames to an mp4 file, atomically (temp file in the same folder, fsync, rename).
 
@@ -152,6 +166,8 @@ def write_mp4(
             including :func:`read_frames`, show frames rotated by this much.
         faststart: put the index at the front of the file so it can stream over HTTP.
         options: extra encoder options (FFmpeg names), merged over ``crf``/``preset``.
+        atomic: write a temp file, fsync it and rename it over ``path``; ``False`` writes ``path`` directly
+            without fsync (a scratch file that is read back at once, as :func:`svta.videos.encode.encode_mp4` does).
 
     Returns:
         ``path``.
@@ -182,6 +198,10 @@ def write_mp4(
         "faststart": faststart,
         "options": encoder_options,
     }
+    if not atomic:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _encode(path, _frames_of(frames), frame_rate(fps), settings)
+        return path
     with atomic_path(path, suffix=".tmp.mp4") as tmp:
         _encode(tmp, _frames_of(frames), frame_rate(fps), settings)
     return path

@@ -7,6 +7,7 @@ encoding goes to bytes here; the encoder settings that make the bytes repeat liv
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -32,7 +33,13 @@ def encode_mp4(frames: np.ndarray, fps: float, *, crf: int = 18, preset: str = "
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
         raise InputError(f"frames must be uint8 [T, H, W, 3] with T > 0, got {frames.dtype} {frames.shape}")
-    with tempfile.TemporaryDirectory(prefix="svta-encode-") as tmp:
-        target = Path(tmp) / "clip.mp4"
-        write_mp4(target, frames, fps, crf=crf, preset=preset, options={"threads": str(threads)})
+    # the muxer moves the index to the front by re-reading its output, so it needs a file; a scratch
+    # file, read back at once, needs neither an atomic rename nor fsync (both cost more than encoding)
+    fd, name = tempfile.mkstemp(prefix="svta-encode-", suffix=".mp4")
+    os.close(fd)
+    target = Path(name)
+    try:
+        write_mp4(target, frames, fps, crf=crf, preset=preset, options={"threads": str(threads)}, atomic=False)
         return target.read_bytes()
+    finally:
+        target.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +34,34 @@ class ClipStats:
         id: The clip id.
         mean: Mean pixel value (0-255) over all frames.
         motion: Mean absolute difference between consecutive frames (0-255).
-        signature: Grey 8x8 thumbnails of 4 frames spread over the clip, flattened (256 values, 0-1).
+        signature: Grey 8x8 thumbnails of 4 frames spread over the clip, flattened: float64 ``[256]``, 0-1
+            (a list is converted; one array, not 256 Python floats, keeps 41k clips' report at ~85 MB).
         agreement: Caption-video score, when a scorer ran.
     """
 
     id: str
     mean: float
     motion: float
-    signature: list[float]
+    signature: np.ndarray
     agreement: float | None = None
+
+    def __post_init__(self) -> None:
+        self.signature = np.asarray(self.signature, dtype=np.float64).reshape(-1)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ClipStats):
+            return NotImplemented
+        return self.id == other.id and _same_clip(self, other) and self.agreement == other.agreement
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON line's fields (float64 values give back the floats they were read from, digit for digit)."""
+        return {
+            "id": self.id,
+            "mean": self.mean,
+            "motion": self.motion,
+            "signature": self.signature.tolist(),
+            "agreement": self.agreement,
+        }
 
 
 def clip_stats(clip_id: str, frames: np.ndarray) -> ClipStats:
@@ -52,13 +71,26 @@ def clip_stats(clip_id: str, frames: np.ndarray) -> ClipStats:
         clip_id: Its id.
         frames: uint8 ``[T, H, W, 3]``.
     """
-    frames = np.asarray(frames)
-    grey = frames.astype(np.float32).mean(axis=-1)  # [T, H, W]
+    grey = grey_frames(np.asarray(frames))  # [T, H, W]
     motion = float(np.abs(np.diff(grey, axis=0)).mean()) if len(grey) > 1 else 0.0
     picks = np.linspace(0, len(grey) - 1, SIGNATURE_FRAMES).round().astype(int)
     thumbs = [_block_mean(grey[i], SIGNATURE_SIDE) for i in picks]
     signature = (np.concatenate(thumbs) / 255.0).round(4)
-    return ClipStats(clip_id, float(grey.mean()), motion, signature.tolist())
+    return ClipStats(clip_id, float(grey.mean()), motion, signature)
+
+
+def grey_frames(frames: np.ndarray) -> np.ndarray:
+    """Mean of the three channels, float32: uint8 ``[..., 3]`` -> ``[...]``.
+
+    The same values as ``frames.astype(np.float32).mean(axis=-1)`` (a sum of three uint8 is exact in either
+    type, and so is its float32 division by 3) at a tenth of the cost: no float copy of every channel.
+    """
+    total = frames[..., 0].astype(np.uint16)
+    total += frames[..., 1]
+    total += frames[..., 2]
+    grey = total.astype(np.float32)
+    grey /= np.float32(3)
+    return grey
 
 
 def _block_mean(image: np.ndarray, side: int) -> np.ndarray:
@@ -75,7 +107,7 @@ def _block_mean(image: np.ndarray, side: int) -> np.ndarray:
 
 def append_stats(root: Path, stats: Iterable[ClipStats]) -> None:
     """Append stats lines (flushed and fsynced; a torn last line from a crash is skipped on read)."""
-    append_lines(Path(root) / STATS_FILE, "".join(json.dumps(asdict(s)) + "\n" for s in stats))
+    append_lines(Path(root) / STATS_FILE, "".join(json.dumps(s.to_record()) + "\n" for s in stats))
 
 
 def append_lines(path: Path, lines: str) -> None:
@@ -90,7 +122,7 @@ def append_lines(path: Path, lines: str) -> None:
 
 def _same_clip(a: ClipStats, b: ClipStats) -> bool:
     """Whether two records measure the same frames (a clip made again with other frames drops its old score)."""
-    return (a.mean, a.motion, a.signature) == (b.mean, b.motion, b.signature)
+    return (a.mean, a.motion) == (b.mean, b.motion) and np.array_equal(a.signature, b.signature)
 
 
 def read_stats(root: Path) -> dict[str, ClipStats]:
@@ -99,17 +131,24 @@ def read_stats(root: Path) -> dict[str, ClipStats]:
     out: dict[str, ClipStats] = {}
     if not path.exists():
         return out
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-            stats = ClipStats(**record)
-        except (ValueError, TypeError):
-            continue
-        previous = out.get(stats.id)
-        if stats.agreement is None and previous is not None and _same_clip(stats, previous):
-            stats.agreement = previous.agreement  # re-measured, not re-made: the score still holds
-        out[stats.id] = stats
+    with open(path, encoding="utf-8") as handle:  # a line at a time: the file is ~2 KB a clip
+        for line in handle:
+            stats = _parse_stats(line)
+            if stats is None:
+                continue
+            previous = out.get(stats.id)
+            if stats.agreement is None and previous is not None and _same_clip(stats, previous):
+                stats.agreement = previous.agreement  # re-measured, not re-made: the score still holds
+            out[stats.id] = stats
     return out
+
+
+def _parse_stats(line: str) -> ClipStats | None:
+    """One stats line, or None when it is unreadable (a torn last line, a record of another shape)."""
+    try:
+        return ClipStats(**json.loads(line))
+    except (ValueError, TypeError):
+        return None
 
 
 def near_duplicates(
@@ -132,13 +171,16 @@ def near_duplicates(
     x = x / np.maximum(norms, 1e-6)
     flat = norms[:, 0] < 1e-3  # uniform clips: compare their raw signatures instead
     block = max(1, block_bytes // (4 * len(ids)))
-    pairs = []
+    pairs: list[tuple[str, str, float]] = []
     for start in range(0, len(ids), block):
         sims = x[start : start + block] @ x[start:].T  # [block, N - start]: each pair once, a < b
-        for i, j in zip(*np.nonzero(sims >= min_cosine)):
-            a, b = start + int(i), start + int(j)
-            if a < b:
-                pairs.append((ids[a], ids[b], round(float(sims[i, j]), 4)))
+        rows, cols = np.nonzero(sims >= min_cosine)
+        above = cols > rows  # column j is clip start + j, row i clip start + i
+        rows, cols = rows[above], cols[above]
+        values = sims[rows, cols].tolist()  # Python floats, rounded as before (round(), not np.round)
+        pairs.extend(
+            (ids[start + i], ids[start + j], round(v, 4)) for i, j, v in zip(rows.tolist(), cols.tolist(), values)
+        )
     groups: dict[bytes, list[int]] = {}
     for index in np.nonzero(flat)[0]:  # uniform clips (all one colour) are duplicates when the colour matches
         groups.setdefault(np.round(signatures[index], 2).tobytes(), []).append(int(index))
