@@ -370,6 +370,8 @@ def evaluate_model(
     dataset = build_dataset(root, split, model, num_frames=num_frames, sample_fps=sample_fps)
     if cache_dir is not None:
         dataset.cache = existing_frame_cache(cache_dir, dataset, workers)
+    if dataset.cache is not None:
+        workers = 0  # the frames are decoded already: reading a row needs no process (nor its copy of memory)
     return evaluate_dataset(
         model,
         dataset,

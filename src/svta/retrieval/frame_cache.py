@@ -261,7 +261,7 @@ def build_frame_cache(
             index["broken"].pop(record.id, None)
             if error is not None:
                 index["broken"][record.id] = {"error": error, "fp": fingerprints[record.id], "path": str(record.path)}
-            else:
+            elif frames is not None:  # always, without an error
                 chunk.append((record.id, frames, n))
             if len(chunk) == SHARD_ITEMS:
                 _write_shard(directory, index, chunk, fingerprints)
