@@ -107,6 +107,33 @@ def test_frame_cache_gives_the_decoded_frames(dataset_root, tmp_path):
     assert again.index["shards"] == cache.index["shards"]  # nothing decoded twice
 
 
+def test_frame_cache_threads_write_the_same_cache(dataset_root, tmp_path):
+    records = read_split(dataset_root, "train")[:5]
+    one = build_frame_cache(tmp_path / "one", records, FRAMES, 32)
+    two = build_frame_cache(tmp_path / "two", records, FRAMES, 32, threads=2)
+    assert {k: {**v, "path": None} for k, v in two.index["broken"].items()} == {
+        k: {**v, "path": None} for k, v in one.index["broken"].items()
+    }
+    assert two.index["items"] == one.index["items"]
+    for record in records[1:]:
+        assert np.array_equal(two.load(record.id)[0], one.load(record.id)[0])
+
+
+def test_evaluating_a_run_reads_its_frame_cache(dataset_root, tmp_path, monkeypatch):
+    from svta.eval import evaluate
+    from svta.retrieval import data
+
+    result = train(
+        dataset_root, quick_config(epochs=1, frame_cache=True, cache_dir=tmp_path / "cache"), run_dir=tmp_path / "run"
+    )
+    decoded = []
+    decode_clip = data.decode_clip
+    monkeypatch.setattr(data, "decode_clip", lambda path, *args: decoded.append(path) or decode_clip(path, *args))
+    report = evaluate(tmp_path / "run", dataset_root, split="test", workers=0)
+    assert decoded == []  # every test clip came from the cache training filled
+    assert report.metrics["t2v"] == result.metrics["t2v"] and report.metrics["v2t"] == result.metrics["v2t"]
+
+
 def test_frame_cache_made_by_other_decoding_code_is_rebuilt(dataset_root, tmp_path, monkeypatch):
     from svta.retrieval import frame_cache
 

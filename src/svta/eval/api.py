@@ -95,7 +95,15 @@ def evaluate(
     if root is not None:
         ctx = DistContext(device=next(net.parameters()).device)
         return evaluate_model(
-            net, root, split, ctx=ctx, num_frames=frames, sample_fps=sample_fps, keep_topk=keep_topk, **engine
+            net,
+            root,
+            split,
+            ctx=ctx,
+            num_frames=frames,
+            sample_fps=sample_fps,
+            keep_topk=keep_topk,
+            cache_dir=_run_frame_cache(run_dir, root),
+            **engine,
         )
     if keep_topk:
         raise InputError("keep_topk: only a dataset root's split keeps top-k lists (for its analysis)")
@@ -166,6 +174,23 @@ def _model(
     if device is not None:
         model = model.to(device)
     return model, {"name": type(model).__name__}, None
+
+
+def _run_frame_cache(run_dir: Path | None, root: Path) -> Path | None:
+    """The frame cache a run trained from (``train.frame_cache``), for evaluating on ``root``: its ``cache_dir``,
+    else ``<root>/cache/frames``; ``None`` for a run without one, or a model that is not a run."""
+    from svta.errors import SvtaError
+    from svta.retrieval.results import read_train_config
+
+    if run_dir is None:
+        return None
+    try:
+        train = read_train_config(run_dir)
+    except SvtaError:  # weights beside no readable recipe: evaluate by decoding
+        return None
+    if not train.frame_cache:
+        return None
+    return Path(train.cache_dir) if train.cache_dir else Path(root) / "cache" / "frames"
 
 
 def _recorded_root(run_dir: Path | None, model: ModelLike) -> Path:

@@ -358,10 +358,20 @@ def evaluate_model(
     compat: str | None = None,
     rerank_tail: str | None = None,
     keep_topk: int = 0,
+    cache_dir: Path | str | None = None,
 ) -> EvalReport:
-    """Evaluate ``model`` on ``split`` of the dataset at ``root`` (model on ``ctx.device``, CPU by default)."""
+    """Evaluate ``model`` on ``split`` of the dataset at ``root`` (model on ``ctx.device``, CPU by default).
+
+    ``cache_dir``: a frame cache root (:mod:`svta.retrieval.frame_cache`); when it already holds frames sampled
+    as this evaluation samples them, they are read from it (clips missing or changed are decoded into it) rather
+    than decoded again: the same frames, so the same metrics.
+    """
     ctx = ctx or DistContext(device=next(model.parameters()).device)
     dataset = build_dataset(root, split, model, num_frames=num_frames, sample_fps=sample_fps)
+    if cache_dir is not None:
+        dataset.cache = existing_frame_cache(cache_dir, dataset, workers)
+    if dataset.cache is not None:
+        workers = 0  # the frames are decoded already: reading a row needs no process (nor its copy of memory)
     return evaluate_dataset(
         model,
         dataset,
@@ -373,6 +383,20 @@ def evaluate_model(
         compat=compat,
         rerank_tail=rerank_tail,
         keep_topk=keep_topk,
+    )
+
+
+def existing_frame_cache(cache_dir: Path | str, dataset: ClipDataset, workers: int = 0) -> Any:
+    """The frame cache under ``cache_dir`` for ``dataset``'s sampling, brought up to date for its records;
+    ``None`` when no such cache exists yet (evaluation does not start one)."""
+    from svta.retrieval.frame_cache import build_frame_cache, cache_directory
+
+    directory = cache_directory(cache_dir, dataset.num_frames, dataset.size, dataset.sample_fps)
+    if not (directory / "index.json").is_file():
+        return None
+    threads = torch.get_num_threads() if workers == 0 else 1
+    return build_frame_cache(
+        cache_dir, dataset.records, dataset.num_frames, dataset.size, dataset.sample_fps, workers, threads
     )
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -232,6 +233,7 @@ def build_frame_cache(
     size: int,
     sample_fps: float | None = None,
     workers: int = 0,
+    threads: int = 1,
 ) -> FrameCache:
     """Decode every record not yet cached (or changed) and append it to the cache; return the cache.
 
@@ -242,9 +244,9 @@ def build_frame_cache(
         size: frame side.
         sample_fps: optional sampling rate (see :func:`svta.retrieval.data.decode_clip`).
         workers: decoding processes (0: in-process).
+        threads: with ``workers`` 0, decoding threads in this process (PyAV and torch release the GIL; no
+            forked process, so no second copy of the caller's memory). The cache is the same either way.
     """
-    from torch.utils.data import DataLoader
-
     directory = cache_directory(cache_dir, num_frames, size, sample_fps)
     directory.mkdir(parents=True, exist_ok=True)
     index = _read_index(directory, num_frames, size)
@@ -252,14 +254,14 @@ def build_frame_cache(
     todo = [r for r in records if _stale(index, r.id, fingerprints[r.id])]
     if todo:
         job = _DecodeJob(todo, num_frames, size, sample_fps)
-        loader: DataLoader[_Decoded] = DataLoader(job, batch_size=None, num_workers=workers, collate_fn=_unbatched)
         chunk: list[tuple[str, np.ndarray, int]] = []
-        for record, frames, n, error in progress(loader, description="caching frames", total=len(todo)):
+        decoded = _decoded(job, workers, threads)
+        for record, frames, n, error in progress(decoded, description="caching frames", total=len(todo)):
             index["items"].pop(record.id, None)
             index["broken"].pop(record.id, None)
             if error is not None:
                 index["broken"][record.id] = {"error": error, "fp": fingerprints[record.id], "path": str(record.path)}
-            else:
+            elif frames is not None:  # always, without an error
                 chunk.append((record.id, frames, n))
             if len(chunk) == SHARD_ITEMS:
                 _write_shard(directory, index, chunk, fingerprints)
@@ -268,6 +270,19 @@ def build_frame_cache(
             _write_shard(directory, index, chunk, fingerprints)
         atomic_write_json(directory / "index.json", index)
     return FrameCache(directory, index)
+
+
+def _decoded(job: _DecodeJob, workers: int, threads: int) -> Iterator[_Decoded]:
+    """``job``'s items in order: from ``workers`` loader processes, else from ``threads`` threads a shard's worth
+    at a time (bounded memory)."""
+    if workers > 0 or threads <= 1:
+        from torch.utils.data import DataLoader
+
+        yield from DataLoader(job, batch_size=None, num_workers=workers, collate_fn=_unbatched)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        for start in range(0, len(job), SHARD_ITEMS):
+            yield from pool.map(job.__getitem__, range(start, min(start + SHARD_ITEMS, len(job))))
 
 
 def _stale(index: dict[str, Any], clip_id: str, fp: str) -> bool:

@@ -62,8 +62,12 @@ class FramePreprocess:
         """uint8 ``[B, T, S, S, 3]`` -> normalised ``[B, T, 3, S, S]`` on the tensor's device.
 
         Padding frames (``frame_mask`` 0) become zeros after normalisation, as CLIP4Clip's loader leaves them.
+        The result is contiguous: the channel-first copy is made in 8 bits, then one float buffer is normalised
+        in place (the same operations in the same order per element as ``((x / 255 - mean) / std) * mask``, so
+        the same values; a strided input made the patch convolution and its gradient slower).
         """
         mean = torch.tensor(self.mean, device=frames.device, dtype=dtype).view(1, 1, 3, 1, 1)
         std = torch.tensor(self.std, device=frames.device, dtype=dtype).view(1, 1, 3, 1, 1)
-        x = (frames.permute(0, 1, 4, 2, 3).to(dtype) / 255.0 - mean) / std
-        return x * frame_mask.to(dtype).view(*frame_mask.shape, 1, 1, 1)
+        x = frames.permute(0, 1, 4, 2, 3).contiguous().to(dtype, copy=True)  # never the caller's tensor
+        x.div_(255.0).sub_(mean).div_(std)
+        return x.mul_(frame_mask.to(dtype).view(*frame_mask.shape, 1, 1, 1))

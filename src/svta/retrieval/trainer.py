@@ -178,8 +178,16 @@ class Trainer:
         cache_dir = cfg.cache_dir or self.root / "cache" / "frames"
         if ctx.local_rank != 0:  # one process per machine decodes; the others read what it wrote
             barrier(ctx)
+        # Without loader processes the decoding runs on as many threads as the training's torch uses.
+        threads = torch.get_num_threads() if ctx.device.type == "cpu" else 1
         cache = build_frame_cache(
-            cache_dir, records, cfg.max_frames, self.model.image_size, cfg.sample_fps, workers=cfg.num_workers
+            cache_dir,
+            records,
+            cfg.max_frames,
+            self.model.image_size,
+            cfg.sample_fps,
+            workers=cfg.num_workers,
+            threads=threads,
         )
         if ctx.local_rank == 0:
             barrier(ctx)
