@@ -81,3 +81,26 @@ def test_cli_refuses_a_bad_setting_before_any_stage(monkeypatch, tmp_path, capsy
     assert main(["--root", str(tmp_path / "root"), "captions", "generate"]) == 2
     assert "SVTA_EMBED_PRECISION='half'" in capsys.readouterr().err
     assert not (tmp_path / "root").exists()
+
+
+def test_a_repeated_text_is_embedded_once(monkeypatch):
+    embedder = embed.SentenceTransformerEmbedder(embed.minilm_path(), precision="fp32")
+    seen = []
+    original = embedder.model.encode
+    monkeypatch.setattr(embedder.model, "encode", lambda texts, **kw: seen.append(list(texts)) or original(texts, **kw))
+    vectors = embedder.encode([CAPTIONS[0], CAPTIONS[1], CAPTIONS[0]])
+    assert seen == [CAPTIONS[:2]]
+    np.testing.assert_array_equal(vectors[0], vectors[2])
+
+
+def test_span_vectors_come_from_the_same_pass():
+    embedder = embed.SentenceTransformerEmbedder(embed.minilm_path(), precision="fp32")
+    text = "A parking lot at night. A man smashes a car window with a bat."
+    spans = [(0, 23), (24, len(text))]
+    whole, parts = embedder.encode_spans([text, CAPTIONS[1], text], [spans, [], spans])
+    assert whole.shape == (3, embedder.dim) and [len(p) for p in parts] == [2, 0, 2]
+    alone = embedder.encode([text, CAPTIONS[1], text[24:]])
+    assert (whole * alone[[0, 1, 0]]).sum(axis=1).min() > 0.9999  # the text vector is the usual mean pooling
+    np.testing.assert_allclose(np.linalg.norm(parts[0], axis=1), 1.0, atol=1e-5)
+    assert 0.8 < float(parts[0][1] @ alone[2]) < 0.9999  # the sentence, seen in its context
+    np.testing.assert_array_equal(parts[0], parts[2])

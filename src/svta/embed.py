@@ -85,22 +85,124 @@ class SentenceTransformerEmbedder:
         return int(getter())
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        """Embed ``texts`` → ``[N, D]`` float32, unit-norm rows."""
+        """Embed ``texts`` → ``[N, D]`` float32, unit-norm rows (a text repeated in ``texts`` is embedded once)."""
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        import torch
-
-        device_type = "cuda" if str(self.device).startswith("cuda") else "cpu"
-        bf16 = torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
-        with _lock, bf16:  # sentence-transformers models are not safe to call from several threads at once
+        unique, where = _unique(texts)
+        with _lock, self._autocast():  # sentence-transformers models are not safe to call from several threads at once
             out = self.model.encode(
-                list(texts),
+                unique,
                 batch_size=self.batch_size,
                 convert_to_numpy=True,
                 normalize_embeddings=True,
                 show_progress_bar=show_progress,
             )
-        return np.asarray(out, dtype=np.float32)
+        return np.asarray(out, dtype=np.float32)[where]
+
+    def encode_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed ``texts`` and, from the same forward pass, character spans of them (sentences of a caption).
+
+        A span's vector is the mean of the text's output token vectors inside it: contextual (the tokens
+        saw the whole text) and free, where embedding each span as a text of its own costs a second pass.
+        Models that do not mean-pool embed the spans as texts of their own instead.
+
+        Args:
+            texts: ``N`` texts.
+            spans: per text, its ``(start, end)`` character spans (may be empty).
+
+        Returns:
+            (unit-norm text vectors ``[N, D]``, per text its unit-norm span vectors ``[S_i, D]``).
+        """
+        if not _pools_mean_tokens(self.model):
+            pieces = [text[a:b] for text, own in zip(texts, spans) for a, b in own]
+            vectors = self.encode([*texts, *pieces])
+            return vectors[: len(texts)], _split_rows(vectors[len(texts) :], [len(own) for own in spans])
+        unique, where = _unique(texts)
+        first = {text: index for index, text in enumerate(texts)}
+        unique_spans = [spans[first[text]] for text in unique]
+        whole, parts = (
+            np.zeros((len(unique), self.dim), dtype=np.float32),
+            [np.zeros((0, self.dim), np.float32)] * len(unique),
+        )
+        order = sorted(
+            range(len(unique)), key=lambda i: len(unique[i])
+        )  # similar lengths share a batch: little padding
+        with _lock, self._autocast():
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                batch_whole, batch_parts = self._pool_batch([unique[i] for i in rows], [unique_spans[i] for i in rows])
+                whole[rows] = batch_whole
+                for row, vectors in zip(rows, batch_parts):
+                    parts[row] = vectors
+        return whole[where], [parts[i] for i in where]
+
+    def _pool_batch(
+        self, texts: list[str], spans: list[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One forward pass over ``texts`` → text vectors ``[B, D]`` and per text its span vectors ``[S_i, D]``."""
+        import torch
+
+        tokenizer = self.model.tokenizer
+        encoded = tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.model.max_seq_length,
+            return_offsets_mapping=True,
+            return_tensors="pt",
+        )
+        offsets = encoded.pop("offset_mapping")  # [B, L, 2] characters of each token; (0, 0) for special ones
+        features = {name: value.to(self.device) for name, value in encoded.items()}
+        with torch.inference_mode():
+            tokens = self.model[0](features)["token_embeddings"].float()  # [B, L, D]
+            mask = features["attention_mask"].unsqueeze(-1).to(tokens.dtype)  # [B, L, 1]
+            whole = torch.nn.functional.normalize((tokens * mask).sum(1) / mask.sum(1).clamp(min=1), dim=-1)
+            real = offsets[..., 1] > offsets[..., 0]  # [B, L] tokens of the text, not [CLS]/[SEP]/padding
+            parts = []
+            for row, own in enumerate(spans):
+                vectors = []
+                for a, b in own:
+                    inside = (real[row] & (offsets[row, :, 0] >= a) & (offsets[row, :, 1] <= b)).to(tokens.device)
+                    # a span cut off by truncation falls back on the whole text's vector
+                    vectors.append(tokens[row][inside].mean(0) if bool(inside.any()) else whole[row])
+                stacked = torch.stack(vectors) if vectors else tokens.new_zeros((0, tokens.shape[-1]))
+                parts.append(torch.nn.functional.normalize(stacked, dim=-1).cpu().numpy().astype(np.float32))
+        return whole.cpu().numpy().astype(np.float32), parts
+
+    def _autocast(self) -> Any:
+        import torch
+
+        device_type = "cuda" if str(self.device).startswith("cuda") else "cpu"
+        return torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+
+
+def _unique(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct texts in first-seen order and, per input text, its row among them ``[N]``."""
+    rows: dict[str, int] = {}
+    where = np.array([rows.setdefault(text, len(rows)) for text in texts], dtype=np.int64)
+    return list(rows), where
+
+
+def _split_rows(vectors: np.ndarray, counts: Sequence[int]) -> list[np.ndarray]:
+    """``vectors`` ``[sum(counts), D]`` cut into consecutive blocks of ``counts`` rows."""
+    return np.split(vectors, np.cumsum(counts)[:-1]) if len(counts) else []
+
+
+def _pools_mean_tokens(model: Any) -> bool:
+    """Whether a sentence-transformers model is a transformer, mean pooling and at most a normalisation, with
+    a fast tokenizer (what :meth:`SentenceTransformerEmbedder.encode_spans` reproduces from token vectors)."""
+    modules = list(model)
+    if len(modules) < 2 or type(modules[0]).__name__ != "Transformer":
+        return False
+    pooling = modules[1]
+    mode = getattr(pooling, "pooling_mode", None)  # sentence-transformers >= 6; before, get_pooling_mode_str()
+    if mode is None and hasattr(pooling, "get_pooling_mode_str"):
+        mode = pooling.get_pooling_mode_str()
+    tail_ok = all(type(module).__name__ == "Normalize" for module in modules[2:])
+    fast = bool(getattr(getattr(model, "tokenizer", None), "is_fast", False))
+    return mode == "mean" and tail_ok and fast
 
 
 def _quantize_linear_layers(model: Any) -> Any:
@@ -182,3 +284,17 @@ def _cached_embedder(name: str, model: str | None, device: str, precision: str) 
 def embed_texts(texts: Sequence[str], name: str = "minilm", model: str | None = None) -> np.ndarray:
     """Embed texts with the (cached) embedder → ``[N, D]`` float32 unit rows."""
     return get_text_embedder(name, model).encode(texts)
+
+
+def embed_text_spans(
+    texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], name: str = "minilm", model: str | None = None
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Embed texts and character spans of them (see :meth:`SentenceTransformerEmbedder.encode_spans`) with the
+    (cached) embedder → (``[N, D]``, per text ``[S_i, D]``), unit rows. An embedder without ``encode_spans``
+    embeds the spans as texts of their own."""
+    embedder = get_text_embedder(name, model)
+    if hasattr(embedder, "encode_spans"):
+        return embedder.encode_spans(texts, spans)
+    pieces = [text[a:b] for text, own in zip(texts, spans) for a, b in own]
+    vectors = embedder.encode([*texts, *pieces])
+    return vectors[: len(texts)], _split_rows(vectors[len(texts) :], [len(own) for own in spans])

@@ -12,7 +12,7 @@ from svta.annotate import head as head_module
 from svta.annotate.classifiers import NEEDS_REVIEW
 from svta.annotate.classify import classify_captions
 from svta.annotate.config import AnnotateConfig
-from svta.annotate.head import HeadSpec, MiniLMHeadClassifier, split_sentences, training_pairs
+from svta.annotate.head import HeadSpec, MiniLMHeadClassifier, sentence_spans, split_sentences, training_pairs
 from svta.build.manifest import resolve_category
 from svta.tables import read_records, table_path
 from svta.taxonomy import default_taxonomy
@@ -37,7 +37,7 @@ def test_category_and_anomaly_agree_and_abstention_follows_the_threshold(head_cl
     captions = [row["caption"] for row in load_rows()[:60]]
     for prediction in head_classifier.classify(captions):
         if prediction.category is None:
-            assert prediction.is_anomaly is None and 0.5 <= prediction.confidence < 0.65
+            assert prediction.is_anomaly is None and 0.5 <= prediction.confidence < 0.75
         else:
             assert prediction.is_anomaly == taxonomy.get(prediction.category).is_anomaly
     sure = head_classifier.head_config.model_copy(update={"review_below": 0.999})
@@ -161,6 +161,23 @@ def test_split_sentences():
     ]
     assert split_sentences("two people fighting") == ["two people fighting"]
     assert split_sentences("A car. .") == ["A car. ."]  # fragments under 3 characters do not count
+
+
+def test_sentence_spans():
+    caption = " A man walks.  Then he runs! x"
+    assert [caption[a:b] for a, b in sentence_spans(caption)] == split_sentences(caption)
+    assert sentence_spans("two people fighting") == []
+
+
+def test_a_long_caption_takes_one_embedding_pass(head_classifier, monkeypatch):
+    from svta.embed import SentenceTransformerEmbedder
+
+    def no_second_pass(self, texts, show_progress=False):
+        raise AssertionError(f"embedded on their own: {list(texts)[:2]}")
+
+    monkeypatch.setattr(SentenceTransformerEmbedder, "encode", no_second_pass)
+    probs, p_anomaly = head_classifier.caption_probabilities(["A quiet street. A man punches another man.", "A dog."])
+    assert probs.shape == (2, len(head_classifier.ids)) and p_anomaly.shape == (2,)
 
 
 def test_the_event_sentence_decides_a_long_caption(head_classifier):

@@ -57,9 +57,10 @@ class HeadConfig(StrictModel):
     anomaly_c: float = 4.0  # ... and of the anomaly-vs-normal head
     reviewed_weight: int = 4  # a human-reviewed caption counts this many times
     # calibration of P(anomaly) and the abstention threshold, fitted on the dev half of
-    # tests/data/annotate_eval.csv by benchmarks/annotate.py (never on the test half)
-    anomaly_temperature: float = 0.5
-    review_below: float = 0.65  # below this P(anomaly side) the label is needs_review
+    # tests/data/annotate_eval.csv by benchmarks/annotate.py (never on the test half; refit 2026-12-05
+    # for the sentence-level scoring: 0.5 / 0.65 before)
+    anomaly_temperature: float = 0.6
+    review_below: float = 0.75  # below this P(anomaly side) the label is needs_review
     cache_dir: str | None = None  # fitted heads; None: $SVTA_CACHE_DIR/annotate or ~/.cache/svta/annotate
 
 
