@@ -216,3 +216,24 @@ def test_two_writers_are_refused(colour_index):
     with exclusive_writer(index_dir), pytest.raises(ConfigError, match="another `svta search index`"):
         build_index(root, index_dir, ColourEncoder(), CONFIG)
     assert build_index(root, index_dir, ColourEncoder(), CONFIG).added == 0  # the lock is released
+
+
+def test_a_failed_thumbnail_write_commits_the_others_and_raises(tmp_path, monkeypatch):
+    import svta.search.build as build
+
+    real = build.atomic_write_bytes
+
+    def full_disk_for_red1(path, data):
+        if Path(path).stem == "red1":
+            raise OSError(28, "No space left on device", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(build, "atomic_write_bytes", full_disk_for_red1)
+    root = make_root(tmp_path / "root", CLIPS)
+    with pytest.raises(OSError, match="No space left"):
+        build_index(root, tmp_path / "index", ColourEncoder(), CONFIG)
+    monkeypatch.setattr(build, "atomic_write_bytes", real)
+    again = build_index(root, tmp_path / "index", ColourEncoder(), CONFIG)  # the rerun finishes only what is missing
+    assert again.count == len(CLIPS) and 0 < again.already_indexed < len(CLIPS)
+    items = IndexStore(tmp_path / "index").load().items
+    assert all((tmp_path / "index" / "thumbnails" / f"{i['id']}.jpg").exists() for i in items)

@@ -10,6 +10,7 @@ import re
 import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -26,6 +27,9 @@ from svta.search.paths import resolve_inside
 from svta.search.store import PARTS_DIR, SAFE_ID, THUMBNAILS_DIR, IndexStore
 from svta.tables import atomic_write_bytes, stable_id, table_path
 
+# thumbnails written (and fsynced) at once: concurrent fsyncs share the filesystem's journal commits (~1 ms a
+# clip instead of ~9 ms one after the other); every one is on disk before the row that names it commits
+THUMBNAIL_WRITE_THREADS = 4
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
 
 
@@ -287,13 +291,21 @@ def _encode_and_commit(
 ) -> None:
     from svta.engine import run_items
 
-    pending: list[tuple[dict[str, Any], VideoEmbeddings]] = []
+    pending: list[tuple[Future[None] | None, dict[str, Any], VideoEmbeddings]] = []
+    writes = ThreadPoolExecutor(THUMBNAIL_WRITE_THREADS, thread_name_prefix="svta-thumbnail-write")
 
     def commit() -> None:
-        if pending:
-            store.write_part([meta for meta, _ in pending], _stack([e for _, e in pending]))
-            report.added += len(pending)
-            pending.clear()
+        """Wait for the pending thumbnails, commit the rows whose thumbnail is on disk; a failed write (a full
+        disk) raises once the others are committed."""
+        batch = pending[:]
+        pending.clear()
+        error = next((e for e in (f.exception() for f, *_ in batch if f is not None) if e is not None), None)
+        done = [(meta, emb) for written, meta, emb in batch if written is None or written.exception() is None]
+        if done:
+            store.write_part([meta for meta, _ in done], _stack([e for _, e in done]))
+            report.added += len(done)
+        if error is not None:
+            raise error
 
     def on_outcome(outcome: Any) -> None:
         record: VideoRecord = outcome.item
@@ -301,9 +313,12 @@ def _encode_and_commit(
             report.failed.append({"id": record.id, "path": record.path, "error": outcome.error or "failed"})
             return
         embeddings, thumbnail = outcome.result
+        written = None
         if thumbnail is not None:
-            atomic_write_bytes(store.directory / THUMBNAILS_DIR / f"{record.id}.jpg", thumbnail)
-        pending.append(({**record.metadata(), "thumbnail": thumbnail is not None}, embeddings))
+            written = writes.submit(
+                atomic_write_bytes, store.directory / THUMBNAILS_DIR / f"{record.id}.jpg", thumbnail
+            )
+        pending.append((written, {**record.metadata(), "thumbnail": thumbnail is not None}, embeddings))
         if len(pending) >= config.commit_every:
             commit()
 
@@ -319,7 +334,10 @@ def _encode_and_commit(
             cpus_per_worker=1.0,
         )
     finally:
-        commit()  # keep what was encoded before an interruption
+        try:
+            commit()  # keep what was encoded before an interruption
+        finally:
+            writes.shutdown(wait=True)
 
 
 def _stack(items: list[VideoEmbeddings]) -> VideoEmbeddings:
