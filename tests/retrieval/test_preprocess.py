@@ -10,23 +10,23 @@ from svta.retrieval.data import ClipDataset, ClipRecord, normalize_frames, resiz
 from svta.retrieval.distributed import DistContext
 from svta.retrieval.evaluate import encode_videos
 from svta.retrieval.factory import create_model
-from svta.retrieval.preprocess import FramePreprocess
+from svta.retrieval.preprocess import FramePreprocess, openai_preprocess
 
 
 def test_the_default_transform_is_open_clips_openai_one():
     from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 
     model = create_model("clip4clip-meanp", "tiny", max_frames=2, max_words=8)
-    assert model.preprocess == FramePreprocess(model.image_size)
+    assert model.preprocess == openai_preprocess(model.image_size)
     assert model.preprocess.mean == tuple(OPENAI_DATASET_MEAN) and model.preprocess.std == tuple(OPENAI_DATASET_STD)
 
 
 def test_the_old_helpers_are_the_models_transform():
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (2, 37, 53, 3), dtype=np.uint8)
-    assert np.array_equal(resize_center_crop(frames, 24), FramePreprocess(24).resize_crop(frames))
-    pixels, mask = torch.from_numpy(FramePreprocess(24).resize_crop(frames))[None], torch.tensor([[1, 0]])
-    assert torch.equal(normalize_frames(pixels, mask), FramePreprocess(24).normalize(pixels, mask))
+    assert np.array_equal(resize_center_crop(frames, 24), openai_preprocess(24).resize_crop(frames))
+    pixels, mask = torch.from_numpy(openai_preprocess(24).resize_crop(frames))[None], torch.tensor([[1, 0]])
+    assert torch.equal(normalize_frames(pixels, mask), openai_preprocess(24).normalize(pixels, mask))
 
 
 def test_evaluation_normalises_with_the_models_own_transform(tmp_path, monkeypatch):

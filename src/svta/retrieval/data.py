@@ -51,9 +51,9 @@ def read_split(root: Path | str, split: str) -> list[ClipRecord]:
 def resize_center_crop(frames: np.ndarray, size: int) -> np.ndarray:
     """``[T, H, W, 3]`` uint8 -> ``[T, size, size, 3]`` uint8, as :meth:`FramePreprocess.resize_crop` of a model
     with side ``size`` (the one resampling path of training, evaluation and search)."""
-    from svta.retrieval.preprocess import FramePreprocess
+    from svta.retrieval.preprocess import openai_preprocess
 
-    return FramePreprocess(size).resize_crop(frames)
+    return openai_preprocess(size).resize_crop(frames)
 
 
 def decode_clip(path: Path, num_frames: int, size: int, sample_fps: float | None = None) -> tuple[np.ndarray, int]:
@@ -93,9 +93,9 @@ def normalize_frames(
 ) -> torch.Tensor:
     """uint8 ``[B, T, S, S, 3]`` -> normalised ``[B, T, 3, S, S]`` with ``preprocess`` (a model's
     :attr:`~svta.retrieval.base.RetrievalModel.preprocess`; default: OpenAI CLIP's normalisation)."""
-    from svta.retrieval.preprocess import FramePreprocess
+    from svta.retrieval.preprocess import openai_preprocess
 
-    return (preprocess or FramePreprocess(frames.shape[-2])).normalize(frames, frame_mask, dtype)
+    return (preprocess or openai_preprocess(frames.shape[-2])).normalize(frames, frame_mask, dtype)
 
 
 class ClipDataset(Dataset):

@@ -34,7 +34,7 @@ DECODER_MODULES = (
     "svta.retrieval.data",
     "svta.video_io.decode",
     "svta.video_io.sampling",
-    "svta.video_io.transform",
+    "svta.video_io.preprocess",
     "svta.video_io._av",
 )
 SHARD_ITEMS = 256  # clips per shard: ~0.6 GB at 12 x 224 px, small enough to rewrite, few enough files to keep open
