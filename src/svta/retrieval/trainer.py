@@ -167,7 +167,7 @@ class Trainer:
         for split, rows in records.items():
             tokens, mask = tokenize([r.caption for r in rows], cfg.max_words)
             datasets[split] = ClipDataset(
-                rows, tokens, mask, cfg.max_frames, self.model.image_size, cfg.sample_fps, cache
+                rows, tokens, mask, cfg.max_frames, self.model.preprocess, cfg.sample_fps, cache
             )
         return datasets
 
@@ -179,7 +179,7 @@ class Trainer:
         if ctx.local_rank != 0:  # one process per machine decodes; the others read what it wrote
             barrier(ctx)
         cache = build_frame_cache(
-            cache_dir, records, cfg.max_frames, self.model.image_size, cfg.sample_fps, workers=cfg.num_workers
+            cache_dir, records, cfg.max_frames, self.model.preprocess, cfg.sample_fps, workers=cfg.num_workers
         )
         if ctx.local_rank == 0:
             barrier(ctx)
