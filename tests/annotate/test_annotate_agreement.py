@@ -17,6 +17,33 @@ def test_kappa_matches_sklearn_on_random_labels(seed):
     assert agreement(a, b).accuracy == pytest.approx(np.mean([x == y for x, y in zip(a, b)]))
 
 
+def hand_kappa(a: list[str], b: list[str]) -> float:
+    """Cohen's kappa written out: observed agreement against the chance agreement of the marginals."""
+    n = len(a)
+    observed = sum(x == y for x, y in zip(a, b)) / n
+    expected = sum(a.count(label) * b.count(label) for label in set(a) | set(b)) / n**2
+    return (observed - expected) / (1 - expected)
+
+
+def test_kappa_matches_a_hand_computation():
+    a = ["cat", "cat", "dog", "dog", "dog", "bird", "cat", "bird"]
+    b = ["cat", "dog", "dog", "dog", "cat", "bird", "cat", "dog"]
+    # p_o = 5/8; p_e = (3*3 + 3*4 + 2*1) / 64 = 23/64; kappa = (40/64 - 23/64) / (41/64) = 17/41
+    assert hand_kappa(a, b) == pytest.approx(17 / 41)
+    assert cohen_kappa(a, b) == pytest.approx(17 / 41)
+    assert cohen_kappa(["x", "x", "x"], ["y", "y", "y"]) == pytest.approx(hand_kappa(["x"] * 3, ["y"] * 3)) == 0.0
+
+
+def test_one_shared_label_is_perfect_agreement_not_nan():
+    """scikit-learn leaves this case undefined (nan); both labelings agree on every item, so kappa is 1."""
+    from sklearn.metrics import cohen_kappa_score
+
+    with pytest.warns(Warning):  # sklearn: UndefinedMetricWarning (>= 1.6) or RuntimeWarning
+        assert np.isnan(cohen_kappa_score(["x", "x"], ["x", "x"]))
+    assert cohen_kappa(["x", "x"], ["x", "x"]) == 1.0
+    assert np.isnan(cohen_kappa([], []))
+
+
 def test_edge_cases():
     assert cohen_kappa(["x", "x"], ["x", "x"]) == 1.0  # chance agreement is perfect too
     assert cohen_kappa(["x", "y"], ["y", "x"]) == pytest.approx(-1.0)
