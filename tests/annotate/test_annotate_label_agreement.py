@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from svta.annotate.agreement import agreement, cohen_kappa
+from svta.annotate.label_agreement import agreement, cohen_kappa
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
