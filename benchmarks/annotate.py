@@ -194,7 +194,7 @@ def score(taxonomy, truth: list[str], top: list[list[str]], kinds: list[bool | N
 
     ``top[i]`` is the ranked category ids for caption i (top-1 = the classifier's forced answer).
     """
-    from svta.annotate.agreement import macro_f1
+    from svta.annotate.label_agreement import macro_f1
 
     truth_kind = [taxonomy.get(c).is_anomaly for c in truth]
     first = [t[0] if t else "" for t in top]
@@ -264,7 +264,7 @@ def template_captions(per_category: int) -> list[tuple[str, str]]:
 
 
 def group_table(taxonomy, truth: list[str], first: list[str]) -> None:
-    from svta.annotate.agreement import confusion
+    from svta.annotate.label_agreement import confusion
 
     groups = confusion([taxonomy.get(f).group for f in first], [taxonomy.get(c).group for c in truth])
     print("  per-group (true group: accuracy of the predicted group, n; most frequent wrong group)")

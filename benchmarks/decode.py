@@ -58,14 +58,14 @@ def clip4clip_tensor(path: Path, samples: int, size: int):
     from PIL import Image
     from torchvision import transforms
 
-    from svta.video_io import CLIP_MEAN, CLIP_STD
+    from svta.retrieval.preprocess import OPENAI_MEAN, OPENAI_STD
 
     transform = transforms.Compose(
         [
             transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),
             transforms.CenterCrop(size),
             transforms.ToTensor(),
-            transforms.Normalize(CLIP_MEAN, CLIP_STD),
+            transforms.Normalize(OPENAI_MEAN, OPENAI_STD),
         ]
     )
     return torch.stack([transform(Image.fromarray(frame)) for frame in clip4clip_frames(path, samples)])
@@ -99,6 +99,7 @@ def main() -> None:
 
     import torch
 
+    from svta.retrieval.preprocess import openai_preprocess
     from svta.video_io import load_clip_frames, read_frames
 
     torch.set_num_threads(1)  # as in DataLoader workers, where loading runs
@@ -116,7 +117,7 @@ def main() -> None:
             ("decode", lambda p: read_frames(p, num_frames=args.samples), lambda p: clip4clip_frames(p, args.samples)),
             (
                 "decode+preprocess",
-                lambda p: load_clip_frames(p, args.samples, args.size),
+                lambda p: load_clip_frames(p, args.samples, openai_preprocess(args.size)),
                 lambda p: clip4clip_tensor(p, args.samples, args.size),
             ),
         ]

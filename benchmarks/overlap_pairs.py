@@ -6,7 +6,7 @@
   right captions the training set, and every signal (hubness, mutual neighbours, IDF) comes from that
   train x eval computation (:mod:`svta.transfer.nearscore`).
   ``--fit`` fits the logistic model on the **dev** half only (threshold picked from 5-fold cross-validated
-  dev scores at recall >= 0.85) and writes ``src/svta/data/near_model.json``; the test half is only scored.
+  dev scores at recall >= 0.85) and writes ``src/svta/resources/near_model.json``; the test half is only scored.
 - ``tests/data/caption_pairs.tsv``: 117 template-style pairs (the earlier set), with the cosine + detail
   agreement baseline and the model.
 
@@ -110,7 +110,7 @@ def fit(features: dict[str, np.ndarray], y: np.ndarray, k: int) -> dict:
 
 def report(name: str, rows: list[dict[str, str]], features: dict, y: np.ndarray, model) -> dict:
     """Print one pair set's table and return its curves."""
-    from svta.transfer.agreement import agree
+    from svta.transfer.detail_agreement import agree
 
     prob = model.score(features)
     cosine = features["cosine"]

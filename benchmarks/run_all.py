@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 # name -> (full-size arguments, quick arguments); the baseline each one compares against is in its docstring
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "decode": ([], ["--clips", "8", "--repeats", "1"]),
+    "resize": ([], ["--repeats", "3"]),
     "metrics": (["--full"], ["--n", "5000"]),
     "captions": ([], ["--requests", "64", "--captions", "10000", "--subset", "1000"]),
     "render": (["--clips", "48"], ["--clips", "12", "--steps", "4"]),

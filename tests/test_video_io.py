@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from svta.errors import InputError, VideoDecodeError
+from svta.retrieval.preprocess import OPENAI_MEAN, OPENAI_STD
 from svta.video_io import (
-    CLIP_MEAN,
-    CLIP_STD,
+    FramePreprocess,
     check_decodable,
     load_clip_frames,
     preprocess_frames,
@@ -311,7 +311,7 @@ READERS = {
     "check_decodable": check_decodable,
     "read_frames": lambda p: read_frames(p, num_frames=8),
     "read_fps": lambda p: read_frames(p, sample_fps=1),
-    "load_clip_frames": lambda p: load_clip_frames(p, 4, 32),
+    "load_clip_frames": lambda p: load_clip_frames(p, 4, clip_transform(32)),
 }
 CASES = [
     "missing",
@@ -408,6 +408,11 @@ def test_time_limit_stops_decoding(clip40):
 # --- preprocessing --------------------------------------------------------------------------
 
 
+def clip_transform(size: int) -> FramePreprocess:
+    """OpenAI CLIP's transform, as the models carry it."""
+    return FramePreprocess(size, OPENAI_MEAN, OPENAI_STD)
+
+
 def clip_reference(frames: np.ndarray, size: int) -> torch.Tensor:
     """OpenAI CLIP's own transform on PIL images, one frame at a time."""
     from PIL import Image
@@ -418,10 +423,43 @@ def clip_reference(frames: np.ndarray, size: int) -> torch.Tensor:
             transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),
             transforms.CenterCrop(size),
             transforms.ToTensor(),
-            transforms.Normalize(CLIP_MEAN, CLIP_STD),
+            transforms.Normalize(OPENAI_MEAN, OPENAI_STD),
         ]
     )
     return torch.stack([transform(Image.fromarray(frame)) for frame in frames])
+
+
+def pil_resize_crop(frames: np.ndarray, size: int) -> np.ndarray:
+    """PIL's ``Image.resize(..., BICUBIC)`` of the short side to ``size``, then the centre crop, in uint8."""
+    from PIL import Image
+
+    height, width = frames.shape[1:3]
+    new_h, new_w = (size, int(size * width / height)) if height <= width else (int(size * height / width), size)
+    top, left = round((new_h - size) / 2.0), round((new_w - size) / 2.0)
+    resized = [np.asarray(Image.fromarray(f).resize((new_w, new_h), Image.Resampling.BICUBIC)) for f in frames]
+    return np.stack(resized)[:, top : top + size, left : left + size]
+
+
+@pytest.mark.parametrize("shape", [(37, 53, 24), (96, 96, 64), (120, 160, 112), (64, 40, 24), (20, 30, 24)])
+def test_resize_crop_is_pils_bicubic_resize(shape):
+    """The one resampling path (training, evaluation, search, frame caches) is PIL's, as CLIP's published
+    transform: torch's float kernel missed it by up to ~25 levels on noise; the uint8 kernel is within one
+    level (its int16 weights round a little differently from PIL's), on a small fraction of the values."""
+    height, width, size = shape
+    frames = np.random.default_rng(height).integers(0, 256, (3, height, width, 3), dtype=np.uint8)
+    ours = clip_transform(size).resize_crop(frames)
+    diff = np.abs(ours.astype(int) - pil_resize_crop(frames, size))
+    assert ours.shape == (3, size, size, 3) and ours.dtype == np.uint8
+    assert diff.max() <= 1 and diff.mean() < 0.01
+
+
+def test_preprocess_frames_is_the_models_transform():
+    """One path: the float frames are the uint8 frames training ships, normalised as on the training device."""
+    frames = np.random.default_rng(2).integers(0, 256, (5, 30, 41, 3), dtype=np.uint8)
+    transform = FramePreprocess(16, (0.5, 0.4, 0.3), (0.2, 0.25, 0.3))
+    pixels = torch.from_numpy(transform.resize_crop(frames))[None]
+    expected = transform.normalize(pixels, torch.ones(1, 5, dtype=torch.long))[0]
+    assert torch.equal(preprocess_frames(frames, transform, chunk=2), expected)
 
 
 @pytest.mark.parametrize("shape", [(48, 64), (64, 40), (20, 30), (32, 32)])
@@ -429,10 +467,10 @@ def test_preprocess_matches_clip_pil_transform(shape):
     rng = np.random.default_rng(1)
     coarse = rng.integers(0, 255, (3, shape[0] // 4, shape[1] // 4, 3), dtype=np.uint8)
     frames = np.repeat(np.repeat(coarse, 4, axis=1), 4, axis=2)  # blocks: edges and flat areas
-    ours = preprocess_frames(frames, size=24)
+    ours = preprocess_frames(frames, clip_transform(24))
     reference = clip_reference(frames, 24)
     assert ours.shape == (3, 3, 24, 24) and ours.dtype == torch.float32
-    step = 1 / 255 / min(CLIP_STD)  # one 8-bit level, normalised
+    step = 1 / 255 / min(OPENAI_STD)  # one 8-bit level, normalised
     # Same kernel and 8-bit rounding as PIL; PIL's two separable passes round in between, so a
     # few pixels differ by a level or two.
     assert (ours - reference).abs().max() <= 2 * step + 1e-5
@@ -441,19 +479,19 @@ def test_preprocess_matches_clip_pil_transform(shape):
 
 def test_preprocess_rejects_non_uint8():
     with pytest.raises(InputError):
-        preprocess_frames(np.zeros((2, 8, 8, 3), np.float32))
+        preprocess_frames(np.zeros((2, 8, 8, 3), np.float32), clip_transform(8))
 
 
 def test_load_clip_frames_pads_and_masks_short_clips(tmp_path, clip40):
     short = write_mp4(tmp_path / "short.mp4", levels_clip(6, 32, 32), 10)
-    video, mask = load_clip_frames(short, num_frames=8, size=16)
+    video, mask = load_clip_frames(short, num_frames=8, preprocess=clip_transform(16))
     assert video.shape == (8, 3, 16, 16) and mask.tolist() == [1] * 6 + [0] * 2
     assert torch.count_nonzero(video[6:]) == 0 and torch.count_nonzero(video[:6]) > 0
-    video, mask = load_clip_frames(clip40, num_frames=8, size=16)
+    video, mask = load_clip_frames(clip40, num_frames=8, preprocess=clip_transform(16))
     assert mask.tolist() == [1] * 8
-    expected = preprocess_frames(read_frames(clip40, num_frames=8), 16)
+    expected = preprocess_frames(read_frames(clip40, num_frames=8), clip_transform(16))
     assert torch.equal(video, expected)
-    _, mask = load_clip_frames(clip40, num_frames=8, size=16, sample_fps=1)
+    _, mask = load_clip_frames(clip40, num_frames=8, preprocess=clip_transform(16), sample_fps=1)
     assert mask.tolist() == [1] * 4 + [0] * 4
 
 

@@ -20,7 +20,7 @@ Status = Literal["ok", "warn", "fail"]
 EXTRAS: dict[str, tuple[str, ...]] = {
     "gen": ("diffusers", "transformers", "accelerate", "tokenizers"),
     "llm": ("openai", "httpx"),
-    "embed": ("sentence_transformers", "sklearn"),
+    "embed": ("sentence_transformers",),
     "retrieval": ("open_clip", "tensorboard"),
     "search": ("faiss", "fastapi", "uvicorn"),
     "ray": ("ray",),

@@ -27,7 +27,7 @@ def labelled_digest(items: Iterable[tuple[str, bytes]]) -> str:
 @lru_cache(maxsize=64)
 def module_digest(modules: tuple[str, ...], data_files: tuple[str, ...] = ()) -> str:
     """Digest of the source of ``modules`` (dotted names, e.g. ``svta.videos.draw``) and of the package
-    data files ``data_files`` (paths under ``svta/data``), read without importing the modules.
+    data files ``data_files`` (paths under ``svta/resources``), read without importing the modules.
 
     The labels are the dotted names and data paths, not file-system paths, so the same code gives the
     same digest wherever it is installed (a Ray worker and its driver agree). Cached per process.
@@ -40,6 +40,6 @@ def module_digest(modules: tuple[str, ...], data_files: tuple[str, ...] = ()) ->
         if spec is None or spec.origin is None:
             raise ModuleNotFoundError(f"no module named {name!r}")
         items.append((name, Path(spec.origin).read_bytes()))
-    data = resources.files("svta").joinpath("data")
-    items.extend((f"data/{name}", data.joinpath(name).read_bytes()) for name in data_files)
+    shipped = resources.files("svta").joinpath("resources")
+    items.extend((f"resources/{name}", shipped.joinpath(name).read_bytes()) for name in data_files)
     return labelled_digest(items)

@@ -58,7 +58,7 @@ OPTIONAL_FIELDS = ("ucf_crime", "motion")
 # ("figthing", "road accidents") but not a neighbouring category's name.
 MATCH_CUTOFF = 0.8
 SUGGEST_CUTOFF = 0.6
-SHIPPED_SOURCE = "svta/data/taxonomy.yaml"
+SHIPPED_SOURCE = "svta/resources/taxonomy.yaml"
 
 _ID_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -170,7 +170,7 @@ class Taxonomy:
                 entry and field.
         """
         if path is None:
-            text = resources.files("svta").joinpath("data").joinpath("taxonomy.yaml").read_text(encoding="utf-8")
+            text = resources.files("svta").joinpath("resources").joinpath("taxonomy.yaml").read_text(encoding="utf-8")
             data = _parse_text(text, SHIPPED_SOURCE, as_json=False)
             return cls.from_records(data, SHIPPED_SOURCE)
         path = Path(path)

@@ -105,5 +105,7 @@ def test_realstyle_test_half_is_in_no_training_or_tuning_file():
     old_eval = {normalised(row["caption"]) for row in load_rows()}
     assert not test_half & (exemplars | templates | old_eval)
     assert dev_half <= exemplars  # the dev half is a training set of the head, the test half never
-    raw = (Path(__file__).resolve().parents[2] / "src" / "svta" / "data" / "category_exemplars.yaml").read_text("utf-8")
+    raw = (Path(__file__).resolve().parents[2] / "src" / "svta" / "resources" / "category_exemplars.yaml").read_text(
+        "utf-8"
+    )
     assert not any(row["caption"] in raw for row in load_realstyle("test"))

@@ -5,11 +5,9 @@ inside functions too (svta imports heavy modules lazily, so that is where a cycl
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
-import svta
+from importkit import SRC, graph, imports, under
 
-SRC = Path(svta.__file__).parent
 ENGINE = {
     f"svta.eval.{name}"
     for name in ("metrics", "streaming", "counting", "arrays", "layout", "rerank", "gram_compat", "report", "breakdown")
@@ -29,35 +27,6 @@ CORE_NAMES = {
     "rank_features",
 }
 CORE_MODULES = ("svta.retrieval.evaluate", "svta.transfer.evaluate", "svta.retrieval.model_source")
-
-
-def module_name(path: Path) -> str:
-    parts = path.relative_to(SRC.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def imports(path: Path) -> list[tuple[str, set[str]]]:
-    """``(module, names)`` of every import in the file (``names`` empty for ``import module``)."""
-    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found += [(alias.name, set()) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                base = f"{anchor}.{base}" if base else anchor
-            found.append((base, {alias.name for alias in node.names}))
-    return found
-
-
-def graph() -> dict[str, list[tuple[str, set[str]]]]:
-    return {module_name(path): imports(path) for path in sorted(SRC.rglob("*.py"))}
-
-
-def under(module: str, *packages: str) -> bool:
-    return any(module == p or module.startswith(p + ".") for p in packages)
 
 
 def test_the_ranking_engine_imports_no_models_data_or_api():

@@ -61,3 +61,11 @@ def test_damaged_shards_name_the_file(tmp_path):
     shard.write_bytes(b"not a numpy file")
     with pytest.raises(InputError, match="damaged frame-cache shard"):
         FrameCache(tmp_path, cache.index).load("c2")
+
+
+def test_the_cache_key_hashes_the_resampling_code():
+    """Cached frames are made by the model transform's resize: a change to it must rebuild the cache."""
+    from svta.video_io import FramePreprocess
+
+    assert FramePreprocess.resize_crop.__module__ in frame_cache.DECODER_MODULES
+    assert frame_cache.decode_clip.__module__ in frame_cache.DECODER_MODULES

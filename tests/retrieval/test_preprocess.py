@@ -6,27 +6,40 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from svta.retrieval.data import ClipDataset, ClipRecord, normalize_frames, resize_center_crop
+from svta.retrieval.data import ClipDataset, ClipRecord, decode_clip
 from svta.retrieval.distributed import DistContext
 from svta.retrieval.evaluate import encode_videos
 from svta.retrieval.factory import create_model
-from svta.retrieval.preprocess import FramePreprocess
+from svta.retrieval.preprocess import OPENAI_MEAN, OPENAI_STD, FramePreprocess, openai_preprocess
 
 
 def test_the_default_transform_is_open_clips_openai_one():
     from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 
     model = create_model("clip4clip-meanp", "tiny", max_frames=2, max_words=8)
-    assert model.preprocess == FramePreprocess(model.image_size)
+    assert model.preprocess == openai_preprocess(model.image_size)
     assert model.preprocess.mean == tuple(OPENAI_DATASET_MEAN) and model.preprocess.std == tuple(OPENAI_DATASET_STD)
 
 
-def test_the_old_helpers_are_the_models_transform():
+def test_decoding_resizes_with_the_whole_transform_it_is_given(tmp_path):
+    """Clips are decoded with the model's transform (side and kernel), not one re-made from a bare side."""
+    from svta.retrieval.frame_cache import build_frame_cache
+    from svta.video_io import read_frames, write_mp4
+
     rng = np.random.default_rng(0)
-    frames = rng.integers(0, 256, (2, 37, 53, 3), dtype=np.uint8)
-    assert np.array_equal(resize_center_crop(frames, 24), FramePreprocess(24).resize_crop(frames))
-    pixels, mask = torch.from_numpy(FramePreprocess(24).resize_crop(frames))[None], torch.tensor([[1, 0]])
-    assert torch.equal(normalize_frames(pixels, mask), FramePreprocess(24).normalize(pixels, mask))
+    write_mp4(tmp_path / "a.mp4", rng.integers(0, 256, (4, 40, 56, 3), dtype=np.uint8), fps=4)
+    bicubic, bilinear = openai_preprocess(24), FramePreprocess(24, OPENAI_MEAN, OPENAI_STD, "bilinear")
+    frames, n = decode_clip(tmp_path / "a.mp4", 6, bilinear)
+    assert n == 4 and frames.shape == (6, 24, 24, 3) and not frames[4:].any()
+    assert np.array_equal(frames[:4], bilinear.resize_crop(read_frames(tmp_path / "a.mp4", num_frames=6)))
+    assert not np.array_equal(frames, decode_clip(tmp_path / "a.mp4", 6, bicubic)[0])
+    record = ClipRecord("a", "a clip", tmp_path / "a.mp4", "x", False)
+    tokens = torch.zeros(1, 8, dtype=torch.long)
+    dataset = ClipDataset([record], tokens, tokens, 6, bilinear)
+    assert dataset.size == 24 and np.array_equal(dataset[0]["frames"].numpy(), frames)
+    cached = build_frame_cache(tmp_path / "cache", [record], 6, bilinear)
+    assert cached.directory.name == "t6-s24-bilinear" and np.array_equal(cached.load("a")[0], frames)
+    assert build_frame_cache(tmp_path / "cache", [record], 6, bicubic).directory.name == "t6-s24"
 
 
 def test_normalised_frames_are_contiguous_with_the_formulas_values():
@@ -52,7 +65,7 @@ def test_evaluation_normalises_with_the_models_own_transform(tmp_path, monkeypat
     write_mp4(tmp_path / "a.mp4", rng.integers(0, 256, (4, 40, 40, 3), dtype=np.uint8), fps=4)
     record = ClipRecord("a", "a clip", tmp_path / "a.mp4", "x", False)
     tokens = torch.zeros(1, 8, dtype=torch.long)
-    dataset = ClipDataset([record], tokens, tokens, 2, model.image_size)
+    dataset = ClipDataset([record], tokens, tokens, 2, model.preprocess)
     ctx = DistContext(device=torch.device("cpu"))
     default, _, _ = encode_videos(model, dataset, ctx, batch_size=1, workers=0)
     plain = FramePreprocess(model.image_size, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))

@@ -16,6 +16,7 @@ from svta.retrieval.config import TrainConfig
 from svta.retrieval.data import ClipDataset, EpochBatchSampler, read_split
 from svta.retrieval.frame_cache import build_frame_cache
 from svta.retrieval.optim import param_groups, warmup_cosine, warmup_linear
+from svta.retrieval.preprocess import openai_preprocess
 from svta.retrieval.results import read_config
 from svta.retrieval.run_log import read_log
 from svta.retrieval.trainer import train
@@ -95,15 +96,15 @@ def test_existing_run_needs_resume(dataset_root, tmp_path):
 def test_frame_cache_gives_the_decoded_frames(dataset_root, tmp_path):
     records = read_split(dataset_root, "train")[:4]
     tokens = torch.zeros(len(records), 4, dtype=torch.long)
-    cache = build_frame_cache(tmp_path / "cache", records, FRAMES, 32)
+    cache = build_frame_cache(tmp_path / "cache", records, FRAMES, openai_preprocess(32))
     assert "train-000" in cache and len(cache.index["broken"]) == 1
-    decoded = ClipDataset(records, tokens, tokens, FRAMES, 32)
-    cached = ClipDataset(records, tokens, tokens, FRAMES, 32, cache=cache)
+    decoded = ClipDataset(records, tokens, tokens, FRAMES, openai_preprocess(32))
+    cached = ClipDataset(records, tokens, tokens, FRAMES, openai_preprocess(32), cache=cache)
     assert "error" in cached[0] and "error" in decoded[0]
     for i in range(1, len(records)):
         assert torch.equal(decoded[i]["frames"], cached[i]["frames"])
         assert torch.equal(decoded[i]["frame_mask"], cached[i]["frame_mask"])
-    again = build_frame_cache(tmp_path / "cache", records, FRAMES, 32)
+    again = build_frame_cache(tmp_path / "cache", records, FRAMES, openai_preprocess(32))
     assert again.index["shards"] == cache.index["shards"]  # nothing decoded twice
 
 
@@ -146,12 +147,12 @@ def test_frame_cache_made_by_other_decoding_code_is_rebuilt(dataset_root, tmp_pa
 
     decode_clip = frame_cache.decode_clip
     monkeypatch.setattr(frame_cache, "decode_clip", counting)
-    first = build_frame_cache(tmp_path / "cache", records, FRAMES, 32)
-    build_frame_cache(tmp_path / "cache", records, FRAMES, 32)
+    first = build_frame_cache(tmp_path / "cache", records, FRAMES, openai_preprocess(32))
+    build_frame_cache(tmp_path / "cache", records, FRAMES, openai_preprocess(32))
     assert len(decoded) == 3  # unchanged code: nothing decoded again
     # one more module in the digest stands for an edited decoder
     monkeypatch.setattr(frame_cache, "DECODER_MODULES", (*frame_cache.DECODER_MODULES, "svta.video_io.probe"))
-    rebuilt = build_frame_cache(tmp_path / "cache", records, FRAMES, 32)
+    rebuilt = build_frame_cache(tmp_path / "cache", records, FRAMES, openai_preprocess(32))
     assert len(decoded) == 6 and rebuilt.index["decoder"] != first.index["decoder"]
     assert sorted(p.name for p in rebuilt.directory.glob("shard-*.npy")) == rebuilt.index["shards"]
     for i in range(1, len(records)):

@@ -40,7 +40,6 @@ def make_run(root, name: str, model: str, **model_args: object) -> object:
 
 
 def test_loose_head_matches_the_models_own_video_encoder(colour_index, tmp_path):
-    from svta.retrieval.data import normalize_frames, resize_center_crop
     from svta.video_io import read_frames
 
     root, _ = colour_index
@@ -49,10 +48,10 @@ def test_loose_head_matches_the_models_own_video_encoder(colour_index, tmp_path)
     assert (encoder.dim, encoder.num_frames) == (128, FRAMES) and not hasattr(encoder, "rerank")
     paths = [root / "videos" / "blue2red.mp4", root / "videos" / "red1.mp4"]
     got = encoder.encode_videos(paths)
-    pixels = np.stack([resize_center_crop(read_frames(p, num_frames=FRAMES), net.image_size) for p in paths])
+    pixels = np.stack([net.preprocess.resize_crop(read_frames(p, num_frames=FRAMES)) for p in paths])
     mask = torch.ones(2, FRAMES, dtype=torch.long)
     with torch.inference_mode():
-        expected = net.encode_video(normalize_frames(torch.from_numpy(pixels), mask), mask).embeds.numpy()
+        expected = net.encode_video(net.preprocess.normalize(torch.from_numpy(pixels), mask), mask).embeds.numpy()
     assert np.allclose(got.video, expected, atol=1e-4)
     assert got.frames.shape == (2, FRAMES, 128) and got.frame_mask.all()
     assert np.allclose(np.linalg.norm(got.frames, axis=-1), 1.0, atol=1e-4)
@@ -107,14 +106,13 @@ def test_cross_encoder_runs_rerank_the_first_stage(colour_index, tmp_path):
 
 def _model_second_stage(net, model: str, query: str, paths) -> np.ndarray:
     """The model's own second-stage scores ``[K]`` of ``query`` against clips decoded as in training."""
-    from svta.retrieval.data import normalize_frames, resize_center_crop
     from svta.retrieval.tokenizer import tokenize
     from svta.video_io import read_frames
 
-    pixels = np.stack([resize_center_crop(read_frames(p, num_frames=FRAMES), net.image_size) for p in paths])
+    pixels = np.stack([net.preprocess.resize_crop(read_frames(p, num_frames=FRAMES)) for p in paths])
     mask = torch.ones(len(paths), FRAMES, dtype=torch.long)
     with torch.inference_mode():
-        video = net.encode_video(normalize_frames(torch.from_numpy(pixels), mask), mask)
+        video = net.encode_video(net.preprocess.normalize(torch.from_numpy(pixels), mask), mask)
         text = net.encode_text(*tokenize([query], 16))
         if model == "gram":
             return net.rerank(text, video, torch.arange(len(paths))[None])[0].numpy()

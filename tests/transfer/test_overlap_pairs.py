@@ -54,7 +54,12 @@ def test_no_text_is_in_both_halves_and_no_test_text_is_used_elsewhere():
     test = {t for r in _rows("test") for t in (r["left"], r["right"])}
     assert not dev & test
     # Nothing that tunes or ships (the model file, the lexicons, benchmarks, other tests) holds a test caption.
-    files = [MODEL_FILE, *REPO.glob("src/svta/**/*.py"), *REPO.glob("src/svta/data/*"), *REPO.glob("benchmarks/*.py")]
+    files = [
+        MODEL_FILE,
+        *REPO.glob("src/svta/**/*.py"),
+        *REPO.glob("src/svta/resources/*"),
+        *REPO.glob("benchmarks/*.py"),
+    ]
     files += [p for p in REPO.glob("tests/**/*") if p.is_file() and p.suffix in (".py", ".tsv", ".csv", ".yaml", ".md")]
     files = [p for p in files if p.is_file() and p.name != PAIRS.name]
     corpus = "\n".join(p.read_text(encoding="utf-8", errors="ignore") for p in files)

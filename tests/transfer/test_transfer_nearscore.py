@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from svta.errors import InputError
-from svta.transfer.agreement import event_agreement, events
+from svta.transfer.detail_agreement import event_agreement, events
 from svta.transfer.nearscore import FEATURES, idf_table, lexical_signals, load_near_model, neighbour_stats
 
 

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from svta.annotate.agreement import Agreement, agreement
 from svta.annotate.classifiers import NEEDS_REVIEW, CategoryClassifier, Prediction, create_classifier
 from svta.annotate.config import AnnotateConfig
+from svta.annotate.label_agreement import Agreement, agreement
 from svta.annotate.retry import (
     ClassifyRun,
     finish_run,

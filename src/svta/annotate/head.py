@@ -3,7 +3,7 @@
 Nearest-category matching compares a caption with one description and a few tags per category; a
 head trained on many examples per category learns which parts of a caption matter. The examples are
 captions from the template grammar, each category's description, name and synonyms, the hand-written
-exemplars of ``svta/data/category_exemplars.yaml`` (with the dev half of the real-style evaluation set)
+exemplars of ``svta/resources/category_exemplars.yaml`` (with the dev half of the real-style evaluation set)
 and any human-reviewed labels. A second, binary head decides anomaly vs normal (the bit of a label a
 benchmark depends on most); below a calibrated confidence the classifier abstains and the caption
 becomes ``needs_review``. A caption of several sentences (a whole video: context, then the event) is
@@ -35,7 +35,7 @@ from svta.registry import require
 if TYPE_CHECKING:
     from svta.taxonomy import Taxonomy
 
-EXEMPLARS_SOURCE = "svta/data/category_exemplars.yaml"
+EXEMPLARS_SOURCE = "svta/resources/category_exemplars.yaml"
 HEAD_CACHE_VERSION = 3  # bump when the saved arrays change meaning
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 
@@ -64,10 +64,10 @@ def sentence_spans(caption: str) -> list[tuple[int, int]]:
 
 @cache
 def shipped_exemplars() -> dict[str, tuple[str, ...]]:
-    """Hand-written example captions per category id, from ``svta/data/category_exemplars.yaml``."""
+    """Hand-written example captions per category id, from ``svta/resources/category_exemplars.yaml``."""
     import yaml
 
-    text = resources.files("svta").joinpath("data").joinpath("category_exemplars.yaml").read_text(encoding="utf-8")
+    text = resources.files("svta").joinpath("resources").joinpath("category_exemplars.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
         raise ConfigError(f"{EXEMPLARS_SOURCE}: expected a mapping of category id -> list of captions")

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from svta.annotate.agreement import Agreement, agreement
+from svta.annotate.label_agreement import Agreement, agreement
 from svta.errors import InputError
 from svta.tables import NEEDS_REVIEW, PartWriter, carried_category, read_records, table_path
 from svta.taxonomy import Taxonomy, normalize_label

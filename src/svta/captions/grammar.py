@@ -1,5 +1,5 @@
 """Per-category grammars of the template generator: who acts, where, the action phrases and the
-consequences, read from ``svta/data/caption_grammar.yaml`` (plus an optional user file), with
+consequences, read from ``svta/resources/caption_grammar.yaml`` (plus an optional user file), with
 phrases built from a category's description and synonyms for any category the file lacks.
 """
 
@@ -24,7 +24,7 @@ ACTOR_GROUPS: dict[str, tuple[str, ...]] = {
 }
 SLOTS = ("person", "adult", "vehicle", "their", "them", "the_subject")
 FALLBACK_PLACES = ("street", "park", "parking lot", "subway station", "shop", "office")
-SHIPPED_GRAMMAR = "svta/data/caption_grammar.yaml"
+SHIPPED_GRAMMAR = "svta/resources/caption_grammar.yaml"
 
 # Subject heads a taxonomy description may start with, and the actors they become.
 _HEAD_ACTORS: dict[str, tuple[str, ...]] = {
@@ -86,7 +86,7 @@ def load_grammar_file(path: Path | str | None = None) -> dict[str, Any]:
     source = SHIPPED_GRAMMAR if path is None else str(path)
     try:
         if path is None:
-            text = resources.files("svta").joinpath("data").joinpath("caption_grammar.yaml").read_text("utf-8")
+            text = resources.files("svta").joinpath("resources").joinpath("caption_grammar.yaml").read_text("utf-8")
         else:
             text = Path(path).read_text(encoding="utf-8")
         data = yaml.safe_load(text) or {}

@@ -121,10 +121,10 @@ OPENAI_PRETRAINED = ("ViT-B-32", "ViT-B-16")
 
 
 def svta_backbones() -> list[str]:
-    """The shapes svta ships (``svta/data/model_configs/*.json``)."""
+    """The shapes svta ships (``svta/resources/model_configs/*.json``)."""
     from importlib import resources
 
-    folder = resources.files("svta").joinpath("data").joinpath(SVTA_MODEL_CONFIGS)
+    folder = resources.files("svta").joinpath("resources").joinpath(SVTA_MODEL_CONFIGS)
     return sorted(entry.name[: -len(".json")] for entry in folder.iterdir() if entry.name.endswith(".json"))
 
 
@@ -134,7 +134,7 @@ def backbone_config(name: str) -> dict[str, Any] | None:
     from importlib import resources
 
     if name in svta_backbones():
-        path = resources.files("svta").joinpath("data").joinpath(SVTA_MODEL_CONFIGS).joinpath(f"{name}.json")
+        path = resources.files("svta").joinpath("resources").joinpath(SVTA_MODEL_CONFIGS).joinpath(f"{name}.json")
         return json.loads(path.read_text(encoding="utf-8"))
     if "/" in name or "\\" in name or name.endswith((".pt", ".bin", ".pth")):
         return None  # a file path, not a config name (spares importing open_clip)

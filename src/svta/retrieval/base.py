@@ -130,9 +130,9 @@ class RetrievalModel(nn.Module, metaclass=abc.ABCMeta):
     def preprocess(self) -> FramePreprocess:
         """The frame transform this model takes: its side, OpenAI CLIP's normalisation, bicubic resampling.
         Training, evaluation and search all prepare frames with it."""
-        from svta.retrieval.preprocess import FramePreprocess
+        from svta.retrieval.preprocess import openai_preprocess
 
-        return FramePreprocess(self.image_size)
+        return openai_preprocess(self.image_size)
 
     @abc.abstractmethod
     def encode_text(self, tokens: torch.Tensor, mask: torch.Tensor) -> TextFeatures:

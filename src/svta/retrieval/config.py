@@ -29,7 +29,9 @@ class TrainConfig(StrictModel):
 
     # model
     model: str = "clip4clip-meanp"  # registry "retrieval_model": clip4clip-meanp|seqlstm|seqtransf|tighttransf
-    backbone: str = "tiny"  # tiny | small (svta/data/model_configs) | an open_clip ViT name (ViT-B-32) | an OpenAI .pt
+    backbone: str = (
+        "tiny"  # tiny | small (svta/resources/model_configs) | an open_clip ViT name (ViT-B-32) | an OpenAI .pt
+    )
     pretrained: str | None = None  # None (random init) | "openai" (download) | path of an OpenAI .pt / state dict
     linear_patch: Literal["2d", "3d"] = "2d"
     temporal_layers: int = 4  # CLIP4Clip: cross_num_hidden_layers 4 (seqTransf / tightTransf)

@@ -48,22 +48,16 @@ def read_split(root: Path | str, split: str) -> list[ClipRecord]:
     ]
 
 
-def resize_center_crop(frames: np.ndarray, size: int) -> np.ndarray:
-    """``[T, H, W, 3]`` uint8 -> ``[T, size, size, 3]`` uint8, as :meth:`FramePreprocess.resize_crop` of a model
-    with side ``size`` (the one resampling path of training, evaluation and search)."""
-    from svta.retrieval.preprocess import FramePreprocess
-
-    return FramePreprocess(size).resize_crop(frames)
-
-
-def decode_clip(path: Path, num_frames: int, size: int, sample_fps: float | None = None) -> tuple[np.ndarray, int]:
-    """Sample a clip's frames, resize and crop them.
+def decode_clip(
+    path: Path, num_frames: int, preprocess: FramePreprocess, sample_fps: float | None = None
+) -> tuple[np.ndarray, int]:
+    """Sample a clip's frames, resize and crop them with the model's transform.
 
     Args:
         path: the video.
         num_frames: frames per clip: spread uniformly over the clip (CLIP4Clip ``linspace``), or the cap when
             ``sample_fps`` is given.
-        size: frame side.
+        preprocess: the model's frame transform (:attr:`~svta.retrieval.base.RetrievalModel.preprocess`).
         sample_fps: take frames at this rate first (CLIP4Clip MSR-VTT: 1 fps, at most 12).
 
     Returns:
@@ -79,23 +73,11 @@ def decode_clip(path: Path, num_frames: int, size: int, sample_fps: float | None
         frames = read_frames(path, num_frames=num_frames)
     else:
         frames = read_frames(path, sample_fps=sample_fps, max_frames=num_frames)
-    frames = resize_center_crop(frames[:num_frames], size)
+    frames = preprocess.resize_crop(frames[:num_frames])
+    size = preprocess.size
     out = np.zeros((num_frames, size, size, 3), dtype=np.uint8)
     out[: len(frames)] = frames
     return out, len(frames)
-
-
-def normalize_frames(
-    frames: torch.Tensor,
-    frame_mask: torch.Tensor,
-    dtype: torch.dtype = torch.float32,
-    preprocess: FramePreprocess | None = None,
-) -> torch.Tensor:
-    """uint8 ``[B, T, S, S, 3]`` -> normalised ``[B, T, 3, S, S]`` with ``preprocess`` (a model's
-    :attr:`~svta.retrieval.base.RetrievalModel.preprocess`; default: OpenAI CLIP's normalisation)."""
-    from svta.retrieval.preprocess import FramePreprocess
-
-    return (preprocess or FramePreprocess(frames.shape[-2])).normalize(frames, frame_mask, dtype)
 
 
 class ClipDataset(Dataset):
@@ -106,7 +88,7 @@ class ClipDataset(Dataset):
         tokens: ``[N, L]`` token ids of the captions (tokenised once, up front).
         token_mask: ``[N, L]``.
         num_frames: frames per clip (padded and masked when a clip is shorter).
-        size: frame side.
+        preprocess: the model's frame transform (side and resampling; normalisation happens on the device).
         sample_fps: optional frame rate to sample at (see :func:`decode_clip`).
         cache: decoded frames to read instead of the videos (see :mod:`svta.retrieval.frame_cache`).
     """
@@ -117,14 +99,19 @@ class ClipDataset(Dataset):
         tokens: torch.Tensor,
         token_mask: torch.Tensor,
         num_frames: int,
-        size: int,
+        preprocess: FramePreprocess,
         sample_fps: float | None = None,
         cache: FrameCache | None = None,
     ):
         if len(records) != len(tokens):
             raise InputError(f"{len(records)} records but {len(tokens)} tokenised captions")
         self.records, self.tokens, self.token_mask = list(records), tokens, token_mask
-        self.num_frames, self.size, self.sample_fps, self.cache = num_frames, size, sample_fps, cache
+        self.num_frames, self.preprocess, self.sample_fps, self.cache = num_frames, preprocess, sample_fps, cache
+
+    @property
+    def size(self) -> int:
+        """Frame side."""
+        return self.preprocess.size
 
     def __len__(self) -> int:
         return len(self.records)
@@ -134,7 +121,7 @@ class ClipDataset(Dataset):
         record = self.records[index]
         if self.cache is not None:
             return self.cache.load(record.id)
-        return decode_clip(record.path, self.num_frames, self.size, self.sample_fps)
+        return decode_clip(record.path, self.num_frames, self.preprocess, self.sample_fps)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         item: dict[str, Any] = {"index": index, "tokens": self.tokens[index], "mask": self.token_mask[index]}

@@ -319,7 +319,7 @@ def _subset(dataset: ClipDataset, indices: list[int]) -> ClipDataset:
         dataset.tokens[indices],
         dataset.token_mask[indices],
         dataset.num_frames,
-        dataset.size,
+        dataset.preprocess,
         dataset.sample_fps,
         dataset.cache,
     )
@@ -334,14 +334,14 @@ def build_dataset(
     sample_fps: float | None = None,
     cache: Any = None,
 ) -> ClipDataset:
-    """The ``split`` of ``root`` prepared for ``model`` (its words, frame count and image size)."""
+    """The ``split`` of ``root`` prepared for ``model`` (its words, frame count and frame transform)."""
     from svta.retrieval.tokenizer import tokenize
 
     records = read_split(root, split)
     if not records:
         raise InputError(f"{Path(root) / 'manifest.parquet'}: split {split!r} has no rows")
     tokens, mask = tokenize([r.caption for r in records], model.max_words)
-    return ClipDataset(records, tokens, mask, num_frames or model.max_frames, model.image_size, sample_fps, cache)
+    return ClipDataset(records, tokens, mask, num_frames or model.max_frames, model.preprocess, sample_fps, cache)
 
 
 def evaluate_model(
@@ -391,12 +391,12 @@ def existing_frame_cache(cache_dir: Path | str, dataset: ClipDataset, workers: i
     ``None`` when no such cache exists yet (evaluation does not start one)."""
     from svta.retrieval.frame_cache import build_frame_cache, cache_directory
 
-    directory = cache_directory(cache_dir, dataset.num_frames, dataset.size, dataset.sample_fps)
+    directory = cache_directory(cache_dir, dataset.num_frames, dataset.preprocess, dataset.sample_fps)
     if not (directory / "index.json").is_file():
         return None
     threads = torch.get_num_threads() if workers == 0 else 1
     return build_frame_cache(
-        cache_dir, dataset.records, dataset.num_frames, dataset.size, dataset.sample_fps, workers, threads
+        cache_dir, dataset.records, dataset.num_frames, dataset.preprocess, dataset.sample_fps, workers, threads
     )
 
 

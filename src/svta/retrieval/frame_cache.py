@@ -1,7 +1,7 @@
 """Pre-extracted frames: every clip's sampled, resized uint8 frames decoded once into ``.npy`` shards, so
 epochs after the first read them from disk instead of decoding video.
 
-Layout: ``<cache_dir>/t<T>-s<S>[-fps<F>]/shard-00000.npy`` (``[n, T, S, S, 3]`` uint8) and ``index.json`` mapping clip
+Layout: ``<cache_dir>/t<T>-s<S>[-fps<F>][-<kernel>]/shard-00000.npy`` (``[n, T, S, S, 3]`` uint8) and ``index.json`` mapping clip
 ids to ``(shard, row, real frames, fingerprint)``; clips that failed to decode are recorded with their error.
 A clip whose file changed (sha256, or size and mtime) is decoded again; shards and index are written atomically.
 The index records what decoded the frames (:data:`CACHE_VERSION`, a digest of the decoding code, the PyAV
@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from torch.utils.data import Dataset  # torch is loaded already: svta.retrieval.data imports it
@@ -29,23 +29,30 @@ from svta.progress import progress
 from svta.retrieval.data import ClipRecord, decode_clip
 from svta.tables import atomic_path, atomic_write_json
 
+if TYPE_CHECKING:
+    from svta.video_io.preprocess import FramePreprocess
+
 CACHE_VERSION = 1
 # the code that turns a clip into cached frames: its digest is recorded in the index
 DECODER_MODULES = (
     "svta.retrieval.data",
     "svta.video_io.decode",
     "svta.video_io.sampling",
-    "svta.video_io.transform",
+    "svta.video_io.preprocess",
     "svta.video_io._av",
 )
 SHARD_ITEMS = 256  # clips per shard: ~0.6 GB at 12 x 224 px, small enough to rewrite, few enough files to keep open
 MAX_OPEN_SHARDS = 64  # shard files one reader keeps open
 
 
-def cache_directory(cache_dir: Path | str, num_frames: int, size: int, sample_fps: float | None = None) -> Path:
-    """Where frames sampled as ``num_frames`` x ``size`` px (uniformly, or at ``sample_fps``) live."""
+def cache_directory(
+    cache_dir: Path | str, num_frames: int, preprocess: FramePreprocess, sample_fps: float | None = None
+) -> Path:
+    """Where frames sampled as ``num_frames`` (uniformly, or at ``sample_fps``) and resized by ``preprocess`` live:
+    ``t<T>-s<S>[-fps<F>]``, plus the resampling kernel when it is not bicubic."""
     rate = "" if sample_fps is None else f"-fps{sample_fps:g}"
-    return Path(cache_dir) / f"t{num_frames}-s{size}{rate}"
+    kernel = "" if preprocess.interpolation == "bicubic" else f"-{preprocess.interpolation}"
+    return Path(cache_dir) / f"t{num_frames}-s{preprocess.size}{rate}{kernel}"
 
 
 def fingerprint(record: ClipRecord) -> str:
@@ -207,8 +214,11 @@ _Decoded = tuple[ClipRecord, np.ndarray | None, int, str | None]
 class _DecodeJob(Dataset[_Decoded]):
     """Picklable decode function for loader workers: one record -> (record, frames, n, error)."""
 
-    def __init__(self, records: Sequence[ClipRecord], num_frames: int, size: int, sample_fps: float | None):
-        self.records, self.num_frames, self.size, self.sample_fps = list(records), num_frames, size, sample_fps
+    def __init__(
+        self, records: Sequence[ClipRecord], num_frames: int, preprocess: FramePreprocess, sample_fps: float | None
+    ):
+        self.records, self.num_frames, self.preprocess = list(records), num_frames, preprocess
+        self.sample_fps = sample_fps
 
     def __len__(self) -> int:
         return len(self.records)
@@ -216,7 +226,7 @@ class _DecodeJob(Dataset[_Decoded]):
     def __getitem__(self, i: int) -> _Decoded:
         record = self.records[i]
         try:
-            frames, n = decode_clip(record.path, self.num_frames, self.size, self.sample_fps)
+            frames, n = decode_clip(record.path, self.num_frames, self.preprocess, self.sample_fps)
         except SvtaError as exc:
             return record, None, 0, str(exc)
         return record, frames, n, None
@@ -230,7 +240,7 @@ def build_frame_cache(
     cache_dir: Path | str,
     records: Sequence[ClipRecord],
     num_frames: int,
-    size: int,
+    preprocess: FramePreprocess,
     sample_fps: float | None = None,
     workers: int = 0,
     threads: int = 1,
@@ -238,22 +248,22 @@ def build_frame_cache(
     """Decode every record not yet cached (or changed) and append it to the cache; return the cache.
 
     Args:
-        cache_dir: cache root (a sub-directory per ``num_frames`` x ``size``).
+        cache_dir: cache root (a sub-directory per ``num_frames`` x side, see :func:`cache_directory`).
         records: clips to cache.
         num_frames: frames sampled per clip.
-        size: frame side.
+        preprocess: the model's frame transform (its resize and crop make the cached frames).
         sample_fps: optional sampling rate (see :func:`svta.retrieval.data.decode_clip`).
         workers: decoding processes (0: in-process).
         threads: with ``workers`` 0, decoding threads in this process (PyAV and torch release the GIL; no
             forked process, so no second copy of the caller's memory). The cache is the same either way.
     """
-    directory = cache_directory(cache_dir, num_frames, size, sample_fps)
+    directory = cache_directory(cache_dir, num_frames, preprocess, sample_fps)
     directory.mkdir(parents=True, exist_ok=True)
-    index = _read_index(directory, num_frames, size)
+    index = _read_index(directory, num_frames, preprocess.size)
     fingerprints = {r.id: fingerprint(r) for r in records}
     todo = [r for r in records if _stale(index, r.id, fingerprints[r.id])]
     if todo:
-        job = _DecodeJob(todo, num_frames, size, sample_fps)
+        job = _DecodeJob(todo, num_frames, preprocess, sample_fps)
         chunk: list[tuple[str, np.ndarray, int]] = []
         decoded = _decoded(job, workers, threads)
         for record, frames, n, error in progress(decoded, description="caching frames", total=len(todo)):

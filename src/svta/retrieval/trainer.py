@@ -167,7 +167,7 @@ class Trainer:
         for split, rows in records.items():
             tokens, mask = tokenize([r.caption for r in rows], cfg.max_words)
             datasets[split] = ClipDataset(
-                rows, tokens, mask, cfg.max_frames, self.model.image_size, cfg.sample_fps, cache
+                rows, tokens, mask, cfg.max_frames, self.model.preprocess, cfg.sample_fps, cache
             )
         return datasets
 
@@ -184,7 +184,7 @@ class Trainer:
             cache_dir,
             records,
             cfg.max_frames,
-            self.model.image_size,
+            self.model.preprocess,
             cfg.sample_fps,
             workers=cfg.num_workers,
             threads=threads,

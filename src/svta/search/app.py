@@ -87,8 +87,8 @@ def _result(hit: SearchHit) -> SearchResult:
 
 @lru_cache(maxsize=1)
 def page_html() -> str:
-    """The web page shipped as package data (``svta/data/search.html``)."""
-    return resources.files("svta").joinpath("data/search.html").read_text(encoding="utf-8")
+    """The web page shipped as package data (``svta/resources/search.html``)."""
+    return resources.files("svta").joinpath("resources/search.html").read_text(encoding="utf-8")
 
 
 def content_security_policy(html: str) -> str:

@@ -300,7 +300,7 @@ class RunEncoder:
         """
         import torch
 
-        t, size = self.num_frames, int(self.model.image_size)
+        t, size = self.num_frames, self.model.preprocess.size
         pixels = np.zeros((len(paths), t, size, size, 3), dtype=np.uint8)
         mask = torch.zeros(len(paths), t, dtype=torch.long)
         times = np.full((len(paths), t), np.nan, dtype=np.float32)

@@ -175,7 +175,7 @@ def evaluate_transfer(
         for i in evaluation.items  # every item has a video: checked by has_videos above
     ]
     tokens, mask = tokenize([r.caption for r in records], model.max_words)
-    dataset = ClipDataset(records, tokens, mask, num_frames or model.max_frames, model.image_size, sample_fps)
+    dataset = ClipDataset(records, tokens, mask, num_frames or model.max_frames, model.preprocess, sample_fps)
     encoded = encode_set(
         model,
         dataset,

@@ -12,11 +12,11 @@ combines, per candidate pair, signals that the whole train x eval computation pr
 - ``specificity``: the IDF mass of the less specific caption (a short generic caption has little);
 - ``length_ratio``: content words of the shorter caption over the longer one;
 - ``conflicts``: detail slots the two disagree on (colours, counts, sides, people, vehicles, weapons:
-  :mod:`svta.transfer.agreement`);
+  :mod:`svta.transfer.detail_agreement`);
 - ``events``: agreement on what happens (impact, violence, theft, weapon, fire, fall, break-in, arrest,
   flight), so a crash is not matched to an uneventful drive through the same crossing.
 
-A logistic model over them (``svta/data/near_model.json``, fitted on the dev half of ``tests/data/overlap_pairs_real.tsv``
+A logistic model over them (``svta/resources/near_model.json``, fitted on the dev half of ``tests/data/overlap_pairs_real.tsv``
 by ``benchmarks/overlap_pairs.py --fit``) gives a probability; a pair is ``near`` at or above its threshold, unless the captions conflict on a detail
 (the detail-agreement veto, on by default).
 """
@@ -37,7 +37,7 @@ import numpy as np
 
 from svta.errors import InputError
 
-MODEL_FILE = Path(__file__).parents[1] / "data" / "near_model.json"  # shipped as package data
+MODEL_FILE = Path(__file__).parents[1] / "resources" / "near_model.json"  # shipped as package data
 FEATURES = ("cosine", "csls", "mutual", "lexical", "specificity", "length_ratio", "conflicts", "events")
 _WORD = re.compile(r"[a-z]+")
 _STOP = frozenset(
@@ -214,7 +214,7 @@ def pair_features(
     idf: dict[str, float],
 ) -> dict[str, np.ndarray]:
     """The :data:`FEATURES` of candidate pairs ``(e_idx[i], t_idx[i])`` with cosines ``cosine[i]``."""
-    from svta.transfer.agreement import conflicts, event_agreement
+    from svta.transfer.detail_agreement import conflicts, event_agreement
 
     r_e, r_t, kth_e, kth_t = stats
     words = _Words(idf)

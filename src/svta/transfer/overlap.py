@@ -5,7 +5,7 @@ item to training items:
 - ``near``: the same event in other words. By default a hub-aware model decides
   (:mod:`svta.transfer.nearscore`): text-embedding cosine (MiniLM), hubness-corrected cosine (CSLS) and mutual
   nearest neighbours within this train x eval computation, IDF word overlap, specificity and length priors,
-  event agreement, and a veto on conflicting details (:mod:`svta.transfer.agreement`). Every near pair carries
+  event agreement, and a veto on conflicting details (:mod:`svta.transfer.detail_agreement`). Every near pair carries
   its signals. ``near_method="cosine"`` is the older rule: cosine >= threshold and agreeing details;
 - ``source``: both come from the same UCF-Crime recording (e.g. a UCA sentence of a UCFCrime-AR test video);
 - ``video_hash``: byte-identical video files (sha256);
@@ -43,7 +43,7 @@ class OverlapOptions(StrictModel):
     # (default: the model's candidate_cosine)
     text_threshold: float | None = Field(None, ge=-1, le=1)
     near_agreement: bool = True  # a near pair must also agree on colours, counts, sides, people, vehicles
-    near_model: str | None = None  # a near-duplicate model JSON (default: the shipped svta/data/near_model.json)
+    near_model: str | None = None  # a near-duplicate model JSON (default: the shipped svta/resources/near_model.json)
     near_threshold: float | None = Field(None, ge=0, le=1)  # model probability (default: the model's threshold)
     candidates_per_item: int = Field(50, ge=1)  # model method: the most similar training captions scored per item
     embedder: str = "minilm"  # text_embedder registry name
@@ -252,7 +252,7 @@ def _cosine_rule(
     floor: float,
 ) -> tuple[int, dict[str, Any]]:
     """The older rule: cosine >= threshold and (with ``near_agreement``) no conflicting detail."""
-    from svta.transfer.agreement import agree
+    from svta.transfer.detail_agreement import agree
 
     keep = np.ones(len(e_idx), dtype=bool)
     if options.near_agreement:
@@ -281,7 +281,7 @@ def _model_rule(
     threshold = model.threshold if options.near_threshold is None else options.near_threshold
     decided = {
         "method": "model",
-        "model": options.near_model or "svta/data/near_model.json",
+        "model": options.near_model or "svta/resources/near_model.json",
         "threshold": threshold,
         "k": model.k,
         "candidate_cosine": options.text_threshold if options.text_threshold is not None else model.candidate_cosine,

@@ -1,6 +1,6 @@
 """Backgrounds of the procedural renderer: one layout and palette per place, lit by the time of day.
 The data (the light of each hour, which painter draws each place with which colours) is
-``svta/data/places.yaml``; the painters are here.
+``svta/resources/places.yaml``; the painters are here.
 
 A background is painted once per clip on a canvas wider than the frame (the camera pans over
 it); :class:`Layout` tells the motion programs where the ground, the road lanes and water are.
@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from svta.videos.draw import RGB, mix, shade
 
-PLACES_DATA = "places.yaml"  # under svta/data: the light of each time of day, and each place's painter
+PLACES_DATA = "places.yaml"  # under svta/resources: the light of each time of day, and each place's painter
 
 
 def _tuples(value: Any) -> Any:
@@ -33,7 +33,7 @@ def _tuples(value: Any) -> Any:
 def _load_places() -> dict[str, Any]:
     import yaml
 
-    text = resources.files("svta").joinpath("data").joinpath(PLACES_DATA).read_text(encoding="utf-8")
+    text = resources.files("svta").joinpath("resources").joinpath(PLACES_DATA).read_text(encoding="utf-8")
     return _tuples(yaml.safe_load(text))
 
 

@@ -27,23 +27,23 @@ class Agreement:
 
 
 def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float:
-    """Cohen's kappa ``(p_o - p_e) / (1 - p_e)`` of two labelings of the same items.
+    """Cohen's kappa ``(p_o - p_e) / (1 - p_e)`` of two labelings of the same items (scikit-learn's
+    ``cohen_kappa_score``).
 
     ``p_e`` is the agreement expected by chance from each labeling's marginal frequencies. When
     chance agreement is already perfect (both labelings use one and the same label) kappa is
-    undefined; we return 1.0 then, since the labelings agree completely.
+    undefined (scikit-learn gives nan); we return 1.0 then, since the labelings agree completely.
+    No items: nan.
     """
+    from sklearn.metrics import cohen_kappa_score  # a core dependency; imported here, when used
+
     if len(a) != len(b):
         raise ValueError(f"labelings differ in length: {len(a)} vs {len(b)}")
-    n = len(a)
-    if n == 0:
+    if not a:
         return float("nan")
-    observed = sum(x == y for x, y in zip(a, b)) / n
-    count_a, count_b = Counter(a), Counter(b)
-    expected = sum(count_a[label] * count_b.get(label, 0) for label in count_a) / (n * n)
-    if expected >= 1.0:
-        return 1.0 if observed >= 1.0 else 0.0
-    return (observed - expected) / (1.0 - expected)
+    if len(set(a) | set(b)) == 1:  # one label throughout both: p_e = 1, kappa 0/0
+        return 1.0
+    return float(cohen_kappa_score(list(a), list(b)))
 
 
 def agreement(a: Sequence[str], b: Sequence[str], top: int = 10) -> Agreement:

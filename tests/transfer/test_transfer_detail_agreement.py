@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from svta.transfer.agreement import agree, conflicts, details
+from svta.transfer.detail_agreement import agree, conflicts, details
 from svta.transfer.overlap import COSINE_THRESHOLD, OverlapOptions, check_overlap
 from svta.transfer.sets import ItemSet, SetItem
 
