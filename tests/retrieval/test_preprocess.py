@@ -46,7 +46,7 @@ def test_normalised_frames_are_contiguous_with_the_formulas_values():
     rng = np.random.default_rng(2)
     pixels = torch.from_numpy(rng.integers(0, 256, (2, 3, 8, 8, 3), dtype=np.uint8))
     mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
-    transform = FramePreprocess(8)
+    transform = openai_preprocess(8)
     mean = torch.tensor(transform.mean).view(1, 1, 3, 1, 1)
     std = torch.tensor(transform.std).view(1, 1, 3, 1, 1)
     expected = (pixels.permute(0, 1, 4, 2, 3).float() / 255.0 - mean) / std * mask.float().view(2, 3, 1, 1, 1)

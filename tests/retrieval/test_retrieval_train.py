@@ -110,8 +110,8 @@ def test_frame_cache_gives_the_decoded_frames(dataset_root, tmp_path):
 
 def test_frame_cache_threads_write_the_same_cache(dataset_root, tmp_path):
     records = read_split(dataset_root, "train")[:5]
-    one = build_frame_cache(tmp_path / "one", records, FRAMES, 32)
-    two = build_frame_cache(tmp_path / "two", records, FRAMES, 32, threads=2)
+    one = build_frame_cache(tmp_path / "one", records, FRAMES, openai_preprocess(32))
+    two = build_frame_cache(tmp_path / "two", records, FRAMES, openai_preprocess(32), threads=2)
     assert {k: {**v, "path": None} for k, v in two.index["broken"].items()} == {
         k: {**v, "path": None} for k, v in one.index["broken"].items()
     }

@@ -56,7 +56,7 @@ def test_place_palettes_and_light_are_read_from_the_data_file():
 
     from svta.videos.places import INDOOR, LAMP_PLACES
 
-    data = yaml.safe_load(resources.files("svta").joinpath("data", "places.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(resources.files("svta").joinpath("resources", "places.yaml").read_text(encoding="utf-8"))
     assert list(PLACE_STYLES) == list(data["places"]) and list(TIME_LIGHT) == list(data["times"])
     assert PLACE_STYLES["supermarket"][1]["wall"] == tuple(data["places"]["supermarket"]["wall"])
     assert TIME_LIGHT["noon"][2] == tuple(data["times"]["noon"]["tint"])
