@@ -214,3 +214,25 @@ def test_svta_train_run_indexes_and_serves_end_to_end(tmp_path, capsys):
     assert report["count"] == len(CLIPS) and report["failed"] == []
     hits = Searcher.open(out).search("flames everywhere", k=2, kind="anomaly")
     assert len(hits) == 2 and all(h.is_anomaly for h in hits) and len(hits[0].frame_scores) == FRAMES
+
+
+def test_an_index_records_the_decoding_code_and_refuses_additions_made_by_other_code(colour_index, tmp_path):
+    import json
+
+    from svta.retrieval.frame_cache import decoder_digest
+
+    root, _ = colour_index
+    make_run(root.parent, "meanp", "clip4clip-meanp")
+    spec = encoder_spec_for_run("meanp", root.parent)
+    assert spec["decoder"] == decoder_digest()
+    build_index(root, tmp_path / "index", spec, SearchConfig(batch_size=4))
+    meta_file = tmp_path / "index" / "index.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    assert meta["encoder"]["decoder"] == decoder_digest()
+    meta["encoder"]["decoder"] = "1:older-decoding-code:av0"
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    assert len(Searcher.open(tmp_path / "index").search("two men fight", k=2)) == 2  # text search still works
+    with pytest.raises(ConfigError, match="other frame-decoding code"):
+        build_index(root, tmp_path / "index", spec, SearchConfig(batch_size=4))
+    legacy = {key: value for key, value in spec.items() if key != "decoder"}
+    assert create_encoder(legacy).spec() == legacy  # an index from before the key existed still opens

@@ -157,6 +157,14 @@ def test_build_exclude_from_drops_overlapping_training_items(world, tmp_path, ca
         == 0
     )
     assert json.loads(capsys.readouterr().out)["n_items"] == len(UNRELATED)
+    # Captions regenerated since the report: its ids now name other captions, so it is refused before any write.
+    manifest = (root / "manifest.parquet").read_bytes()
+    write_caption_root(tmp_path / "root", [*UNRELATED, UCF_ROWS[VERBATIM][1], PARAPHRASE])
+    stale = ["--quiet", "build", "--root", str(root), "--exclude-from", str(tmp_path / "report" / "overlap.json")]
+    assert main(stale) == 2
+    err = capsys.readouterr().err
+    assert "may name other captions" in err and "svta eval overlap" in err and len(err.strip().splitlines()) == 1
+    assert (root / "manifest.parquet").read_bytes() == manifest
 
 
 def test_cli_eval_on_ucfcrime_ar_full_and_clean(world, tmp_path, capsys):

@@ -63,6 +63,8 @@ def encoder_spec_for_run(
     run: str | Path, root: Path | None = None, checkpoint: str = "best", device: str = "cpu"
 ) -> dict[str, Any]:
     """The ``svta-run`` encoder spec of a run (what ``index.json`` records)."""
+    from svta.retrieval.frame_cache import decoder_digest
+
     run_dir = resolve_run_dir(run, root)
     weights = weights_file(run_dir, checkpoint)
     spec = {
@@ -71,6 +73,7 @@ def encoder_spec_for_run(
         "checkpoint": checkpoint,
         "device": device,
         "fingerprint": file_fingerprint(weights),
+        "decoder": decoder_digest(),
     }
     if read_train_config(run_dir).model in MODEL_FRAME_MODELS:
         spec["frame_features"] = MODEL_FRAMES
@@ -93,6 +96,9 @@ class RunEncoder:
         checkpoint: ``best`` | ``last`` | a weight file.
         device: torch device.
         fingerprint: expected weights fingerprint (from an index); a mismatch is an error.
+        decoder: digest of the frame-decoding code that made the index's video embeddings (see
+            :func:`~svta.retrieval.frame_cache.decoder_digest`); an index records it, and adding to an index made by
+            other decoding code is refused. ``None``: indexes built before it was recorded.
         batch_size: texts per forward pass.
         decode_workers: threads decoding a batch's clips.
         frame_features: ``"model"``: per-frame embeddings are the model's own frame features; ``None``: the
@@ -108,12 +114,14 @@ class RunEncoder:
         batch_size: int = 64,
         decode_workers: int = 8,
         frame_features: str | None = None,
+        decoder: str | None = None,
     ):
         import torch
 
         if frame_features not in (None, MODEL_FRAMES):
             raise ConfigError(f"frame_features must be {MODEL_FRAMES!r} or unset, got {frame_features!r}")
         self.frame_features = frame_features
+        self.decoder = decoder
         self.run_dir, self.checkpoint, self.device = Path(run), checkpoint, torch.device(device)
         weights = weights_file(self.run_dir, checkpoint)
         self.fingerprint = file_fingerprint(weights)
@@ -218,6 +226,8 @@ class RunEncoder:
             "device": str(self.device),
             "fingerprint": self.fingerprint,
         }
+        if self.decoder is not None:
+            spec["decoder"] = self.decoder
         if self.frame_features is not None:
             spec["frame_features"] = self.frame_features
         return spec

@@ -152,6 +152,14 @@ class IndexStore:
             directory.mkdir(parents=True, exist_ok=True)
             meta.write(directory)
         store = cls(directory)
+        made_by, now = store.meta.encoder.get("decoder"), encoder_spec.get("decoder")
+        if made_by != now and same_encoder(
+            {**store.meta.encoder, "decoder": None}, {**dict(encoder_spec), "decoder": None}
+        ):
+            raise ConfigError(
+                f"{directory}: index was made by other frame-decoding code (decoder {made_by or 'not recorded'}, "
+                f"now {now}); its vectors would not match new ones: build it again under another --out"
+            )
         if (
             not same_encoder(store.meta.encoder, encoder_spec)
             or store.meta.dim != dim

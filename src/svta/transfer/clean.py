@@ -170,11 +170,7 @@ def training_exclusions(
 
     if is_overlap_report(source):
         report = read_overlap_report(source)
-        if report.train.get("name", "").split("/")[0] != Path(root).name:
-            warn(
-                f"{source}: made against {report.train.get('name')!r}, not {Path(root).name!r}; "
-                "ids that do not occur here are ignored"
-            )
+        _check_report_is_of(report, Path(root), str(source))
     else:
         evaluation = load_set(source, **dict(set_options or {}))
         report = check_overlap(load_training_set(root, table="captions"), evaluation, options)
@@ -186,6 +182,34 @@ def training_exclusions(
         if wanted & set(found)
     }
     return reasons, report
+
+
+def _check_report_is_of(report: OverlapReport, root: Path, where: str) -> None:
+    """Refuse a report whose training side is not ``root``'s captions as they are now: its ids could name other
+    captions (a report of another root, or of captions regenerated since), so excluding them drops the wrong items.
+
+    Raises:
+        InputError: the training side the report describes differs from ``root``'s (name, items or captions).
+    """
+    from svta.transfer.sets import load_training_set
+
+    made = report.train
+    kind, label = made.get("kind"), str(made.get("name", "")).partition("/")[2]
+    now: ItemSet | None = None
+    if kind in ("manifest", "captions"):
+        splits = None if kind == "captions" or label == "all" else tuple(label.split("+"))
+        try:
+            now = load_training_set(root, splits, table=kind)
+        except InputError:
+            now = None
+    if now is not None and now.name == made.get("name") and now.fingerprint() == made.get("fingerprint"):
+        return
+    found = f"{root} now holds {len(now)} ({now.name})" if now is not None else f"{root} has no {kind} table"
+    raise InputError(
+        f"{where}: made against {made.get('name')!r} ({made.get('n_items')} captions); {found}, so the ids it "
+        f"flags may name other captions: run `svta eval overlap --train {root}` again, or give --exclude-from the "
+        "evaluation set itself"
+    )
 
 
 def build_exclusions(root: Path | str, sources: list[str] | None, **options: Any) -> dict[str, str] | None:
