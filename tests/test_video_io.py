@@ -530,3 +530,27 @@ def test_write_mp4_is_byte_deterministic(tmp_path):
         write_mp4(path, frames, fps=8)
         digests.add(path.read_bytes())
     assert len(digests) == 1
+
+
+@pytest.mark.parametrize(
+    "pix_fmt", ["yuv420p", "yuvj420p", "yuv422p", "yuv444p", "nv12", "gray", "yuv420p10le", "bgr24", "rgba", "rgb24"]
+)
+def test_decoded_rgb_equals_pyav_own_conversion(tmp_path, pix_fmt):
+    """The kept per-thread converter gives the pixels of PyAV's ``to_ndarray(format="rgb24")``, for every
+    pixel format and for sizes that are not a multiple of 16."""
+    path = tmp_path / f"{pix_fmt}.nut"  # NUT holds raw video of any pixel format
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, size=(5, 34, 50, 3), dtype=np.uint8)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("rawvideo", rate=4)
+        stream.width, stream.height, stream.pix_fmt = 50, 34, pix_fmt
+        for index, pixels in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(format=pix_fmt)
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    with av.open(str(path)) as container:
+        expected = np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+    got = read_frames(path, list(range(5)))
+    assert got.shape == expected.shape == (5, 34, 50, 3)
+    assert np.array_equal(got, expected)

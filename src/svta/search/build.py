@@ -30,6 +30,9 @@ from svta.tables import atomic_write_bytes, stable_id, table_path
 # thumbnails written (and fsynced) at once: concurrent fsyncs share the filesystem's journal commits (~1 ms a
 # clip instead of ~9 ms one after the other); every one is on disk before the row that names it commits
 THUMBNAIL_WRITE_THREADS = 4
+# thumbnails made while the batch encodes: decoding and JPEG encoding release the GIL, so they use the core the
+# encoder leaves idle (the index stage at 1,000 clips: 11.5 -> ~8 ms a clip on 2 cores; benchmarks/RESULTS.md)
+THUMBNAIL_THREADS = 2
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
 
 
@@ -175,11 +178,18 @@ class IndexWorker:
         self.encoder = encoder if isinstance(encoder, Encoder) else create_encoder(encoder)
         self.root = Path(root)
         self.thumbnail_size = thumbnail_size
+        self._thumbnails = ThreadPoolExecutor(THUMBNAIL_THREADS, thread_name_prefix="svta-thumbnail")
 
     def __call__(self, records: list[VideoRecord]) -> list[tuple[VideoEmbeddings, bytes | None]]:
         paths = [self.root / r.path for r in records]
-        embeddings = self.encoder.encode_videos(paths)  # a bad file raises; the engine retries items alone
-        return [(embeddings.item(i), self._thumbnail(path)) for i, path in enumerate(paths)]
+        thumbnails = [self._thumbnails.submit(self._thumbnail, path) for path in paths]
+        try:
+            embeddings = self.encoder.encode_videos(paths)  # a bad file raises; the engine retries items alone
+        except BaseException:
+            for future in thumbnails:
+                future.cancel()
+            raise
+        return [(embeddings.item(i), thumbnail.result()) for i, thumbnail in enumerate(thumbnails)]
 
     def _thumbnail(self, path: Path) -> bytes | None:
         try:

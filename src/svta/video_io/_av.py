@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 # (x264 default: 250). Past this the stream is treated as undecodable instead of being walked to its end.
 MAX_IDLE_PACKETS = 2000
 DEFAULT_TIMEOUT_S = 300.0
+# frames up to this size decode on the calling thread: starting FFmpeg's decoding threads costs more than they
+# save on a clip of small frames (and callers decode several clips at once on their own threads)
+SMALL_FRAME_PIXELS = 320 * 240
 
 
 def import_av() -> Any:
@@ -83,7 +86,8 @@ def open_video(path: Path, *, threads: bool = True) -> Iterator[tuple[av.contain
         if _is_still_image(container):
             raise VideoDecodeError(path, f"a still image ({container.format.name}), not a video")
         stream = container.streams.video[0]
-        if threads:
+        context = stream.codec_context
+        if threads and (context.width or 0) * (context.height or 0) > SMALL_FRAME_PIXELS:
             stream.thread_type = "AUTO"
         else:
             stream.codec_context.thread_count = 1
@@ -203,10 +207,32 @@ def rotate_upright(pixels: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(pixels, k=turns, axes=(-3, -2)))
 
 
+# one RGB converter per thread: ``frame.to_ndarray(format="rgb24")`` builds a new scaler context (and a thread per
+# CPU) for every frame, ~10x the conversion itself on small frames; a kept single-threaded context gives the same
+# pixels (pinned by tests/test_video_io.py)
+_converters = threading.local()
+
+
+def _rgb_converter() -> Any:
+    converter = getattr(_converters, "rgb", None)
+    if converter is None:
+        from av.video.reformatter import VideoReformatter
+
+        converter = _converters.rgb = VideoReformatter()
+    return converter
+
+
 def frame_to_rgb(path: Path, frame: Any, rotation: int) -> np.ndarray:
     """``frame`` as upright ``[H, W, 3]`` uint8 RGB."""
     try:
-        pixels = frame.to_ndarray(format="rgb24")
+        if frame.format.name == "rgb24":
+            pixels = frame.to_ndarray()
+        else:
+            try:
+                rgb = _rgb_converter().reformat(frame, format="rgb24", threads=1)
+            except TypeError:  # a PyAV without ``threads`` (before 14) converts on one thread anyway
+                rgb = _rgb_converter().reformat(frame, format="rgb24")
+            pixels = rgb.to_ndarray()
     except ValueError as exc:  # pixel formats swscale cannot convert (hardware surfaces, ...)
         raise VideoDecodeError(path, f"cannot convert {frame.format.name} frames to RGB ({exc})") from None
     return rotate_upright(pixels, rotation)
