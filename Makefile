@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(PY) -m mypy
 	$(PY) -m pytest -q -p no:cacheprovider
 
-# SVTA's size (41,315 pairs) on the embedded backends, then a search index over every clip; resumable (about an hour on 2 cores)
+# SVTA's size (41,315 pairs) on the embedded backends, then a search index over every clip; resumable (about 36 min on 2 idle cores)
 scale: $(STAMP)
 	$(VENV)/bin/svta pipeline run configs/svta-scale.yaml
 	$(VENV)/bin/svta --config configs/svta-scale.yaml index --root svta-scale --run clip4clip-seqtransf-tiny \

@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "decode": ([], ["--clips", "8", "--repeats", "1"]),
     "resize": ([], ["--repeats", "3"]),
+    "rgb_convert": ([], ["--clips", "0.2", "--repeats", "1"]),
     "metrics": (["--full"], ["--n", "5000"]),
     "captions": ([], ["--requests", "64", "--captions", "10000", "--subset", "1000"]),
     "render": (["--clips", "48"], ["--clips", "12", "--steps", "4"]),

@@ -273,7 +273,7 @@ def machine_note() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(str(n) for n in SIZES), help="comma-separated N")
-    parser.add_argument("--full", action="store_true", help=f"also N = {FULL:,} (about an hour on 2 cores)")
+    parser.add_argument("--full", action="store_true", help=f"also N = {FULL:,} (about 36 min on 2 idle cores)")
     parser.add_argument("--stages", default=",".join(STAGES), help=f"subset of {','.join(STAGES)}")
     parser.add_argument("--epochs", type=int, default=None, help="override train.epochs (the config says 3)")
     parser.add_argument("--config", type=Path, default=CONFIG)
