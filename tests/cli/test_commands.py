@@ -253,3 +253,16 @@ def test_run_option_takes_a_name_or_a_folder(tmp_path):
     run.mkdir(parents=True)
     assert resolve_run("clip4clip-meanp-tiny", tmp_path) == run
     assert resolve_run(str(run), None) == run
+
+
+def test_the_run_summary_says_how_many_captions_went_to_review(capsys):
+    """Captions sent to review count as misses in the agreement; the summary line says how many there are."""
+    from svta.cli.pipeline import _annotation_summary
+
+    agreement = {"n": 392, "accuracy": 0.936, "kappa": 0.935}
+    _annotation_summary({"classify": {"method": "minilm-head", "n_needs_review": 19, "agreement": agreement}})
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("minilm-head classification vs the generator's categories: accuracy 93.6%")
+    assert line.endswith("over 392 captions; 19 sent to review (each a miss until a person labels it)")
+    _annotation_summary({"classify": {"method": "minilm-head", "n_needs_review": 0, "agreement": agreement}})
+    assert capsys.readouterr().out.strip().endswith("over 392 captions")

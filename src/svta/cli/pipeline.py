@@ -151,9 +151,13 @@ def _annotation_summary(summary: dict) -> None:
     classify = summary.get("classify") or {}
     agreement = classify.get("agreement") or {}
     if agreement.get("n"):
+        review = int(classify.get("n_needs_review") or 0)
+        # a caption sent to review has no category until a person gives one: it counts as a miss, so say how many
+        held = f"; {review} sent to review (each a miss until a person labels it)" if review else ""
         typer.echo(
             f"{classify.get('method', 'embedded')} classification vs the generator's categories: accuracy "
-            f"{100 * agreement['accuracy']:.1f}%, Cohen's kappa {agreement['kappa']:.2f} over {agreement['n']} captions"
+            f"{100 * agreement['accuracy']:.1f}%, Cohen's kappa {agreement['kappa']:.2f} over {agreement['n']} "
+            f"captions{held}"
         )
     cluster = summary.get("cluster") or {}
     if cluster.get("k"):
