@@ -63,6 +63,19 @@ def read_svta_root(path: Path, options: SvtaRootOptions) -> ItemSet:
     return with_checksums(found, options, videos=False) if options.checksum else found
 
 
+def reread_training_side(root: Path | str, kind: str | None, name: str) -> ItemSet | None:
+    """``root``'s training side read the way the one summarised as ``kind`` and ``name`` was (the splits are in
+    the name :func:`read_training_side` gives); ``None`` for another kind or when ``root`` lacks that table."""
+    if kind not in ("manifest", "captions"):
+        return None
+    label = name.partition("/")[2]
+    splits = None if kind == "captions" or label == "all" else tuple(label.split("+"))
+    try:
+        return read_training_side(root, splits, table="manifest" if kind == "manifest" else "captions")
+    except InputError:
+        return None
+
+
 def read_training_side(
     root: Path | str,
     splits: tuple[str, ...] | None = ("train", "val"),

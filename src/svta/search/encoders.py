@@ -75,9 +75,14 @@ class Encoder(Protocol):
         ...
 
 
+def encoder_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """The keys in which two specs differ, sorted; the device they run on does not change the embedding space."""
+    return sorted(k for k in {*a, *b} if k != "device" and a.get(k) != b.get(k))
+
+
 def same_encoder(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Whether two specs give the same embedding space (the device they run on does not matter)."""
-    return {k: v for k, v in a.items() if k != "device"} == {k: v for k, v in b.items() if k != "device"}
+    return not encoder_differences(a, b)
 
 
 def create_encoder(spec: Mapping[str, Any]) -> Encoder:

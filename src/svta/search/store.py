@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from svta.errors import ConfigError, InputError
 from svta.registry import require
-from svta.search.encoders import VideoEmbeddings, same_encoder
+from svta.search.encoders import VideoEmbeddings, encoder_differences
 from svta.tables import atomic_path, atomic_write_json
 
 INDEX_FORMAT = 2  # 2: root and time moved from index.json to origin.json; rows in id order
@@ -45,6 +45,13 @@ ORIGIN_FIELDS = ("root", "updated")  # facts of the machine and the moment, kept
 PARTS_DIR = "parts"
 THUMBNAILS_DIR = "thumbnails"
 # Ids name thumbnail files and appear in URLs, so only this conservative alphabet is indexed.
+# how an index's refusal names what differs (other keys are named as they are)
+CHANGE_NAMES = {
+    "decoder": "frame-decoding code",
+    "fingerprint": "weights",
+    "dim": "vector size",
+    "num_frames": "frames",
+}
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 ITEM_SCHEMA = pa.schema(
@@ -152,22 +159,15 @@ class IndexStore:
             directory.mkdir(parents=True, exist_ok=True)
             meta.write(directory)
         store = cls(directory)
-        made_by, now = store.meta.encoder.get("decoder"), encoder_spec.get("decoder")
-        if made_by != now and same_encoder(
-            {**store.meta.encoder, "decoder": None}, {**dict(encoder_spec), "decoder": None}
-        ):
+        made = {**store.meta.encoder, "dim": store.meta.dim, "num_frames": store.meta.num_frames}
+        asked = {**encoder_spec, "dim": dim, "num_frames": num_frames}
+        changed = encoder_differences(made, asked)
+        if changed:
+            what = ", ".join(CHANGE_NAMES.get(key, key) for key in changed)
+            details = "; ".join(f"{key} {made.get(key)!r}, now {asked.get(key)!r}" for key in changed)
             raise ConfigError(
-                f"{directory}: index was made by other frame-decoding code (decoder {made_by or 'not recorded'}, "
-                f"now {now}); its vectors would not match new ones: build it again under another --out"
-            )
-        if (
-            not same_encoder(store.meta.encoder, encoder_spec)
-            or store.meta.dim != dim
-            or store.meta.num_frames != num_frames
-        ):
-            raise ConfigError(
-                f"{directory}: index was built with encoder {store.meta.encoder} (dim {store.meta.dim}, "
-                f"{store.meta.num_frames} frames); use another --out for {dict(encoder_spec)}"
+                f"{directory}: index was made with other {what} ({details}); its vectors would not match new ones: "
+                "build it again under another --out"
             )
         if Path(store.meta.root) != Path(root).resolve():
             raise ConfigError(

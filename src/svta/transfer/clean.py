@@ -191,17 +191,11 @@ def _check_report_is_of(report: OverlapReport, root: Path, where: str) -> None:
     Raises:
         InputError: the training side the report describes differs from ``root``'s (name, items or captions).
     """
-    from svta.transfer.sets import load_training_set
+    from svta.datasets.svta_root import reread_training_side
 
     made = report.train
-    kind, label = made.get("kind"), str(made.get("name", "")).partition("/")[2]
-    now: ItemSet | None = None
-    if kind in ("manifest", "captions"):
-        splits = None if kind == "captions" or label == "all" else tuple(label.split("+"))
-        try:
-            now = load_training_set(root, splits, table=kind)
-        except InputError:
-            now = None
+    kind = made.get("kind")
+    now = reread_training_side(root, kind, str(made.get("name", "")))
     if now is not None and now.name == made.get("name") and now.fingerprint() == made.get("fingerprint"):
         return
     found = f"{root} now holds {len(now)} ({now.name})" if now is not None else f"{root} has no {kind} table"

@@ -90,7 +90,7 @@ def open_video(path: Path, *, threads: bool = True) -> Iterator[tuple[av.contain
         if threads and (context.width or 0) * (context.height or 0) > SMALL_FRAME_PIXELS:
             stream.thread_type = "AUTO"
         else:
-            stream.codec_context.thread_count = 1
+            context.thread_count = 1
         yield container, stream
     except av.FFmpegError as exc:
         raise VideoDecodeError(path, f"decoding failed ({_reason(exc)})") from None
@@ -213,6 +213,15 @@ def rotate_upright(pixels: np.ndarray, rotation: int) -> np.ndarray:
 _converters = threading.local()
 
 
+def reformat_on_one_thread(converter: Any, frame: Any, pix_fmt: str) -> Any:
+    """``frame`` in ``pix_fmt`` through ``converter`` (a kept ``VideoReformatter``), scaling on one thread; the
+    frame itself when it is already in ``pix_fmt``."""
+    try:
+        return converter.reformat(frame, format=pix_fmt, threads=1)
+    except TypeError:  # a PyAV without ``threads`` (before 14) scales on one thread anyway
+        return converter.reformat(frame, format=pix_fmt)
+
+
 def _rgb_converter() -> Any:
     converter = getattr(_converters, "rgb", None)
     if converter is None:
@@ -225,14 +234,7 @@ def _rgb_converter() -> Any:
 def frame_to_rgb(path: Path, frame: Any, rotation: int) -> np.ndarray:
     """``frame`` as upright ``[H, W, 3]`` uint8 RGB."""
     try:
-        if frame.format.name == "rgb24":
-            pixels = frame.to_ndarray()
-        else:
-            try:
-                rgb = _rgb_converter().reformat(frame, format="rgb24", threads=1)
-            except TypeError:  # a PyAV without ``threads`` (before 14) converts on one thread anyway
-                rgb = _rgb_converter().reformat(frame, format="rgb24")
-            pixels = rgb.to_ndarray()
+        pixels = reformat_on_one_thread(_rgb_converter(), frame, "rgb24").to_ndarray()
     except ValueError as exc:  # pixel formats swscale cannot convert (hardware surfaces, ...)
         raise VideoDecodeError(path, f"cannot convert {frame.format.name} frames to RGB ({exc})") from None
     return rotate_upright(pixels, rotation)

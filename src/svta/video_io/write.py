@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 from svta.errors import InputError
-from svta.video_io._av import import_av, normalise_rotation
+from svta.video_io._av import import_av, normalise_rotation, reformat_on_one_thread
 
 # Pixel formats whose chroma planes are subsampled 2x: (horizontally, vertically).
 _SUBSAMPLED = {
@@ -81,13 +81,6 @@ def _add_stream(container: Any, codec: str, rate: Fraction, size: tuple[int, int
     return stream
 
 
-def _to_yuv420p(converter: Any, frame: Any) -> Any:
-    try:
-        return converter.reformat(frame, format="yuv420p", threads=1)
-    except TypeError:  # a PyAV without ``threads`` (before 14) scales on one thread anyway
-        return converter.reformat(frame, format="yuv420p")
-
-
 def _encode(target: Path, frames: Iterable[np.ndarray], rate: Fraction, settings: dict[str, Any]) -> int:
     """Encode into ``target``; returns the number of frames written."""
     av = import_av()
@@ -118,7 +111,9 @@ def _encode(target: Path, frames: Iterable[np.ndarray], rate: Fraction, settings
             if settings["pix_fmt"] == "yuv420p":
                 # converting before the encoder (not inside it) is one of the two things that make
                 # x264's output byte-identical across runs; the other is mbtree=0 (see write_mp4)
-                frame = av.VideoFrame.from_ndarray(_to_yuv420p(converter, frame).to_ndarray(), format="yuv420p")
+                frame = av.VideoFrame.from_ndarray(
+                    reformat_on_one_thread(converter, frame, "yuv420p").to_ndarray(), format="yuv420p"
+                )
             frame.pts = count
             frame.time_base = stream.codec_context.time_base
             container.mux(stream.encode(frame))
